@@ -31,9 +31,13 @@ export class CompositionError extends Error {
 
 /** Reads every subgraph's schema file. A missing file is a clear error naming it. */
 export async function readSubgraphSchemas(root = REPO_ROOT): Promise<SubgraphSdls> {
-  const results = await Promise.allSettled(SUBGRAPHS.map((name) => readFile(path.join(root, schemaFile(name)), 'utf8')));
+  const results = await Promise.allSettled(
+    SUBGRAPHS.map((name) => readFile(path.join(root, schemaFile(name)), 'utf8')),
+  );
   const problems = results.flatMap((result, i) =>
-    result.status === 'rejected' ? [`cannot read ${schemaFile(SUBGRAPHS[i]!)}: ${(result.reason as Error).message}`] : [],
+    result.status === 'rejected'
+      ? [`cannot read ${schemaFile(SUBGRAPHS[i]!)}: ${(result.reason as Error).message}`]
+      : [],
   );
   if (problems.length > 0) throw new CompositionError(problems);
   return Object.fromEntries(
@@ -89,7 +93,10 @@ export async function fetchSubgraphSdl(url: string, timeoutMs = 5000): Promise<s
     body: JSON.stringify({ query: '{ _service { sdl } }' }),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const body = (await response.json()) as { data?: { _service?: { sdl?: string } }; errors?: { message: string }[] };
+  const body = (await response.json()) as {
+    data?: { _service?: { sdl?: string } };
+    errors?: { message: string }[];
+  };
   const sdl = body.data?._service?.sdl;
   if (!sdl) {
     const reason = body.errors?.map((e) => e.message).join('; ') ?? `HTTP ${response.status}`;
