@@ -1,0 +1,75 @@
+// Who is asking. Tokens are JWTs issued by the users subgraph (EdDSA, key id in the header,
+// public keys as JWKS). The gateway verifies them, and so does every subgraph: a subgraph
+// trusts only what it can verify itself, never a bare header.
+import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import type { IncomingHttpHeaders } from 'node:http';
+import { UnauthenticatedError } from '../errors.ts';
+
+export const ROLES = ['CUSTOMER', 'ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const TOKEN_ISSUER = 'order-supergraph/users';
+export const TOKEN_AUDIENCE = 'order-supergraph';
+export const TOKEN_ALGORITHM = 'EdDSA';
+
+export interface Identity {
+  readonly userId: string;
+  readonly role: Role;
+  /** The verified bearer token, forwarded unchanged to subgraphs. */
+  readonly token: string;
+  /** Seconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+export type TokenVerifier = (token: string) => Promise<Identity>;
+
+export function createTokenVerifier(keys: JWTVerifyGetKey): TokenVerifier {
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        algorithms: [TOKEN_ALGORITHM],
+      });
+      const role = payload.role;
+      if (
+        typeof payload.sub !== 'string' ||
+        !ROLES.includes(role as Role) ||
+        typeof payload.exp !== 'number'
+      ) {
+        throw new UnauthenticatedError('The token is not valid');
+      }
+      return { userId: payload.sub, role: role as Role, token, expiresAt: payload.exp };
+    } catch (err) {
+      if (err instanceof UnauthenticatedError) throw err;
+      if (err instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('The token has expired');
+      if (err instanceof joseErrors.JOSEError) throw new UnauthenticatedError('The token is not valid');
+      // The key set could not be fetched: that is our fault, not the client's.
+      throw err;
+    }
+  };
+}
+
+/** Verifies against the users subgraph's published keys (fetched lazily, cached, refreshed on a new key id). */
+export function createRemoteTokenVerifier(jwksUrl: string): TokenVerifier {
+  return createTokenVerifier(
+    createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
+  );
+}
+
+export function bearerToken(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  if (!match) throw new UnauthenticatedError('The Authorization header must be "Bearer <token>"');
+  return match[1];
+}
+
+/** Anonymous without a token; an invalid or expired token is refused rather than ignored. */
+export async function identify(
+  headers: IncomingHttpHeaders,
+  verify: TokenVerifier,
+): Promise<Identity | null> {
+  const header = headers.authorization;
+  const token = bearerToken(Array.isArray(header) ? header[0] : header);
+  return token ? verify(token) : null;
+}

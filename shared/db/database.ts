@@ -1,0 +1,87 @@
+// Each subgraph owns one database on the shared PostgreSQL server. It is created when missing
+// and migrated at start, so a fresh server needs no set-up.
+import pg from 'pg';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator, type Migration } from '@mikro-orm/migrations';
+import type { Logger } from '../logger.ts';
+
+export type { MikroORM };
+
+const MIGRATION_LOCK_KEY = 7_263_101;
+
+export interface MigrationEntry {
+  readonly name: string;
+  readonly class: new (...args: never[]) => Migration;
+}
+
+export interface DatabaseOptions {
+  /** A server URL; its database is only used to create ours. */
+  readonly serverUrl: string;
+  readonly databaseName: string;
+  readonly entities: NonNullable<Options['entities']>;
+  readonly migrations: readonly MigrationEntry[];
+  readonly logger: Logger;
+  readonly poolSize?: number;
+}
+
+export function databaseUrl(serverUrl: string, databaseName: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${databaseName}`;
+  return url.toString();
+}
+
+/** CREATE DATABASE is not transactional and has no IF NOT EXISTS: tolerate a racing twin. */
+export async function ensureDatabase(serverUrl: string, databaseName: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [databaseName]);
+    if (found.rowCount) return;
+    try {
+      await client.query(`create database "${databaseName.replaceAll('"', '""')}"`);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // 42P04 duplicate_database; 23505 when two creators race on the catalogue's unique index.
+      if (code !== '42P04' && code !== '23505') throw err;
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
+  await ensureDatabase(options.serverUrl, options.databaseName);
+  const orm = await MikroORM.init({
+    clientUrl: databaseUrl(options.serverUrl, options.databaseName),
+    entities: options.entities,
+    extensions: [Migrator],
+    pool: { min: 1, max: options.poolSize ?? 10 },
+    migrations: {
+      migrationsList: options.migrations.map((m) => ({ name: m.name, class: m.class })),
+      transactional: true,
+      allOrNothing: true,
+      silent: true,
+      // Migrations are written by hand and checked in; no schema snapshot files.
+      snapshot: false,
+    },
+    // Our own logger reports queries when asked; MikroORM's would print plain text.
+    debug: false,
+    logger: (message) => options.logger.debug({ orm: message }),
+    // Every request forks its own EntityManager; the global one must never be used by mistake.
+    allowGlobalContext: false,
+  });
+  // Several instances may start at once: one migrates while the others wait on the lock,
+  // held on a connection of its own so the pool cannot hand it to someone else.
+  const lock = new pg.Client({ connectionString: databaseUrl(options.serverUrl, options.databaseName) });
+  try {
+    await lock.connect();
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await orm.migrator.up();
+  } catch (err) {
+    await orm.close(true);
+    throw err;
+  } finally {
+    await lock.end().catch(() => undefined);
+  }
+  return orm;
+}

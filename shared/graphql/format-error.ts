@@ -1,0 +1,71 @@
+// The one place where errors become what a client sees. Known codes pass with their message;
+// everything else is logged with its cause and replaced by a masked INTERNAL_SERVER_ERROR, so no
+// stack trace, SQL or host name reaches a client.
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { AppError, ErrorCode, PUBLIC_ERROR_CODES } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+// Apollo Server's own request-level codes, renamed to the contract's vocabulary.
+const APOLLO_CODE_MAP: Readonly<Record<string, ErrorCode>> = {
+  GRAPHQL_PARSE_FAILED: ErrorCode.BAD_USER_INPUT,
+  GRAPHQL_VALIDATION_FAILED: ErrorCode.BAD_USER_INPUT,
+  BAD_REQUEST: ErrorCode.BAD_USER_INPUT,
+  PERSISTED_QUERY_NOT_FOUND: ErrorCode.BAD_USER_INPUT,
+  PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BAD_USER_INPUT,
+  OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_USER_INPUT,
+};
+
+export function createErrorFormatter(logger: Logger) {
+  return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+    const original = rootCause(unwrapResolverError(error));
+    if (original instanceof AppError) {
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { ...original.details, code: original.code },
+      };
+    }
+    const rawCode = formatted.extensions?.code;
+    const code = typeof rawCode === 'string' ? (APOLLO_CODE_MAP[rawCode] ?? rawCode) : undefined;
+    if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR && PUBLIC_ERROR_CODES.has(code)) {
+      const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions: { ...extensions, code } };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving a request');
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}
+
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError && current.originalError !== current) {
+    current = current.originalError;
+  }
+  return current;
+}
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  BAD_USER_INPUT: 400,
+  RATE_LIMITED: 429,
+  QUERY_TOO_COMPLEX: 400,
+};
+
+/**
+ * For failures before execution (context creation, request limits): Apollo Server answers
+ * them with the HTTP status in `extensions.http`, which it strips from the response.
+ */
+export function toRequestError(error: AppError): GraphQLError {
+  return new GraphQLError(error.message, {
+    originalError: error,
+    extensions: { ...error.details, code: error.code, http: { status: HTTP_STATUS[error.code] ?? 500 } },
+  });
+}

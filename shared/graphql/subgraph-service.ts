@@ -1,0 +1,135 @@
+// Everything a subgraph process has in common: its database, NATS, the GraphQL endpoint with
+// identity and error masking, health, metrics, background workers, and a shutdown that drains
+// HTTP first, then workers, then closes NATS and the database.
+import type { IncomingMessage } from 'node:http';
+import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { GraphQLSchema } from 'graphql';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SubgraphConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { MikroORM } from '../db/database.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { createApolloHandler } from '../http/apollo-handler.ts';
+import {
+  closeServer,
+  createHttpServer,
+  listen,
+  type ReadinessCheck,
+  type RequestHandler,
+} from '../http/server.ts';
+import { identify, type Identity, type TokenVerifier } from '../auth/identity.ts';
+import { natsReadiness, type NatsConnection } from '../messaging/nats.ts';
+import { createErrorFormatter, toRequestError } from './format-error.ts';
+import { AppError } from '../errors.ts';
+import { operationMetricsPlugin } from './operation-metrics.ts';
+
+/** What every resolver of every subgraph gets. */
+export interface BaseContext {
+  readonly identity: Identity | null;
+  /** A fresh EntityManager for this request only. */
+  readonly em: EntityManager;
+  readonly logger: Logger;
+  readonly requestId: string;
+}
+
+/** A loop that runs beside the HTTP server (outbox relay, consumers, timers). */
+export interface Worker {
+  readonly name: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void>;
+}
+
+export interface SubgraphServiceOptions<C extends BaseContext> {
+  readonly config: SubgraphConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly schema: GraphQLSchema;
+  readonly orm: MikroORM;
+  readonly nats: NatsConnection;
+  readonly verifyToken: TokenVerifier;
+  /** Adds per-request parts (e.g. DataLoaders) to the base context. */
+  readonly extendContext: (base: BaseContext) => C;
+  readonly routes?: Readonly<Record<string, RequestHandler>>;
+  readonly workers?: readonly Worker[];
+}
+
+export interface RunningService {
+  readonly port: number;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startSubgraphService<C extends BaseContext>(
+  options: SubgraphServiceOptions<C>,
+): Promise<RunningService> {
+  const { config, logger, metrics, orm, nats, schema } = options;
+  const apollo = new ApolloServer<C>({
+    schema,
+    formatError: createErrorFormatter(logger),
+    includeStacktraceInErrorResponses: false,
+    // Subgraphs are reached through the gateway; their own landing page would only invite
+    // people to bypass its limits. Inline traces are for Apollo Studio, which we do not phone.
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      operationMetricsPlugin(metrics),
+    ],
+  });
+  await apollo.start();
+
+  const context = async (req: IncomingMessage): Promise<C> => {
+    const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
+    const identity = await identify(req.headers, options.verifyToken).catch((err: unknown) => {
+      throw err instanceof AppError ? toRequestError(err) : err;
+    });
+    return options.extendContext({
+      identity,
+      em: orm.em.fork(),
+      logger: logger.child({ requestId, userId: identity?.userId }),
+      requestId,
+    });
+  };
+
+  const readiness: ReadinessCheck[] = [
+    { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
+    natsReadiness(nats),
+  ];
+  const server: Server = createHttpServer({
+    logger,
+    metrics,
+    readiness,
+    routes: { '/graphql': createApolloHandler(apollo, context), ...options.routes },
+  });
+
+  const workers = options.workers ?? [];
+  for (const worker of workers) await worker.start();
+  const port = await listen(server, config.port, config.host);
+  logger.info({ port }, `${config.service} subgraph ready at http://localhost:${port}/graphql`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/graphql`,
+    stop: () =>
+      (stopping ??= (async () => {
+        await closeServer(server);
+        await apollo.stop();
+        for (const worker of [...workers].reverse()) await worker.stop();
+        await nats.drain().catch(() => undefined);
+        await orm.close();
+        logger.info(`${config.service} stopped`);
+      })()),
+  };
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first && /^[\w.:-]{1,128}$/.test(first) ? first : undefined;
+}

@@ -1,0 +1,43 @@
+// Who may read and do what in the users subgraph. Deny is the fallback, so a new field is
+// private until a rule here says otherwise.
+import { allow, deny, rule } from '../../../shared/auth/shield.ts';
+import type { WithIdentity } from '../../../shared/auth/rules.ts';
+import { ForbiddenError, UnauthenticatedError } from '../../../shared/errors.ts';
+import type { User } from './domain/user.entity.ts';
+import type { UsersContext } from './context.ts';
+
+// The caller, an administrator, or whoever has just signed in as this user (register/login
+// answer with the account before the client holds its token).
+const isSelfOrAdmin = rule<UsersContext, User>('users.isSelfOrAdmin')((user, _args, ctx) => {
+  if (ctx.session.signedInUserId === user.id) return true;
+  if (!ctx.identity) return new UnauthenticatedError();
+  if (ctx.identity.role === 'ADMIN' || ctx.identity.userId === user.id) return true;
+  return new ForbiddenError('You may only see your own account');
+});
+
+const mayLookUpUser = rule<WithIdentity, unknown, { id: string }>('users.mayLookUpUser', { cache: 'strict' })(
+  (_parent, args, ctx) => {
+    if (!ctx.identity) return new UnauthenticatedError();
+    if (ctx.identity.role === 'ADMIN' || ctx.identity.userId === args.id) return true;
+    return new ForbiddenError('Only administrators may look up other users');
+  },
+);
+
+export const permissions = {
+  Query: {
+    '*': deny,
+    _service: allow,
+    // Entities are guarded field by field below, whoever asks for them.
+    _entities: allow,
+    me: allow,
+    user: mayLookUpUser,
+  },
+  Mutation: { '*': deny, register: allow, login: allow },
+  User: {
+    '*': isSelfOrAdmin,
+    id: allow,
+    name: allow,
+  },
+  AuthPayload: allow,
+  _Service: allow,
+};
