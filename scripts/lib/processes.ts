@@ -1,0 +1,470 @@
+// Runs the system's processes: the five subgraphs, then the gateway, each as
+// `node <entry>.ts` with its environment, its output prefixed with its name, and each waited for
+// until its /health/ready answers 200. Used by `npm start`, the e2e and fault tests and the
+// benchmarks: a process can be killed (SIGKILL mid-saga) and restarted on the same port.
+//
+// Children run in their own process group, so a Ctrl-C in the terminal reaches only the
+// launcher, which stops the gateway first and the subgraphs after it, in order; if this
+// process exits without stop(), an `exit` hook SIGKILLs whatever is still running.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  DEFAULT_PORTS,
+  PROCESSES,
+  REPO_ROOT,
+  SUBGRAPH_URL_ENV,
+  entryFile,
+  isSubgraph,
+  type ProcessName,
+  type SubgraphName,
+} from './services.ts';
+
+export type { ProcessName, SubgraphName } from './services.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * `'fixed'`: the default ports (4000-4005); `'free'`: ports the OS has free now; a map: those
+ * ports for the named processes' first instance, the defaults for the others. Extra instances
+ * (`instances`) always get free ports.
+ */
+export type PortsOption = 'fixed' | 'free' | Partial<Record<ProcessName, number>>;
+
+export interface OutputLine {
+  /** `inventory`, or `inventory#2` for a second instance */
+  readonly id: string;
+  readonly name: ProcessName;
+  readonly stream: 'stdout' | 'stderr';
+  readonly line: string;
+}
+
+/**
+ * `'prefix'`: each line as `id | line` on this process's stdout/stderr (the default);
+ * `'raw'`: lines passed through unchanged (JSON logs stay parseable); `'silent'`: kept only for
+ * error messages and `recentOutput()`; a function: every line handed to it.
+ */
+export type OutputOption = 'prefix' | 'raw' | 'silent' | ((line: OutputLine) => void);
+
+export interface StartSystemOptions {
+  /** Which processes to run (default all six). The gateway, if listed, starts last. */
+  readonly processes?: readonly ProcessName[];
+  readonly ports?: PortsOption;
+  /** How many instances of a process to run (default 1), e.g. `{ inventory: 2 }`. */
+  readonly instances?: Partial<Record<ProcessName, number>>;
+  /** Variables for every process, over this process's environment (`undefined` removes one). */
+  readonly env?: Env;
+  /** Variables for one kind of process, over everything else. */
+  readonly processEnv?: Partial<Record<ProcessName, Env>>;
+  /** The gateway's SUPERGRAPH_PATH (default: the gateway's own default). */
+  readonly supergraphPath?: string;
+  readonly output?: OutputOption;
+  /** Host the URLs name and readiness is probed on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Per process, until /health/ready answers 200 (default 60 s). */
+  readonly readyTimeoutMs?: number;
+  /** Grace between SIGTERM and SIGKILL when stopping (default 10 s). */
+  readonly stopTimeoutMs?: number;
+  /** The Node binary (default: this one if it is Node >= 24, else node_modules/.bin/node). */
+  readonly nodePath?: string;
+  readonly cwd?: string;
+}
+
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface SystemProcess {
+  readonly id: string;
+  readonly name: ProcessName;
+  /** 1 for the first instance, 2 for `<name>#2` ... */
+  readonly instance: number;
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string;
+  /** `http://127.0.0.1:<port>/graphql` */
+  readonly graphqlUrl: string;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** How often restart() started it again. */
+  readonly restarts: number;
+  /** How it last exited, while it is not running. */
+  readonly lastExit: ExitInfo | undefined;
+  /** The last lines it printed (up to 100). */
+  recentOutput(): string;
+}
+
+export interface SystemUrls {
+  /** The gateway's `http://host:port/graphql` (when the gateway runs). */
+  readonly gateway: string | undefined;
+  /** The gateway's `ws://host:port/graphql`. */
+  readonly gatewayWs: string | undefined;
+  /** Each running subgraph's first instance, `http://host:port/graphql`. */
+  readonly subgraphs: Readonly<Partial<Record<SubgraphName, string>>>;
+}
+
+export interface RunningSystem extends AsyncDisposable {
+  readonly urls: SystemUrls;
+  readonly processes: readonly SystemProcess[];
+  /** The environment every process got (before per-process variables). */
+  readonly env: Env;
+  /** A process by id (`orders`, `inventory#2`); throws for an unknown id. */
+  process(id: string): SystemProcess;
+  /** Sends `signal` (default SIGKILL) to the process and waits for it to exit. */
+  kill(id: string, signal?: NodeJS.Signals): Promise<ExitInfo>;
+  /** Stops the process if it runs (SIGTERM, then SIGKILL), starts it again on the same port
+   *  with the same environment and waits until it is ready. */
+  restart(id: string): Promise<void>;
+  /** Stops every process (gateway first), SIGKILL after the grace period; idempotent. */
+  stop(): Promise<void>;
+}
+
+export class SystemStartError extends Error {
+  override name = 'SystemStartError';
+  readonly processId: string;
+  readonly output: string;
+
+  constructor(processId: string, reason: string, output: string) {
+    super(`${processId} ${reason}${output ? `\n--- last output of ${processId} ---\n${output}` : ''}`);
+    this.processId = processId;
+    this.output = output;
+  }
+}
+
+const OUTPUT_LINES = 100;
+
+/** A free TCP port on host (the OS's choice, released again before it returns). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Node >= 24 runs the .ts entries directly; under an older node, use the repository's own. */
+export function defaultNodePath(): string {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= 24) return process.execPath;
+  const local = path.join(REPO_ROOT, 'node_modules', '.bin', 'node');
+  return existsSync(local) ? local : process.execPath;
+}
+
+class ManagedProcess implements SystemProcess {
+  readonly id: string;
+  readonly name: ProcessName;
+  readonly instance: number;
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly graphqlUrl: string;
+  restarts = 0;
+  lastExit: ExitInfo | undefined;
+  child: ChildProcess | undefined;
+  exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
+  /** Set while this process is being stopped on purpose, so its exit is not reported. */
+  expectingExit = false;
+  private readonly lines: string[] = [];
+
+  constructor(name: ProcessName, instance: number, port: number, host: string) {
+    this.name = name;
+    this.instance = instance;
+    this.id = instance === 1 ? name : `${name}#${instance}`;
+    this.port = port;
+    this.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.graphqlUrl = `${this.baseUrl}/graphql`;
+  }
+
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  remember(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > OUTPUT_LINES) this.lines.shift();
+  }
+
+  recentOutput(): string {
+    return this.lines.join('\n');
+  }
+
+  /** Signals the whole process group (the child and anything it started). */
+  signal(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (!this.running || pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      this.child?.kill(signal);
+    }
+  }
+}
+
+export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
+  const host = options.host ?? '127.0.0.1';
+  const cwd = options.cwd ?? REPO_ROOT;
+  const nodePath = options.nodePath ?? defaultNodePath();
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  const selected = PROCESSES.filter((name) => (options.processes ?? PROCESSES).includes(name));
+  if (selected.length === 0) throw new Error('startSystem: no processes selected');
+
+  for (const name of selected) {
+    const file = path.join(cwd, entryFile(name));
+    if (!existsSync(file))
+      throw new SystemStartError(name, `cannot start: ${entryFile(name)} does not exist`, '');
+  }
+
+  const processes = await allocate(selected, options, host);
+  const width = Math.max(...processes.map((p) => p.id.length));
+  const write = outputWriter(options.output ?? 'prefix', width);
+
+  const first = (name: ProcessName): ManagedProcess | undefined =>
+    processes.find((p) => p.name === name && p.instance === 1);
+  const base = mergeEnv(process.env, options.env);
+  const users = first('users');
+  const common = mergeEnv(base, {
+    APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
+    ...(users ? { USERS_JWKS_URL: `${users.baseUrl}/.well-known/jwks.json` } : {}),
+  });
+  const envOf = (p: ManagedProcess): Env => {
+    const own: Record<string, string | undefined> = { PORT: String(p.port) };
+    if (p.name === 'gateway') {
+      for (const sub of processes) {
+        if (isSubgraph(sub.name) && sub.instance === 1) own[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
+      }
+      if (options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
+    }
+    return mergeEnv(common, own, options.processEnv?.[p.name]);
+  };
+
+  let stopping = false;
+  const spawnProcess = (p: ManagedProcess): void => {
+    const child = spawn(nodePath, [entryFile(p.name)], {
+      cwd,
+      env: envOf(p) as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    p.child = child;
+    p.expectingExit = false;
+    p.lastExit = undefined;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({ input: child[stream], crlfDelay: Infinity }).on('line', (line) => {
+        p.remember(line);
+        write({ id: p.id, name: p.name, stream, line });
+      });
+    }
+    p.exited = new Promise<ExitInfo>((resolve) => {
+      // 'close' comes after the output streams are drained, so recentOutput() is complete.
+      child.once('close', (code, signal) => {
+        const exit = { code, signal };
+        p.lastExit = exit;
+        if (!p.expectingExit && !stopping) {
+          write({
+            id: p.id,
+            name: p.name,
+            stream: 'stderr',
+            line: `exited unexpectedly (${signal ?? `code ${code}`})`,
+          });
+        }
+        resolve(exit);
+      });
+      child.once('error', (error) => {
+        p.remember(`could not start: ${error.message}`);
+        const exit = { code: null, signal: null };
+        p.lastExit = exit;
+        resolve(exit);
+      });
+    });
+  };
+
+  const stopProcess = async (p: ManagedProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> => {
+    if (!p.running) return p.lastExit ?? { code: null, signal: null };
+    p.expectingExit = true;
+    p.signal(signal);
+    const timer = setTimeout(() => p.signal('SIGKILL'), stopTimeoutMs);
+    try {
+      return await p.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const killAllNow = (): void => processes.forEach((p) => p.signal('SIGKILL'));
+  process.on('exit', killAllNow);
+
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    // The gateway first (it stops taking requests), then the subgraphs together.
+    await Promise.all(processes.filter((p) => p.name === 'gateway').map((p) => stopProcess(p)));
+    await Promise.all(processes.filter((p) => p.name !== 'gateway').map((p) => stopProcess(p)));
+    process.removeListener('exit', killAllNow);
+  };
+
+  const startAndWait = async (group: ManagedProcess[], signal: AbortSignal): Promise<void> => {
+    group.forEach(spawnProcess);
+    await Promise.all(group.map((p) => waitReady(p, readyTimeoutMs, signal)));
+  };
+
+  const aborter = new AbortController();
+  try {
+    await startAndWait(
+      processes.filter((p) => p.name !== 'gateway'),
+      aborter.signal,
+    );
+    await startAndWait(
+      processes.filter((p) => p.name === 'gateway'),
+      aborter.signal,
+    );
+  } catch (error) {
+    aborter.abort();
+    await stopAll();
+    throw error;
+  }
+
+  const byId = (id: string): ManagedProcess => {
+    const found = processes.find((p) => p.id === id);
+    if (!found) throw new Error(`no process "${id}"; there are: ${processes.map((p) => p.id).join(', ')}`);
+    return found;
+  };
+  const gateway = first('gateway');
+  const subgraphUrls: Partial<Record<SubgraphName, string>> = {};
+  for (const p of processes) if (isSubgraph(p.name) && p.instance === 1) subgraphUrls[p.name] = p.graphqlUrl;
+
+  const system: RunningSystem = {
+    urls: {
+      gateway: gateway?.graphqlUrl,
+      gatewayWs: gateway ? gateway.graphqlUrl.replace(/^http/, 'ws') : undefined,
+      subgraphs: subgraphUrls,
+    },
+    processes,
+    env: common,
+    process: byId,
+    kill: (id, signal = 'SIGKILL') => stopProcess(byId(id), signal),
+    restart: async (id) => {
+      const p = byId(id);
+      if (stopping) throw new Error(`cannot restart ${id}: the system is stopping`);
+      await stopProcess(p);
+      p.restarts += 1;
+      try {
+        await startAndWait([p], new AbortController().signal);
+      } catch (error) {
+        await stopProcess(p);
+        throw error;
+      }
+    },
+    stop: stopAll,
+    [Symbol.asyncDispose]: stopAll,
+  };
+  return system;
+}
+
+async function allocate(
+  selected: readonly ProcessName[],
+  options: StartSystemOptions,
+  host: string,
+): Promise<ManagedProcess[]> {
+  const ports = options.ports ?? 'fixed';
+  const fixedPort = (name: ProcessName): number | undefined =>
+    ports === 'free'
+      ? undefined
+      : ports === 'fixed'
+        ? DEFAULT_PORTS[name]
+        : (ports[name] ?? DEFAULT_PORTS[name]);
+  // Fixed ports are reserved first, so no free port picked later can be one of them.
+  const taken = new Set<number>();
+  for (const name of selected) {
+    const port = fixedPort(name);
+    if (port === undefined) continue;
+    if (taken.has(port)) throw new Error(`startSystem: port ${port} is given twice`);
+    taken.add(port);
+  }
+  const probeHost = host === 'localhost' ? '127.0.0.1' : host;
+  const pickFree = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort(probeHost);
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
+  const result: ManagedProcess[] = [];
+  for (const name of selected) {
+    const count = options.instances?.[name] ?? 1;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`startSystem: instances.${name} must be >= 1`);
+    for (let instance = 1; instance <= count; instance += 1) {
+      const port = (instance === 1 ? fixedPort(name) : undefined) ?? (await pickFree());
+      result.push(new ManagedProcess(name, instance, port, host));
+    }
+  }
+  return result;
+}
+
+function mergeEnv(...layers: (Env | undefined)[]): Env {
+  const merged: Record<string, string | undefined> = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) delete merged[key];
+      else merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+function outputWriter(output: OutputOption, width: number): (line: OutputLine) => void {
+  if (typeof output === 'function') return output;
+  switch (output) {
+    case 'silent':
+      return () => {};
+    case 'raw':
+      return ({ stream, line }) => process[stream].write(`${line}\n`);
+    case 'prefix':
+      return ({ id, stream, line }) => process[stream].write(`${id.padEnd(width)} | ${line}\n`);
+  }
+}
+
+async function waitReady(p: ManagedProcess, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const url = `${p.baseUrl}/health/ready`;
+  let last = 'no answer yet';
+  for (;;) {
+    if (signal.aborted) return;
+    if (!p.running) {
+      const exit = await p.exited;
+      throw new SystemStartError(
+        p.id,
+        `exited (${exit.signal ?? `code ${exit.code}`}) before it was ready on port ${p.port}`,
+        p.recentOutput(),
+      );
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]) });
+      const body = await response.text();
+      if (response.status === 200) return;
+      last = `HTTP ${response.status} ${body.slice(0, 300)}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new SystemStartError(
+        p.id,
+        `was not ready within ${timeoutMs} ms (GET ${url}: ${last})`,
+        p.recentOutput(),
+      );
+    }
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, 200)), p.exited]);
+  }
+}
