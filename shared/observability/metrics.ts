@@ -6,6 +6,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly graphqlOperations: Counter<'operation' | 'outcome'>;
+  readonly sqlQueries: Counter;
 }
 
 export function createMetrics(service: string): Metrics {
@@ -25,6 +26,11 @@ export function createMetrics(service: string): Metrics {
       name: 'graphql_operations_total',
       help: 'GraphQL operations by name and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    sqlQueries: new Counter({
+      name: 'sql_queries_total',
+      help: 'SQL statements sent to the database',
       registers: [registry],
     }),
   };

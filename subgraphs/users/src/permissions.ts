@@ -8,15 +8,15 @@ import type { UsersContext } from './context.ts';
 
 // The caller, an administrator, or whoever has just signed in as this user (register/login
 // answer with the account before the client holds its token).
-const isSelfOrAdmin = rule<UsersContext, User>('users.isSelfOrAdmin')((user, _args, ctx) => {
+const isSelfOrAdmin = rule('users.isSelfOrAdmin')((user: User, _args: unknown, ctx: UsersContext) => {
   if (ctx.session.signedInUserId === user.id) return true;
   if (!ctx.identity) return new UnauthenticatedError();
   if (ctx.identity.role === 'ADMIN' || ctx.identity.userId === user.id) return true;
   return new ForbiddenError('You may only see your own account');
 });
 
-const mayLookUpUser = rule<WithIdentity, unknown, { id: string }>('users.mayLookUpUser', { cache: 'strict' })(
-  (_parent, args, ctx) => {
+const mayLookUpUser = rule('users.mayLookUpUser', { cache: 'strict' })(
+  (_parent: unknown, args: { id: string }, ctx: WithIdentity) => {
     if (!ctx.identity) return new UnauthenticatedError();
     if (ctx.identity.role === 'ADMIN' || ctx.identity.userId === args.id) return true;
     return new ForbiddenError('Only administrators may look up other users');

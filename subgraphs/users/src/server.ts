@@ -29,7 +29,9 @@ export interface UsersConfig extends SubgraphConfig {
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 export async function startUsers(config: UsersConfig, logger: Logger): Promise<RunningService> {
+  const metrics = createMetrics(config.service);
   const orm = await openDatabase({
+    onQuery: () => metrics.sqlQueries.inc(),
     serverUrl: config.databaseUrl,
     databaseName: config.databaseName,
     entities: [User, SigningKey],
@@ -44,7 +46,7 @@ export async function startUsers(config: UsersConfig, logger: Logger): Promise<R
     return await startSubgraphService<UsersContext>({
       config,
       logger,
-      metrics: createMetrics(config.service),
+      metrics,
       schema,
       orm,
       nats,

@@ -1,0 +1,63 @@
+// Transactional outbox: a state change and the messages it causes are written in one
+// PostgreSQL transaction; the relay (outbox-relay.ts) publishes them afterwards. A crash between
+// commit and publish therefore loses nothing, and nothing is published for a rolled-back change.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
+
+/** SQL for the tables every service that publishes or consumes needs; part of its first migration. */
+export const MESSAGING_TABLES_SQL = [
+  // `txid` is the writing transaction's id: the relay only reads rows of transactions older than
+  // the oldest one still open, so a row that commits late is never skipped (ids are assigned
+  // before commit, so "id > last seen" would skip it).
+  `create table outbox (
+     seq bigserial primary key,
+     id uuid not null unique,
+     subject text not null,
+     payload jsonb not null,
+     headers jsonb not null default '{}',
+     txid xid8 not null default pg_current_xact_id(),
+     created_at timestamptz not null default now()
+   )`,
+  `create index outbox_txid on outbox (txid)`,
+  // One row per handled message and consumer, written with the handler's effect.
+  `create table inbox (
+     consumer text not null,
+     message_id text not null,
+     handled_at timestamptz not null default now(),
+     primary key (consumer, message_id)
+   )`,
+  `create index inbox_handled_at on inbox (handled_at)`,
+];
+
+export const OUTBOX_CHANNEL = 'outbox';
+
+export interface OutgoingMessage<S extends Subject = Subject> {
+  readonly subject: S;
+  /** Appended to the subject, e.g. an order id for per-order subjects. */
+  readonly subjectSuffix?: string;
+  readonly payload: PayloadOf<S>;
+  /** The message id (JetStream de-duplicates on it); fresh when omitted. */
+  readonly id?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Writes messages to the outbox in the EntityManager's current transaction. Call it inside
+ * `em.transactional(...)` together with the change that causes them. Payloads are validated
+ * here too, so a bad message fails the change instead of poisoning a consumer later.
+ */
+export async function enqueue(em: EntityManager, messages: readonly OutgoingMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const values: unknown[] = [];
+  const rows: string[] = [];
+  for (const message of messages) {
+    validateMessage(message.subject, message.payload);
+    const subject = message.subjectSuffix ? `${message.subject}.${message.subjectSuffix}` : message.subject;
+    rows.push('(?, ?, ?::jsonb, ?::jsonb)');
+    values.push(message.id ?? randomUUID(), subject, JSON.stringify(message.payload), JSON.stringify(message.headers ?? {}));
+  }
+  await em.execute(`insert into outbox (id, subject, payload, headers) values ${rows.join(', ')}`, values, 'run');
+  // Delivered at commit: wakes the relay at once instead of at its next poll.
+  await em.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run');
+}
