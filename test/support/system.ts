@@ -1,0 +1,178 @@
+// The whole system for an end-to-end or fault test: every process on free ports, with a
+// database prefix and NATS namespace of its own on the PostgreSQL and NATS already running
+// (DATABASE_URL / NATS_URL, or the defaults; CI starts them), and a dispose() that stops the
+// processes and removes that prefix's databases and that namespace's streams.
+//
+//   const system = await startTestSystem();
+//   try { ... graphqlRequest(system.urls.gateway!, '{ __typename }') ... }
+//   finally { await system.dispose(); }
+
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
+import { composeSupergraph } from '../../scripts/compose-supergraph.ts';
+import { startSystem, type RunningSystem, type StartSystemOptions } from '../../scripts/lib/processes.ts';
+import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL } from '../../scripts/lib/services.ts';
+
+export interface TestSystemOptions extends StartSystemOptions {
+  /** Default: DATABASE_URL from the environment, else postgres://postgres@127.0.0.1:5432/postgres */
+  readonly databaseUrl?: string;
+  /** Default: NATS_URL from the environment, else nats://127.0.0.1:4222 */
+  readonly natsUrl?: string;
+}
+
+export interface TestSystem extends RunningSystem {
+  /** `t_<random>`: the DATABASE_PREFIX and NATS_NAMESPACE of this system. */
+  readonly id: string;
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  /** Stops the processes, drops the databases, deletes the streams, removes the supergraph file. */
+  dispose(): Promise<void>;
+}
+
+export interface TestResources {
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  /** Databases named `<prefix>_...` are dropped. */
+  readonly databasePrefix: string;
+  /** Streams whose name starts with the namespace (and KV_/OBJ_ buckets named so) are deleted. */
+  readonly natsNamespace: string;
+}
+
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  const { databaseUrl: givenDatabaseUrl, natsUrl: givenNatsUrl, ...rest } = options;
+  const databaseUrl = givenDatabaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const natsUrl = givenNatsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL;
+  const id = `t_${randomBytes(6).toString('hex')}`;
+  const resources: TestResources = { databaseUrl, natsUrl, databasePrefix: id, natsNamespace: id };
+
+  // A supergraph file of its own: parallel test files never write the repository's copy.
+  const supergraphPath = options.supergraphPath ?? path.join(os.tmpdir(), `supergraph-${id}.graphql`);
+  const ownSupergraph = options.supergraphPath === undefined;
+  if (ownSupergraph) await writeFile(supergraphPath, await composeSupergraph());
+
+  const cleanUp = async (): Promise<void> => {
+    const results = await Promise.allSettled([
+      dropTestResources(resources),
+      ownSupergraph ? rm(supergraphPath, { force: true }) : Promise.resolve(),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+
+  let system: RunningSystem;
+  try {
+    system = await startSystem({
+      ports: 'free',
+      output: process.env.TEST_SYSTEM_OUTPUT === 'prefix' ? 'prefix' : 'silent',
+      ...rest,
+      supergraphPath,
+      env: {
+        NODE_ENV: 'test',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        ...rest.env,
+        DATABASE_URL: databaseUrl,
+        DATABASE_PREFIX: id,
+        NATS_URL: natsUrl,
+        NATS_NAMESPACE: id,
+      },
+    });
+  } catch (error) {
+    await cleanUp().catch(() => {});
+    throw error;
+  }
+
+  let disposed: Promise<void> | undefined;
+  const dispose = (): Promise<void> =>
+    (disposed ??= (async () => {
+      try {
+        await system.stop();
+      } finally {
+        await cleanUp();
+      }
+    })());
+
+  return { ...system, id, databaseUrl, natsUrl, dispose, [Symbol.asyncDispose]: dispose };
+}
+
+/** Drops `<prefix>_*` databases (WITH FORCE) and deletes the namespace's JetStream streams. */
+export async function dropTestResources(resources: TestResources): Promise<void> {
+  if (!/^[a-z][a-z0-9_]*$/.test(resources.databasePrefix) || resources.natsNamespace.length < 4) {
+    throw new Error(`refusing to drop resources of an unsafe prefix "${resources.databasePrefix}"`);
+  }
+  const results = await Promise.allSettled([dropDatabases(resources), deleteStreams(resources)]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+async function dropDatabases({ databaseUrl, databasePrefix }: TestResources): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      // left() rather than LIKE: "_" in the prefix is a LIKE wildcard.
+      'SELECT datname FROM pg_database WHERE left(datname, length($1) + 1) = $1 || $2',
+      [databasePrefix, '_'],
+    );
+    for (const { datname } of rows) {
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(datname)} WITH (FORCE)`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteStreams({ natsUrl, natsNamespace }: TestResources): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const prefixes = [natsNamespace, `KV_${natsNamespace}`, `OBJ_${natsNamespace}`];
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) {
+      if (prefixes.some((prefix) => name.startsWith(prefix))) names.push(name);
+    }
+    for (const name of names) await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
+  }
+}
+
+export interface GraphQLResponse<TData = Record<string, unknown>> {
+  data?: TData | null;
+  errors?: {
+    message: string;
+    path?: (string | number)[];
+    extensions?: { code?: string; [key: string]: unknown };
+  }[];
+  extensions?: Record<string, unknown>;
+}
+
+/** POSTs a GraphQL operation and returns the parsed body (whatever the HTTP status). */
+export async function graphqlRequest<TData = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  token?: string,
+): Promise<GraphQLResponse<TData>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as GraphQLResponse<TData>;
+  } catch {
+    throw new Error(
+      `${url} answered HTTP ${response.status} with a body that is not JSON: ${text.slice(0, 500)}`,
+    );
+  }
+}
