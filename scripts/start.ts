@@ -1,0 +1,110 @@
+// `npm start`: everything on one machine with no set-up. Uses PostgreSQL and NATS at
+// DATABASE_URL / NATS_URL, or starts them (embedded PostgreSQL, nats-server from PATH) when
+// nothing answers; composes gateway/supergraph.graphql when it is missing or stale; starts the
+// five subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0.
+//
+//   npm start                         the fixed ports, 4000-4005
+//   npm start -- --free-ports         any free ports (printed)
+//   npm start -- --data-dir <dir>     where started servers keep data (default .data/)
+
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeSupergraph } from './compose-supergraph.ts';
+import { ensureInfrastructure, type Infrastructure } from './lib/infra.ts';
+import { startSystem, type RunningSystem } from './lib/processes.ts';
+import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, REPO_ROOT, SUBGRAPHS } from './lib/services.ts';
+
+const log = (line: string): void => console.log(`launcher | ${line}`);
+
+function redact(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+function banner(system: RunningSystem, infra: Infrastructure, production: boolean): string {
+  const local = (url: string): string => url.replace('//127.0.0.1:', '//localhost:');
+  const lines = [
+    '',
+    `Gateway        ${local(system.urls.gateway!)}   (open it in a browser for Apollo Sandbox)`,
+    `Subscriptions  ${local(system.urls.gatewayWs!)}   (graphql-transport-ws)`,
+    ...SUBGRAPHS.map((name) => `  ${name.padEnd(13)}${local(system.urls.subgraphs[name]!)}`),
+    `PostgreSQL     ${redact(infra.databaseUrl)}${infra.started.postgres ? '   (embedded, started by npm start)' : ''}`,
+    `NATS           ${infra.natsUrl}${infra.started.nats ? '   (nats-server, started by npm start)' : ''}`,
+  ];
+  if (!production) {
+    const email = process.env.ADMIN_EMAIL ?? 'admin@example.com';
+    const password = process.env.ADMIN_PASSWORD ?? 'admin-password';
+    lines.push(
+      `Admin          ${email} / ${password}   (development credentials; set ADMIN_EMAIL / ADMIN_PASSWORD)`,
+    );
+  }
+  lines.push('Ctrl-C stops everything.', '');
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      'free-ports': { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: npm start [-- --free-ports] [--data-dir <dir>]');
+    return 0;
+  }
+  const production = process.env.NODE_ENV === 'production';
+  const dataDir = path.resolve(values['data-dir'] ?? path.join(REPO_ROOT, '.data'));
+
+  // A signal during start-up is acted on as soon as the current step ends; a second one exits
+  // at once (the `exit` hooks of infra.ts and processes.ts SIGKILL what is left).
+  let stopRequested: (signal: NodeJS.Signals) => void = () => {};
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => (stopRequested = resolve));
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      console.error(`launcher | ${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    signalled = signal;
+    stopRequested(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let infra: Infrastructure | undefined;
+  let system: RunningSystem | undefined;
+  try {
+    // Composition first: a broken schema fails before any server is started.
+    const { path: file, changed } = await writeSupergraph();
+    log(`${changed ? 'composed' : 'supergraph up to date:'} ${path.relative(REPO_ROOT, file)}`);
+    infra = await ensureInfrastructure({
+      databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+      natsUrl: process.env.NATS_URL ?? DEFAULT_NATS_URL,
+      dataDir,
+      log,
+    });
+    if (!signalled) {
+      system = await startSystem({
+        ports: values['free-ports'] ? 'free' : 'fixed',
+        env: { DATABASE_URL: infra.databaseUrl, NATS_URL: infra.natsUrl },
+        output: 'prefix',
+      });
+      console.log(banner(system, infra, production));
+    }
+    const signal = await stopSignal;
+    log(`${signal}: stopping`);
+    return 0;
+  } catch (error) {
+    console.error(`launcher | ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    await system?.stop();
+    await infra?.stop();
+    if (system || infra) log('stopped');
+  }
+}
+
+process.exitCode = await main();
