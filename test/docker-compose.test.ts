@@ -1,0 +1,135 @@
+// docker-compose.yml checked against the code it runs: services, ports, entry files, the
+// environment variables the code reads, health checks, start order and the NATS config.
+
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
+import { DEFAULT_PORTS, PROCESSES, REPO_ROOT, entryFile, type ProcessName } from '../scripts/lib/services.ts';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  expose?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+}
+
+const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+};
+const services = compose.services;
+const service = (name: string): Service => services[name]!;
+
+/** Variables read by a library rather than by our code, with the package that reads them. */
+const LIBRARY_VARIABLES: Record<string, string> = {
+  APOLLO_TELEMETRY_DISABLED: '@apollo/gateway/dist/index.js',
+};
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((entry) => {
+    const file = path.join(dir, entry);
+    if (statSync(file).isDirectory()) return entry === 'node_modules' ? [] : sourceFiles(file);
+    return /\.ts$/.test(entry) && !/\.test\.ts$/.test(entry) ? [file] : [];
+  });
+}
+
+const sources = ['gateway', 'subgraphs', 'shared']
+  .flatMap((dir) => sourceFiles(path.join(REPO_ROOT, dir)))
+  .map((file) => readFileSync(file, 'utf8'))
+  .join('\n');
+
+/** The code reads NAME as `'NAME'`, `"NAME"`, `` `NAME` `` or `env.NAME`. */
+function codeReads(name: string): boolean {
+  return new RegExp(`['"\`]${name}['"\`]|\\.${name}\\b`).test(sources);
+}
+
+/** The container port a service listens on, from `ports` ("4000:4000") or `expose`. */
+function containerPorts(s: Service): number[] {
+  return [
+    ...(s.ports ?? []).map((p) => Number(String(p).split(':').at(-1)!.split('/')[0])),
+    ...(s.expose ?? []).map(Number),
+  ];
+}
+
+describe('docker-compose.yml', () => {
+  it('has PostgreSQL, NATS, the five subgraphs and the gateway', () => {
+    expect(Object.keys(services).sort()).toEqual(['postgres', 'nats', ...PROCESSES].sort());
+  });
+
+  describe.each(PROCESSES)('%s', (name: ProcessName) => {
+    const s = service(name);
+
+    it('listens on its fixed default port, which it exposes or publishes', () => {
+      expect(s.environment?.PORT).toBe(String(DEFAULT_PORTS[name]));
+      expect(containerPorts(s)).toContain(DEFAULT_PORTS[name]);
+    });
+
+    it('runs its entry file, which exists', () => {
+      expect(s.command).toEqual(['node', entryFile(name)]);
+      expect(existsSync(path.join(REPO_ROOT, entryFile(name)))).toBe(true);
+      expect(s.build).toBe('.');
+    });
+
+    it('sets only variables the code reads', () => {
+      const unread = Object.keys(s.environment ?? {}).filter((variable) => {
+        const library = LIBRARY_VARIABLES[variable];
+        if (library)
+          return !readFileSync(path.join(REPO_ROOT, 'node_modules', library), 'utf8').includes(variable);
+        return !codeReads(variable);
+      });
+      expect(unread).toEqual([]);
+    });
+
+    it('reaches the other services by their compose names', () => {
+      const env = s.environment ?? {};
+      if (env.DATABASE_URL) expect(new URL(env.DATABASE_URL).host).toBe('postgres:5432');
+      expect(env.NATS_URL).toBe('nats://nats:4222');
+      if (name !== 'users') expect(env.USERS_JWKS_URL).toBe('http://users:4001/.well-known/jwks.json');
+      if (name === 'gateway') {
+        for (const sub of PROCESSES.filter((p) => p !== 'gateway')) {
+          expect(env[`${sub.toUpperCase()}_URL`]).toBe(`http://${sub}:${DEFAULT_PORTS[sub]}/graphql`);
+        }
+      }
+    });
+
+    it('is healthy only when /health/ready answers', () => {
+      expect(s.healthcheck?.test.join(' ')).toMatch(/\/health\/ready/);
+    });
+
+    it('starts after what it depends on is healthy', () => {
+      const dependsOn = Object.entries(s.depends_on ?? {});
+      expect(dependsOn.length).toBeGreaterThan(0);
+      for (const [dependency, { condition }] of dependsOn) {
+        expect(Object.keys(services)).toContain(dependency);
+        expect({ dependency, condition }).toEqual({ dependency, condition: 'service_healthy' });
+      }
+      const needed = name === 'gateway' ? PROCESSES.filter((p) => p !== 'gateway') : ['postgres', 'nats'];
+      expect(Object.keys(s.depends_on ?? {})).toEqual(expect.arrayContaining(needed));
+    });
+  });
+
+  it('checks PostgreSQL with pg_isready', () => {
+    expect(service('postgres').image).toMatch(/^postgres:18/);
+    expect(service('postgres').healthcheck?.test.join(' ')).toMatch(/pg_isready/);
+  });
+
+  it('runs NATS >= 2.10 on the mounted config, which syncs every write and serves monitoring', () => {
+    const nats = service('nats');
+    expect(nats.image).toMatch(/^nats:2\.1[0-9]|^nats:2\.[2-9][0-9]/);
+    expect(nats.command).toEqual(['-c', '/etc/nats/nats-server.conf']);
+    const mount = nats.volumes?.find((v) => v.split(':')[1] === '/etc/nats/nats-server.conf');
+    expect(mount).toBeDefined();
+    const file = path.join(REPO_ROOT, mount!.split(':')[0]!);
+    expect(existsSync(file)).toBe(true);
+    const config = readFileSync(file, 'utf8');
+    expect(config).toMatch(/^\s*sync_interval:\s*always\s*$/m);
+    expect(config).toMatch(/^\s*http:\s*8222\s*$/m);
+    expect(nats.healthcheck?.test.join(' ')).toContain('8222/healthz?js-enabled-only=true');
+  });
+});
