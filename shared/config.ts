@@ -54,6 +54,8 @@ export interface CommonConfig {
   readonly natsUrl: string;
   /** Prefix for subjects, streams and consumers, so several systems can share one NATS. */
   readonly natsNamespace: string;
+  /** Stream replicas: 1 on one server, 3 in a JetStream cluster. */
+  readonly natsReplicas: number;
 }
 
 export function readCommonConfig(service: string, defaultPort: number, env: Env = process.env): CommonConfig {
@@ -69,6 +71,7 @@ export function readCommonConfig(service: string, defaultPort: number, env: Env 
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
     natsUrl: readUrl(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
     natsNamespace: namespace,
+    natsReplicas: readInt(env, 'NATS_REPLICAS', 1, 1, 5),
   };
 }
 

@@ -7,6 +7,8 @@ export interface Metrics {
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly graphqlOperations: Counter<'operation' | 'outcome'>;
   readonly sqlQueries: Counter;
+  readonly messagesPublished: Counter;
+  readonly messagesHandled: Counter<'consumer' | 'outcome'>;
 }
 
 export function createMetrics(service: string): Metrics {
@@ -31,6 +33,17 @@ export function createMetrics(service: string): Metrics {
     sqlQueries: new Counter({
       name: 'sql_queries_total',
       help: 'SQL statements sent to the database',
+      registers: [registry],
+    }),
+    messagesPublished: new Counter({
+      name: 'outbox_messages_published_total',
+      help: 'Outbox rows published to JetStream',
+      registers: [registry],
+    }),
+    messagesHandled: new Counter({
+      name: 'messages_handled_total',
+      help: 'JetStream messages handled, by consumer and outcome (ok, duplicate, retry, dead_letter)',
+      labelNames: ['consumer', 'outcome'],
       registers: [registry],
     }),
   };

@@ -1,0 +1,156 @@
+// Publishes committed outbox rows to JetStream, in order, and deletes them once JetStream has
+// acknowledged them. Safe with any number of instances: a batch is claimed under a transaction-
+// scoped advisory lock, so one relay at a time publishes (keeping per-order order), and the rows
+// are deleted in the same transaction that published them. A crash after publish and before
+// commit publishes the rows again with the same Nats-Msg-Id, which JetStream drops.
+import pg from 'pg';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import { jetstream } from '@nats-io/jetstream';
+import type { MikroORM } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import type { Worker } from '../graphql/subgraph-service.ts';
+import type { NatsConnection } from './nats.ts';
+import { OUTBOX_CHANNEL } from './outbox.ts';
+import { qualify } from '../../nats/topology.ts';
+
+const RELAY_LOCK_KEY = 7_263_102;
+const BATCH_SIZE = 500;
+/** The safety net behind LISTEN/NOTIFY, which is only a wake-up hint. */
+const POLL_MS = 250;
+/** Rows exist but belong to transactions still open somewhere: look again soon. */
+const RETRY_MS = 10;
+
+export interface OutboxRelayOptions {
+  readonly orm: MikroORM;
+  readonly nats: NatsConnection;
+  /** This service's database, for the LISTEN connection. */
+  readonly databaseUrl: string;
+  readonly namespace: string;
+  readonly logger: Logger;
+  readonly onPublished?: (count: number) => void;
+}
+
+interface OutboxRow {
+  seq: string;
+  id: string;
+  subject: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
+
+export function createOutboxRelay(options: OutboxRelayOptions): Worker {
+  const { orm, logger } = options;
+  const js = jetstream(options.nats);
+  let running = false;
+  let wake: (() => void) | undefined;
+  // A notification that arrives while a batch is being relayed must not wait for the next poll.
+  let signalled = false;
+  let loop: Promise<void> | undefined;
+  let listener: pg.Client | undefined;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (signalled || !running) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  async function listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    client.on('notification', () => {
+      signalled = true;
+      wake?.();
+    });
+    // A lost LISTEN connection only costs latency (polling goes on); reconnect in the background.
+    client.on('error', (err) => {
+      logger.warn({ err }, 'outbox LISTEN connection lost');
+      listener = undefined;
+      if (running) setTimeout(() => void listen().catch(() => undefined), 1000);
+    });
+    await client.connect();
+    await client.query(`listen ${OUTBOX_CHANNEL}`);
+    listener = client;
+  }
+
+  /** Publishes one batch; returns how many rows it published and whether invisible rows remain. */
+  async function relayBatch(): Promise<{ published: number; pending: boolean; leader: boolean }> {
+    const em = orm.em.fork();
+    return em.transactional(async (tx) => {
+      const [lock] = await tx.execute<{ locked: boolean }[]>(
+        'select pg_try_advisory_xact_lock(?) as locked',
+        [RELAY_LOCK_KEY],
+      );
+      if (!lock?.locked) return { published: 0, pending: false, leader: false };
+      // Only rows of transactions older than the oldest one still open: a row whose
+      // transaction commits later than a newer row's is never skipped.
+      const rows = await tx.execute<OutboxRow[]>(
+        `select seq, id, subject, payload, headers from outbox
+          where txid < pg_snapshot_xmin(pg_current_snapshot())
+          order by seq limit ?`,
+        [BATCH_SIZE],
+      );
+      if (rows.length > 0) {
+        // Sent in order on one connection, so the stream stores them in order.
+        await Promise.all(
+          rows.map((row) => {
+            const h = natsHeaders();
+            for (const [key, value] of Object.entries(row.headers ?? {})) h.set(key, value);
+            return js.publish(qualify(options.namespace, row.subject), JSON.stringify(row.payload), {
+              msgID: row.id,
+              headers: h,
+              timeout: 5000,
+            });
+          }),
+        );
+        await tx.execute('delete from outbox where seq = any(?::bigint[])', [rows.map((r) => r.seq)], 'run');
+      }
+      const full = rows.length === BATCH_SIZE;
+      const [left] = await tx.execute<{ any: boolean }[]>('select exists (select 1 from outbox) as any');
+      return { published: rows.length, pending: full || Boolean(left?.any), leader: true };
+    });
+  }
+
+  async function run(): Promise<void> {
+    let retryMs = RETRY_MS;
+    while (running) {
+      try {
+        signalled = false;
+        const { published, pending, leader } = await relayBatch();
+        if (published > 0) options.onPublished?.(published);
+        if (published > 0 && pending) continue;
+        if (!pending || !leader) {
+          retryMs = RETRY_MS;
+          await sleep(POLL_MS);
+          continue;
+        }
+        // Rows of still-open transactions: look again soon, backing off if one stays open long.
+        await sleep(retryMs);
+        retryMs = Math.min(POLL_MS, retryMs * 2);
+      } catch (err) {
+        // NATS or the database is away: keep the rows, try again shortly.
+        logger.warn({ err }, 'outbox relay failed; retrying');
+        await sleep(1000);
+      }
+    }
+  }
+
+  return {
+    name: 'outbox-relay',
+    async start() {
+      running = true;
+      await listen().catch((err: unknown) => logger.warn({ err }, 'outbox LISTEN unavailable; polling only'));
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      await listener?.end().catch(() => undefined);
+    },
+  };
+}

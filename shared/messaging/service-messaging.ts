@@ -1,0 +1,51 @@
+// The messaging parts of one service, as workers: its outbox relay and its consumers. The
+// streams are ensured first, so whichever service starts first provisions them.
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { SubgraphConfig } from '../config.ts';
+import type { MikroORM } from '../db/database.ts';
+import { databaseUrl } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import type { Worker } from '../graphql/subgraph-service.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { NatsConnection } from './nats.ts';
+import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
+import { createOutboxRelay } from './outbox-relay.ts';
+import { createConsumer, type HandlerMap } from './consumer.ts';
+
+export interface MessagingOptions {
+  readonly config: SubgraphConfig;
+  readonly orm: MikroORM;
+  readonly nats: NatsConnection;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly consumers: Readonly<Partial<Record<ConsumerName, HandlerMap>>>;
+  readonly concurrency?: number;
+}
+
+export async function createMessagingWorkers(options: MessagingOptions): Promise<Worker[]> {
+  const { config, orm, nats, logger, metrics } = options;
+  const topology = { namespace: config.natsNamespace, replicas: config.natsReplicas };
+  await ensureStreams(await jetstreamManager(nats), topology);
+  const relay = createOutboxRelay({
+    orm,
+    nats,
+    databaseUrl: databaseUrl(config.databaseUrl, config.databaseName),
+    namespace: config.natsNamespace,
+    logger,
+    onPublished: (count) => metrics.messagesPublished.inc(count),
+  });
+  const consumers = Object.entries(options.consumers).map(([consumer, handlers]) =>
+    createConsumer({
+      consumer: consumer as ConsumerName,
+      handlers: handlers!,
+      orm,
+      nats,
+      namespace: config.natsNamespace,
+      replicas: config.natsReplicas,
+      logger,
+      concurrency: options.concurrency,
+      onHandled: (_subject, outcome) => metrics.messagesHandled.inc({ consumer, outcome }),
+    }),
+  );
+  return [relay, ...consumers];
+}
