@@ -439,7 +439,7 @@ function outputWriter(output: OutputOption, width: number): (line: OutputLine) =
 async function waitReady(p: ManagedProcess, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const url = `${p.baseUrl}/health/ready`;
-  let last = 'no answer yet';
+  let last: string;
   for (;;) {
     if (signal.aborted) return;
     if (!p.running) {
