@@ -1,0 +1,255 @@
+// Payments: authorize, capture, void and refund, one payment per order. Knows nothing of
+// GraphQL or NATS.
+//
+// Every command function takes an EntityManager that is already inside a transaction (the
+// message handler's inbox transaction) and:
+//  - takes a transaction-scoped advisory lock on the order id first, so commands for one order
+//    run one at a time across every instance, even before a payment row exists;
+//  - is idempotent by order id: a command already carried out returns what was recorded and
+//    does not call the provider again;
+//  - calls the provider before writing, so a ProviderUnavailableError rolls the whole
+//    transaction back and leaves nothing behind for the retry to trip over;
+//  - records each operation with its amount in payment_events.
+//
+// Transitions (anything else is a PaymentStateConflict):
+//   (none)      authorize -> AUTHORIZED | DECLINED      void -> VOIDED tombstone
+//   AUTHORIZED  capture -> CAPTURED                     void -> VOIDED
+//   CAPTURED    refund -> REFUNDED
+//   repeats     authorize: the recorded outcome; capture of CAPTURED or REFUNDED, void of VOIDED
+//               or DECLINED (nothing is held), refund of REFUNDED: nothing to do.
+// A tombstone (VOIDED with no authorization) refuses a late authorize as declined with reason
+// VOIDED, so no money is ever held, let alone captured, for an order that was called off.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ConflictError } from '../../../../shared/errors.ts';
+import { NO_CURRENCY, Payment, type PaymentStatus } from './payment.entity.ts';
+import { PaymentEvent, type PaymentEventKind } from './payment-event.entity.ts';
+import type { PaymentProvider } from './provider/payment-provider.ts';
+
+/** The decline reason of an authorize that arrives after the order's payment was voided. */
+export const VOIDED_REASON = 'VOIDED';
+
+export interface AuthorizeCommand {
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly paymentMethod: string;
+  readonly amountCents: number;
+  readonly currency: string;
+}
+
+export type AuthorizeOutcome =
+  | { readonly approved: true; readonly payment: Payment; readonly changed: boolean }
+  | {
+      readonly approved: false;
+      readonly reason: string;
+      readonly payment: Payment;
+      readonly changed: boolean;
+    };
+
+export interface PaymentOutcome {
+  readonly payment: Payment;
+  /** False when the command had been carried out before (or there was nothing to do). */
+  readonly changed: boolean;
+}
+
+/** A command that the payment's current status does not allow (e.g. capture after void). */
+export class PaymentStateConflict extends ConflictError {
+  readonly orderId: string;
+  readonly status: PaymentStatus | null;
+  constructor(operation: string, orderId: string, status: PaymentStatus | null) {
+    super(
+      status
+        ? `Cannot ${operation} the payment of order ${orderId}: it is ${status}`
+        : `Cannot ${operation} the payment of order ${orderId}: there is none`,
+      { orderId, status },
+    );
+    this.orderId = orderId;
+    this.status = status;
+  }
+}
+
+export async function authorizePayment(
+  em: EntityManager,
+  provider: PaymentProvider,
+  command: AuthorizeCommand,
+): Promise<AuthorizeOutcome> {
+  const existing = await lockPayment(em, command.orderId);
+  if (existing) return authorizeAgain(em, existing, command);
+
+  const result = await provider.authorize({
+    idempotencyKey: command.orderId,
+    paymentMethod: command.paymentMethod,
+    amountCents: command.amountCents,
+    currency: command.currency,
+  });
+  const payment = em.create(Payment, {
+    id: crypto.randomUUID(), // now, not at flush: the event below refers to it
+    orderId: command.orderId,
+    customerId: command.customerId,
+    amountCents: command.amountCents,
+    currency: command.currency,
+    paymentMethod: command.paymentMethod,
+    status: result.approved ? 'AUTHORIZED' : 'DECLINED',
+    declineReason: result.approved ? null : result.reason,
+    providerReference: result.approved ? result.reference : null,
+  });
+  record(em, payment, result.approved ? 'AUTHORIZED' : 'DECLINED', result.approved ? null : result.reason);
+  await em.flush();
+  return result.approved
+    ? { approved: true, payment, changed: true }
+    : { approved: false, reason: result.reason, payment, changed: true };
+}
+
+/** An authorize for an order that has a payment: the recorded outcome, or a refusal if voided. */
+async function authorizeAgain(
+  em: EntityManager,
+  payment: Payment,
+  command: AuthorizeCommand,
+): Promise<AuthorizeOutcome> {
+  if (isTombstone(payment)) {
+    // The first late authorize is recorded (who, how much, refused); later ones change nothing.
+    const first = payment.declineReason === null;
+    if (first) {
+      payment.customerId ??= command.customerId;
+      payment.amountCents = command.amountCents;
+      payment.currency = command.currency;
+      payment.paymentMethod = command.paymentMethod;
+      payment.declineReason = VOIDED_REASON;
+      record(em, payment, 'DECLINED', VOIDED_REASON);
+      await em.flush();
+    }
+    return { approved: false, reason: VOIDED_REASON, payment, changed: first };
+  }
+  if (payment.status === 'DECLINED') {
+    return { approved: false, reason: payment.declineReason ?? 'DECLINED', payment, changed: false };
+  }
+  // AUTHORIZED, or later states of a payment that was authorized.
+  return { approved: true, payment, changed: false };
+}
+
+export async function capturePayment(
+  em: EntityManager,
+  provider: PaymentProvider,
+  orderId: string,
+): Promise<PaymentOutcome> {
+  const payment = await lockPayment(em, orderId);
+  if (payment?.status === 'CAPTURED' || payment?.status === 'REFUNDED') return { payment, changed: false };
+  if (payment?.status !== 'AUTHORIZED')
+    throw new PaymentStateConflict('capture', orderId, payment?.status ?? null);
+  await provider.capture(referenceRequest(payment, 'capture'));
+  return transition(em, payment, 'CAPTURED');
+}
+
+export async function voidPayment(
+  em: EntityManager,
+  provider: PaymentProvider,
+  orderId: string,
+): Promise<PaymentOutcome> {
+  const payment = await lockPayment(em, orderId);
+  if (!payment) {
+    // Void before authorize: a tombstone, so that the authorize, if it comes, is refused.
+    const tombstone = em.create(Payment, {
+      id: crypto.randomUUID(),
+      orderId,
+      customerId: null,
+      amountCents: 0,
+      currency: NO_CURRENCY,
+      status: 'VOIDED',
+      declineReason: null,
+      paymentMethod: null,
+      providerReference: null,
+    });
+    record(em, tombstone, 'VOIDED', null);
+    await em.flush();
+    return { payment: tombstone, changed: true };
+  }
+  if (payment.status === 'VOIDED' || payment.status === 'DECLINED') return { payment, changed: false };
+  if (payment.status !== 'AUTHORIZED') throw new PaymentStateConflict('void', orderId, payment.status);
+  await provider.void(referenceRequest(payment, 'void'));
+  return transition(em, payment, 'VOIDED');
+}
+
+export async function refundPayment(
+  em: EntityManager,
+  provider: PaymentProvider,
+  orderId: string,
+): Promise<PaymentOutcome> {
+  const payment = await lockPayment(em, orderId);
+  if (payment?.status === 'REFUNDED') return { payment, changed: false };
+  if (payment?.status !== 'CAPTURED')
+    throw new PaymentStateConflict('refund', orderId, payment?.status ?? null);
+  await provider.refund(referenceRequest(payment, 'refund'));
+  return transition(em, payment, 'REFUNDED');
+}
+
+// --- reads (one query per batch) ---
+
+export function findPaymentsByIds(em: EntityManager, ids: readonly string[]): Promise<Payment[]> {
+  return em.find(Payment, { id: { $in: [...ids] } });
+}
+
+export function findPaymentsByOrderIds(em: EntityManager, orderIds: readonly string[]): Promise<Payment[]> {
+  return em.find(Payment, { orderId: { $in: [...orderIds] } });
+}
+
+/** The events of many payments, oldest first. */
+export function findPaymentEvents(em: EntityManager, paymentIds: readonly string[]): Promise<PaymentEvent[]> {
+  return em.find(PaymentEvent, { paymentId: { $in: [...paymentIds] } }, { orderBy: { id: 'asc' } });
+}
+
+/** May this caller see this payment? Its order's customer and administrators may. */
+export function mayView(
+  payment: Pick<Payment, 'customerId'>,
+  caller: { readonly userId: string; readonly role: string },
+): boolean {
+  return caller.role === 'ADMIN' || (payment.customerId !== null && payment.customerId === caller.userId);
+}
+
+// --- helpers ---
+
+/** Serializes every command for one order (across instances) and reads its payment afresh. */
+async function lockPayment(em: EntityManager, orderId: string): Promise<Payment | null> {
+  if (!em.isInTransaction()) {
+    throw new Error('payment commands must run inside a transaction (the inbox transaction)');
+  }
+  await em.execute(
+    'select pg_advisory_xact_lock(hashtextextended(?, 0))',
+    [`payments:order:${orderId}`],
+    'get',
+  );
+  return em.findOne(Payment, { orderId }, { refresh: true });
+}
+
+function isTombstone(payment: Payment): boolean {
+  return payment.status === 'VOIDED' && payment.providerReference === null;
+}
+
+function referenceRequest(payment: Payment, operation: 'capture' | 'void' | 'refund') {
+  return {
+    idempotencyKey: `${payment.orderId}:${operation}`,
+    reference: payment.providerReference!,
+    amountCents: payment.amountCents,
+    currency: payment.currency,
+  };
+}
+
+async function transition(
+  em: EntityManager,
+  payment: Payment,
+  status: PaymentStatus & PaymentEventKind,
+): Promise<PaymentOutcome> {
+  payment.status = status;
+  record(em, payment, status, null);
+  await em.flush();
+  return { payment, changed: true };
+}
+
+function record(em: EntityManager, payment: Payment, kind: PaymentEventKind, reason: string | null): void {
+  em.create(PaymentEvent, {
+    paymentId: payment.id,
+    kind,
+    amountCents: payment.amountCents,
+    currency: payment.currency,
+    reason,
+    at: new Date(),
+  });
+}

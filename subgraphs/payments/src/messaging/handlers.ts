@@ -1,0 +1,75 @@
+// The commands payments handles (`payments.cmd.*`) and the replies it publishes
+// (`payments.evt.*`). Each handler runs inside the consumer's inbox transaction: it calls the
+// domain with that EntityManager and writes its reply to the outbox in the same transaction,
+// so the effect, the reply and the inbox row commit together or not at all.
+//
+// Errors: a ProviderUnavailableError (isTransientProviderError) propagates so the consumer
+// rolls back and redelivers with backoff; a PaymentStateConflict (an illegal transition such as
+// capture after void) will not pass by retrying and belongs in the dead-letter stream. A command
+// carried out before is answered again with the recorded outcome, never by calling the
+// provider twice.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Counter } from 'prom-client';
+import type { PayloadOf } from '../../../../shared/contracts/index.ts';
+import { enqueue } from '../../../../shared/messaging/outbox.ts';
+import type { PaymentProvider } from '../domain/provider/payment-provider.ts';
+import { authorizePayment, capturePayment, refundPayment, voidPayment } from '../domain/payments.ts';
+
+export const PAYMENT_COMMAND_SUBJECTS = [
+  'payments.cmd.authorize',
+  'payments.cmd.capture',
+  'payments.cmd.void',
+  'payments.cmd.refund',
+] as const;
+export type PaymentCommandSubject = (typeof PAYMENT_COMMAND_SUBJECTS)[number];
+
+/** Payloads arrive validated against the contract (`validateMessage`) by the consumer. */
+export type PaymentHandler<S extends PaymentCommandSubject> = (
+  em: EntityManager,
+  payload: PayloadOf<S>,
+) => Promise<void>;
+
+export type PaymentHandlers = { readonly [S in PaymentCommandSubject]: PaymentHandler<S> };
+
+export interface PaymentHandlerDeps {
+  readonly provider: PaymentProvider;
+  /** `payments_operations_total{operation, outcome}`; counted when something changed. */
+  readonly operations?: Counter<'operation' | 'outcome'>;
+}
+
+export function createPaymentHandlers(deps: PaymentHandlerDeps): PaymentHandlers {
+  const count = (operation: string, outcome: string, changed: boolean) => {
+    if (changed) deps.operations?.inc({ operation, outcome });
+  };
+  return {
+    'payments.cmd.authorize': async (em, payload) => {
+      const result = await authorizePayment(em, deps.provider, payload);
+      const { orderId } = payload;
+      const paymentId = result.payment.id;
+      if (result.approved) {
+        count('authorize', 'authorized', result.changed);
+        await enqueue(em, [{ subject: 'payments.evt.authorized', payload: { v: 1, orderId, paymentId } }]);
+      } else {
+        count('authorize', 'declined', result.changed);
+        await enqueue(em, [
+          { subject: 'payments.evt.declined', payload: { v: 1, orderId, paymentId, reason: result.reason } },
+        ]);
+      }
+    },
+    'payments.cmd.capture': async (em, { orderId }) => {
+      const { changed } = await capturePayment(em, deps.provider, orderId);
+      count('capture', 'captured', changed);
+      await enqueue(em, [{ subject: 'payments.evt.captured', payload: { v: 1, orderId } }]);
+    },
+    'payments.cmd.void': async (em, { orderId }) => {
+      const { changed } = await voidPayment(em, deps.provider, orderId);
+      count('void', 'voided', changed);
+      await enqueue(em, [{ subject: 'payments.evt.voided', payload: { v: 1, orderId } }]);
+    },
+    'payments.cmd.refund': async (em, { orderId }) => {
+      const { changed } = await refundPayment(em, deps.provider, orderId);
+      count('refund', 'refunded', changed);
+      await enqueue(em, [{ subject: 'payments.evt.refunded', payload: { v: 1, orderId } }]);
+    },
+  };
+}
