@@ -8,6 +8,7 @@
 // process exits without stop(), an `exit` hook SIGKILLs whatever is still running.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -451,10 +452,9 @@ async function waitReady(p: ManagedProcess, timeoutMs: number, signal: AbortSign
       );
     }
     try {
-      const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]) });
-      const body = await response.text();
-      if (response.status === 200) return;
-      last = `HTTP ${response.status} ${body.slice(0, 300)}`;
+      const { status, body } = await probe(url, signal);
+      if (status === 200) return;
+      last = `HTTP ${status} ${body.slice(0, 300)}`;
     } catch (error) {
       last = (error as Error).message;
     }
@@ -467,4 +467,22 @@ async function waitReady(p: ManagedProcess, timeoutMs: number, signal: AbortSign
     }
     await Promise.race([new Promise((resolve) => setTimeout(resolve, 200)), p.exited]);
   }
+}
+
+/**
+ * One GET on a connection of its own (no keep-alive pool): a probe must not leave an idle
+ * socket open that the process then waits for when it drains its HTTP server on SIGTERM.
+ */
+function probe(url: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false, timeout: 2000, signal }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within 2000 ms')));
+    request.on('error', reject);
+  });
 }
