@@ -73,6 +73,9 @@ export async function startSubgraphService<C extends BaseContext>(
     schema,
     formatError: createErrorFormatter(logger),
     includeStacktraceInErrorResponses: false,
+    // The process entry owns signals and stops everything in order (shared/process.ts);
+    // Apollo's own handlers would race it and stall the shutdown.
+    stopOnTerminationSignals: false,
     // Subgraphs are reached through the gateway; their own landing page would only invite
     // people to bypass its limits. Inline traces are for Apollo Studio, which we do not phone.
     plugins: [

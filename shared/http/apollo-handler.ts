@@ -6,7 +6,11 @@ import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export type ContextFactory<C extends BaseContext> = (req: IncomingMessage) => Promise<C>;
+/** Makes a request's context; it also sees the GraphQL request as parsed from HTTP (query, variables). */
+export type ContextFactory<C extends BaseContext> = (
+  req: IncomingMessage,
+  request: HTTPGraphQLRequest,
+) => Promise<C>;
 
 export function createApolloHandler<C extends BaseContext>(
   server: ApolloServer<C>,
@@ -36,7 +40,7 @@ export function createApolloHandler<C extends BaseContext>(
     };
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => context(req),
+      context: () => context(req, httpGraphQLRequest),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;

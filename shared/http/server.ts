@@ -97,12 +97,16 @@ export async function listen(server: Server, port: number, host: string): Promis
   return (server.address() as AddressInfo).port;
 }
 
-/** Stops accepting, lets in-flight requests finish, then drops idle keep-alive sockets. */
+/** Stops accepting, lets in-flight requests finish, then drops keep-alive sockets as they go idle. */
 export async function closeServer(server: Server, graceMs = 10_000): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A request in flight now leaves its socket idle when it ends; close such sockets as they
+  // appear rather than waiting for the keep-alive timeout.
+  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await closed;
+  clearInterval(sweeper);
   clearTimeout(timer);
 }

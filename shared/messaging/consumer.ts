@@ -26,7 +26,11 @@ export interface MessageMeta {
   readonly deliveryCount: number;
 }
 
-export type MessageHandler<S extends Subject> = (em: EntityManager, payload: PayloadOf<S>, meta: MessageMeta) => Promise<void>;
+export type MessageHandler<S extends Subject> = (
+  em: EntityManager,
+  payload: PayloadOf<S>,
+  meta: MessageMeta,
+) => Promise<void>;
 export type HandlerMap = { readonly [S in Subject]?: MessageHandler<S> };
 
 /** Thrown by a handler for input that can never succeed: dead-lettered at once, not retried. */
@@ -34,9 +38,18 @@ export class PermanentFailure extends Error {
   override name = 'PermanentFailure';
 }
 
+/** A message as it came, for consumers of streams that hold no single contract (dead letters). */
+export interface RawMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+}
+export type RawHandler = (em: EntityManager, message: RawMessage, meta: MessageMeta) => Promise<void>;
+
 export interface ConsumerOptions {
   readonly consumer: ConsumerName;
-  readonly handlers: HandlerMap;
+  /** Contract handlers by subject; or `raw` for every message whatever its subject. */
+  readonly handlers: HandlerMap | { readonly raw: RawHandler };
   readonly orm: MikroORM;
   readonly nats: NatsConnection;
   readonly namespace: string;
@@ -71,17 +84,35 @@ export function createConsumer(options: ConsumerOptions): Worker {
     options.onHandled?.(msg.subject, 'dead_letter');
   }
 
+  /** The handler bound to this message's payload, or why there is none. */
+  function bind(
+    msg: JsMsg,
+    subject: string,
+  ): ((em: EntityManager, meta: MessageMeta) => Promise<void>) | string {
+    const handlers = options.handlers;
+    if ('raw' in handlers && typeof handlers.raw === 'function') {
+      const raw = handlers.raw;
+      const headers: Record<string, string> = {};
+      for (const key of msg.headers?.keys() ?? []) headers[key] = msg.headers!.get(key);
+      return (em, meta) => raw(em, { subject, data: msg.data, headers }, meta);
+    }
+    const contract = contractSubjectOf(subject);
+    const handler = contract
+      ? ((handlers as HandlerMap)[contract] as MessageHandler<Subject> | undefined)
+      : undefined;
+    if (!contract || !handler) return `no handler for ${subject}`;
+    try {
+      const payload = validateMessage(contract, JSON.parse(new TextDecoder().decode(msg.data)));
+      return (em, meta) => handler(em, payload, meta);
+    } catch (err) {
+      return `invalid message: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+
   async function handle(msg: JsMsg): Promise<void> {
     const subject = unqualify(namespace, msg.subject);
-    const contract = contractSubjectOf(subject);
-    const handler = contract ? (options.handlers[contract] as MessageHandler<Subject> | undefined) : undefined;
-    if (!contract || !handler) return deadLetter(msg, `no handler for ${subject}`);
-    let payload: PayloadOf<Subject>;
-    try {
-      payload = validateMessage(contract, JSON.parse(new TextDecoder().decode(msg.data)));
-    } catch (err) {
-      return deadLetter(msg, `invalid message: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const run = bind(msg, subject);
+    if (typeof run === 'string') return deadLetter(msg, run);
     const messageId = msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`;
     const meta: MessageMeta = { subject, messageId, deliveryCount: msg.info.deliveryCount };
     try {
@@ -92,7 +123,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
           'run',
         );
         if (inserted.affectedRows === 0) return false;
-        await handler(em, payload, meta);
+        await run(em, meta);
         return true;
       });
       msg.ack();
@@ -126,7 +157,11 @@ export function createConsumer(options: ConsumerOptions): Worker {
   return {
     name: `consumer:${options.consumer}`,
     async start() {
-      await ensureConsumer(await jetstreamManager(options.nats), { namespace, replicas: options.replicas }, options.consumer);
+      await ensureConsumer(
+        await jetstreamManager(options.nats),
+        { namespace, replicas: options.replicas },
+        options.consumer,
+      );
       running = true;
       loop = (async () => {
         while (running) {

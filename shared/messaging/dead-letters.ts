@@ -41,7 +41,11 @@ export function deadLetterOf(msg: JsMsg, consumer: string, error: string): DeadL
 }
 
 /** Publishes to `dlq.<consumer>`; de-duplicated by the original stream and sequence. */
-export async function publishDeadLetter(js: JetStreamClient, namespace: string, letter: DeadLetter): Promise<void> {
+export async function publishDeadLetter(
+  js: JetStreamClient,
+  namespace: string,
+  letter: DeadLetter,
+): Promise<void> {
   const h = natsHeaders();
   h.set(DLQ_HEADERS.originalSubject, letter.subject);
   if (letter.messageId) h.set(DLQ_HEADERS.originalMessageId, letter.messageId);

@@ -55,9 +55,18 @@ export async function enqueue(em: EntityManager, messages: readonly OutgoingMess
     validateMessage(message.subject, message.payload);
     const subject = message.subjectSuffix ? `${message.subject}.${message.subjectSuffix}` : message.subject;
     rows.push('(?, ?, ?::jsonb, ?::jsonb)');
-    values.push(message.id ?? randomUUID(), subject, JSON.stringify(message.payload), JSON.stringify(message.headers ?? {}));
+    values.push(
+      message.id ?? randomUUID(),
+      subject,
+      JSON.stringify(message.payload),
+      JSON.stringify(message.headers ?? {}),
+    );
   }
-  await em.execute(`insert into outbox (id, subject, payload, headers) values ${rows.join(', ')}`, values, 'run');
+  await em.execute(
+    `insert into outbox (id, subject, payload, headers) values ${rows.join(', ')}`,
+    values,
+    'run',
+  );
   // Delivered at commit: wakes the relay at once instead of at its next poll.
   await em.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run');
 }

@@ -10,7 +10,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { NatsConnection } from './nats.ts';
 import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
-import { createConsumer, type HandlerMap } from './consumer.ts';
+import { createConsumer, type ConsumerOptions } from './consumer.ts';
 
 export interface MessagingOptions {
   readonly config: SubgraphConfig;
@@ -18,7 +18,7 @@ export interface MessagingOptions {
   readonly nats: NatsConnection;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly consumers: Readonly<Partial<Record<ConsumerName, HandlerMap>>>;
+  readonly consumers: Readonly<Partial<Record<ConsumerName, ConsumerOptions['handlers']>>>;
   readonly concurrency?: number;
 }
 

@@ -1,0 +1,52 @@
+// Orders' own copy of the catalogue, kept current by product events, so that placing an order
+// prices it from local data. A product not seen yet (its event still in flight, or orders
+// started after it was created) is read through from the products subgraph once and kept.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PayloadOf } from '../../../../shared/contracts/index.ts';
+import { ProductCopy } from './order.entity.ts';
+import type { CatalogEntry } from './pricing.ts';
+
+export interface FetchedProduct extends CatalogEntry {
+  readonly sku: string;
+}
+/** Looks products up at their source; returns only those that exist. */
+export type ProductSource = (ids: readonly string[]) => Promise<FetchedProduct[]>;
+
+/** Applies a product event unless the copy already has that revision or a newer one. */
+export async function applyProductChanged(
+  em: EntityManager,
+  event: PayloadOf<'products.evt.product_changed'>,
+): Promise<void> {
+  await em.execute(
+    `insert into product_copies (product_id, sku, name, price_cents, currency, active, revision)
+     values (?, ?, ?, ?, ?, ?, ?)
+     on conflict (product_id) do update set
+       sku = excluded.sku, name = excluded.name, price_cents = excluded.price_cents,
+       currency = excluded.currency, active = excluded.active, revision = excluded.revision
+     where product_copies.revision < excluded.revision`,
+    [event.productId, event.sku, event.name, event.priceCents, event.currency, event.active, event.revision],
+    'run',
+  );
+}
+
+export async function loadCatalog(
+  em: EntityManager,
+  ids: readonly string[],
+  source: ProductSource,
+): Promise<Map<string, CatalogEntry>> {
+  const copies = await em.find(ProductCopy, { productId: { $in: [...ids] } });
+  const catalog = new Map<string, CatalogEntry>(copies.map((c) => [c.productId, c]));
+  const missing = ids.filter((id) => !catalog.has(id));
+  if (missing.length === 0) return catalog;
+  for (const product of await source(missing)) {
+    catalog.set(product.productId, product);
+    // Revision 0: the next product event, whatever its revision, replaces this copy.
+    await em.execute(
+      `insert into product_copies (product_id, sku, name, price_cents, currency, active, revision)
+       values (?, ?, ?, ?, ?, ?, 0) on conflict (product_id) do nothing`,
+      [product.productId, product.sku, product.name, product.priceCents, product.currency, product.active],
+      'run',
+    );
+  }
+  return catalog;
+}

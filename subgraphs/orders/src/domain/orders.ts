@@ -1,0 +1,137 @@
+// Placing and moving orders on behalf of people (the saga moves them on behalf of services, in
+// ../saga/). Knows nothing of GraphQL.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { Identity } from '../../../../shared/auth/identity.ts';
+import { NotFoundError } from '../../../../shared/errors.ts';
+import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
+import { Order, OrderItem, OrderStatusChange } from './order.entity.ts';
+import { loadCatalog, type ProductSource } from './catalog.ts';
+import {
+  normalizeLines,
+  priceLines,
+  validateIdempotencyKey,
+  validatePaymentMethod,
+  type RequestedLine,
+} from './pricing.ts';
+import { assertCancellable, compensationsFor } from './order-status.ts';
+import { changeStatus, lockOrder, statusEvent } from './status-change.ts';
+
+export interface PlaceOrderInput {
+  readonly items: readonly RequestedLine[];
+  readonly paymentMethod: string;
+  readonly idempotencyKey?: string | null;
+}
+
+export interface OrderSettings {
+  readonly stepTimeoutMs: number;
+  readonly productSource: ProductSource;
+}
+
+/** Returns the new order, PENDING, with the reservation command on its way; or the earlier order for the same key. */
+export async function placeOrder(
+  em: EntityManager,
+  customerId: string,
+  input: PlaceOrderInput,
+  settings: OrderSettings,
+): Promise<Order> {
+  const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
+  const paymentMethod = validatePaymentMethod(input.paymentMethod);
+  const lines = normalizeLines(input.items);
+  if (idempotencyKey) {
+    const earlier = await em.findOne(Order, { customerId, idempotencyKey });
+    if (earlier) return earlier;
+  }
+  const catalog = await loadCatalog(
+    em,
+    lines.map((l) => l.productId),
+    settings.productSource,
+  );
+  const priced = priceLines(lines, catalog);
+  try {
+    return await em.transactional(async (tx) => {
+      const now = new Date();
+      const order = tx.create(Order, {
+        customerId,
+        status: 'PENDING',
+        totalCents: priced.totalCents,
+        currency: priced.currency,
+        paymentMethod,
+        idempotencyKey,
+        statusSequence: 1,
+        stepDeadline: new Date(now.getTime() + settings.stepTimeoutMs),
+        createdAt: now,
+        updatedAt: now,
+      });
+      priced.lines.forEach((line, position) =>
+        tx.create(OrderItem, { orderId: order.id, position, ...line }),
+      );
+      tx.create(OrderStatusChange, {
+        orderId: order.id,
+        sequence: 1,
+        status: 'PENDING',
+        reason: null,
+        at: now,
+      });
+      await enqueue(tx, [
+        statusEvent(order, now),
+        {
+          subject: 'inventory.cmd.reserve',
+          payload: {
+            v: 1,
+            orderId: order.id,
+            items: priced.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+          },
+        },
+      ]);
+      return order;
+    });
+  } catch (err) {
+    // Two requests with the same key raced: the other one won; answer with its order.
+    if (idempotencyKey && err instanceof UniqueConstraintViolationException) {
+      return em.fork().findOneOrFail(Order, { customerId, idempotencyKey });
+    }
+    throw err;
+  }
+}
+
+/** The order if `who` may see it; otherwise the same NOT_FOUND as for an order that does not exist. */
+function assertVisible(order: Order | null, id: string, who: Identity): Order {
+  if (!order || (who.role !== 'ADMIN' && order.customerId !== who.userId))
+    throw new NotFoundError('Order', id);
+  return order;
+}
+
+export async function cancelOrder(
+  em: EntityManager,
+  id: string,
+  who: Identity,
+  stepTimeoutMs: number,
+): Promise<Order> {
+  return em.transactional(async (tx) => {
+    const order = assertVisible(await lockOrder(tx, id), id, who);
+    const by = who.role === 'ADMIN' && order.customerId !== who.userId ? 'ADMIN' : 'CUSTOMER';
+    assertCancellable(order.status, by);
+    const undo = compensationsFor(order.status, order);
+    await changeStatus(tx, order, 'CANCELLED', {
+      reason: by === 'ADMIN' ? 'CANCELLED_BY_ADMIN' : 'CANCELLED_BY_CUSTOMER',
+      stepTimeoutMs,
+      messages: undo.map((subject): OutgoingMessage => ({ subject, payload: { v: 1, orderId: order.id } })),
+    });
+    return order;
+  });
+}
+
+export async function advanceFulfilment(
+  em: EntityManager,
+  id: string,
+  to: 'SHIPPED' | 'DELIVERED',
+  who: Identity,
+  stepTimeoutMs: number,
+): Promise<Order> {
+  return em.transactional(async (tx) => {
+    const order = assertVisible(await lockOrder(tx, id), id, who);
+    await changeStatus(tx, order, to, { stepTimeoutMs });
+    return order;
+  });
+}

@@ -1,0 +1,68 @@
+// The one way an order's status changes: checked against the life cycle, recorded in the
+// history, and announced on `orders.evt.status.<id>` in the same transaction (outbox).
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { NotFoundError } from '../../../../shared/errors.ts';
+import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
+import { Order, OrderStatusChange } from './order.entity.ts';
+import { IN_FLIGHT_STATUSES, assertTransition, type OrderStatus } from './order-status.ts';
+
+export function statusEvent(order: Order, at: Date): OutgoingMessage<'orders.evt.status'> {
+  return {
+    subject: 'orders.evt.status',
+    subjectSuffix: order.id,
+    payload: {
+      v: 1,
+      orderId: order.id,
+      customerId: order.customerId,
+      status: order.status,
+      sequence: order.statusSequence,
+      reason: order.failureReason ?? null,
+      at: at.toISOString(),
+    },
+  };
+}
+
+/** Loads the order locked for update: changes to one order are serialized. */
+export async function lockOrder(em: EntityManager, id: string): Promise<Order | null> {
+  return em.findOne(Order, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+}
+
+export async function lockOrderOrFail(em: EntityManager, id: string): Promise<Order> {
+  const order = await lockOrder(em, id);
+  if (!order) throw new NotFoundError('Order', id);
+  return order;
+}
+
+export interface ChangeOptions {
+  readonly reason?: string | null;
+  /** The saga's next step must answer by then; none once it stops running. */
+  readonly stepTimeoutMs: number;
+  /** Commands and compensations caused by this change, sent with it. */
+  readonly messages?: readonly OutgoingMessage[];
+}
+
+export async function changeStatus(
+  em: EntityManager,
+  order: Order,
+  to: OrderStatus,
+  options: ChangeOptions,
+): Promise<void> {
+  assertTransition(order.status, to);
+  const at = new Date();
+  order.status = to;
+  order.statusSequence += 1;
+  order.updatedAt = at;
+  if (to === 'CANCELLED') order.failureReason = options.reason ?? null;
+  order.stepDeadline = IN_FLIGHT_STATUSES.includes(to)
+    ? new Date(at.getTime() + options.stepTimeoutMs)
+    : null;
+  em.create(OrderStatusChange, {
+    orderId: order.id,
+    sequence: order.statusSequence,
+    status: to,
+    reason: options.reason ?? null,
+    at,
+  });
+  await enqueue(em, [statusEvent(order, at), ...(options.messages ?? [])]);
+}

@@ -1,0 +1,24 @@
+// A saga message that reached the dead-letter stream can never be handled: end that order's
+// saga (cancel and undo), so no order waits for an answer that will not come.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { isUuid } from '../../../../shared/graphql/batch.ts';
+import { DLQ_HEADERS } from '../../../../shared/messaging/dead-letters.ts';
+import type { RawMessage } from '../../../../shared/messaging/consumer.ts';
+import type { Saga } from './orchestrator.ts';
+
+export function failureReasonFor(originalSubject: string): string {
+  return /payments\.cmd\.authorize$/.test(originalSubject) ? 'PAYMENT_FAILED' : 'PROCESSING_FAILED';
+}
+
+export function deadLetterHandler(saga: Saga) {
+  return async (em: EntityManager, message: RawMessage): Promise<void> => {
+    let orderId: unknown;
+    try {
+      orderId = (JSON.parse(new TextDecoder().decode(message.data)) as { orderId?: unknown }).orderId;
+    } catch {
+      return; // Not JSON: nothing to end.
+    }
+    if (!isUuid(orderId)) return;
+    await saga.abandon(em, orderId, failureReasonFor(message.headers[DLQ_HEADERS.originalSubject] ?? ''));
+  };
+}

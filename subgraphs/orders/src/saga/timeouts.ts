@@ -1,0 +1,48 @@
+// Cancels orders whose saga step did not answer in time (a service down for too long, a lost
+// reply). Runs in every orders instance; SKIP LOCKED hands each overdue order to one of them.
+import type { MikroORM } from '../../../../shared/db/database.ts';
+import type { Logger } from '../../../../shared/logger.ts';
+import type { Worker } from '../../../../shared/graphql/subgraph-service.ts';
+import type { Saga } from './orchestrator.ts';
+
+const BATCH = 100;
+
+export function createTimeoutSweeper(orm: MikroORM, saga: Saga, logger: Logger, intervalMs = 1000): Worker {
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> | undefined;
+
+  async function sweep(): Promise<void> {
+    for (;;) {
+      const cancelled = await orm.em.fork().transactional(async (em) => {
+        const overdue = await em.execute<{ id: string }[]>(
+          `select id from orders where step_deadline < now() order by step_deadline limit ? for update skip locked`,
+          [BATCH],
+        );
+        for (const { id } of overdue) await saga.timeOut(em, id);
+        return overdue.length;
+      });
+      if (cancelled > 0) logger.warn({ cancelled }, 'orders cancelled after a saga step timed out');
+      if (cancelled < BATCH) return;
+    }
+  }
+
+  const tick = () => {
+    sweeping = sweep()
+      .catch((err: unknown) => logger.warn({ err }, 'timeout sweep failed; will retry'))
+      .finally(() => {
+        if (timer) timer = setTimeout(tick, intervalMs);
+      });
+  };
+
+  return {
+    name: 'saga-timeouts',
+    start() {
+      timer = setTimeout(tick, intervalMs);
+    },
+    async stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      await sweeping;
+    },
+  };
+}
