@@ -6,22 +6,19 @@ import { Counter } from 'prom-client';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { createMetrics } from '../../../shared/observability/metrics.ts';
-import { openDatabase, type MikroORM } from '../../../shared/db/database.ts';
+import { openDatabase } from '../../../shared/db/database.ts';
 import { connectNats, type NatsConnection } from '../../../shared/messaging/nats.ts';
 import { applyPermissions } from '../../../shared/auth/shield.ts';
 import { createRemoteTokenVerifier } from '../../../shared/auth/identity.ts';
 import { batchById, batchGroups } from '../../../shared/graphql/batch.ts';
-import {
-  startSubgraphService,
-  type RunningService,
-  type Worker,
-} from '../../../shared/graphql/subgraph-service.ts';
+import { startSubgraphService, type RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import { createMessagingWorkers } from '../../../shared/messaging/service-messaging.ts';
 import { Payment } from './domain/payment.entity.ts';
 import { PaymentEvent } from './domain/payment-event.entity.ts';
 import { findPaymentEvents, findPaymentsByIds, findPaymentsByOrderIds } from './domain/payments.ts';
 import type { PaymentProvider } from './domain/provider/payment-provider.ts';
 import { SimulatedPaymentProvider } from './domain/provider/simulated-provider.ts';
-import { createPaymentHandlers, type PaymentHandlers } from './messaging/handlers.ts';
+import { createPaymentHandlers } from './messaging/handlers.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import { permissions } from './permissions.ts';
@@ -32,19 +29,14 @@ export interface PaymentsConfig extends SubgraphConfig {
   readonly flakyFailures: number;
 }
 
-/** What the message consumers need: the command handlers and the connections to run them on. */
-export interface PaymentsMessaging {
-  readonly orm: MikroORM;
-  readonly nats: NatsConnection;
-  readonly handlers: PaymentHandlers;
-  readonly logger: Logger;
-}
-
 export interface PaymentsOptions {
   /** Default: the simulated provider. */
   readonly provider?: PaymentProvider;
-  /** Background workers (the JetStream consumers of payments.cmd.*, the outbox relay). */
-  readonly workers?: (messaging: PaymentsMessaging) => readonly Worker[];
+  /**
+   * Run the `payments-commands` JetStream consumer and the outbox relay (default true). Off,
+   * the subgraph only serves GraphQL (tests that drive the handlers themselves).
+   */
+  readonly messaging?: boolean;
 }
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
@@ -97,10 +89,20 @@ export async function startPayments(
         ),
         paymentEvents: batchGroups(
           (paymentIds) => findPaymentEvents(base.em, paymentIds),
-          (e) => e.paymentId,
+          (e) => e.payment.id,
         ),
       }),
-      workers: options.workers?.({ orm, nats, handlers, logger }) ?? [],
+      workers:
+        options.messaging === false
+          ? []
+          : await createMessagingWorkers({
+              config,
+              orm,
+              nats,
+              logger,
+              metrics,
+              consumers: { 'payments-commands': handlers },
+            }),
     });
   } catch (err) {
     await nats?.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { Payment } from './payment.entity.ts';
 
 export const PAYMENT_EVENT_KINDS = ['AUTHORIZED', 'DECLINED', 'CAPTURED', 'VOIDED', 'REFUNDED'] as const;
 export type PaymentEventKind = (typeof PAYMENT_EVENT_KINDS)[number];
@@ -14,7 +15,7 @@ export const PaymentEvent = defineEntity({
   properties: {
     /** Grows with every row: the order in which things happened, even within one transaction. */
     id: p.bigint('number').primary().autoincrement(),
-    paymentId: p.uuid().index(),
+    payment: p.manyToOne(Payment),
     kind: p.enum([...PAYMENT_EVENT_KINDS]),
     amountCents: p.integer(),
     currency: p.string().length(3),

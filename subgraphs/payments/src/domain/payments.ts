@@ -193,7 +193,7 @@ export function findPaymentsByOrderIds(em: EntityManager, orderIds: readonly str
 
 /** The events of many payments, oldest first. */
 export function findPaymentEvents(em: EntityManager, paymentIds: readonly string[]): Promise<PaymentEvent[]> {
-  return em.find(PaymentEvent, { paymentId: { $in: [...paymentIds] } }, { orderBy: { id: 'asc' } });
+  return em.find(PaymentEvent, { payment: { $in: [...paymentIds] } }, { orderBy: { id: 'asc' } });
 }
 
 /** May this caller see this payment? Its order's customer and administrators may. */
@@ -245,7 +245,7 @@ async function transition(
 
 function record(em: EntityManager, payment: Payment, kind: PaymentEventKind, reason: string | null): void {
   em.create(PaymentEvent, {
-    paymentId: payment.id,
+    payment,
     kind,
     amountCents: payment.amountCents,
     currency: payment.currency,

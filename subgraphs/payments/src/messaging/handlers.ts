@@ -5,15 +5,23 @@
 //
 // Errors: a ProviderUnavailableError (isTransientProviderError) propagates so the consumer
 // rolls back and redelivers with backoff; a PaymentStateConflict (an illegal transition such as
-// capture after void) will not pass by retrying and belongs in the dead-letter stream. A command
+// capture after void) will not pass by retrying: it becomes a PermanentFailure, which the
+// consumer sends to the dead-letter stream at once (and that ends the saga). A command
 // carried out before is answered again with the recorded outcome, never by calling the
 // provider twice.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Counter } from 'prom-client';
 import type { PayloadOf } from '../../../../shared/contracts/index.ts';
 import { enqueue } from '../../../../shared/messaging/outbox.ts';
+import { PermanentFailure } from '../../../../shared/messaging/consumer.ts';
 import type { PaymentProvider } from '../domain/provider/payment-provider.ts';
-import { authorizePayment, capturePayment, refundPayment, voidPayment } from '../domain/payments.ts';
+import {
+  PaymentStateConflict,
+  authorizePayment,
+  capturePayment,
+  refundPayment,
+  voidPayment,
+} from '../domain/payments.ts';
 
 export const PAYMENT_COMMAND_SUBJECTS = [
   'payments.cmd.authorize',
@@ -41,7 +49,7 @@ export function createPaymentHandlers(deps: PaymentHandlerDeps): PaymentHandlers
   const count = (operation: string, outcome: string, changed: boolean) => {
     if (changed) deps.operations?.inc({ operation, outcome });
   };
-  return {
+  return permanentOnConflict({
     'payments.cmd.authorize': async (em, payload) => {
       const result = await authorizePayment(em, deps.provider, payload);
       const { orderId } = payload;
@@ -71,5 +79,25 @@ export function createPaymentHandlers(deps: PaymentHandlerDeps): PaymentHandlers
       count('refund', 'refunded', changed);
       await enqueue(em, [{ subject: 'payments.evt.refunded', payload: { v: 1, orderId } }]);
     },
+  });
+}
+
+/** An illegal transition will not pass by retrying: dead-letter it at once. */
+function permanentOnConflict(handlers: PaymentHandlers): PaymentHandlers {
+  const wrap =
+    <S extends PaymentCommandSubject>(handler: PaymentHandler<S>): PaymentHandler<S> =>
+    async (em, payload) => {
+      try {
+        await handler(em, payload);
+      } catch (err) {
+        if (err instanceof PaymentStateConflict) throw new PermanentFailure(err.message, { cause: err });
+        throw err;
+      }
+    };
+  return {
+    'payments.cmd.authorize': wrap(handlers['payments.cmd.authorize']),
+    'payments.cmd.capture': wrap(handlers['payments.cmd.capture']),
+    'payments.cmd.void': wrap(handlers['payments.cmd.void']),
+    'payments.cmd.refund': wrap(handlers['payments.cmd.refund']),
   };
 }
