@@ -1,6 +1,6 @@
 // Refuses operations that are too big, too deep, too aliased or too costly, before the gateway
 // plans them, with QUERY_TOO_COMPLEX (HTTP 400) and a message that says which limit and by how much.
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { AppError, ErrorCode } from '../../../shared/errors.ts';
 import { toRequestError } from '../../../shared/graphql/format-error.ts';
@@ -29,6 +29,17 @@ export class QueryTooComplexError extends AppError {
   }
 }
 
+/** The query text of an HTTP GraphQL request (GET `?query=` or a POSTed JSON body), if any. */
+export function queryText(request: HTTPGraphQLRequest): string | undefined {
+  if (request.method === 'GET') return new URLSearchParams(request.search).get('query') ?? undefined;
+  const body = request.body as { query?: unknown } | undefined;
+  return body && typeof body === 'object' && typeof body.query === 'string' ? body.query : undefined;
+}
+
+/**
+ * Checked when the request's context is made, before Apollo Server parses anything (a throw
+ * from a plugin's didResolveSource would become a 500).
+ */
 export function checkQuerySize(query: string, limits: QueryLimits): void {
   const bytes = Buffer.byteLength(query, 'utf8');
   if (bytes > limits.maxQueryBytes) {
@@ -89,6 +100,7 @@ export function checkOperation(
   return { depth, aliases, cost };
 }
 
+/** Depth, aliases and cost, once the operation is parsed and validated and before it is planned. */
 export function queryLimitsPlugin<C extends BaseContext>(
   limits: QueryLimits,
   onRejected: (limit: LimitName) => void,
@@ -103,13 +115,6 @@ export function queryLimitsPlugin<C extends BaseContext>(
   return {
     async requestDidStart() {
       return {
-        async didResolveSource({ source }) {
-          try {
-            checkQuerySize(source, limits);
-          } catch (err) {
-            reject(err);
-          }
-        },
         async didResolveOperation({ document, operation, schema, request }) {
           if (!operation) return;
           try {

@@ -1,0 +1,217 @@
+// Builds the gateway: Apollo Server 5 running @apollo/gateway on a supergraph file, on the one
+// node:http server of the process (GraphQL at /graphql and /, health, metrics). It never
+// listens on import; `startGateway` returns the running gateway with its http server, so a
+// WebSocket server (graphql-ws) can attach to the same port later.
+import { apolloTelemetryEnabled } from './apollo-telemetry.ts';
+import type { Server } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { createRemoteTokenVerifier, type TokenVerifier } from '../../shared/auth/identity.ts';
+import { createApolloHandler } from '../../shared/http/apollo-handler.ts';
+import {
+  closeServer,
+  createHttpServer,
+  listen,
+  type ReadinessCheck,
+  type RequestHandler,
+} from '../../shared/http/server.ts';
+import { operationMetricsPlugin } from '../../shared/graphql/operation-metrics.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { connectNats, natsReadiness, type NatsConnection } from '../../shared/messaging/nats.ts';
+import { createMetrics } from '../../shared/observability/metrics.ts';
+import { createContextFactory, type GatewayContext } from './auth/context.ts';
+import { SUBGRAPH_URL_VARIABLES, type GatewayConfig } from './config.ts';
+import { createGatewayErrorFormatter } from './errors.ts';
+import { withCors } from './http/cors.ts';
+import { requestMeta } from './http/request-meta.ts';
+import { queryLimitsPlugin } from './limits/query-limits.ts';
+import { createRateLimiter } from './limits/rate-limit.ts';
+import { createGatewayMetrics } from './metrics.ts';
+import { createDataSource } from './subgraphs/data-source.ts';
+import { createSubgraphFetcher, type SubgraphFetcher } from './subgraphs/fetcher.ts';
+import { readSupergraph } from './supergraph.ts';
+
+export interface RunningGateway {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>/graphql` */
+  readonly url: string;
+  /** The process's one HTTP server: attach WebSocket upgrades (graphql-ws) here. */
+  readonly httpServer: Server;
+  readonly apollo: ApolloServer<GatewayContext>;
+  stop(): Promise<void>;
+}
+
+export interface GatewayDependencies {
+  /** Default: verification against USERS_JWKS_URL. */
+  readonly verifyToken?: TokenVerifier;
+}
+
+export async function startGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  dependencies: GatewayDependencies = {},
+): Promise<RunningGateway> {
+  const supergraphSdl = await readSupergraph(config.supergraphPath);
+  if (apolloTelemetryEnabled) logger.warn('Apollo telemetry is on (APOLLO_TELEMETRY_DISABLED is not true)');
+  const metrics = createMetrics(config.service);
+  const gatewayMetrics = createGatewayMetrics(metrics);
+  const fetchers: SubgraphFetcher[] = [];
+  const rateLimiter = createRateLimiter(config.rateLimit, () => gatewayMetrics.rateLimited.inc());
+  let nats: NatsConnection | undefined;
+  let apollo: ApolloServer<GatewayContext> | undefined;
+
+  const release = async () => {
+    rateLimiter.stop();
+    await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
+    await Promise.all(fetchers.map((f) => f.close().catch(() => undefined)));
+    await nats?.drain().catch(() => undefined);
+  };
+
+  try {
+    nats = await connectNats(config.natsUrl, config.service, logger);
+    const routed = new Set<string>();
+    const gateway = new ApolloGateway({
+      supergraphSdl,
+      logger: logger.child({ component: 'apollo-gateway' }),
+      buildService: ({ name, url }) => {
+        const target = config.subgraphUrls[name] ?? url;
+        if (!target) {
+          const variable = SUBGRAPH_URL_VARIABLES[name as keyof typeof SUBGRAPH_URL_VARIABLES];
+          throw new Error(
+            `the supergraph has no URL for subgraph "${name}"${variable ? `; set ${variable}` : ''}`,
+          );
+        }
+        routed.add(name);
+        const fetcher = createSubgraphFetcher({
+          ...config.subgraphs,
+          onConnect: () => gatewayMetrics.subgraphConnections.inc({ subgraph: name }),
+        });
+        fetchers.push(fetcher);
+        logger.debug({ subgraph: name, url: target }, 'subgraph routed');
+        return createDataSource(target, fetcher.fetcher);
+      },
+    });
+
+    apollo = new ApolloServer<GatewayContext>({
+      gateway,
+      formatError: createGatewayErrorFormatter(logger),
+      includeStacktraceInErrorResponses: false,
+      introspection: config.introspection,
+      csrfPrevention: true,
+      // runService owns SIGTERM/SIGINT and stops everything in order.
+      stopOnTerminationSignals: false,
+      logger,
+      plugins: [
+        ApolloServerPluginUsageReportingDisabled(),
+        ApolloServerPluginSchemaReportingDisabled(),
+        config.introspection
+          ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+          : ApolloServerPluginLandingPageDisabled(),
+        queryLimitsPlugin<GatewayContext>(config.queryLimits, (limit) =>
+          gatewayMetrics.queriesRejected.inc({ limit }),
+        ),
+        operationMetricsPlugin<GatewayContext>(metrics),
+      ],
+    });
+    await apollo.start();
+    for (const name of Object.keys(config.subgraphUrls)) {
+      if (!routed.has(name))
+        logger.warn({ subgraph: name }, `the supergraph has no subgraph "${name}" to route`);
+    }
+  } catch (err) {
+    await release();
+    throw err;
+  }
+
+  let ready = true;
+  const readiness: ReadinessCheck[] = [
+    {
+      name: 'supergraph',
+      check: async () => {
+        if (!ready) throw new Error('the gateway is stopping');
+      },
+    },
+    natsReadiness(nats),
+  ];
+  const graphql = withCors(
+    config.corsOrigins,
+    withRequestLog(
+      createApolloHandler(
+        apollo,
+        createContextFactory({
+          verifyToken: dependencies.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl),
+          rateLimiter,
+          trustedProxyHops: config.trustedProxyHops,
+          queryLimits: config.queryLimits,
+          onQueryRejected: (limit) => gatewayMetrics.queriesRejected.inc({ limit }),
+          logger,
+        }),
+      ),
+      config.trustedProxyHops,
+      logger,
+    ),
+  );
+  const httpServer = createHttpServer({
+    logger,
+    metrics,
+    readiness,
+    // `/` serves GraphQL too: Sandbox, opened at http://localhost:4000/, sends its requests there.
+    routes: { '/graphql': graphql, '/': graphql },
+  });
+
+  let port: number;
+  try {
+    port = await listen(httpServer, config.port, config.host);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  logger.info(
+    { port, supergraph: config.supergraphPath },
+    `gateway ready at http://localhost:${port}/graphql`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/graphql`,
+    httpServer,
+    apollo,
+    stop: () =>
+      (stopping ??= (async () => {
+        ready = false;
+        await closeServer(httpServer);
+        await release();
+        logger.info('gateway stopped');
+      })()),
+  };
+}
+
+/** Gives every request an id (echoed as x-request-id) and logs one line when it is answered. */
+function withRequestLog(handler: RequestHandler, trustedProxyHops: number, logger: Logger): RequestHandler {
+  return (req, res) => {
+    const meta = requestMeta(req, trustedProxyHops);
+    res.setHeader('x-request-id', meta.requestId);
+    res.on('finish', () => {
+      logger.info(
+        {
+          requestId: meta.requestId,
+          traceId: meta.trace.traceId,
+          method: req.method,
+          path: req.url?.split('?')[0],
+          status: res.statusCode,
+          userId: meta.userId,
+          durationMs: Math.round(performance.now() - meta.startedAt),
+        },
+        'request',
+      );
+    });
+    return handler(req, res);
+  };
+}

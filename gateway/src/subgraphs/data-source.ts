@@ -1,0 +1,28 @@
+// How the gateway calls a subgraph: over a keep-alive fetcher, forwarding only what the
+// subgraph needs to trust and trace the call. The verified token is forwarded as it came (the
+// subgraph verifies it again against the users JWKS); a bare identity header is never sent.
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { Fetcher } from '@apollo/utils.fetcher';
+import type { GatewayContext } from '../auth/context.ts';
+import { childTraceparent } from '../http/request-meta.ts';
+
+export function createDataSource(url: string, fetcher: Fetcher): RemoteGraphQLDataSource<GatewayContext> {
+  return new RemoteGraphQLDataSource<GatewayContext>({
+    url,
+    fetcher,
+    willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+      const headers = options.request.http?.headers;
+      if (!headers) return;
+      for (const [name, value] of Object.entries(subgraphHeaders(options.context))) headers.set(name, value);
+    },
+  });
+}
+
+/** The headers of one subgraph call, from the gateway's request context (if there is one). */
+export function subgraphHeaders(context: Partial<GatewayContext> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (context?.identity) headers.authorization = `Bearer ${context.identity.token}`;
+  if (context?.requestId) headers['x-request-id'] = context.requestId;
+  if (context?.trace) headers.traceparent = childTraceparent(context.trace);
+  return headers;
+}
