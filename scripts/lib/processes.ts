@@ -234,18 +234,20 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     processes.find((p) => p.name === name && p.instance === 1);
   const base = mergeEnv(process.env, options.env);
   const users = first('users');
+  // Every process learns where the subgraphs are: the gateway routes to them, and orders reads
+  // products it has not seen yet from the products subgraph.
+  const subgraphUrlEnv: Record<string, string> = {};
+  for (const sub of processes) {
+    if (isSubgraph(sub.name) && sub.instance === 1) subgraphUrlEnv[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
+  }
   const common = mergeEnv(base, {
     APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
     ...(users ? { USERS_JWKS_URL: `${users.baseUrl}/.well-known/jwks.json` } : {}),
+    ...subgraphUrlEnv,
   });
   const envOf = (p: ManagedProcess): Env => {
     const own: Record<string, string | undefined> = { PORT: String(p.port) };
-    if (p.name === 'gateway') {
-      for (const sub of processes) {
-        if (isSubgraph(sub.name) && sub.instance === 1) own[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
-      }
-      if (options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
-    }
+    if (p.name === 'gateway' && options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
     return mergeEnv(common, own, options.processEnv?.[p.name]);
   };
 

@@ -38,7 +38,12 @@ interface OutboxRow {
   headers: Record<string, string>;
 }
 
-export function createOutboxRelay(options: OutboxRelayOptions): Worker {
+export interface OutboxRelay extends Worker {
+  /** One pass: publishes what is visible now; returns how many rows it published. */
+  relayOnce(): Promise<number>;
+}
+
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { orm, logger } = options;
   const js = jetstream(options.nats);
   let running = false;
@@ -107,7 +112,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): Worker {
             });
           }),
         );
-        await tx.execute('delete from outbox where seq = any(?::bigint[])', [rows.map((r) => r.seq)], 'run');
+        await tx.execute(
+          "delete from outbox where seq = any(string_to_array(?, ',')::bigint[])",
+          [rows.map((r) => r.seq).join(',')],
+          'run',
+        );
       }
       const full = rows.length === BATCH_SIZE;
       const [left] = await tx.execute<{ any: boolean }[]>('select exists (select 1 from outbox) as any');
@@ -141,6 +150,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): Worker {
 
   return {
     name: 'outbox-relay',
+    relayOnce: async () => (await relayBatch()).published,
     async start() {
       running = true;
       await listen().catch((err: unknown) => logger.warn({ err }, 'outbox LISTEN unavailable; polling only'));

@@ -1,0 +1,205 @@
+// The outbox relay and the consumer against real PostgreSQL and NATS: order, late commits,
+// rollbacks, several relays at once, inbox, retries and dead letters.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { defineEntity, p } from '@mikro-orm/core';
+import { Migration } from '@mikro-orm/migrations';
+import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { databaseUrl, openDatabase, type MikroORM } from '../db/database.ts';
+import { connectNats, type NatsConnection } from './nats.ts';
+import { enqueue, MESSAGING_TABLES_SQL } from './outbox.ts';
+import { createOutboxRelay } from './outbox-relay.ts';
+import { createConsumer, PermanentFailure } from './consumer.ts';
+import { DLQ_HEADERS } from './dead-letters.ts';
+import { ensureStreams, qualify, streamName } from '../../nats/topology.ts';
+import { testEnvironment } from '../../test/support/subgraph.ts';
+import { dropTestResources } from '../../test/support/system.ts';
+
+const Marker = defineEntity({
+  name: 'Marker',
+  tableName: 'markers',
+  properties: { id: p.integer().primary() },
+});
+class Init extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('create table markers (id int primary key)');
+    for (const sql of MESSAGING_TABLES_SQL) this.addSql(sql);
+  }
+}
+
+const env = testEnvironment();
+const ns = env.id;
+let orm: MikroORM;
+let nats: NatsConnection;
+let jsm: JetStreamManager;
+const dbName = `${env.id}_messaging`;
+
+const orderId = () => crypto.randomUUID();
+const released = (id: string) => ({
+  subject: 'inventory.evt.released' as const,
+  payload: { v: 1 as const, orderId: id },
+});
+
+/** The order ids of the messages in the INVENTORY stream, in stream order. */
+async function streamedOrderIds(): Promise<string[]> {
+  const js = jetstream(nats);
+  const info = await jsm.streams.info(streamName(ns, 'INVENTORY'));
+  const consumer = await js.consumers.get(streamName(ns, 'INVENTORY'), { deliver_policy: DeliverPolicy.All });
+  const ids: string[] = [];
+  if (info.state.messages === 0) return ids;
+  const batch = await consumer.fetch({ max_messages: info.state.messages, expires: 2000 });
+  for await (const m of batch) {
+    ids.push((m.json() as { orderId: string }).orderId);
+    if (ids.length === info.state.messages) break;
+  }
+  return ids;
+}
+
+async function purge(): Promise<void> {
+  await jsm.streams.purge(streamName(ns, 'INVENTORY'));
+  await orm.em.fork().execute('delete from outbox');
+}
+
+beforeAll(async () => {
+  orm = await openDatabase({
+    serverUrl: env.resources.databaseUrl,
+    databaseName: dbName,
+    entities: [Marker],
+    migrations: [{ name: 'Init', class: Init }],
+    logger: env.logger,
+  });
+  nats = await connectNats(env.resources.natsUrl, 'messaging-test', env.logger);
+  jsm = await jetstreamManager(nats);
+  await ensureStreams(jsm, { namespace: ns, replicas: 1 });
+});
+
+afterAll(async () => {
+  await orm?.close(true);
+  await nats?.close();
+  await dropTestResources(env.resources);
+});
+
+describe('outbox relay', () => {
+  it('publishes only committed rows, in order, and waits for a transaction that commits late', async () => {
+    await purge();
+    const relay = createOutboxRelay({ orm, nats, databaseUrl: '', namespace: ns, logger: env.logger });
+    const [early, late, rolledBack] = [orderId(), orderId(), orderId()];
+
+    // A transaction that takes its row id first but commits last.
+    const slow = new pg.Client({ connectionString: databaseUrl(env.resources.databaseUrl, dbName) });
+    await slow.connect();
+    try {
+      await slow.query('begin');
+      await slow.query(
+        `insert into outbox (id, subject, payload) values ($1, 'inventory.evt.released', $2)`,
+        [crypto.randomUUID(), JSON.stringify({ v: 1, orderId: early })],
+      );
+      await orm.em.fork().transactional((em) => enqueue(em, [released(late)]));
+      await orm.em
+        .fork()
+        .transactional(async (em) => {
+          await enqueue(em, [released(rolledBack)]);
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
+
+      // The late row's transaction is older than the oldest open one? No: so nothing is visible yet.
+      expect(await relay.relayOnce()).toBe(0);
+      await slow.query('commit');
+    } finally {
+      await slow.end();
+    }
+    expect(await relay.relayOnce()).toBe(2);
+    expect(await streamedOrderIds()).toEqual([early, late]);
+    expect(await relay.relayOnce()).toBe(0);
+  });
+
+  it('publishes every row exactly once with two relays running at once', async () => {
+    await purge();
+    const ids = Array.from({ length: 200 }, orderId);
+    for (let i = 0; i < ids.length; i += 10) {
+      await orm.em.fork().transactional((em) => enqueue(em, ids.slice(i, i + 10).map(released)));
+    }
+    const relays = [1, 2].map(() =>
+      createOutboxRelay({ orm, nats, databaseUrl: '', namespace: ns, logger: env.logger }),
+    );
+    const counts = [0, 0];
+    const remaining = async () =>
+      Number((await orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox'))[0]!.n);
+    await Promise.all(
+      relays.map(async (relay, i) => {
+        while ((await remaining()) > 0) counts[i]! += await relay.relayOnce();
+      }),
+    );
+    expect(counts[0]! + counts[1]!).toBe(200);
+    expect(await streamedOrderIds()).toEqual(ids);
+  });
+});
+
+describe('consumer', () => {
+  it('handles each message once, retries a failing handler, and dead-letters poison without stalling', async () => {
+    await purge();
+    const handled: string[] = [];
+    const attempts = new Map<string, number>();
+    const [flaky, good, permanent] = [orderId(), orderId(), orderId()];
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const consumer = createConsumer({
+      consumer: 'orders-inventory-events',
+      orm,
+      nats,
+      namespace: ns,
+      replicas: 1,
+      logger: env.logger,
+      handlers: {
+        'inventory.evt.released': async (em, { orderId: id }) => {
+          const attempt = (attempts.get(id) ?? 0) + 1;
+          attempts.set(id, attempt);
+          if (id === flaky && attempt === 1) throw new Error('transient');
+          if (id === permanent) throw new PermanentFailure('never');
+          await em.execute('insert into markers (id) values (?)', [handled.length], 'run');
+          handled.push(id);
+          if (handled.length === 2) allDone();
+        },
+      },
+    });
+    await consumer.start();
+    try {
+      const js = jetstream(nats);
+      // Poison first: it must not hold up the messages behind it.
+      await js.publish(
+        qualify(ns, 'inventory.evt.released'),
+        JSON.stringify({ v: 1, orderId: 'not-a-uuid' }),
+      );
+      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(permanent).payload));
+      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(flaky).payload), {
+        msgID: 'flaky-1',
+      });
+      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(good).payload), {
+        msgID: 'good-1',
+      });
+      await done;
+    } finally {
+      await consumer.stop();
+    }
+    expect(handled.sort()).toEqual([flaky, good].sort());
+    expect(attempts.get(flaky)).toBe(2);
+    const inbox = await orm.em
+      .fork()
+      .execute<{ message_id: string }[]>('select message_id from inbox order by message_id');
+    expect(inbox.map((r) => r.message_id)).toEqual(['flaky-1', 'good-1']);
+
+    // Both poison messages sit in the dead-letter stream with the reason.
+    const letters = await jetstream(nats).consumers.get(streamName(ns, 'DEAD_LETTERS'), {
+      deliver_policy: DeliverPolicy.All,
+    });
+    const errors: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const letter = await letters.next({ expires: 5000 });
+      expect(letter).not.toBeNull();
+      errors.push(letter!.headers!.get(DLQ_HEADERS.error));
+    }
+    expect(errors.some((e) => e.startsWith('invalid message'))).toBe(true);
+    expect(errors).toContain('never');
+  });
+});
