@@ -1,0 +1,48 @@
+// The inventory tables. Stock moves only through the conditional SQL updates in stock.ts and
+// reservations.ts; these definitions give the ORM (and tests) typed access to the rows.
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+export const RESERVATION_STATUSES = ['RESERVED', 'RELEASED', 'COMMITTED', 'RESTOCKED', 'REJECTED'] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+
+/** Units of one product in one warehouse. CHECK constraints keep every count >= 0. */
+export const Stock = defineEntity({
+  name: 'Stock',
+  tableName: 'stock',
+  properties: {
+    productId: p.uuid().primary(),
+    warehouse: p.string().length(40).primary(),
+    available: p.integer(),
+    reserved: p.integer(),
+    sold: p.integer(),
+    version: p.integer(),
+  },
+});
+export type Stock = InferEntity<typeof Stock>;
+
+/** One per order: what inventory did for it. */
+export const Reservation = defineEntity({
+  name: 'Reservation',
+  tableName: 'reservations',
+  properties: {
+    orderId: p.uuid().primary(),
+    status: p.enum([...RESERVATION_STATUSES]),
+    reason: p.text().nullable(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  },
+});
+export type Reservation = InferEntity<typeof Reservation>;
+
+/** The units a reservation holds (or held), per product and warehouse. */
+export const ReservationLine = defineEntity({
+  name: 'ReservationLine',
+  tableName: 'reservation_lines',
+  properties: {
+    orderId: p.uuid().primary(),
+    productId: p.uuid().primary(),
+    warehouse: p.string().length(40).primary(),
+    quantity: p.integer(),
+  },
+});
+export type ReservationLine = InferEntity<typeof ReservationLine>;

@@ -1,0 +1,74 @@
+// Stock levels: what an administrator sets per warehouse, and the sums the graph shows. Knows
+// nothing of GraphQL.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { BadUserInputError } from '../../../../shared/errors.ts';
+import { isUuid } from '../../../../shared/graphql/batch.ts';
+
+export const MAX_UNITS = 1_000_000_000;
+const WAREHOUSE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+
+export interface StockLevel {
+  readonly available: number;
+  readonly reserved: number;
+}
+
+export interface ProductStockLevel extends StockLevel {
+  readonly productId: string;
+}
+
+export const NO_STOCK: StockLevel = { available: 0, reserved: 0 };
+
+export function validateWarehouse(value: string, field = 'warehouse'): string {
+  if (!WAREHOUSE.test(value)) {
+    throw new BadUserInputError(
+      field,
+      'A warehouse name has 1 to 40 characters: a-z, 0-9, "_" or "-", starting with a letter or digit',
+    );
+  }
+  return value;
+}
+
+/** Sets the units available in one warehouse; held (reserved) and sold units are left alone. */
+export async function setStock(
+  em: EntityManager,
+  productId: string,
+  warehouse: string,
+  available: number,
+): Promise<StockLevel> {
+  if (!isUuid(productId)) throw new BadUserInputError('productId', 'The product id must be a UUID');
+  validateWarehouse(warehouse);
+  if (!Number.isInteger(available) || available < 0 || available > MAX_UNITS) {
+    throw new BadUserInputError('available', `It must be a whole number from 0 to ${MAX_UNITS}`);
+  }
+  const id = productId.toLowerCase();
+  return em.transactional(async (tx) => {
+    await tx.execute(
+      `insert into stock (product_id, warehouse, available) values (?, ?, ?)
+       on conflict (product_id, warehouse)
+       do update set available = excluded.available, version = stock.version + 1`,
+      [id, warehouse, available],
+      'run',
+    );
+    const [level] = await stockLevels(tx, [id]);
+    return level ?? NO_STOCK;
+  });
+}
+
+/** Levels summed over warehouses, one query for any number of products; products without stock are absent. */
+export async function stockLevels(
+  em: EntityManager,
+  productIds: readonly string[],
+): Promise<ProductStockLevel[]> {
+  const ids = productIds.filter(isUuid);
+  if (ids.length === 0) return [];
+  const rows = await em.execute<{ product_id: string; available: string; reserved: string }[]>(
+    `select product_id, sum(available) as available, sum(reserved) as reserved
+       from stock where product_id = any(array[?]::uuid[]) group by product_id`,
+    [ids],
+  );
+  return rows.map((row) => ({
+    productId: row.product_id,
+    available: Number(row.available),
+    reserved: Number(row.reserved),
+  }));
+}

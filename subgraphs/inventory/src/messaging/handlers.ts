@@ -1,0 +1,87 @@
+// What inventory does with each command of the saga. A handler takes the EntityManager of the
+// consumer's inbox transaction and the validated payload, changes the reservation, and writes
+// the reply to the outbox in that same transaction (see domain/reservations.ts for the rules).
+// The NATS consumer that calls these lives elsewhere; it only needs `inventoryCommandHandlers`.
+//
+// Replies, per command:
+//   reserve  -> reserved | reservation_rejected (OUT_OF_STOCK, or ALREADY_RELEASED after a release);
+//               a repeated reserve answers again with the recorded outcome
+//   release  -> released, unless the reservation is COMMITTED (no reply: only restock undoes a sale)
+//   commit   -> committed when the reservation is (or already was) COMMITTED; otherwise no reply
+//   restock  -> restocked (a RESERVED reservation is released; nothing held is nothing to give back)
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PayloadOf } from '../../../../shared/contracts/index.ts';
+import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
+import {
+  commit,
+  release,
+  reserve,
+  restock,
+  type ReservationChange,
+  type ReserveResult,
+} from '../domain/reservations.ts';
+
+export type InventoryCommand =
+  'inventory.cmd.reserve' | 'inventory.cmd.release' | 'inventory.cmd.commit' | 'inventory.cmd.restock';
+
+export type CommandHandler<S extends InventoryCommand, R = unknown> = (
+  em: EntityManager,
+  payload: PayloadOf<S>,
+) => Promise<R>;
+
+export async function handleReserve(
+  em: EntityManager,
+  payload: PayloadOf<'inventory.cmd.reserve'>,
+): Promise<ReserveResult> {
+  const { orderId } = payload;
+  const result = await reserve(em, orderId, payload.items);
+  await enqueue(em, [
+    result.outcome === 'RESERVED'
+      ? { subject: 'inventory.evt.reserved', payload: { v: 1, orderId } }
+      : { subject: 'inventory.evt.reservation_rejected', payload: { v: 1, orderId, reason: result.reason } },
+  ]);
+  return result;
+}
+
+export async function handleRelease(
+  em: EntityManager,
+  payload: PayloadOf<'inventory.cmd.release'>,
+): Promise<ReservationChange> {
+  const result = await release(em, payload.orderId);
+  if (result.status !== 'COMMITTED') {
+    await enqueue(em, [{ subject: 'inventory.evt.released', payload: { v: 1, orderId: payload.orderId } }]);
+  }
+  return result;
+}
+
+export async function handleCommit(
+  em: EntityManager,
+  payload: PayloadOf<'inventory.cmd.commit'>,
+): Promise<ReservationChange> {
+  const result = await commit(em, payload.orderId);
+  if (result.status === 'COMMITTED') {
+    await enqueue(em, [{ subject: 'inventory.evt.committed', payload: { v: 1, orderId: payload.orderId } }]);
+  }
+  return result;
+}
+
+export async function handleRestock(
+  em: EntityManager,
+  payload: PayloadOf<'inventory.cmd.restock'>,
+): Promise<ReservationChange> {
+  const result = await restock(em, payload.orderId);
+  const reply: OutgoingMessage = {
+    subject: 'inventory.evt.restocked',
+    payload: { v: 1, orderId: payload.orderId },
+  };
+  await enqueue(em, [reply]);
+  return result;
+}
+
+/** Subject -> handler, for the consumer that wires inventory's commands. */
+export const inventoryCommandHandlers: { readonly [S in InventoryCommand]: CommandHandler<S> } = {
+  'inventory.cmd.reserve': handleReserve,
+  'inventory.cmd.release': handleRelease,
+  'inventory.cmd.commit': handleCommit,
+  'inventory.cmd.restock': handleRestock,
+};
