@@ -65,10 +65,11 @@ export async function startGateway(
   const rateLimiter = createRateLimiter(config.rateLimit, () => gatewayMetrics.rateLimited.inc());
   let nats: NatsConnection | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
+  let started = false;
 
   const release = async () => {
     rateLimiter.stop();
-    await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
+    if (started) await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
     await Promise.all(fetchers.map((f) => f.close().catch(() => undefined)));
     await nats?.drain().catch(() => undefined);
   };
@@ -120,6 +121,7 @@ export async function startGateway(
       ],
     });
     await apollo.start();
+    started = true;
     for (const name of Object.keys(config.subgraphUrls)) {
       if (!routed.has(name))
         logger.warn({ subgraph: name }, `the supergraph has no subgraph "${name}" to route`);
