@@ -16,6 +16,9 @@ import { migrations } from '../src/migrations/index.ts';
 import { createPaymentHandlers, type PaymentCommandSubject } from '../src/messaging/handlers.ts';
 import { SimulatedPaymentProvider, TEST_CARDS } from '../src/domain/provider/simulated-provider.ts';
 import { isTransientProviderError } from '../src/domain/provider/payment-provider.ts';
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { qualify } from '../../../nats/topology.ts';
 
 const id = `t_${randomBytes(6).toString('hex')}`;
 const resources: TestResources = {
@@ -612,5 +615,73 @@ describe('Order.payment and Payment over GraphQL', () => {
   it('serves its SDL to the gateway without a token', async () => {
     const result = await graphqlRequest<{ _service: { sdl: string } }>(payments!.url, '{ _service { sdl } }');
     expect(result.data!._service.sdl).toContain('type Payment @key(fields: "id")');
+  });
+});
+
+// --- over NATS: the consumer and the outbox relay wired in startPayments ---
+
+describe('payments over JetStream', () => {
+  it('handles commands from the stream and publishes the replies, retrying a flaky provider', async () => {
+    const viaNats = new SimulatedPaymentProvider();
+    const config = readSubgraphConfig('payments', 0, {
+      ...env,
+      USERS_JWKS_URL: new URL('/.well-known/jwks.json', users!.url).toString(),
+    });
+    const instance = await startPayments({ ...config, flakyFailures: 2 }, logger, { provider: viaNats });
+    const nc = await connect({ servers: resources.natsUrl });
+    try {
+      const orderId = randomUUID();
+      // Replies for this order, in arrival order; `nextReply` waits for the next one. The relay
+      // publishes at least once (JetStream drops a repeated Nats-Msg-Id; a plain subscriber
+      // like this one sees it), so repeats of one message id are counted once.
+      const received: { subject: string; payload: Record<string, unknown> }[] = [];
+      const seen = new Set<string>();
+      nc.subscribe(qualify(id, 'payments.evt.>'), {
+        callback: (_err, msg) => {
+          const payload = msg.json<Record<string, unknown>>();
+          const messageId = msg.headers?.get('Nats-Msg-Id') ?? '';
+          if (payload.orderId !== orderId || seen.has(messageId)) return;
+          seen.add(messageId);
+          received.push({ subject: msg.subject, payload });
+        },
+      });
+      let taken = 0;
+      const nextReply = async (timeoutMs = 15_000) => {
+        const deadline = Date.now() + timeoutMs;
+        while (received.length <= taken) {
+          if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return received[taken++]!;
+      };
+      const js = jetstream(nc);
+      const command: PayloadOf<'payments.cmd.authorize'> = {
+        v: 1,
+        orderId,
+        customerId: alice.id,
+        paymentMethod: TEST_CARDS.flaky,
+        amountCents: 1234,
+        currency: 'USD',
+      };
+      const messageId = randomUUID();
+      await js.publish(qualify(id, 'payments.cmd.authorize'), JSON.stringify(command), { msgID: messageId });
+      // The same message again: JetStream drops it (and the inbox would too).
+      const again = await js.publish(qualify(id, 'payments.cmd.authorize'), JSON.stringify(command), {
+        msgID: messageId,
+      });
+      expect(again.duplicate).toBe(true);
+
+      const authorized = await nextReply();
+      expect(authorized.subject).toBe(qualify(id, 'payments.evt.authorized'));
+      expect(viaNats.calls.map((c) => c.operation)).toEqual(['authorize', 'authorize', 'authorize']);
+
+      await js.publish(qualify(id, 'payments.cmd.capture'), JSON.stringify({ v: 1, orderId }));
+      const captured = await nextReply();
+      expect(captured).toEqual({ subject: qualify(id, 'payments.evt.captured'), payload: { v: 1, orderId } });
+      expect(await paymentOf(orderId)).toMatchObject({ status: 'CAPTURED', amount_cents: 1234 });
+    } finally {
+      await nc.close();
+      await instance.stop();
+    }
   });
 });
