@@ -69,7 +69,8 @@ export async function startGateway(
 
   const release = async () => {
     rateLimiter.stop();
-    if (started) await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
+    if (started)
+      await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
     await Promise.all(fetchers.map((f) => f.close().catch(() => undefined)));
     await nats?.drain().catch(() => undefined);
   };
