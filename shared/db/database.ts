@@ -2,6 +2,7 @@
 // and migrated at start, so a fresh server needs no set-up.
 import pg from 'pg';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator, type Migration } from '@mikro-orm/migrations';
 import type { Logger } from '../logger.ts';
 
@@ -22,8 +23,31 @@ export interface DatabaseOptions {
   readonly migrations: readonly MigrationEntry[];
   readonly logger: Logger;
   readonly poolSize?: number;
-  /** Called once per SQL statement sent (feeds the `sql_queries_total` metric). */
-  readonly onQuery?: () => void;
+  /**
+   * Called once per SQL statement sent (feeds the `sql_queries_total` metric), with the
+   * `source` of the EntityManager that sent it: forks made with `backgroundFork` say
+   * 'background', so the outbox relay's polling does not blur what requests cost.
+   */
+  readonly onQuery?: (source: string) => void;
+}
+
+class QueryCountingLogger extends DefaultLogger {
+  private readonly appLogger: Logger;
+  private readonly onQuery: ((source: string) => void) | undefined;
+  constructor(options: LoggerOptions, appLogger: Logger, onQuery: ((source: string) => void) | undefined) {
+    super({ ...options, writer: (message) => appLogger.debug({ orm: message }) });
+    this.appLogger = appLogger;
+    this.onQuery = onQuery;
+  }
+  override logQuery(context: { query: string } & LogContext): void {
+    this.onQuery?.(typeof context.source === 'string' ? context.source : 'request');
+    if (this.appLogger.isLevelEnabled('debug')) super.logQuery(context);
+  }
+}
+
+/** A fork for work that is not a client's request (relays, consumers, timers). */
+export function backgroundFork(orm: MikroORM) {
+  return orm.em.fork({ loggerContext: { source: 'background' } });
 }
 
 export function databaseUrl(serverUrl: string, databaseName: string): string {
@@ -68,10 +92,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     },
     // Queries are counted (a metric that shows N+1 problems) and logged at debug level only.
     debug: ['query'],
-    logger: (message) => {
-      options.onQuery?.();
-      if (options.logger.isLevelEnabled('debug')) options.logger.debug({ orm: message });
-    },
+    loggerFactory: (loggerOptions) => new QueryCountingLogger(loggerOptions, options.logger, options.onQuery),
     // Every request forks its own EntityManager; the global one must never be used by mistake.
     allowGlobalContext: false,
   });

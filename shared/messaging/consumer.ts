@@ -4,7 +4,7 @@
 // never succeed. Consumers of the same name in several processes compete for messages.
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { MikroORM } from '../db/database.ts';
+import { backgroundFork, type MikroORM } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
@@ -30,7 +30,7 @@ export type MessageHandler<S extends Subject> = (
   em: EntityManager,
   payload: PayloadOf<S>,
   meta: MessageMeta,
-) => Promise<void>;
+) => Promise<unknown>;
 export type HandlerMap = { readonly [S in Subject]?: MessageHandler<S> };
 
 /** Thrown by a handler for input that can never succeed: dead-lettered at once, not retried. */
@@ -88,7 +88,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
   function bind(
     msg: JsMsg,
     subject: string,
-  ): ((em: EntityManager, meta: MessageMeta) => Promise<void>) | string {
+  ): ((em: EntityManager, meta: MessageMeta) => Promise<unknown>) | string {
     const handlers = options.handlers;
     if ('raw' in handlers && typeof handlers.raw === 'function') {
       const raw = handlers.raw;
@@ -116,7 +116,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
     const messageId = msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`;
     const meta: MessageMeta = { subject, messageId, deliveryCount: msg.info.deliveryCount };
     try {
-      const handled = await orm.em.fork().transactional(async (em) => {
+      const handled = await backgroundFork(orm).transactional(async (em) => {
         const inserted = await em.execute<{ affectedRows: number }>(
           'insert into inbox (consumer, message_id) values (?, ?) on conflict do nothing',
           [options.consumer, messageId],

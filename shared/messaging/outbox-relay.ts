@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
-import type { MikroORM } from '../db/database.ts';
+import { backgroundFork, type MikroORM } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
@@ -84,7 +84,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Publishes one batch; returns how many rows it published and whether invisible rows remain. */
   async function relayBatch(): Promise<{ published: number; pending: boolean; leader: boolean }> {
-    const em = orm.em.fork();
+    const em = backgroundFork(orm);
     return em.transactional(async (tx) => {
       const [lock] = await tx.execute<{ locked: boolean }[]>(
         'select pg_try_advisory_xact_lock(?) as locked',

@@ -6,7 +6,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly graphqlOperations: Counter<'operation' | 'outcome'>;
-  readonly sqlQueries: Counter;
+  readonly sqlQueries: Counter<'source'>;
   readonly messagesPublished: Counter;
   readonly messagesHandled: Counter<'consumer' | 'outcome'>;
 }
@@ -32,7 +32,8 @@ export function createMetrics(service: string): Metrics {
     }),
     sqlQueries: new Counter({
       name: 'sql_queries_total',
-      help: 'SQL statements sent to the database',
+      help: 'SQL statements sent to the database, by source (request or background)',
+      labelNames: ['source'],
       registers: [registry],
     }),
     messagesPublished: new Counter({

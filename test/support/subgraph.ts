@@ -102,7 +102,9 @@ export async function startTestUsers(env: TestEnvironment): Promise<TestUsers> {
 export async function sqlQueryCount(service: RunningService): Promise<number> {
   const response = await fetch(new URL('/metrics', service.url));
   const text = await response.text();
-  const line = text.split('\n').find((l) => l.startsWith('sql_queries_total'));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('sql_queries_total') && l.includes('source="request"'));
   if (!line) throw new Error('sql_queries_total is missing from /metrics');
   return Number(line.slice(line.lastIndexOf(' ') + 1));
 }

@@ -11,6 +11,8 @@ import { applyPermissions } from '../../../shared/auth/shield.ts';
 import { createRemoteTokenVerifier } from '../../../shared/auth/identity.ts';
 import { batchById } from '../../../shared/graphql/batch.ts';
 import { startSubgraphService, type RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import { createMessagingWorkers } from '../../../shared/messaging/service-messaging.ts';
+import { inventoryCommandHandlers } from './messaging/handlers.ts';
 import { Reservation, ReservationLine, Stock } from './domain/stock.entity.ts';
 import { stockLevels } from './domain/stock.ts';
 import { migrations } from './migrations/index.ts';
@@ -27,7 +29,7 @@ export { migrations };
 export async function startInventory(config: SubgraphConfig, logger: Logger): Promise<RunningService> {
   const metrics = createMetrics(config.service);
   const orm = await openDatabase({
-    onQuery: () => metrics.sqlQueries.inc(),
+    onQuery: (source) => metrics.sqlQueries.inc({ source }),
     serverUrl: config.databaseUrl,
     databaseName: config.databaseName,
     entities,
@@ -37,6 +39,15 @@ export async function startInventory(config: SubgraphConfig, logger: Logger): Pr
   let nats: NatsConnection | undefined;
   try {
     nats = await connectNats(config.natsUrl, config.service, logger);
+    // The outbox relay publishes what this service writes; consumers handle what it is sent.
+    const workers = await createMessagingWorkers({
+      config,
+      orm,
+      nats,
+      logger,
+      metrics,
+      consumers: { 'inventory-commands': inventoryCommandHandlers },
+    });
     const schema = applyPermissions(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
     return await startSubgraphService<InventoryContext>({
       config,
@@ -53,6 +64,7 @@ export async function startInventory(config: SubgraphConfig, logger: Logger): Pr
           (level) => level.productId,
         ),
       }),
+      workers,
     });
   } catch (err) {
     await nats?.close().catch(() => undefined);

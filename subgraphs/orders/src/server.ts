@@ -55,7 +55,7 @@ export async function startOrders(config: OrdersConfig, logger: Logger): Promise
     migrations,
     logger,
     poolSize: 20,
-    onQuery: () => metrics.sqlQueries.inc(),
+    onQuery: (source) => metrics.sqlQueries.inc({ source }),
   });
   try {
     const nats = await connectNats(config.natsUrl, config.service, logger);

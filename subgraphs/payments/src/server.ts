@@ -57,7 +57,7 @@ export async function startPayments(
   });
   const provider = options.provider ?? new SimulatedPaymentProvider({ flakyFailures: config.flakyFailures });
   const orm = await openDatabase({
-    onQuery: () => metrics.sqlQueries.inc(),
+    onQuery: (source) => metrics.sqlQueries.inc({ source }),
     serverUrl: config.databaseUrl,
     databaseName: config.databaseName,
     entities,

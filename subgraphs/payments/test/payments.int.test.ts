@@ -168,7 +168,9 @@ const callsFor = (orderId: string) =>
 
 async function sqlQueriesSoFar(): Promise<number> {
   const text = await (await fetch(new URL('/metrics', payments!.url))).text();
-  const line = text.split('\n').find((l) => l.startsWith('sql_queries_total'));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('sql_queries_total') && l.includes('source="request"'));
   if (!line) throw new Error('no sql_queries_total in /metrics');
   return Number(line.split(' ').at(-1));
 }

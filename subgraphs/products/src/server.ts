@@ -11,6 +11,7 @@ import { applyPermissions } from '../../../shared/auth/shield.ts';
 import { createRemoteTokenVerifier } from '../../../shared/auth/identity.ts';
 import { batchById } from '../../../shared/graphql/batch.ts';
 import { startSubgraphService, type RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import { createMessagingWorkers } from '../../../shared/messaging/service-messaging.ts';
 import { Product } from './domain/product.entity.ts';
 import { findProductsByIds } from './domain/catalogue.ts';
 import { migrations } from './migrations/index.ts';
@@ -26,7 +27,7 @@ export const entities = [Product];
 export async function startProducts(config: SubgraphConfig, logger: Logger): Promise<RunningService> {
   const metrics = createMetrics(config.service);
   const orm = await openDatabase({
-    onQuery: () => metrics.sqlQueries.inc(),
+    onQuery: (source) => metrics.sqlQueries.inc({ source }),
     serverUrl: config.databaseUrl,
     databaseName: config.databaseName,
     entities,
@@ -36,6 +37,8 @@ export async function startProducts(config: SubgraphConfig, logger: Logger): Pro
   let nats: NatsConnection | undefined;
   try {
     nats = await connectNats(config.natsUrl, config.service, logger);
+    // The outbox relay publishes what this service writes; consumers handle what it is sent.
+    const workers = await createMessagingWorkers({ config, orm, nats, logger, metrics, consumers: {} });
     const schema = applyPermissions(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
     return await startSubgraphService<ProductsContext>({
       config,
@@ -52,6 +55,7 @@ export async function startProducts(config: SubgraphConfig, logger: Logger): Pro
           (p) => p.id,
         ),
       }),
+      workers,
     });
   } catch (err) {
     await nats?.close().catch(() => undefined);

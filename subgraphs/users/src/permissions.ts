@@ -15,13 +15,15 @@ const isSelfOrAdmin = rule('users.isSelfOrAdmin')((user: User, _args: unknown, c
   return new ForbiddenError('You may only see your own account');
 });
 
-const mayLookUpUser = rule('users.mayLookUpUser', { cache: 'strict' })(
-  (_parent: unknown, args: { id: string }, ctx: WithIdentity) => {
-    if (!ctx.identity) return new UnauthenticatedError();
-    if (ctx.identity.role === 'ADMIN' || ctx.identity.userId === args.id) return true;
-    return new ForbiddenError('Only administrators may look up other users');
-  },
-);
+const mayLookUpUser = rule('users.mayLookUpUser', { cache: 'strict' })((
+  _parent: unknown,
+  args: { id: string },
+  ctx: WithIdentity,
+) => {
+  if (!ctx.identity) return new UnauthenticatedError();
+  if (ctx.identity.role === 'ADMIN' || ctx.identity.userId === args.id) return true;
+  return new ForbiddenError('Only administrators may look up other users');
+});
 
 export const permissions = {
   Query: {

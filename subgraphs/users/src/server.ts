@@ -31,7 +31,7 @@ export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.me
 export async function startUsers(config: UsersConfig, logger: Logger): Promise<RunningService> {
   const metrics = createMetrics(config.service);
   const orm = await openDatabase({
-    onQuery: () => metrics.sqlQueries.inc(),
+    onQuery: (source) => metrics.sqlQueries.inc({ source }),
     serverUrl: config.databaseUrl,
     databaseName: config.databaseName,
     entities: [User, SigningKey],

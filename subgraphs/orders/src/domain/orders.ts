@@ -63,6 +63,8 @@ export async function placeOrder(
         createdAt: now,
         updatedAt: now,
       });
+      // Items and history reference the order by id, not by relation: insert the order first.
+      await tx.flush();
       priced.lines.forEach((line, position) =>
         tx.create(OrderItem, { orderId: order.id, position, ...line }),
       );

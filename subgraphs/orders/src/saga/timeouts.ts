@@ -1,6 +1,6 @@
 // Cancels orders whose saga step did not answer in time (a service down for too long, a lost
 // reply). Runs in every orders instance; SKIP LOCKED hands each overdue order to one of them.
-import type { MikroORM } from '../../../../shared/db/database.ts';
+import { backgroundFork, type MikroORM } from '../../../../shared/db/database.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import type { Worker } from '../../../../shared/graphql/subgraph-service.ts';
 import type { Saga } from './orchestrator.ts';
@@ -13,7 +13,7 @@ export function createTimeoutSweeper(orm: MikroORM, saga: Saga, logger: Logger, 
 
   async function sweep(): Promise<void> {
     for (;;) {
-      const cancelled = await orm.em.fork().transactional(async (em) => {
+      const cancelled = await backgroundFork(orm).transactional(async (em) => {
         const overdue = await em.execute<{ id: string }[]>(
           `select id from orders where step_deadline < now() order by step_deadline limit ? for update skip locked`,
           [BATCH],
