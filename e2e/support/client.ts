@@ -9,13 +9,17 @@ import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD } from '../../test/support/subgra
 
 export { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD };
 
+/** Tests read responses loosely and let assertions do the checking. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = Record<string, any>;
+
 export class Client {
   readonly url: string;
   constructor(url: string) {
     this.url = url;
   }
 
-  request<T = Record<string, any>>(
+  request<T = Loose>(
     query: string,
     variables?: Record<string, unknown>,
     token?: string,
@@ -24,7 +28,7 @@ export class Client {
   }
 
   /** The data, or a thrown error carrying the GraphQL errors. */
-  async data<T = Record<string, any>>(
+  async data<T = Loose>(
     query: string,
     variables?: Record<string, unknown>,
     token?: string,
