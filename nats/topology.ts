@@ -51,7 +51,10 @@ export interface TopologyOptions {
   readonly replicas: number;
 }
 
-function streamConfig(options: TopologyOptions, stream: StreamName): Partial<StreamConfig> & { name: string } {
+function streamConfig(
+  options: TopologyOptions,
+  stream: StreamName,
+): Partial<StreamConfig> & { name: string } {
   const def = STREAMS[stream];
   return {
     name: streamName(options.namespace, stream),
@@ -85,7 +88,11 @@ export async function ensureStreams(jsm: JetStreamManager, options: TopologyOpti
   }
 }
 
-export async function ensureConsumer(jsm: JetStreamManager, options: TopologyOptions, consumer: ConsumerName): Promise<void> {
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  options: TopologyOptions,
+  consumer: ConsumerName,
+): Promise<void> {
   const def = CONSUMERS[consumer];
   const config: Partial<ConsumerConfig> = {
     durable_name: consumerName(options.namespace, consumer),

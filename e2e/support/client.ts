@@ -28,11 +28,7 @@ export class Client {
   }
 
   /** The data, or a thrown error carrying the GraphQL errors. */
-  async data<T = Loose>(
-    query: string,
-    variables?: Record<string, unknown>,
-    token?: string,
-  ): Promise<T> {
+  async data<T = Loose>(query: string, variables?: Record<string, unknown>, token?: string): Promise<T> {
     const response = await this.request<T>(query, variables, token);
     if (response.errors?.length || !response.data)
       throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);

@@ -238,7 +238,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   // products it has not seen yet from the products subgraph.
   const subgraphUrlEnv: Record<string, string> = {};
   for (const sub of processes) {
-    if (isSubgraph(sub.name) && sub.instance === 1) subgraphUrlEnv[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
+    if (isSubgraph(sub.name) && sub.instance === 1)
+      subgraphUrlEnv[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
   }
   const common = mergeEnv(base, {
     APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
