@@ -49,6 +49,12 @@ export interface PaymentOutcome {
   readonly payment: Payment;
   /** False when the command had been carried out before (or there was nothing to do). */
   readonly changed: boolean;
+  /**
+   * True when the command lost a race the saga expects and must not be answered: a capture
+   * that arrives after the order's cancellation voided the payment, or a void that arrives
+   * after the capture (orders then asks for a refund when it sees the capture).
+   */
+  readonly overtaken?: boolean;
 }
 
 /** A command that the payment's current status does not allow (e.g. capture after void). */
@@ -133,6 +139,7 @@ export async function capturePayment(
 ): Promise<PaymentOutcome> {
   const payment = await lockPayment(em, orderId);
   if (payment?.status === 'CAPTURED' || payment?.status === 'REFUNDED') return { payment, changed: false };
+  if (payment?.status === 'VOIDED') return { payment, changed: false, overtaken: true };
   if (payment?.status !== 'AUTHORIZED')
     throw new PaymentStateConflict('capture', orderId, payment?.status ?? null);
   await provider.capture(referenceRequest(payment, 'capture'));
@@ -163,6 +170,8 @@ export async function voidPayment(
     return { payment: tombstone, changed: true };
   }
   if (payment.status === 'VOIDED' || payment.status === 'DECLINED') return { payment, changed: false };
+  if (payment.status === 'CAPTURED' || payment.status === 'REFUNDED')
+    return { payment, changed: false, overtaken: true };
   if (payment.status !== 'AUTHORIZED') throw new PaymentStateConflict('void', orderId, payment.status);
   await provider.void(referenceRequest(payment, 'void'));
   return transition(em, payment, 'VOIDED');

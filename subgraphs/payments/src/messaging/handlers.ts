@@ -65,12 +65,14 @@ export function createPaymentHandlers(deps: PaymentHandlerDeps): PaymentHandlers
       }
     },
     'payments.cmd.capture': async (em, { orderId }) => {
-      const { changed } = await capturePayment(em, deps.provider, orderId);
+      const { changed, overtaken } = await capturePayment(em, deps.provider, orderId);
+      if (overtaken) return;
       count('capture', 'captured', changed);
       await enqueue(em, [{ subject: 'payments.evt.captured', payload: { v: 1, orderId } }]);
     },
     'payments.cmd.void': async (em, { orderId }) => {
-      const { changed } = await voidPayment(em, deps.provider, orderId);
+      const { changed, overtaken } = await voidPayment(em, deps.provider, orderId);
+      if (overtaken) return;
       count('void', 'voided', changed);
       await enqueue(em, [{ subject: 'payments.evt.voided', payload: { v: 1, orderId } }]);
     },
