@@ -11,6 +11,7 @@ import type { NatsConnection } from './nats.ts';
 import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';
+import { createInboxJanitor } from './inbox-janitor.ts';
 
 export interface MessagingOptions {
   readonly config: SubgraphConfig;
@@ -47,5 +48,5 @@ export async function createMessagingWorkers(options: MessagingOptions): Promise
       onHandled: (_subject, outcome) => metrics.messagesHandled.inc({ consumer, outcome }),
     }),
   );
-  return [relay, ...consumers];
+  return [relay, ...consumers, ...(consumers.length > 0 ? [createInboxJanitor(orm, logger)] : [])];
 }
