@@ -1,5 +1,6 @@
 // Each subgraph owns one database on the shared PostgreSQL server. It is created when missing
 // and migrated at start, so a fresh server needs no set-up.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
@@ -40,9 +41,26 @@ class QueryCountingLogger extends DefaultLogger {
     this.onQuery = onQuery;
   }
   override logQuery(context: { query: string } & LogContext): void {
-    this.onQuery?.(typeof context.source === 'string' ? context.source : 'request');
+    this.onQuery?.(
+      typeof context.source === 'string' ? context.source : (querySource.getStore() ?? 'request'),
+    );
     if (this.appLogger.isLevelEnabled('debug')) super.logQuery(context);
   }
+}
+
+// MikroORM passes an EntityManager's `loggerContext` on with the queries it builds, but not with
+// raw `em.execute()` statements, nor with every BEGIN/COMMIT: those arrived without a source and
+// were counted as 'request', so an idle process's relay polling inflated the request figure.
+// Work that is not a client's request therefore also runs inside `withQuerySource`, whose
+// source reaches every statement sent from that async context (loops, timers, callbacks).
+const querySource = new AsyncLocalStorage<string>();
+
+/**
+ * Runs `fn`, and everything it starts (loops, timers, subscriptions), with its SQL statements
+ * counted under `source` unless a statement names its own.
+ */
+export function withQuerySource<T>(source: string, fn: () => T): T {
+  return querySource.run(source, fn);
 }
 
 /** A fork for work that is not a client's request (relays, consumers, timers). */
@@ -102,7 +120,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
   try {
     await lock.connect();
     await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await orm.migrator.up();
+    await withQuerySource('startup', () => orm.migrator.up());
   } catch (err) {
     await orm.close(true);
     throw err;

@@ -13,7 +13,7 @@ import {
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SubgraphConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { MikroORM } from '../db/database.ts';
+import { withQuerySource, type MikroORM } from '../db/database.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { createApolloHandler } from '../http/apollo-handler.ts';
 import {
@@ -100,7 +100,11 @@ export async function startSubgraphService<C extends BaseContext>(
   };
 
   const readiness: ReadinessCheck[] = [
-    { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
+    {
+      name: 'database',
+      check: () =>
+        withQuerySource('health', async () => void (await orm.em.getConnection().execute('select 1'))),
+    },
     natsReadiness(nats),
   ];
   const server: Server = createHttpServer({
@@ -111,7 +115,8 @@ export async function startSubgraphService<C extends BaseContext>(
   });
 
   const workers = options.workers ?? [];
-  for (const worker of workers) await worker.start();
+  // Started as background work: their SQL is never counted as a client's request.
+  for (const worker of workers) await withQuerySource('background', () => worker.start());
   const port = await listen(server, config.port, config.host);
   logger.info({ port }, `${config.service} subgraph ready at http://localhost:${port}/graphql`);
 
