@@ -3,6 +3,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../../../../shared/errors.ts';
+import { isUuid } from '../../../../shared/graphql/batch.ts';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
 import { Order, OrderStatusChange } from './order.entity.ts';
 import { IN_FLIGHT_STATUSES, assertTransition, type OrderStatus } from './order-status.ts';
@@ -25,6 +26,8 @@ export function statusEvent(order: Order, at: Date): OutgoingMessage<'orders.evt
 
 /** Loads the order locked for update: changes to one order are serialized. */
 export async function lockOrder(em: EntityManager, id: string): Promise<Order | null> {
+  // A malformed id cannot exist, and must not reach PostgreSQL as a malformed uuid (a 500).
+  if (!isUuid(id)) return null;
   return em.findOne(Order, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
 }
 
