@@ -1,0 +1,249 @@
+// The supergraph honours the public contract: every type, field, argument (with its default),
+// enum value, input field and root operation in the SDL block of ../shared/API.md exists in the
+// composed supergraph's API schema with exactly that type. Extensions beyond the contract are
+// fine, as long as they cannot break a client written against it (no new required argument or
+// input field). The contract is read from ../shared/API.md when it is beside the repository
+// (as in CI), else from test/fixtures/api-contract.graphql, a copy that must stay identical.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { composeServices } from '@apollo/composition';
+import {
+  Kind,
+  OperationTypeNode,
+  astFromValue,
+  buildSchema,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  isRequiredArgument,
+  isRequiredInputField,
+  isScalarType,
+  isUnionType,
+  parse,
+  print,
+  type GraphQLArgument,
+  type GraphQLInputField,
+  type GraphQLInputType,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+} from 'graphql';
+import { composeSupergraph, readSubgraphSchemas } from '../scripts/compose-supergraph.ts';
+import { REPO_ROOT, SUBGRAPHS, defaultSubgraphUrls } from '../scripts/lib/services.ts';
+
+const LIVE_CONTRACT = path.resolve(REPO_ROOT, '..', 'shared', 'API.md');
+const CONTRACT_COPY = path.join(REPO_ROOT, 'test', 'fixtures', 'api-contract.graphql');
+/** The entities of the contract and their keys ("entity, key id" in API.md). */
+const ENTITIES = ['User', 'Product', 'Order', 'Payment'];
+
+/** The first ```graphql block of API.md. */
+function contractSdl(markdown: string): string {
+  const block = /```graphql\n([\s\S]*?)```/.exec(markdown);
+  if (!block) throw new Error('API.md has no ```graphql block');
+  return block[1]!;
+}
+
+let contract: GraphQLSchema;
+let supergraph: GraphQLSchema;
+let supergraphSdl: string;
+
+beforeAll(async () => {
+  const copy = await readFile(CONTRACT_COPY, 'utf8');
+  const live = existsSync(LIVE_CONTRACT) ? contractSdl(await readFile(LIVE_CONTRACT, 'utf8')) : undefined;
+  contract = buildSchema(live ?? copy);
+
+  // The same composition the gateway runs on (scripts/compose-supergraph.ts), kept as the
+  // composition result so its API schema (what clients see, @inaccessible removed) is at hand.
+  const sdls = await readSubgraphSchemas();
+  const urls = defaultSubgraphUrls();
+  const result = composeServices(
+    SUBGRAPHS.map((name) => ({ name, url: urls[name], typeDefs: parse(sdls[name]) })),
+  );
+  if (result.errors) throw new Error(result.errors.map(String).join('\n'));
+  supergraphSdl = result.supergraphSdl;
+  expect(supergraphSdl).toBe(await composeSupergraph());
+  supergraph = buildSchema(print(result.schema.toAPISchema().toAST()));
+});
+
+describe('the contract SDL', () => {
+  it('has a checked-in copy identical to the live ../shared/API.md (when it is reachable)', async () => {
+    const copy = await readFile(CONTRACT_COPY, 'utf8');
+    if (!existsSync(LIVE_CONTRACT)) {
+      // A clone without shared/ beside it: the copy is all there is.
+      expect(copy).toContain('type Query');
+      return;
+    }
+    expect(copy).toBe(contractSdl(await readFile(LIVE_CONTRACT, 'utf8')));
+  });
+});
+
+describe('the supergraph API schema against the contract', () => {
+  const named = () => Object.values(contract.getTypeMap()).filter((type) => !type.name.startsWith('__'));
+
+  it('has the contract’s root operation types', () => {
+    for (const operation of [
+      OperationTypeNode.QUERY,
+      OperationTypeNode.MUTATION,
+      OperationTypeNode.SUBSCRIPTION,
+    ]) {
+      const expected = contract.getRootType(operation)?.name;
+      expect({ operation, type: supergraph.getRootType(operation)?.name }).toEqual({
+        operation,
+        type: expected,
+      });
+    }
+  });
+
+  it('has every named type of the contract, of the same kind', () => {
+    const missing = named().flatMap((type) => {
+      const actual = supergraph.getType(type.name);
+      if (!actual) return [`${type.name}: missing`];
+      return kindOf(actual) === kindOf(type) ? [] : [`${type.name}: ${kindOf(actual)}, not ${kindOf(type)}`];
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it('has every field and argument of every object type, with exactly the contract’s types and defaults', () => {
+    const problems: string[] = [];
+    for (const type of named()) {
+      const actual = supergraph.getType(type.name);
+      if (
+        !(isObjectType(type) || isInterfaceType(type)) ||
+        !(isObjectType(actual) || isInterfaceType(actual))
+      )
+        continue;
+      const actualFields = actual.getFields();
+      for (const field of Object.values(type.getFields())) {
+        const where = `${type.name}.${field.name}`;
+        const found = actualFields[field.name];
+        if (!found) {
+          problems.push(`${where}: missing`);
+          continue;
+        }
+        if (String(found.type) !== String(field.type))
+          problems.push(`${where}: ${String(found.type)}, not ${String(field.type)}`);
+        problems.push(...compareArguments(where, field.args, found.args));
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('has every input field, with exactly the contract’s types and defaults, and no new required one', () => {
+    const problems: string[] = [];
+    for (const type of named()) {
+      const actual = supergraph.getType(type.name);
+      if (!isInputObjectType(type) || !isInputObjectType(actual)) continue;
+      problems.push(
+        ...compareInputs(type.name, Object.values(type.getFields()), Object.values(actual.getFields())),
+      );
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('has every enum value', () => {
+    const problems: string[] = [];
+    for (const type of named()) {
+      const actual = supergraph.getType(type.name);
+      if (!isEnumType(type) || !isEnumType(actual)) continue;
+      const values = new Set(actual.getValues().map((v) => v.name));
+      for (const value of type.getValues()) {
+        if (!values.has(value.name)) problems.push(`${type.name}.${value.name}: missing`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('has the members of every union of the contract', () => {
+    const problems: string[] = [];
+    for (const type of named()) {
+      const actual = supergraph.getType(type.name);
+      if (!isUnionType(type) || !isUnionType(actual)) continue;
+      const members = new Set(actual.getTypes().map((t) => t.name));
+      for (const member of type.getTypes()) {
+        if (!members.has(member.name)) problems.push(`${type.name} | ${member.name}: missing`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('makes the contract’s entities resolvable by the key "id"', () => {
+    const document = parse(supergraphSdl);
+    const keys = (name: string) =>
+      document.definitions.flatMap((definition) =>
+        definition.kind === Kind.OBJECT_TYPE_DEFINITION && definition.name.value === name
+          ? (definition.directives ?? []).flatMap((directive) => {
+              if (directive.name.value !== 'join__type') return [];
+              const key = directive.arguments?.find((a) => a.name.value === 'key')?.value;
+              const resolvable = directive.arguments?.find((a) => a.name.value === 'resolvable')?.value;
+              const notResolvable = resolvable?.kind === Kind.BOOLEAN && !resolvable.value;
+              return key?.kind === Kind.STRING && !notResolvable ? [key.value] : [];
+            })
+          : [],
+      );
+    for (const entity of ENTITIES)
+      expect({ entity, keys: keys(entity) }).toEqual({ entity, keys: expect.arrayContaining(['id']) });
+  });
+});
+
+function kindOf(type: GraphQLNamedType): string {
+  if (isScalarType(type)) return 'scalar';
+  if (isObjectType(type)) return 'type';
+  if (isInterfaceType(type)) return 'interface';
+  if (isUnionType(type)) return 'union';
+  if (isEnumType(type)) return 'enum';
+  return 'input';
+}
+
+/** The default as GraphQL source text (`20`, `"main"`), or undefined when there is none. */
+function defaultOf(value: { defaultValue?: unknown; type: GraphQLInputType }): string | undefined {
+  if (value.defaultValue === undefined) return undefined;
+  const ast = astFromValue(value.defaultValue, value.type);
+  return ast ? print(ast) : 'null';
+}
+
+function compareArguments(
+  where: string,
+  expected: readonly GraphQLArgument[],
+  actual: readonly GraphQLArgument[],
+): string[] {
+  return compareValues(`${where}(`, expected, actual, isRequiredArgument);
+}
+
+function compareInputs(
+  where: string,
+  expected: readonly GraphQLInputField[],
+  actual: readonly GraphQLInputField[],
+): string[] {
+  return compareValues(`${where}.`, expected, actual, isRequiredInputField);
+}
+
+/** Arguments or input fields: same names, types and defaults; extra ones must be optional. */
+function compareValues<T extends GraphQLArgument | GraphQLInputField>(
+  prefix: string,
+  expected: readonly T[],
+  actual: readonly T[],
+  isRequired: (value: T) => boolean,
+): string[] {
+  const problems: string[] = [];
+  const byName = new Map(actual.map((value) => [value.name, value]));
+  for (const value of expected) {
+    const where = `${prefix}${value.name}`;
+    const found = byName.get(value.name);
+    if (!found) {
+      problems.push(`${where}: missing`);
+      continue;
+    }
+    if (String(found.type) !== String(value.type))
+      problems.push(`${where}: ${String(found.type)}, not ${String(value.type)}`);
+    if (defaultOf(found) !== defaultOf(value))
+      problems.push(`${where}: default ${defaultOf(found) ?? 'none'}, not ${defaultOf(value) ?? 'none'}`);
+  }
+  const known = new Set(expected.map((value) => value.name));
+  for (const value of actual) {
+    if (!known.has(value.name) && isRequired(value))
+      problems.push(`${prefix}${value.name}: required, but not in the contract`);
+  }
+  return problems;
+}
