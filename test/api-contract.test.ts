@@ -27,6 +27,7 @@ import {
   type GraphQLArgument,
   type GraphQLInputField,
   type GraphQLInputType,
+  type GraphQLObjectType,
   type GraphQLNamedType,
   type GraphQLSchema,
 } from 'graphql';
@@ -105,15 +106,28 @@ describe('the supergraph API schema against the contract', () => {
     expect(missing).toEqual([]);
   });
 
+  /** The contract's types of one kind, each with the supergraph's type of that name and kind. */
+  function pairs<T extends GraphQLNamedType>(is: (type: unknown) => type is T): [T, T][] {
+    return named().flatMap((type) => {
+      const actual = supergraph.getType(type.name);
+      return is(type) && is(actual) ? [[type, actual] as [T, T]] : [];
+    });
+  }
+
+  /** Names the contract lists and the supergraph lacks. */
+  function missing(
+    where: string,
+    expected: readonly { name: string }[],
+    actual: readonly { name: string }[],
+  ) {
+    const present = new Set(actual.map((a) => a.name));
+    return expected.filter((e) => !present.has(e.name)).map((e) => `${where}${e.name}: missing`);
+  }
+
   it('has every field and argument of every object type, with exactly the contract’s types and defaults', () => {
     const problems: string[] = [];
-    for (const type of named()) {
-      const actual = supergraph.getType(type.name);
-      if (
-        !(isObjectType(type) || isInterfaceType(type)) ||
-        !(isObjectType(actual) || isInterfaceType(actual))
-      )
-        continue;
+    const isObjectLike = (type: unknown) => isObjectType(type) || isInterfaceType(type);
+    for (const [type, actual] of pairs(isObjectLike as (t: unknown) => t is GraphQLObjectType)) {
       const actualFields = actual.getFields();
       for (const field of Object.values(type.getFields())) {
         const where = `${type.name}.${field.name}`;
@@ -124,47 +138,33 @@ describe('the supergraph API schema against the contract', () => {
         }
         if (String(found.type) !== String(field.type))
           problems.push(`${where}: ${String(found.type)}, not ${String(field.type)}`);
-        problems.push(...compareArguments(where, field.args, found.args));
+        problems.push(...compareValues(`${where}(`, field.args, found.args, isRequiredArgument));
       }
     }
     expect(problems).toEqual([]);
   });
 
   it('has every input field, with exactly the contract’s types and defaults, and no new required one', () => {
-    const problems: string[] = [];
-    for (const type of named()) {
-      const actual = supergraph.getType(type.name);
-      if (!isInputObjectType(type) || !isInputObjectType(actual)) continue;
-      problems.push(
-        ...compareInputs(type.name, Object.values(type.getFields()), Object.values(actual.getFields())),
-      );
-    }
+    const problems = pairs(isInputObjectType).flatMap(([type, actual]) =>
+      compareValues(
+        `${type.name}.`,
+        Object.values(type.getFields()),
+        Object.values(actual.getFields()),
+        isRequiredInputField,
+      ),
+    );
     expect(problems).toEqual([]);
   });
 
-  it('has every enum value', () => {
-    const problems: string[] = [];
-    for (const type of named()) {
-      const actual = supergraph.getType(type.name);
-      if (!isEnumType(type) || !isEnumType(actual)) continue;
-      const values = new Set(actual.getValues().map((v) => v.name));
-      for (const value of type.getValues()) {
-        if (!values.has(value.name)) problems.push(`${type.name}.${value.name}: missing`);
-      }
-    }
-    expect(problems).toEqual([]);
-  });
-
-  it('has the members of every union of the contract', () => {
-    const problems: string[] = [];
-    for (const type of named()) {
-      const actual = supergraph.getType(type.name);
-      if (!isUnionType(type) || !isUnionType(actual)) continue;
-      const members = new Set(actual.getTypes().map((t) => t.name));
-      for (const member of type.getTypes()) {
-        if (!members.has(member.name)) problems.push(`${type.name} | ${member.name}: missing`);
-      }
-    }
+  it('has every enum value and every union member', () => {
+    const problems = [
+      ...pairs(isEnumType).flatMap(([type, actual]) =>
+        missing(`${type.name}.`, type.getValues(), actual.getValues()),
+      ),
+      ...pairs(isUnionType).flatMap(([type, actual]) =>
+        missing(`${type.name} | `, type.getTypes(), actual.getTypes()),
+      ),
+    ];
     expect(problems).toEqual([]);
   });
 
@@ -201,22 +201,6 @@ function defaultOf(value: { defaultValue?: unknown; type: GraphQLInputType }): s
   if (value.defaultValue === undefined) return undefined;
   const ast = astFromValue(value.defaultValue, value.type);
   return ast ? print(ast) : 'null';
-}
-
-function compareArguments(
-  where: string,
-  expected: readonly GraphQLArgument[],
-  actual: readonly GraphQLArgument[],
-): string[] {
-  return compareValues(`${where}(`, expected, actual, isRequiredArgument);
-}
-
-function compareInputs(
-  where: string,
-  expected: readonly GraphQLInputField[],
-  actual: readonly GraphQLInputField[],
-): string[] {
-  return compareValues(`${where}.`, expected, actual, isRequiredInputField);
 }
 
 /** Arguments or input fields: same names, types and defaults; extra ones must be optional. */
