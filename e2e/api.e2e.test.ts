@@ -568,6 +568,15 @@ describe('orders: placeOrder, order, myOrders, User.orders, Order.payment, Payme
     expect(mine.payment).toEqual({ id: expect.any(String), status: 'CAPTURED' });
     const asAdmin = (await client.data(ORDER, { id }, admin)).order;
     expect(asAdmin.payment).toEqual(mine.payment);
+    // Nor can another customer reach it by its own id (payments' `payment` query, an extension).
+    const PAYMENT = 'query($id: ID!) { payment(id: $id) { id status order { id } } }';
+    const stolen = await client.request(PAYMENT, { id: mine.payment.id }, other.token);
+    expect(stolen.data?.payment ?? null).toBeNull();
+    expect((await client.data(PAYMENT, { id: mine.payment.id }, owner.token)).payment).toEqual({
+      id: mine.payment.id,
+      status: 'CAPTURED',
+      order: { id },
+    });
 
     // Unknown and malformed ids are plain nulls, never errors from the database.
     expect((await client.data(ORDER, { id: randomUUID() }, owner.token)).order).toBeNull();
