@@ -1,20 +1,14 @@
 // Builds the inventory subgraph; never listens on import, so tests can start it on any port.
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { createMetrics } from '../../../shared/observability/metrics.ts';
-import { openDatabase } from '../../../shared/db/database.ts';
-import { connectNats, type NatsConnection } from '../../../shared/messaging/nats.ts';
-import { applyPermissions } from '../../../shared/auth/shield.ts';
-import { createRemoteTokenVerifier } from '../../../shared/auth/identity.ts';
 import { batchById } from '../../../shared/graphql/batch.ts';
-import { startSubgraphService, type RunningService } from '../../../shared/graphql/subgraph-service.ts';
-import { createMessagingWorkers } from '../../../shared/messaging/service-messaging.ts';
-import { inventoryCommandHandlers } from './messaging/handlers.ts';
+import { startSubgraph } from '../../../shared/graphql/start-subgraph.ts';
+import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { Reservation, ReservationLine, Stock } from './domain/stock.entity.ts';
 import { stockLevels } from './domain/stock.ts';
+import { inventoryCommandHandlers } from './messaging/handlers.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import { permissions } from './permissions.ts';
@@ -26,37 +20,27 @@ export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.me
 export const entities = [Stock, Reservation, ReservationLine];
 export { migrations };
 
-export async function startInventory(config: SubgraphConfig, logger: Logger): Promise<RunningService> {
-  const metrics = createMetrics(config.service);
-  const orm = await openDatabase({
-    onQuery: (source) => metrics.sqlQueries.inc({ source }),
-    serverUrl: config.databaseUrl,
-    databaseName: config.databaseName,
+export interface InventoryOptions {
+  /** Run the outbox relay and the inventory-commands consumer (default true); off for tests that read the outbox. */
+  readonly messaging?: boolean;
+}
+
+export function startInventory(
+  config: SubgraphConfig,
+  logger: Logger,
+  options: InventoryOptions = {},
+): Promise<RunningService> {
+  return startSubgraph<InventoryContext>({
+    config,
+    logger,
+    typeDefs,
+    resolvers,
+    permissions,
     entities,
     migrations,
-    logger,
-  });
-  let nats: NatsConnection | undefined;
-  try {
-    nats = await connectNats(config.natsUrl, config.service, logger);
-    // The outbox relay publishes what this service writes; consumers handle what it is sent.
-    const workers = await createMessagingWorkers({
-      config,
-      orm,
-      nats,
-      logger,
-      metrics,
+    setup: () => ({
+      messaging: options.messaging !== false,
       consumers: { 'inventory-commands': inventoryCommandHandlers },
-    });
-    const schema = applyPermissions(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
-    return await startSubgraphService<InventoryContext>({
-      config,
-      logger,
-      metrics,
-      schema,
-      orm,
-      nats,
-      verifyToken: createRemoteTokenVerifier(config.jwksUrl),
       extendContext: (base) => ({
         ...base,
         stock: batchById(
@@ -64,11 +48,6 @@ export async function startInventory(config: SubgraphConfig, logger: Logger): Pr
           (level) => level.productId,
         ),
       }),
-      workers,
-    });
-  } catch (err) {
-    await nats?.close().catch(() => undefined);
-    await orm.close(true);
-    throw err;
-  }
+    }),
+  });
 }

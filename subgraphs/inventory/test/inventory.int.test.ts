@@ -92,7 +92,7 @@ beforeAll(async () => {
   admin = users.adminToken;
   customer = await users.customerToken();
   const config = env.config('inventory', users.jwksUrl);
-  inventory = await startInventory(config, env.logger);
+  inventory = await startInventory(config, env.logger, { messaging: false });
   orm = await openDatabase({
     serverUrl: config.databaseUrl,
     databaseName: config.databaseName,

@@ -1,18 +1,12 @@
 // Builds the payments subgraph; never listens on import, so tests can start it on any port.
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Counter } from 'prom-client';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { createMetrics } from '../../../shared/observability/metrics.ts';
-import { openDatabase } from '../../../shared/db/database.ts';
-import { connectNats, type NatsConnection } from '../../../shared/messaging/nats.ts';
-import { applyPermissions } from '../../../shared/auth/shield.ts';
-import { createRemoteTokenVerifier } from '../../../shared/auth/identity.ts';
 import { batchById, batchGroups } from '../../../shared/graphql/batch.ts';
-import { startSubgraphService, type RunningService } from '../../../shared/graphql/subgraph-service.ts';
-import { createMessagingWorkers } from '../../../shared/messaging/service-messaging.ts';
+import { startSubgraph } from '../../../shared/graphql/start-subgraph.ts';
+import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { Payment } from './domain/payment.entity.ts';
 import { PaymentEvent } from './domain/payment-event.entity.ts';
 import { findPaymentEvents, findPaymentsByIds, findPaymentsByOrderIds } from './domain/payments.ts';
@@ -43,70 +37,47 @@ export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.me
 
 export const entities = [Payment, PaymentEvent];
 
-export async function startPayments(
+export function startPayments(
   config: PaymentsConfig,
   logger: Logger,
   options: PaymentsOptions = {},
 ): Promise<RunningService> {
-  const metrics = createMetrics(config.service);
-  const operations = new Counter({
-    name: 'payments_operations_total',
-    help: 'Payment operations carried out, by operation and outcome (declines included)',
-    labelNames: ['operation', 'outcome'],
-    registers: [metrics.registry],
-  });
-  const provider = options.provider ?? new SimulatedPaymentProvider({ flakyFailures: config.flakyFailures });
-  const orm = await openDatabase({
-    onQuery: (source) => metrics.sqlQueries.inc({ source }),
-    serverUrl: config.databaseUrl,
-    databaseName: config.databaseName,
+  return startSubgraph<PaymentsContext>({
+    config,
+    logger,
+    typeDefs,
+    resolvers,
+    permissions,
     entities,
     migrations,
-    logger,
+    setup: ({ metrics }) => {
+      const operations = new Counter({
+        name: 'payments_operations_total',
+        help: 'Payment operations carried out, by operation and outcome (declines included)',
+        labelNames: ['operation', 'outcome'],
+        registers: [metrics.registry],
+      });
+      const provider =
+        options.provider ?? new SimulatedPaymentProvider({ flakyFailures: config.flakyFailures });
+      return {
+        messaging: options.messaging !== false,
+        consumers: { 'payments-commands': createPaymentHandlers({ provider, operations }) },
+        extendContext: (base) => ({
+          ...base,
+          paymentsById: batchById(
+            (ids) => findPaymentsByIds(base.em, ids),
+            (p) => p.id,
+          ),
+          paymentsByOrderId: batchById(
+            (orderIds) => findPaymentsByOrderIds(base.em, orderIds),
+            (p) => p.orderId,
+          ),
+          paymentEvents: batchGroups(
+            (paymentIds) => findPaymentEvents(base.em, paymentIds),
+            (e) => e.payment.id,
+          ),
+        }),
+      };
+    },
   });
-  let nats: NatsConnection | undefined;
-  try {
-    nats = await connectNats(config.natsUrl, config.service, logger);
-    const handlers = createPaymentHandlers({ provider, operations });
-    const schema = applyPermissions(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
-    return await startSubgraphService<PaymentsContext>({
-      config,
-      logger,
-      metrics,
-      schema,
-      orm,
-      nats,
-      verifyToken: createRemoteTokenVerifier(config.jwksUrl),
-      extendContext: (base) => ({
-        ...base,
-        paymentsById: batchById(
-          (ids) => findPaymentsByIds(base.em, ids),
-          (p) => p.id,
-        ),
-        paymentsByOrderId: batchById(
-          (orderIds) => findPaymentsByOrderIds(base.em, orderIds),
-          (p) => p.orderId,
-        ),
-        paymentEvents: batchGroups(
-          (paymentIds) => findPaymentEvents(base.em, paymentIds),
-          (e) => e.payment.id,
-        ),
-      }),
-      workers:
-        options.messaging === false
-          ? []
-          : await createMessagingWorkers({
-              config,
-              orm,
-              nats,
-              logger,
-              metrics,
-              consumers: { 'payments-commands': handlers },
-            }),
-    });
-  } catch (err) {
-    await nats?.close().catch(() => undefined);
-    await orm.close(true);
-    throw err;
-  }
 }

@@ -74,7 +74,7 @@ beforeAll(async () => {
   admin = users.adminToken;
   customer = await users.customerToken();
   const config = env.config('products', users.jwksUrl);
-  products = await startProducts(config, env.logger);
+  products = await startProducts(config, env.logger, { messaging: false });
   db = new pg.Client({ connectionString: databaseUrl(config.databaseUrl, config.databaseName) });
   await db.connect();
 });

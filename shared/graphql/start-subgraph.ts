@@ -1,0 +1,107 @@
+// What every subgraph's server.ts would otherwise repeat: open its database (created and
+// migrated), connect NATS, run its outbox relay and consumers, apply its permissions to its
+// schema, and serve it — undoing what was opened if any step fails. A subgraph's own
+// server.ts only says what is particular to it (`setup`).
+import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
+import type { DocumentNode } from 'graphql';
+import type { SubgraphConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { openDatabase, type DatabaseOptions, type MikroORM } from '../db/database.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { connectNats, type NatsConnection } from '../messaging/nats.ts';
+import { createMessagingWorkers, type MessagingOptions } from '../messaging/service-messaging.ts';
+import { applyPermissions, type RuleTree } from '../auth/shield.ts';
+import { createRemoteTokenVerifier, type TokenVerifier } from '../auth/identity.ts';
+import type { RequestHandler } from '../http/server.ts';
+import {
+  startSubgraphService,
+  type BaseContext,
+  type RunningService,
+  type Worker,
+} from './subgraph-service.ts';
+
+export interface SubgraphParts {
+  readonly orm: MikroORM;
+  readonly nats: NatsConnection;
+  readonly metrics: Metrics;
+}
+
+export interface SubgraphSetup<C extends BaseContext> {
+  /** Adds per-request parts (DataLoaders, settings) to the base context. */
+  readonly extendContext: (base: BaseContext) => C;
+  /** Default: tokens verified against the users subgraph's JWKS. */
+  readonly verifyToken?: TokenVerifier;
+  /** The JetStream consumers this subgraph runs, with their handlers. */
+  readonly consumers?: MessagingOptions['consumers'];
+  /** Outbox relay and consumers (default true); off for a subgraph that sends no messages. */
+  readonly messaging?: boolean;
+  readonly workers?: readonly Worker[];
+  readonly routes?: Readonly<Record<string, RequestHandler>>;
+}
+
+export interface SubgraphDefinition<C extends BaseContext> {
+  readonly config: SubgraphConfig;
+  readonly logger: Logger;
+  readonly typeDefs: DocumentNode;
+  readonly resolvers: GraphQLResolverMap<C>;
+  readonly permissions: RuleTree;
+  readonly entities: DatabaseOptions['entities'];
+  readonly migrations: DatabaseOptions['migrations'];
+  readonly poolSize?: number;
+  /** Runs once the database and NATS are open, before the subgraph serves. */
+  setup(parts: SubgraphParts): Promise<SubgraphSetup<C>> | SubgraphSetup<C>;
+}
+
+export async function startSubgraph<C extends BaseContext>(
+  definition: SubgraphDefinition<C>,
+): Promise<RunningService> {
+  const { config, logger } = definition;
+  const metrics = createMetrics(config.service);
+  const orm = await openDatabase({
+    serverUrl: config.databaseUrl,
+    databaseName: config.databaseName,
+    entities: definition.entities,
+    migrations: definition.migrations,
+    logger,
+    poolSize: definition.poolSize,
+    onQuery: (source) => metrics.sqlQueries.inc({ source }),
+  });
+  let nats: NatsConnection | undefined;
+  try {
+    nats = await connectNats(config.natsUrl, config.service, logger);
+    const setup = await definition.setup({ orm, nats, metrics });
+    const messaging =
+      setup.messaging === false
+        ? []
+        : await createMessagingWorkers({
+            config,
+            orm,
+            nats,
+            logger,
+            metrics,
+            consumers: setup.consumers ?? {},
+          });
+    const schema = applyPermissions(
+      buildSubgraphSchema([
+        { typeDefs: definition.typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> },
+      ]),
+      definition.permissions,
+    );
+    return await startSubgraphService<C>({
+      config,
+      logger,
+      metrics,
+      schema,
+      orm,
+      nats,
+      verifyToken: setup.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl),
+      extendContext: setup.extendContext,
+      routes: setup.routes,
+      workers: [...messaging, ...(setup.workers ?? [])],
+    });
+  } catch (err) {
+    await nats?.close().catch(() => undefined);
+    await orm.close(true);
+    throw err;
+  }
+}
