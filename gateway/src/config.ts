@@ -11,6 +11,7 @@ import {
 } from '../../shared/config.ts';
 import type { QueryLimits } from './limits/query-limits.ts';
 import type { RateLimitOptions } from './limits/rate-limit.ts';
+import type { SubscriptionSettings } from './subscriptions/index.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -53,6 +54,8 @@ export interface GatewayConfig extends CommonConfig {
     /** Time a subgraph has to answer one request. */
     readonly timeoutMs: number;
   };
+  /** Live subscriptions (graphql-ws and SSE). */
+  readonly subscriptions: SubscriptionSettings;
 }
 
 export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
@@ -97,6 +100,11 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     subgraphs: {
       connections: readInt(env, 'SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
       timeoutMs: readInt(env, 'SUBGRAPH_TIMEOUT_MS', 30_000, 100, 600_000),
+    },
+    subscriptions: {
+      maxQueuedEvents: readInt(env, 'SUBSCRIPTION_MAX_QUEUED_EVENTS', 100, 1, 100_000),
+      maxBufferedBytes: readInt(env, 'SUBSCRIPTION_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
+      keepAliveMs: readInt(env, 'SUBSCRIPTION_KEEPALIVE_MS', 12_000, 1000, 600_000),
     },
   };
 }

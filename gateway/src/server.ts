@@ -6,6 +6,7 @@ import { apolloTelemetryEnabled } from './apollo-telemetry.ts';
 import type { Server } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
 import {
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
@@ -35,6 +36,7 @@ import { createRateLimiter } from './limits/rate-limit.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createDataSource } from './subgraphs/data-source.ts';
 import { createSubgraphFetcher, type SubgraphFetcher } from './subgraphs/fetcher.ts';
+import { createSubscriptions, SSE_PATH, type Subscriptions } from './subscriptions/index.ts';
 import { readSupergraph } from './supergraph.ts';
 
 export interface RunningGateway {
@@ -65,6 +67,7 @@ export async function startGateway(
   const rateLimiter = createRateLimiter(config.rateLimit, () => gatewayMetrics.rateLimited.inc());
   let nats: NatsConnection | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
+  let apiSchema: GraphQLSchema | undefined;
   let started = false;
 
   const release = async () => {
@@ -99,6 +102,9 @@ export async function startGateway(
         return createDataSource(target, fetcher.fetcher);
       },
     });
+
+    // Subscriptions validate the client's operation against the supergraph's API schema.
+    gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => (apiSchema = schema));
 
     apollo = new ApolloServer<GatewayContext>({
       gateway,
@@ -142,13 +148,28 @@ export async function startGateway(
     },
     natsReadiness(nats),
   ];
+  const verifyToken = dependencies.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl);
+  const subscriptions: Subscriptions = createSubscriptions({
+    apollo,
+    schema: () => apiSchema,
+    nats,
+    namespace: config.natsNamespace,
+    verifyToken,
+    rateLimiter,
+    metrics,
+    logger,
+    trustedProxyHops: config.trustedProxyHops,
+    maxQueryBytes: config.queryLimits.maxQueryBytes,
+    production: config.production,
+    settings: config.subscriptions,
+  });
   const graphql = withCors(
     config.corsOrigins,
     withRequestLog(
       createApolloHandler(
         apollo,
         createContextFactory({
-          verifyToken: dependencies.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl),
+          verifyToken,
           rateLimiter,
           trustedProxyHops: config.trustedProxyHops,
           queryLimits: config.queryLimits,
@@ -165,13 +186,20 @@ export async function startGateway(
     metrics,
     readiness,
     // `/` serves GraphQL too: Sandbox, opened at http://localhost:4000/, sends its requests there.
-    routes: { '/graphql': graphql, '/': graphql },
+    routes: {
+      '/graphql': graphql,
+      '/': graphql,
+      [SSE_PATH]: withCors(config.corsOrigins, subscriptions.sseHandler),
+    },
   });
+  // graphql-ws on the same server and paths as queries.
+  subscriptions.attach(httpServer, ['/graphql', '/']);
 
   let port: number;
   try {
     port = await listen(httpServer, config.port, config.host);
   } catch (err) {
+    await subscriptions.close();
     await release();
     throw err;
   }
@@ -189,7 +217,11 @@ export async function startGateway(
     stop: () =>
       (stopping ??= (async () => {
         ready = false;
-        await closeServer(httpServer);
+        // Stop accepting first; then close WebSockets (1001 Going Away) and SSE streams, which
+        // would otherwise keep the server open; then wait for HTTP requests in flight.
+        const closing = closeServer(httpServer);
+        await subscriptions.close();
+        await closing;
         await release();
         logger.info('gateway stopped');
       })()),

@@ -1,0 +1,396 @@
+// The subscription engine, independent of the transport (graphql-ws, graphql-sse).
+//
+//   Feed        one per order on this gateway: one NATS core subscription to
+//               `<ns>.orders.evt.status.<orderId>`, shared by everyone watching that order,
+//               unsubscribed when the last one leaves.
+//   Group       subscribers of one order with the same operation, variables and rights (the
+//               same user, or any ADMIN): each status change is executed once for all of them.
+//   Subscriber  one client subscription: the last sequence it was sent and a bounded queue.
+//
+// A subscriber joins its feed (and NATS has the subscription) before the current state is read,
+// so a change committed after that read always arrives as an event. Anything not newer than
+// what the subscriber was last sent is dropped; a gap (an event lost, or one that arrived while
+// the current state was being read) is filled by executing the missing sequences with
+// `orderAt`. After DELIVERED or CANCELLED the stream ends.
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Identity } from '../../../shared/auth/identity.ts';
+import { validateMessage } from '../../../shared/contracts/index.ts';
+import { ErrorCode } from '../../../shared/errors.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import { qualify } from '../../../nats/topology.ts';
+import { LiveStream } from './live-stream.ts';
+import type { SubscriptionMetrics, Transport } from './metrics.ts';
+import { RefusedSubscription, requestError, type PreparedSubscription } from './operation.ts';
+
+/** What a client is sent for one event: GraphQL data and already formatted (masked) errors. */
+export interface LiveResult {
+  readonly data?: Record<string, unknown> | null;
+  readonly errors?: readonly GraphQLFormattedError[];
+}
+
+/** Runs a query through the gateway itself, as `identity`. */
+export type Execute = (
+  query: string,
+  variables: Readonly<Record<string, unknown>>,
+  identity: Identity,
+  operationName: string | undefined,
+) => Promise<LiveResult>;
+
+/** The transport's side of one subscriber. */
+export interface Sink {
+  readonly transport: Transport;
+  /** Bytes written to the socket but not yet sent. */
+  bufferedBytes(): number;
+  /** Drops the client: `slow` when it does not keep up, `shutdown` when the gateway stops. */
+  close(reason: 'slow' | 'shutdown'): void;
+}
+
+export interface EngineOptions {
+  readonly nats: NatsConnection;
+  readonly namespace: string;
+  readonly execute: Execute;
+  readonly logger: Logger;
+  readonly metrics: SubscriptionMetrics;
+  /** Events queued for one subscriber before it is dropped as too slow. */
+  readonly maxQueuedEvents: number;
+  /** Bytes buffered on one subscriber's socket before it is dropped as too slow. */
+  readonly maxBufferedBytes: number;
+}
+
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['DELIVERED', 'CANCELLED']);
+/** How often an event whose execution failed is tried again before the stream ends with the error. */
+const EXECUTION_ATTEMPTS = 3;
+const RETRY_DELAY_MS = 200;
+
+type Shaped =
+  | { readonly ok: true; readonly result: LiveResult; readonly sequence: number; readonly status: string }
+  | { readonly ok: false; readonly errors: readonly GraphQLFormattedError[] };
+
+class Subscriber {
+  readonly group: Group;
+  readonly identity: Identity;
+  readonly sink: Sink;
+  readonly stream: LiveStream;
+  /** The sequence of the last event sent; 0 until the current state has been sent. */
+  last = 0;
+  /** The newest sequence heard of. */
+  target = 0;
+  catchingUp = false;
+  counted = false;
+
+  constructor(group: Group, identity: Identity, sink: Sink, onClose: (s: Subscriber) => void) {
+    this.group = group;
+    this.identity = identity;
+    this.sink = sink;
+    this.stream = new LiveStream(() => onClose(this));
+  }
+}
+
+class Group {
+  readonly key: string;
+  readonly prepared: PreparedSubscription;
+  readonly subscribers = new Set<Subscriber>();
+  /** Executions by sequence, shared by the group's subscribers; dropped once all are past them. */
+  readonly results = new Map<number, Promise<Shaped>>();
+
+  constructor(key: string, prepared: PreparedSubscription) {
+    this.key = key;
+    this.prepared = prepared;
+  }
+
+  /** Whose token the shared executions use: the member whose token lasts longest. */
+  identity(): Identity | undefined {
+    let best: Identity | undefined;
+    for (const s of this.subscribers) {
+      if (!best || s.identity.expiresAt > best.expiresAt) best = s.identity;
+    }
+    return best;
+  }
+
+  prune(): void {
+    if (this.results.size === 0) return;
+    let oldest = Infinity;
+    for (const s of this.subscribers) if (s.last > 0 && s.last < oldest) oldest = s.last;
+    for (const sequence of this.results.keys()) if (sequence <= oldest) this.results.delete(sequence);
+  }
+}
+
+class Feed {
+  readonly orderId: string;
+  readonly groups = new Map<string, Group>();
+  subscription: Subscription | undefined;
+  ready: Promise<void> = Promise.resolve();
+  maxSeen = 0;
+  size = 0;
+
+  constructor(orderId: string) {
+    this.orderId = orderId;
+  }
+}
+
+export class SubscriptionEngine {
+  private readonly options: EngineOptions;
+  private readonly feeds = new Map<string, Feed>();
+  private closing = false;
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+  }
+
+  /** How many orders this gateway listens to, and how many subscribers it serves. */
+  get stats(): { feeds: number; subscribers: number; groups: number } {
+    let subscribers = 0;
+    let groups = 0;
+    for (const feed of this.feeds.values()) {
+      subscribers += feed.size;
+      groups += feed.groups.size;
+    }
+    return { feeds: this.feeds.size, subscribers, groups };
+  }
+
+  /**
+   * Starts a subscription: joins the order's feed, reads the current state as `identity` (which
+   * decides whether the order may be seen) and returns the stream with that state queued.
+   * Throws RefusedSubscription (UNAUTHENTICATED, NOT_FOUND, ...) when it may not start.
+   */
+  async open(prepared: PreparedSubscription, identity: Identity | null, sink: Sink): Promise<LiveStream> {
+    if (!identity)
+      throw new RefusedSubscription([requestError(ErrorCode.UNAUTHENTICATED, 'You must be signed in')]);
+    if (this.closing) {
+      throw new RefusedSubscription([
+        requestError(ErrorCode.INTERNAL_SERVER_ERROR, 'The gateway is stopping'),
+      ]);
+    }
+    const feed = this.acquireFeed(prepared.orderId);
+    const rights = identity.role === 'ADMIN' ? 'admin' : `user:${identity.userId}`;
+    const key = `${rights}\n${prepared.operationName ?? ''}\n${prepared.changeQuery}\n${stableJson(prepared.variables)}`;
+    let group = feed.groups.get(key);
+    if (!group) {
+      group = new Group(key, prepared);
+      feed.groups.set(key, group);
+    }
+    const subscriber = new Subscriber(group, identity, sink, (s) => this.leave(feed, s));
+    group.subscribers.add(subscriber);
+    feed.size += 1;
+    try {
+      await feed.ready;
+      const current = shape(
+        await this.options.execute(
+          prepared.currentQuery,
+          prepared.variables,
+          identity,
+          prepared.operationName,
+        ),
+        prepared,
+      );
+      if (!current.ok) throw new RefusedSubscription(current.errors.map(toGraphQLError));
+      subscriber.counted = true;
+      this.options.metrics.live.inc({ transport: sink.transport });
+      this.deliver(subscriber, current);
+      if (!subscriber.stream.isClosed) this.advance(subscriber, feed.maxSeen);
+      return subscriber.stream;
+    } catch (err) {
+      await subscriber.stream.return();
+      throw err;
+    }
+  }
+
+  /** Drops every subscriber (their transports close them) and every NATS subscription. */
+  close(): void {
+    this.closing = true;
+    for (const feed of [...this.feeds.values()]) {
+      for (const group of [...feed.groups.values()]) {
+        for (const s of [...group.subscribers]) {
+          s.sink.close('shutdown');
+          void s.stream.return();
+        }
+      }
+    }
+  }
+
+  /** After a NATS reconnect, events may have been missed: read each order's sequence again. */
+  async resync(): Promise<void> {
+    const query = 'query Resync($id: ID!) { order(id: $id) { statusSequence } }';
+    await Promise.all(
+      [...this.feeds.values()].map(async (feed) => {
+        const identity = [...feed.groups.values()].find((g) => g.subscribers.size > 0)?.identity();
+        if (!identity) return;
+        try {
+          const result = await this.options.execute(query, { id: feed.orderId }, identity, 'Resync');
+          const order = result.data?.order as { statusSequence?: unknown } | null | undefined;
+          if (typeof order?.statusSequence === 'number') this.onSequence(feed, order.statusSequence);
+        } catch (err) {
+          this.options.logger.warn({ err, orderId: feed.orderId }, 'subscription resync failed');
+        }
+      }),
+    );
+  }
+
+  private acquireFeed(orderId: string): Feed {
+    let feed = this.feeds.get(orderId);
+    if (feed) return feed;
+    feed = new Feed(orderId);
+    const created = feed;
+    this.feeds.set(orderId, feed);
+    const subject = qualify(this.options.namespace, `orders.evt.status.${orderId}`);
+    feed.subscription = this.options.nats.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) {
+          this.options.logger.warn({ err, subject }, 'order status subscription failed');
+          return;
+        }
+        let sequence: number;
+        try {
+          sequence = validateMessage('orders.evt.status', msg.json()).sequence;
+        } catch (parseErr) {
+          this.options.logger.warn({ err: parseErr, subject }, 'ignoring a malformed order status event');
+          return;
+        }
+        this.onSequence(created, sequence);
+      },
+    });
+    // The server has the subscription once a round trip after it has been answered.
+    feed.ready = this.options.nats.flush();
+    this.options.metrics.feeds.inc();
+    return feed;
+  }
+
+  private onSequence(feed: Feed, sequence: number): void {
+    if (sequence > feed.maxSeen) feed.maxSeen = sequence;
+    for (const group of feed.groups.values()) {
+      group.prune();
+      for (const s of group.subscribers) if (s.last > 0) this.advance(s, sequence);
+    }
+  }
+
+  /** Sends the subscriber every sequence after its last one up to `target`, in order. */
+  private advance(s: Subscriber, target: number): void {
+    if (target > s.target) s.target = target;
+    if (s.catchingUp || s.last === 0 || s.last >= s.target || s.stream.isClosed) return;
+    s.catchingUp = true;
+    void (async () => {
+      try {
+        while (s.last < s.target && !s.stream.isClosed) {
+          const next = s.last + 1;
+          const event = await this.resultAt(s.group, next);
+          if (s.stream.isClosed) break;
+          if (!event.ok) {
+            // The change can no longer be shown to this subscriber (order gone, rights lost).
+            s.stream.push({ data: null, errors: event.errors });
+            s.stream.end();
+            break;
+          }
+          this.deliver(s, event);
+        }
+      } catch (err) {
+        this.options.logger.error({ err }, 'subscription delivery failed');
+        s.stream.push({
+          data: null,
+          errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        });
+        s.stream.end();
+      } finally {
+        s.catchingUp = false;
+      }
+    })();
+  }
+
+  private deliver(s: Subscriber, event: Extract<Shaped, { ok: true }>): void {
+    if (event.sequence <= s.last) return;
+    if (
+      s.stream.backlog >= this.options.maxQueuedEvents ||
+      s.sink.bufferedBytes() > this.options.maxBufferedBytes
+    ) {
+      this.options.metrics.dropped.inc({ transport: s.sink.transport, reason: 'slow' });
+      s.sink.close('slow');
+      void s.stream.return();
+      return;
+    }
+    s.last = event.sequence;
+    s.stream.push(event.result);
+    this.options.metrics.delivered.inc({ transport: s.sink.transport });
+    if (TERMINAL_STATUSES.has(event.status)) s.stream.end();
+  }
+
+  private resultAt(group: Group, sequence: number): Promise<Shaped> {
+    let result = group.results.get(sequence);
+    if (!result) {
+      result = this.executeChange(group, sequence);
+      group.results.set(sequence, result);
+    }
+    return result;
+  }
+
+  private async executeChange(group: Group, sequence: number): Promise<Shaped> {
+    const { prepared } = group;
+    let shaped: Shaped = { ok: false, errors: [] };
+    for (let attempt = 1; attempt <= EXECUTION_ATTEMPTS; attempt += 1) {
+      const identity = group.identity();
+      if (!identity) return { ok: false, errors: [] };
+      this.options.metrics.executions.inc();
+      shaped = shape(
+        await this.options.execute(
+          prepared.changeQuery,
+          { ...prepared.variables, [prepared.sequenceVariable]: sequence },
+          identity,
+          prepared.operationName,
+        ),
+        prepared,
+      );
+      // NOT_FOUND is an answer; anything else (a subgraph restarting) may pass.
+      if (shaped.ok || shaped.errors.every((e) => e.extensions?.code === ErrorCode.NOT_FOUND)) break;
+      if (attempt < EXECUTION_ATTEMPTS) await delay(RETRY_DELAY_MS * attempt);
+    }
+    return shaped;
+  }
+
+  private leave(feed: Feed, s: Subscriber): void {
+    const { group } = s;
+    if (!group.subscribers.delete(s)) return;
+    feed.size -= 1;
+    if (s.counted) this.options.metrics.live.dec({ transport: s.sink.transport });
+    if (group.subscribers.size === 0) feed.groups.delete(group.key);
+    else group.prune();
+    if (feed.size === 0 && this.feeds.get(feed.orderId) === feed) {
+      this.feeds.delete(feed.orderId);
+      feed.subscription?.unsubscribe();
+      this.options.metrics.feeds.dec();
+    }
+  }
+}
+
+/** Splits the hidden fields off the result; a null order is NOT_FOUND (missing or not yours). */
+function shape(result: LiveResult, prepared: PreparedSubscription): Shaped {
+  const order = result.data?.[prepared.responseKey] as Record<string, unknown> | null | undefined;
+  if (!order) {
+    const errors = result.errors?.length
+      ? result.errors
+      : [{ message: `Order ${prepared.orderId} was not found`, extensions: { code: ErrorCode.NOT_FOUND } }];
+    return { ok: false, errors };
+  }
+  const { [prepared.sequenceKey]: sequence, [prepared.statusKey]: status, ...visible } = order;
+  return {
+    ok: true,
+    sequence: typeof sequence === 'number' ? sequence : 0,
+    status: String(status),
+    result: {
+      data: { ...result.data, [prepared.responseKey]: visible },
+      ...(result.errors?.length ? { errors: result.errors } : {}),
+    },
+  };
+}
+
+function toGraphQLError(error: GraphQLFormattedError): GraphQLError {
+  return new GraphQLError(error.message, { path: error.path, extensions: error.extensions });
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

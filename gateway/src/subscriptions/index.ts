@@ -1,0 +1,125 @@
+// Live order subscriptions served by the gateway itself (@apollo/gateway cannot execute
+// subscriptions): one engine, two transports (graphql-ws on /graphql, graphql-sse on
+// /graphql/stream). Each event runs the client's selection as a query through this gateway's
+// own Apollo Server, as the subscriber, so any field of the supergraph can be selected.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import type { TokenVerifier } from '../../../shared/auth/identity.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import type { NatsConnection } from '../../../shared/messaging/nats.ts';
+import type { Metrics } from '../../../shared/observability/metrics.ts';
+import type { GatewayContext } from '../auth/context.ts';
+import type { RateLimiter } from '../limits/rate-limit.ts';
+import { SubscriptionEngine, type Execute } from './engine.ts';
+import { createSubscriptionMetrics } from './metrics.ts';
+import { createSseHandler, SSE_PATH } from './sse.ts';
+import { attachWebSocket, type WebSocketEndpoint } from './websocket.ts';
+import type { RequestHandler } from '../../../shared/http/server.ts';
+
+export { SSE_PATH };
+
+export interface SubscriptionSettings {
+  /** Events queued for one subscriber before it is dropped as too slow. */
+  readonly maxQueuedEvents: number;
+  /** Bytes buffered on one subscriber's socket before it is dropped as too slow. */
+  readonly maxBufferedBytes: number;
+  /** WebSocket ping interval. */
+  readonly keepAliveMs: number;
+}
+
+export interface SubscriptionOptions {
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly schema: () => GraphQLSchema | undefined;
+  readonly nats: NatsConnection;
+  readonly namespace: string;
+  readonly verifyToken: TokenVerifier;
+  readonly rateLimiter: RateLimiter;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly trustedProxyHops: number;
+  readonly maxQueryBytes: number;
+  readonly production: boolean;
+  readonly settings: SubscriptionSettings;
+}
+
+export interface Subscriptions {
+  /** The graphql-sse handler, for SSE_PATH. */
+  readonly sseHandler: RequestHandler;
+  readonly engine: SubscriptionEngine;
+  /** graphql-ws on the server's upgrades for these paths. */
+  attach(httpServer: Server, paths: readonly string[]): void;
+  /** Refuses new subscriptions, closes sockets (1001) and streams, leaves NATS. */
+  close(): Promise<void>;
+}
+
+export function createSubscriptions(options: SubscriptionOptions): Subscriptions {
+  const logger = options.logger.child({ component: 'subscriptions' });
+  const execute: Execute = async (query, variables, identity, operationName) => {
+    const response = await options.apollo.executeOperation<Record<string, unknown>>(
+      { query, variables: { ...variables }, operationName },
+      {
+        contextValue: {
+          identity,
+          requestId: randomUUID(),
+          trace: { traceId: randomBytes(16).toString('hex'), flags: '01' },
+          logger,
+        },
+      },
+    );
+    if (response.body.kind !== 'single') throw new Error('an incremental response to a subscription event');
+    const { data, errors } = response.body.singleResult;
+    return { data, ...(errors ? { errors } : {}) };
+  };
+  const engine = new SubscriptionEngine({
+    nats: options.nats,
+    namespace: options.namespace,
+    execute,
+    logger,
+    metrics: createSubscriptionMetrics(options.metrics),
+    maxQueuedEvents: options.settings.maxQueuedEvents,
+    maxBufferedBytes: options.settings.maxBufferedBytes,
+  });
+  // Events published while NATS was away are lost to core subscriptions: catch up by reading.
+  let watching = true;
+  void (async () => {
+    for await (const status of options.nats.status()) {
+      if (!watching) break;
+      if (status.type === 'reconnect') await engine.resync();
+    }
+  })().catch(() => undefined);
+
+  const open = {
+    engine,
+    schema: options.schema,
+    rateLimiter: options.rateLimiter,
+    maxQueryBytes: options.maxQueryBytes,
+    logger,
+  };
+  let ws: WebSocketEndpoint | undefined;
+  return {
+    engine,
+    sseHandler: createSseHandler({
+      ...open,
+      verifyToken: options.verifyToken,
+      trustedProxyHops: options.trustedProxyHops,
+    }),
+    attach(httpServer, paths) {
+      ws = attachWebSocket(httpServer, {
+        ...open,
+        verifyToken: options.verifyToken,
+        paths,
+        trustedProxyHops: options.trustedProxyHops,
+        keepAliveMs: options.settings.keepAliveMs,
+        maxPayloadBytes: options.maxQueryBytes + 64 * 1024,
+        production: options.production,
+      });
+    },
+    async close() {
+      watching = false;
+      engine.close();
+      await ws?.close();
+    },
+  };
+}

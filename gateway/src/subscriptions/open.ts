@@ -1,0 +1,61 @@
+// What both transports do when a client subscribes: rate limit, check and rewrite the
+// operation, then start it in the engine. Every refusal is a RefusedSubscription carrying
+// GraphQL errors with `extensions.code`; anything unexpected is logged and masked.
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Identity } from '../../../shared/auth/identity.ts';
+import { ErrorCode } from '../../../shared/errors.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import type { RateLimiter } from '../limits/rate-limit.ts';
+import type { Sink, SubscriptionEngine } from './engine.ts';
+import type { LiveStream } from './live-stream.ts';
+import {
+  RefusedSubscription,
+  prepareSubscription,
+  requestError,
+  type SubscriptionRequest,
+} from './operation.ts';
+
+export interface OpenOptions {
+  readonly engine: SubscriptionEngine;
+  /** The supergraph's API schema, once the gateway has loaded it. */
+  readonly schema: () => GraphQLSchema | undefined;
+  readonly rateLimiter: RateLimiter;
+  readonly maxQueryBytes: number;
+  readonly logger: Logger;
+}
+
+export async function openSubscription(
+  options: OpenOptions,
+  request: SubscriptionRequest,
+  identity: Identity | null,
+  clientAddress: string,
+  sink: Sink,
+): Promise<{ stream: LiveStream; document: DocumentNode }> {
+  try {
+    try {
+      options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${clientAddress}`);
+    } catch (err) {
+      if (err instanceof GraphQLError && err.extensions.code === ErrorCode.RATE_LIMITED) {
+        throw new RefusedSubscription([
+          new GraphQLError(err.message, {
+            extensions: { code: ErrorCode.RATE_LIMITED, retryAfterSeconds: err.extensions.retryAfterSeconds },
+          }),
+        ]);
+      }
+      throw err;
+    }
+    const schema = options.schema();
+    if (!schema) throw new Error('the supergraph schema is not loaded');
+    const prepared = prepareSubscription(schema, request, options.maxQueryBytes);
+    return { stream: await options.engine.open(prepared, identity, sink), document: prepared.document };
+  } catch (err) {
+    if (err instanceof RefusedSubscription) throw err;
+    options.logger.error({ err }, 'a subscription failed to start');
+    throw new RefusedSubscription([requestError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')]);
+  }
+}
+
+/** The moment a token stops being valid, as a delay from now (setTimeout's range). */
+export function msUntilExpiry(identity: Identity): number {
+  return Math.min(Math.max(identity.expiresAt * 1000 - Date.now(), 0), 2 ** 31 - 1);
+}

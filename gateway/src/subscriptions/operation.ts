@@ -1,0 +1,293 @@
+// A client's `orderStatusChanged` subscription, checked and rewritten into the two queries the
+// gateway runs for it through the supergraph:
+//
+//   subscription S($id: ID!) { live: orderStatusChanged(orderId: $id) { status ...F } }
+// becomes
+//   query S($id: ID!)               { live: order(id: $id) { status ...F  __seq: statusSequence  __status: status } }
+//   query S($id: ID!, $__seqN: Int!) { live: orderAt(id: $id, sequence: $__seqN) { ...same } }
+//
+// The first gives the current state, the second the order as it was right after one status
+// change. The client's alias, variables, directives and fragments are kept; the hidden fields
+// get response keys that no selection of the client uses, and are stripped before sending.
+import {
+  GraphQLError,
+  Kind,
+  getArgumentValues,
+  getOperationAST,
+  getVariableValues,
+  parse,
+  print,
+  validate,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type SelectionSetNode,
+  type VariableDefinitionNode,
+} from 'graphql';
+import { ErrorCode } from '../../../shared/errors.ts';
+import { isUuid } from '../../../shared/graphql/batch.ts';
+
+export const SUBSCRIPTION_FIELD = 'orderStatusChanged';
+
+export interface SubscriptionRequest {
+  readonly query: string;
+  readonly variables?: Readonly<Record<string, unknown>> | null;
+  readonly operationName?: string | null;
+}
+
+export interface PreparedSubscription {
+  /** The client's operation, parsed and validated. */
+  readonly document: DocumentNode;
+  readonly orderId: string;
+  /** The client's response key for the field (its alias, or `orderStatusChanged`). */
+  readonly responseKey: string;
+  /** The current state: `order(id)` with the client's selection. */
+  readonly currentQuery: string;
+  /** The state after one change: `orderAt(id, sequence: $<sequenceVariable>)`. */
+  readonly changeQuery: string;
+  readonly sequenceVariable: string;
+  readonly variables: Readonly<Record<string, unknown>>;
+  readonly operationName: string | undefined;
+  /** Response keys of the hidden `statusSequence` and `status` fields. */
+  readonly sequenceKey: string;
+  readonly statusKey: string;
+}
+
+export function requestError(code: ErrorCode, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+export class RefusedSubscription extends Error {
+  override name = 'RefusedSubscription';
+  readonly errors: readonly GraphQLError[];
+  constructor(errors: readonly GraphQLError[]) {
+    super(errors.map((e) => e.message).join('; '));
+    this.errors = errors;
+  }
+}
+
+const refuse = (code: ErrorCode, message: string): never => {
+  throw new RefusedSubscription([requestError(code, message)]);
+};
+
+/**
+ * Parses, validates against the supergraph's API schema and rewrites; throws
+ * RefusedSubscription (BAD_USER_INPUT, NOT_FOUND, QUERY_TOO_COMPLEX) with what a client may see.
+ */
+export function prepareSubscription(
+  schema: GraphQLSchema,
+  request: SubscriptionRequest,
+  maxQueryBytes: number,
+): PreparedSubscription {
+  if (typeof request.query !== 'string' || request.query.length === 0) {
+    refuse(ErrorCode.BAD_USER_INPUT, 'The subscription has no query');
+  }
+  if (Buffer.byteLength(request.query, 'utf8') > maxQueryBytes) {
+    refuse(ErrorCode.QUERY_TOO_COMPLEX, `The query is longer than ${maxQueryBytes} bytes`);
+  }
+  let document: DocumentNode;
+  try {
+    document = parse(request.query, { maxTokens: 10_000 });
+  } catch (err) {
+    return refuse(ErrorCode.BAD_USER_INPUT, err instanceof GraphQLError ? err.message : 'Syntax error');
+  }
+  const invalid = validate(schema, document);
+  if (invalid.length > 0) {
+    throw new RefusedSubscription(
+      invalid.map(
+        (e) =>
+          new GraphQLError(e.message, {
+            nodes: e.nodes,
+            source: e.source,
+            positions: e.positions,
+            extensions: { code: ErrorCode.BAD_USER_INPUT },
+          }),
+      ),
+    );
+  }
+  const operation = getOperationAST(document, request.operationName ?? undefined);
+  if (!operation) return refuse(ErrorCode.BAD_USER_INPUT, 'Unable to identify the operation');
+  if (operation.operation !== 'subscription') {
+    refuse(
+      ErrorCode.BAD_USER_INPUT,
+      'Only subscriptions are served here; send queries and mutations over HTTP POST /graphql',
+    );
+  }
+  const fragments = fragmentMap(document);
+  const roots = rootFields(operation.selectionSet, fragments);
+  const field = roots[0];
+  if (roots.length !== 1 || !field || field.name.value !== SUBSCRIPTION_FIELD) {
+    return refuse(ErrorCode.BAD_USER_INPUT, `Only the ${SUBSCRIPTION_FIELD} subscription is served`);
+  }
+  const fieldDef = schema.getSubscriptionType()?.getFields()[SUBSCRIPTION_FIELD];
+  if (!fieldDef || !field.selectionSet) {
+    return refuse(ErrorCode.BAD_USER_INPUT, `${SUBSCRIPTION_FIELD} is not in the schema`);
+  }
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], {
+    ...request.variables,
+  });
+  if (coerced.errors) {
+    throw new RefusedSubscription(
+      coerced.errors.map(
+        (e) =>
+          new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }),
+      ),
+    );
+  }
+  const orderId: unknown = getArgumentValues(fieldDef, field, coerced.coerced).orderId;
+  // The id becomes part of a NATS subject: only a UUID may get there. Anything else cannot exist.
+  if (!isUuid(orderId)) return refuse(ErrorCode.NOT_FOUND, `Order ${String(orderId)} was not found`);
+
+  const taken = new Set<string>();
+  collectResponseKeys(field.selectionSet, fragments, taken, new Set());
+  const sequenceKey = freeName('__seq', taken);
+  const statusKey = freeName('__status', taken);
+  const variableNames = new Set((operation.variableDefinitions ?? []).map((d) => d.variable.name.value));
+  const sequenceVariable = freeName('__seq', variableNames);
+  const idArgument = field.arguments?.find((a) => a.name.value === 'orderId');
+  if (!idArgument) return refuse(ErrorCode.BAD_USER_INPUT, 'orderId is required');
+
+  const selectionSet: SelectionSetNode = {
+    kind: Kind.SELECTION_SET,
+    selections: [
+      ...field.selectionSet.selections,
+      hiddenField(sequenceKey, 'statusSequence'),
+      hiddenField(statusKey, 'status'),
+    ],
+  };
+  const build = (
+    rootName: string,
+    extraArgs: FieldNode['arguments'],
+    extraVars: VariableDefinitionNode[],
+  ) => {
+    const root: FieldNode = {
+      kind: Kind.FIELD,
+      alias: { kind: Kind.NAME, value: field.alias?.value ?? field.name.value },
+      name: { kind: Kind.NAME, value: rootName },
+      arguments: [{ ...idArgument, name: { kind: Kind.NAME, value: 'id' } }, ...(extraArgs ?? [])],
+      directives: field.directives,
+      selectionSet,
+    };
+    const query: OperationDefinitionNode = {
+      kind: Kind.OPERATION_DEFINITION,
+      operation: 'query' as OperationDefinitionNode['operation'],
+      name: operation.name,
+      variableDefinitions: [...(operation.variableDefinitions ?? []), ...extraVars],
+      directives: [],
+      selectionSet: { kind: Kind.SELECTION_SET, selections: [root] },
+    };
+    // Only the fragments the new operation still uses (a fragment on Subscription is gone).
+    const used = new Set<string>();
+    collectFragmentNames(selectionSet, fragments, used);
+    const definitions = [query, ...[...used].map((name) => fragments.get(name)!)];
+    return print({ kind: Kind.DOCUMENT, definitions });
+  };
+  return {
+    document,
+    orderId,
+    responseKey: field.alias?.value ?? field.name.value,
+    currentQuery: build('order', [], []),
+    changeQuery: build(
+      'orderAt',
+      [
+        {
+          kind: Kind.ARGUMENT,
+          name: { kind: Kind.NAME, value: 'sequence' },
+          value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: sequenceVariable } },
+        },
+      ],
+      [
+        {
+          kind: Kind.VARIABLE_DEFINITION,
+          variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: sequenceVariable } },
+          type: {
+            kind: Kind.NON_NULL_TYPE,
+            type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'Int' } },
+          },
+        },
+      ],
+    ),
+    sequenceVariable,
+    variables: { ...request.variables },
+    operationName: operation.name?.value,
+    sequenceKey,
+    statusKey,
+  };
+}
+
+function hiddenField(alias: string, name: string): FieldNode {
+  return {
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: alias },
+    name: { kind: Kind.NAME, value: name },
+  };
+}
+
+function freeName(base: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(base)) return base;
+  let n = 1;
+  while (taken.has(`${base}${n}`)) n += 1;
+  return `${base}${n}`;
+}
+
+function fragmentMap(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const map = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) map.set(def.name.value, def);
+  }
+  return map;
+}
+
+/** The root fields, looking through fragment spreads and inline fragments. */
+function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>): FieldNode[] {
+  const fields: FieldNode[] = [];
+  const visit = (selections: readonly SelectionNode[], seen: Set<string>) => {
+    for (const s of selections) {
+      if (s.kind === Kind.FIELD) fields.push(s);
+      else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet.selections, seen);
+      else if (!seen.has(s.name.value)) {
+        seen.add(s.name.value);
+        const def = fragments.get(s.name.value);
+        if (def) visit(def.selectionSet.selections, seen);
+      }
+    }
+  };
+  visit(set.selections, new Set());
+  return fields;
+}
+
+/** The response keys selected directly on the object (through fragments too). */
+function collectResponseKeys(
+  set: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+  keys: Set<string>,
+  seen: Set<string>,
+): void {
+  for (const s of set.selections) {
+    if (s.kind === Kind.FIELD) keys.add(s.alias?.value ?? s.name.value);
+    else if (s.kind === Kind.INLINE_FRAGMENT) collectResponseKeys(s.selectionSet, fragments, keys, seen);
+    else if (!seen.has(s.name.value)) {
+      seen.add(s.name.value);
+      const def = fragments.get(s.name.value);
+      if (def) collectResponseKeys(def.selectionSet, fragments, keys, seen);
+    }
+  }
+}
+
+function collectFragmentNames(
+  set: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+  names: Set<string>,
+): void {
+  for (const s of set.selections) {
+    if (s.kind === Kind.FRAGMENT_SPREAD) {
+      if (names.has(s.name.value)) continue;
+      names.add(s.name.value);
+      const def = fragments.get(s.name.value);
+      if (def) collectFragmentNames(def.selectionSet, fragments, names);
+    } else if (s.selectionSet) collectFragmentNames(s.selectionSet, fragments, names);
+  }
+}
