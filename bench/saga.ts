@@ -1,0 +1,347 @@
+// The saga under a fixed arrival rate: `npm run bench:saga [-- 50:20 150:20 200:20]`.
+//
+// Starts the whole system on free ports (its own databases and NATS namespace on the
+// PostgreSQL and NATS at DATABASE_URL / NATS_URL, as the tests do), creates products with ample
+// stock and a pool of customers (each logs in once: argon2 stays off the hot path), then for each
+// phase `rate:seconds` places orders open-loop, each at its scheduled time whatever the earlier
+// ones are doing, and measures from the start of each placeOrder request to its CONFIRMED status
+// event on NATS (`<ns>.orders.evt.status.>`, the subject the gateway's subscriptions read).
+// Prints one row per phase; stops everything it started. Figures, never pass/fail.
+import { readFile, readdir } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { connect } from '@nats-io/transport-node';
+import path from 'node:path';
+import { REPO_ROOT } from '../scripts/lib/services.ts';
+import { startTestSystem, type TestSystem } from '../test/support/system.ts';
+import { Client } from '../e2e/support/client.ts';
+
+interface Phase {
+  readonly rate: number;
+  readonly seconds: number;
+}
+
+interface PhaseResult {
+  readonly phase: Phase;
+  readonly placed: number;
+  readonly errors: number;
+  readonly confirmed: number;
+  readonly cancelled: number;
+  /** Orders sent per second over the phase. */
+  readonly sentRate: number;
+  /** Confirmations per second, from the first order to the last confirmation. */
+  readonly confirmedRate: number;
+  /** How long after the last order was sent the last confirmation came. */
+  readonly drainMs: number;
+  readonly latency: { p50: number; p95: number; p99: number; max: number };
+  readonly placeLatency: { p50: number; p99: number };
+  /** p50/p99 of each hop of the confirmed orders, from the status events' arrival here. */
+  readonly steps: Record<string, { p50: number; p99: number }>;
+}
+
+/** The hops of a confirmed order, each ending when that status event arrives here. */
+const STEPS = ['PENDING', 'INVENTORY_RESERVED', 'PAYMENT_AUTHORIZED', 'CONFIRMED'] as const;
+
+const DEFAULT_PHASES = ['50:20', '150:20', '200:20'];
+const WARM_UP: Phase = { rate: 30, seconds: 5 };
+const PRODUCTS = 20;
+const CUSTOMERS = 100;
+/** After the last order of a phase, how long confirmations may take before the rest count as lost. */
+const DRAIN_LIMIT_MS = 15_000;
+
+function parsePhases(args: readonly string[]): Phase[] {
+  return (args.length > 0 ? args : DEFAULT_PHASES).map((arg) => {
+    const match = /^(\d+):(\d+)$/.exec(arg);
+    if (!match) throw new Error(`a phase is rate:seconds, e.g. 50:20; got "${arg}"`);
+    return { rate: Number(match[1]), seconds: Number(match[2]) };
+  });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** CPU seconds used so far by each process of the system, its PostgreSQL backends and NATS (Linux /proc). */
+async function cpuSeconds(system: TestSystem): Promise<Record<string, number>> {
+  const ticks = async (pid: number | string): Promise<number> => {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) || 0) + (Number(fields[12]) || 0);
+  };
+  const result: Record<string, number> = {};
+  for (const p of system.processes) if (p.pid) result[p.id] = (await ticks(p.pid)) / 100;
+  let postgres = 0;
+  let nats = 0;
+  const natsPort = new URL(system.natsUrl).port || '4222';
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+    if (cmd.startsWith('postgres:') && cmd.includes(system.id)) postgres += await ticks(pid);
+    else if (cmd.includes('nats-server') && cmd.includes(` ${natsPort} `)) nats += await ticks(pid);
+  }
+  result.postgres = postgres / 100;
+  result.nats = nats / 100;
+  return result;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Tracker {
+  /** When each order's request started, by order id (set once the response names it). */
+  private readonly startedAt = new Map<string, number>();
+  /** Final events that came before the response that names their order. */
+  private readonly early = new Map<string, { status: string; at: number }>();
+  readonly done = new Map<string, { status: string; latencyMs: number; at: number }>();
+  /** When each status event of an order arrived. */
+  readonly seen = new Map<string, Map<string, number>>();
+  readonly requestStart = new Map<string, number>();
+
+  event(id: string, status: string, at: number): void {
+    const statuses = this.seen.get(id) ?? new Map<string, number>();
+    statuses.set(status, at);
+    this.seen.set(id, statuses);
+    if (status === 'CONFIRMED' || status === 'CANCELLED') this.settled(id, status, at);
+  }
+
+  started(id: string, at: number): void {
+    this.requestStart.set(id, at);
+    const event = this.early.get(id);
+    if (event) {
+      this.early.delete(id);
+      this.done.set(id, { status: event.status, latencyMs: event.at - at, at: event.at });
+    } else this.startedAt.set(id, at);
+  }
+
+  settled(id: string, status: string, at: number): void {
+    const start = this.startedAt.get(id);
+    if (start === undefined) {
+      this.early.set(id, { status, at });
+      return;
+    }
+    this.startedAt.delete(id);
+    this.done.set(id, { status, latencyMs: at - start, at });
+  }
+}
+
+async function runPhase(
+  phase: Phase,
+  client: Client,
+  tracker: Tracker,
+  customers: readonly string[],
+  products: readonly string[],
+): Promise<PhaseResult> {
+  const total = Math.round(phase.rate * phase.seconds);
+  const ids: string[] = [];
+  const placeLatencies: number[] = [];
+  let errors = 0;
+  let firstError = '';
+  const begin = performance.now();
+  const requests: Promise<void>[] = [];
+  for (let n = 0; n < total; n++) {
+    const due = begin + (n * 1000) / phase.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const start = performance.now();
+    requests.push(
+      client
+        .placeOrder(customers[n % customers.length]!, [
+          { productId: products[n % products.length]!, quantity: 1 },
+        ])
+        .then((response) => {
+          const id = response.data?.placeOrder.id;
+          if (!id) throw new Error(JSON.stringify(response.errors));
+          placeLatencies.push(performance.now() - start);
+          ids.push(id);
+          tracker.started(id, start);
+        })
+        .catch((err: unknown) => {
+          errors += 1;
+          firstError ||= String(err);
+        }),
+    );
+  }
+  const sentAt = performance.now();
+  await Promise.all(requests);
+  if (firstError) console.error(`  first error: ${firstError.slice(0, 300)}`);
+
+  const deadline = performance.now() + DRAIN_LIMIT_MS;
+  while (ids.some((id) => !tracker.done.has(id)) && performance.now() < deadline) await sleep(20);
+
+  const results = ids.flatMap((id) => {
+    const done = tracker.done.get(id);
+    return done ? [done] : [];
+  });
+  const confirmed = results.filter((r) => r.status === 'CONFIRMED');
+  const latencies = confirmed.map((r) => r.latencyMs).sort((a, b) => a - b);
+  const lastAt = Math.max(...results.map((r) => r.at), sentAt);
+  placeLatencies.sort((a, b) => a - b);
+  const steps: Record<string, { p50: number; p99: number }> = {};
+  STEPS.forEach((step, i) => {
+    const hops = ids
+      .filter((id) => tracker.done.get(id)?.status === 'CONFIRMED')
+      .map((id) => {
+        const seen = tracker.seen.get(id)!;
+        const from = i === 0 ? tracker.requestStart.get(id) : seen.get(STEPS[i - 1]!);
+        const to = seen.get(step);
+        return from === undefined || to === undefined ? NaN : to - from;
+      })
+      .filter((v) => !Number.isNaN(v))
+      .sort((a, b) => a - b);
+    steps[step] = { p50: percentile(hops, 50), p99: percentile(hops, 99) };
+  });
+  return {
+    steps,
+    phase,
+    placed: ids.length,
+    errors,
+    confirmed: confirmed.length,
+    cancelled: results.length - confirmed.length,
+    sentRate: total / ((sentAt - begin) / 1000 || 1),
+    confirmedRate: confirmed.length / ((lastAt - begin) / 1000),
+    drainMs: lastAt - sentAt,
+    latency: {
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      p99: percentile(latencies, 99),
+      max: latencies.at(-1) ?? NaN,
+    },
+    placeLatency: { p50: percentile(placeLatencies, 50), p99: percentile(placeLatencies, 99) },
+  };
+}
+
+function table(results: readonly PhaseResult[]): string {
+  const ms = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(0));
+  const head = [
+    'target/s',
+    'secs',
+    'placed',
+    'errors',
+    'confirmed',
+    'lost',
+    'sent/s',
+    'confirmed/s',
+    'drain ms',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'max ms',
+    'place p50',
+    'place p99',
+  ];
+  const rows = results.map((r) => [
+    String(r.phase.rate),
+    String(r.phase.seconds),
+    String(r.placed),
+    String(r.errors),
+    String(r.confirmed),
+    String(r.placed - r.confirmed - r.cancelled),
+    r.sentRate.toFixed(1),
+    r.confirmedRate.toFixed(1),
+    ms(r.drainMs),
+    ms(r.latency.p50),
+    ms(r.latency.p95),
+    ms(r.latency.p99),
+    ms(r.latency.max),
+    ms(r.placeLatency.p50),
+    ms(r.placeLatency.p99),
+  ]);
+  return markdown(head, rows);
+}
+
+/** Where the time of a confirmed order goes: each hop ends when that status event arrives. */
+function stepTable(results: readonly PhaseResult[]): string {
+  const ms = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(0));
+  const head = ['target/s', ...STEPS.flatMap((s) => [`-> ${s} p50`, 'p99'])];
+  const rows = results.map((r) => [
+    String(r.phase.rate),
+    ...STEPS.flatMap((s) => [ms(r.steps[s]!.p50), ms(r.steps[s]!.p99)]),
+  ]);
+  return markdown(head, rows);
+}
+
+function markdown(head: readonly string[], rows: readonly string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const phases = parsePhases(process.argv.slice(2));
+  console.log('starting the system ...');
+  let system: TestSystem | undefined;
+  const stop = () => void system?.dispose().finally(() => process.exit(130));
+  process.once('SIGINT', stop);
+  try {
+    // BENCH_CPU_PROFILE=orders,gateway writes V8 CPU profiles of those processes (on exit) to .cache/bench-profiles.
+    const profiled = (process.env.BENCH_CPU_PROFILE ?? '').split(',').filter(Boolean);
+    system = await startTestSystem({
+      processEnv: Object.fromEntries(
+        profiled.map((name) => [
+          name,
+          { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(REPO_ROOT, '.cache', 'bench-profiles')}` },
+        ]),
+      ),
+      env: {
+        RATE_LIMIT_PER_MINUTE: '10000000',
+        RATE_LIMIT_BURST: '1000000',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      },
+    });
+    const client = new Client(system.urls.gateway!);
+    const tracker = new Tracker();
+    const nc = await connect({ servers: system.natsUrl });
+    const sub = nc.subscribe(`${system.id}.orders.evt.status.>`);
+    void (async () => {
+      for await (const msg of sub) {
+        const event = msg.json<{ orderId: string; status: string }>();
+        tracker.event(event.orderId, event.status, performance.now());
+      }
+    })();
+    await nc.flush();
+
+    const admin = await client.adminToken();
+    const products: string[] = [];
+    for (let i = 0; i < PRODUCTS; i++)
+      products.push((await client.createProduct(admin, { priceCents: 100 + i, stock: 1_000_000 })).id);
+    const customers: string[] = [];
+    while (customers.length < CUSTOMERS)
+      customers.push(
+        ...(await Promise.all(Array.from({ length: 10 }, () => client.registerCustomer()))).map(
+          (c) => c.token,
+        ),
+      );
+    console.log(
+      `${PRODUCTS} products, ${CUSTOMERS} customers; warm-up ${WARM_UP.rate}/s for ${WARM_UP.seconds} s`,
+    );
+    await runPhase(WARM_UP, client, tracker, customers, products);
+
+    const results: PhaseResult[] = [];
+    const cpu: string[][] = [];
+    for (const phase of phases) {
+      console.log(`phase ${phase.rate} orders/s for ${phase.seconds} s ...`);
+      const before = await cpuSeconds(system);
+      const began = performance.now();
+      results.push(await runPhase(phase, client, tracker, customers, products));
+      const after = await cpuSeconds(system);
+      const seconds = (performance.now() - began) / 1000;
+      cpu.push([
+        String(phase.rate),
+        ...Object.keys(after).map((k) => `${(((after[k]! - (before[k] ?? 0)) / seconds) * 100).toFixed(0)}%`),
+      ]);
+      await sleep(2000);
+    }
+    console.log('\nplaceOrder -> CONFIRMED, open loop, every process on this machine\n');
+    console.log(table(results));
+    console.log('\nper hop, ms (request start -> PENDING event -> ... -> CONFIRMED event)\n');
+    console.log(stepTable(results));
+    console.log('\nCPU per process over each phase (100% = one core; this bench client not included)\n');
+    console.log(markdown(['target/s', ...Object.keys(await cpuSeconds(system))], cpu));
+    sub.unsubscribe();
+    await nc.close();
+  } finally {
+    process.removeListener('SIGINT', stop);
+    await system?.dispose();
+  }
+}
+
+await main();
