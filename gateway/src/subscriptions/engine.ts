@@ -93,6 +93,8 @@ class Group {
   readonly subscribers = new Set<Subscriber>();
   /** Executions by sequence, shared by the group's subscribers; dropped once all are past them. */
   readonly results = new Map<number, Promise<Shaped>>();
+  /** A read of the current state in flight, which subscribers joining meanwhile share. */
+  current: Promise<Shaped> | undefined;
 
   constructor(key: string, prepared: PreparedSubscription) {
     this.key = key;
@@ -152,9 +154,15 @@ export class SubscriptionEngine {
   /**
    * Starts a subscription: joins the order's feed, reads the current state as `identity` (which
    * decides whether the order may be seen) and returns the stream with that state queued.
-   * Throws RefusedSubscription (UNAUTHENTICATED, NOT_FOUND, ...) when it may not start.
+   * Throws RefusedSubscription (UNAUTHENTICATED, NOT_FOUND, ...) when it may not start. Also
+   * returns the group's prepared operation: holding that one rather than the caller's own
+   * copy keeps an idle subscription small.
    */
-  async open(prepared: PreparedSubscription, identity: Identity | null, sink: Sink): Promise<LiveStream> {
+  async open(
+    prepared: PreparedSubscription,
+    identity: Identity | null,
+    sink: Sink,
+  ): Promise<{ stream: LiveStream; shared: PreparedSubscription }> {
     if (!identity)
       throw new RefusedSubscription([requestError(ErrorCode.UNAUTHENTICATED, 'You must be signed in')]);
     if (this.closing) {
@@ -189,11 +197,30 @@ export class SubscriptionEngine {
       this.options.metrics.live.inc({ transport: sink.transport });
       this.deliver(subscriber, current);
       if (!subscriber.stream.isClosed) this.advance(subscriber, feed.maxSeen);
-      return subscriber.stream;
+      return { stream: subscriber.stream, shared: group.prepared };
     } catch (err) {
       await subscriber.stream.return();
       throw err;
     }
+  }
+
+  /**
+   * The order's current state, read as `identity`. A read already in flight for the group is
+   * shared: it started after the feed was listening, so nothing after it can be missed, and the
+   * group's members have the same rights, so it answers for the newcomer too.
+   */
+  private currentState(group: Group, identity: Identity): Promise<Shaped> {
+    if (group.current) return group.current;
+    const { prepared } = group;
+    const read = this.options
+      .execute(prepared.currentQuery, prepared.variables, identity, prepared.operationName)
+      .then((result) => shape(result, prepared));
+    group.current = read;
+    const clear = () => {
+      if (group.current === read) group.current = undefined;
+    };
+    read.then(clear, clear);
+    return read;
   }
 
   /** Drops every subscriber (their transports close them) and every NATS subscription. */

@@ -47,7 +47,8 @@ export async function openSubscription(
     const schema = options.schema();
     if (!schema) throw new Error('the supergraph schema is not loaded');
     const prepared = prepareSubscription(schema, request, options.maxQueryBytes);
-    return { stream: await options.engine.open(prepared, identity, sink), document: prepared.document };
+    const { stream, shared } = await options.engine.open(prepared, identity, sink);
+    return { stream, document: shared.document };
   } catch (err) {
     if (err instanceof RefusedSubscription) throw err;
     options.logger.error({ err }, 'a subscription failed to start');

@@ -1,0 +1,147 @@
+import { describe, expect, it } from '@jest/globals';
+import { buildSchema, parse, print } from 'graphql';
+import { LiveStream } from './live-stream.ts';
+import { RefusedSubscription, prepareSubscription } from './operation.ts';
+
+const schema = buildSchema(`
+  type Order { id: ID! status: String! statusSequence: Int! note: String }
+  type Query { order(id: ID!): Order  orderAt(id: ID!, sequence: Int!): Order  me: String }
+  type Subscription { orderStatusChanged(orderId: ID!): Order!  other: String }
+`);
+const ID = '0b6f3f52-3c1e-4f5e-9a55-2f1d4b7e8a10';
+
+function codes(fn: () => unknown): unknown[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof RefusedSubscription) return err.errors.map((e) => e.extensions.code);
+    throw err;
+  }
+  return [];
+}
+
+describe('prepareSubscription', () => {
+  it('rewrites the subscription into order and orderAt queries with hidden fields', () => {
+    const prepared = prepareSubscription(
+      schema,
+      {
+        query: `subscription Live($id: ID!) { live: orderStatusChanged(orderId: $id) { status ...F } }
+                fragment F on Order { note }`,
+        variables: { id: ID },
+      },
+      10_000,
+    );
+    expect(prepared).toMatchObject({
+      orderId: ID,
+      responseKey: 'live',
+      sequenceKey: '__seq',
+      statusKey: '__status',
+      operationName: 'Live',
+    });
+    expect(print(parse(prepared.currentQuery))).toBe(
+      print(
+        parse(`query Live($id: ID!) { live: order(id: $id) { status ...F __seq: statusSequence __status: status } }
+               fragment F on Order { note }`),
+      ),
+    );
+    expect(print(parse(prepared.changeQuery))).toBe(
+      print(
+        parse(`query Live($id: ID!, $__seq: Int!) {
+                 live: orderAt(id: $id, sequence: $__seq) { status ...F __seq: statusSequence __status: status } }
+               fragment F on Order { note }`),
+      ),
+    );
+  });
+
+  it('picks hidden names the client does not use, and drops fragments on Subscription', () => {
+    const prepared = prepareSubscription(
+      schema,
+      {
+        query: `subscription($__seq: ID!) { ...Root }
+                fragment Root on Subscription { orderStatusChanged(orderId: $__seq) { __seq: id __status: note } }`,
+        variables: { __seq: ID },
+      },
+      10_000,
+    );
+    expect(prepared.sequenceKey).toBe('__seq1');
+    expect(prepared.statusKey).toBe('__status1');
+    expect(prepared.sequenceVariable).toBe('__seq1');
+    expect(prepared.changeQuery).not.toContain('Subscription');
+    expect(prepared.responseKey).toBe('orderStatusChanged');
+  });
+
+  it('takes a literal order id', () => {
+    const prepared = prepareSubscription(
+      schema,
+      { query: `subscription { orderStatusChanged(orderId: "${ID}") { id } }` },
+      10_000,
+    );
+    expect(prepared.orderId).toBe(ID);
+    expect(prepared.currentQuery).toContain(`order(id: "${ID}")`);
+  });
+
+  it('refuses with codes: bad documents, other operations, ids that cannot exist, size', () => {
+    expect(codes(() => prepareSubscription(schema, { query: 'subscription {' }, 10_000))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
+    expect(codes(() => prepareSubscription(schema, { query: '{ me }' }, 10_000))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(() => prepareSubscription(schema, { query: 'subscription { other }' }, 10_000))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
+    expect(
+      codes(() =>
+        prepareSubscription(
+          schema,
+          { query: 'subscription($id: ID!) { orderStatusChanged(orderId: $id) { id } }', variables: {} },
+          10_000,
+        ),
+      ),
+    ).toEqual(['BAD_USER_INPUT']);
+    expect(
+      codes(() =>
+        prepareSubscription(
+          schema,
+          {
+            query: 'subscription($id: ID!) { orderStatusChanged(orderId: $id) { id } }',
+            variables: { id: 'orders.>' },
+          },
+          10_000,
+        ),
+      ),
+    ).toEqual(['NOT_FOUND']);
+    expect(
+      codes(() =>
+        prepareSubscription(
+          schema,
+          { query: `subscription { orderStatusChanged(orderId: "${ID}") { id } }` },
+          20,
+        ),
+      ),
+    ).toEqual(['QUERY_TOO_COMPLEX']);
+  });
+});
+
+describe('LiveStream', () => {
+  it('yields what was pushed, ends after the queue drains, and closes once', async () => {
+    let closed = 0;
+    const stream = new LiveStream(() => (closed += 1));
+    stream.push({ data: { a: 1 } });
+    stream.push({ data: { a: 2 } });
+    stream.end();
+    const seen: unknown[] = [];
+    for await (const value of stream) seen.push(value);
+    expect(seen).toEqual([{ data: { a: 1 } }, { data: { a: 2 } }]);
+    expect(closed).toBe(1);
+  });
+
+  it('ends a pending next() at once on return()', async () => {
+    let closed = 0;
+    const stream = new LiveStream(() => (closed += 1));
+    const pending = stream.next();
+    await stream.return();
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    expect(closed).toBe(1);
+    stream.push({ data: {} });
+    expect(stream.backlog).toBe(0);
+  });
+});
