@@ -279,3 +279,17 @@ describe('two gateway instances', () => {
     }
   });
 });
+
+describe('gateway shutdown', () => {
+  it('closes subscribers with 1001 Going Away when a gateway stops', async () => {
+    const { orderId, customer } = await confirmedOrder();
+    const second = system.process('gateway#2').graphqlUrl.replace(/^http/, 'ws');
+    const live = watch(ws(customer.token, second), orderId);
+    await live.until((l) => l.results.length === 1, 'the current state');
+    const exit = await system.kill('gateway#2', 'SIGTERM');
+    expect(exit.code).toBe(0);
+    const ending = (await live.ended()) as { kind: string; error: { code: number } };
+    expect(ending.kind).toBe('error');
+    expect(ending.error.code).toBe(1001);
+  });
+});
