@@ -1,8 +1,16 @@
 // Publishes committed outbox rows to JetStream, in order, and deletes them once JetStream has
 // acknowledged them. Safe with any number of instances: a batch is claimed under a transaction-
-// scoped advisory lock, so one relay at a time publishes (keeping per-order order), and the rows
-// are deleted in the same transaction that published them. A crash after publish and before
-// commit publishes the rows again with the same Nats-Msg-Id, which JetStream drops.
+// scoped advisory lock, so one relay at a time publishes, and the rows are deleted in the same
+// transaction that published them. A crash after publish and before commit publishes the rows
+// again with the same Nats-Msg-Id, which JetStream drops.
+//
+// Order: rows are published in `seq` order among those committed. Two changes of one order (or
+// reservation, payment, product) are serialized by that row's lock, so the later one's outbox
+// row is written only after the earlier one committed, and is never published before it. Rows
+// that commit late are never skipped, because nothing is skipped: what is published is deleted,
+// what is not yet visible is still there on the next pass. This is why the relay needs no
+// visibility horizon (pg_snapshot_xmin), which spans every database of the server and would hold
+// every service's messages back behind any long transaction anywhere.
 import pg from 'pg';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
@@ -17,8 +25,6 @@ const RELAY_LOCK_KEY = 7_263_102;
 const BATCH_SIZE = 500;
 /** The safety net behind LISTEN/NOTIFY, which is only a wake-up hint. */
 const POLL_MS = 250;
-/** Rows exist but belong to transactions still open somewhere: look again soon. */
-const RETRY_MS = 10;
 
 export interface OutboxRelayOptions {
   readonly orm: MikroORM;
@@ -82,22 +88,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     listener = client;
   }
 
-  /** Publishes one batch; returns how many rows it published and whether invisible rows remain. */
-  async function relayBatch(): Promise<{ published: number; pending: boolean; leader: boolean }> {
+  /** Publishes one batch; returns how many rows it published and whether more are waiting. */
+  async function relayBatch(): Promise<{ published: number; more: boolean }> {
     const em = backgroundFork(orm);
     return em.transactional(async (tx) => {
-      const [lock] = await tx.execute<{ locked: boolean }[]>(
-        'select pg_try_advisory_xact_lock(?) as locked',
-        [RELAY_LOCK_KEY],
-      );
-      if (!lock?.locked) return { published: 0, pending: false, leader: false };
-      // Only rows of transactions older than the oldest one still open: a row whose
-      // transaction commits later than a newer row's is never skipped.
+      // The lock and the batch in one round trip; no rows when another relay holds the lock.
       const rows = await tx.execute<OutboxRow[]>(
-        `select seq, id, subject, payload, headers from outbox
-          where txid < pg_snapshot_xmin(pg_current_snapshot())
-          order by seq limit ?`,
-        [BATCH_SIZE],
+        `with lock as (select pg_try_advisory_xact_lock(?) as held)
+         select o.seq, o.id, o.subject, o.payload, o.headers
+           from lock join lateral (select * from outbox where lock.held order by seq limit ?) o on true`,
+        [RELAY_LOCK_KEY, BATCH_SIZE],
       );
       if (rows.length > 0) {
         // Sent in order on one connection, so the stream stores them in order.
@@ -118,28 +118,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           'run',
         );
       }
-      const full = rows.length === BATCH_SIZE;
-      const [left] = await tx.execute<{ any: boolean }[]>('select exists (select 1 from outbox) as any');
-      return { published: rows.length, pending: full || Boolean(left?.any), leader: true };
+      return { published: rows.length, more: rows.length === BATCH_SIZE };
     });
   }
 
   async function run(): Promise<void> {
-    let retryMs = RETRY_MS;
     while (running) {
       try {
         signalled = false;
-        const { published, pending, leader } = await relayBatch();
+        const { published, more } = await relayBatch();
         if (published > 0) options.onPublished?.(published);
-        if (published > 0 && pending) continue;
-        if (!pending || !leader) {
-          retryMs = RETRY_MS;
-          await sleep(POLL_MS);
-          continue;
-        }
-        // Rows of still-open transactions: look again soon, backing off if one stays open long.
-        await sleep(retryMs);
-        retryMs = Math.min(POLL_MS, retryMs * 2);
+        if (more) continue;
+        await sleep(POLL_MS);
       } catch (err) {
         // NATS or the database is away: keep the rows, try again shortly.
         logger.warn({ err }, 'outbox relay failed; retrying');

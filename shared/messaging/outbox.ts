@@ -7,19 +7,17 @@ import { validateMessage, type Subject, type PayloadOf } from '../contracts/inde
 
 /** SQL for the tables every service that publishes or consumes needs; part of its first migration. */
 export const MESSAGING_TABLES_SQL = [
-  // `txid` is the writing transaction's id: the relay only reads rows of transactions older than
-  // the oldest one still open, so a row that commits late is never skipped (ids are assigned
-  // before commit, so "id > last seen" would skip it).
+  // The relay deletes what it has published, so it keeps no "last id" it could skip past: a row
+  // whose transaction commits late is simply there on a later pass. (A relay that reads
+  // `seq > last` would need a visibility horizon such as pg_snapshot_xmin to avoid skipping it.)
   `create table outbox (
      seq bigserial primary key,
      id uuid not null unique,
      subject text not null,
      payload jsonb not null,
      headers jsonb not null default '{}',
-     txid xid8 not null default pg_current_xact_id(),
      created_at timestamptz not null default now()
    )`,
-  `create index outbox_txid on outbox (txid)`,
   // One row per handled message and consumer, written with the handler's effect.
   `create table inbox (
      consumer text not null,
@@ -62,11 +60,11 @@ export async function enqueue(em: EntityManager, messages: readonly OutgoingMess
       JSON.stringify(message.headers ?? {}),
     );
   }
+  // One round trip: the rows, and a notification delivered at commit that wakes the relay at
+  // once instead of at its next poll.
   await em.execute(
-    `insert into outbox (id, subject, payload, headers) values ${rows.join(', ')}`,
+    `with written as (insert into outbox (id, subject, payload, headers) values ${rows.join(', ')} returning 1)
+     select pg_notify('${OUTBOX_CHANNEL}', '') from (select 1) once where exists (select 1 from written)`,
     values,
-    'run',
   );
-  // Delivered at commit: wakes the relay at once instead of at its next poll.
-  await em.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`, [], 'run');
 }
