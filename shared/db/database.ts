@@ -2,6 +2,7 @@
 // and migrated at start, so a fresh server needs no set-up.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import { coalescingSocket } from './coalescing-socket.ts';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator, type Migration } from '@mikro-orm/migrations';
@@ -100,6 +101,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     entities: options.entities,
     extensions: [Migrator],
     pool: { min: 1, max: options.poolSize ?? 10 },
+    // One write per statement instead of one per protocol message (see coalescing-socket.ts).
+    driverOptions: { stream: coalescingSocket },
     migrations: {
       migrationsList: options.migrations.map((m) => ({ name: m.name, class: m.class })),
       transactional: true,
