@@ -3,6 +3,7 @@
 // allowed to crash the process silently.
 import { ConfigError } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { initTracing, type Tracing } from './observability/tracing.ts';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -15,7 +16,9 @@ export async function runService(
   const logger = createLogger(service, process.env.LOG_LEVEL ?? 'info');
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let running: Stoppable;
+  let tracing: Tracing;
   try {
+    tracing = initTracing(service, process.env, logger);
     running = await start(logger);
   } catch (err) {
     if (err instanceof ConfigError) logger.fatal(`configuration error: ${err.message}`);
@@ -32,13 +35,19 @@ export async function runService(
       process.exit(1);
     }, 20_000);
     force.unref();
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    running
+      .stop()
+      // Spans still buffered are exported last, after everything that could make more.
+      .finally(() =>
+        tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'tracing shutdown failed')),
+      )
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
