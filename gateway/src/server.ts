@@ -26,6 +26,7 @@ import { operationMetricsPlugin } from '../../shared/graphql/operation-metrics.t
 import type { Logger } from '../../shared/logger.ts';
 import { connectNats, natsReadiness, type NatsConnection } from '../../shared/messaging/nats.ts';
 import { createMetrics } from '../../shared/observability/metrics.ts';
+import { withServerSpan } from '../../shared/observability/tracing.ts';
 import { createContextFactory, type GatewayContext } from './auth/context.ts';
 import { SUBGRAPH_URL_VARIABLES, type GatewayConfig } from './config.ts';
 import { createGatewayErrorFormatter } from './errors.ts';
@@ -228,9 +229,12 @@ export async function startGateway(
   };
 }
 
-/** Gives every request an id (echoed as x-request-id) and logs one line when it is answered. */
+/**
+ * Runs every request in a server span (continuing the client's traceparent), gives it an id
+ * (echoed as x-request-id) and logs one line when it is answered.
+ */
 function withRequestLog(handler: RequestHandler, trustedProxyHops: number, logger: Logger): RequestHandler {
-  return (req, res) => {
+  return withServerSpan((req, res) => {
     const meta = requestMeta(req, trustedProxyHops);
     res.setHeader('x-request-id', meta.requestId);
     res.on('finish', () => {
@@ -248,5 +252,5 @@ function withRequestLog(handler: RequestHandler, trustedProxyHops: number, logge
       );
     });
     return handler(req, res);
-  };
+  });
 }

@@ -15,6 +15,7 @@ import type { SubgraphConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { withQuerySource, type MikroORM } from '../db/database.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { activeTraceId, withServerSpan } from '../observability/tracing.ts';
 import { createApolloHandler } from '../http/apollo-handler.ts';
 import {
   closeServer,
@@ -94,7 +95,7 @@ export async function startSubgraphService<C extends BaseContext>(
     return options.extendContext({
       identity,
       em: orm.em.fork(),
-      logger: logger.child({ requestId, userId: identity?.userId }),
+      logger: logger.child({ requestId, traceId: activeTraceId(), userId: identity?.userId }),
       requestId,
     });
   };
@@ -111,7 +112,8 @@ export async function startSubgraphService<C extends BaseContext>(
     logger,
     metrics,
     readiness,
-    routes: { '/graphql': createApolloHandler(apollo, context), ...options.routes },
+    // Each request in a server span that continues the gateway's traceparent.
+    routes: { '/graphql': withServerSpan(createApolloHandler(apollo, context)), ...options.routes },
   });
 
   const workers = options.workers ?? [];

@@ -2,6 +2,7 @@
 // context and the client's address. Made once per HTTP request and looked up by the request.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { activeSpanContext } from '../../../shared/observability/tracing.ts';
 
 export interface TraceContext {
   /** 32 lower-case hex digits. */
@@ -27,10 +28,12 @@ export function requestMeta(req: IncomingMessage, trustedProxyHops: number): Req
   if (!meta) {
     meta = {
       requestId: validRequestId(header(req, 'x-request-id')) ?? randomUUID(),
-      trace: parseTraceparent(header(req, 'traceparent')) ?? {
-        traceId: randomBytes(16).toString('hex'),
-        flags: '01',
-      },
+      // The request's server span when tracing is on (it continues the client's traceparent).
+      trace: activeTrace() ??
+        parseTraceparent(header(req, 'traceparent')) ?? {
+          traceId: randomBytes(16).toString('hex'),
+          flags: '01',
+        },
       clientAddress: clientAddress(req, trustedProxyHops),
       startedAt: performance.now(),
     };
@@ -46,6 +49,11 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 function validRequestId(value: string | undefined): string | undefined {
   return value && /^[\w.:-]{1,128}$/.test(value) ? value : undefined;
+}
+
+function activeTrace(): TraceContext | undefined {
+  const span = activeSpanContext();
+  return span && { traceId: span.traceId, flags: span.traceFlags.toString(16).padStart(2, '0') };
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

@@ -4,6 +4,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GatewayContext } from '../auth/context.ts';
+import { traceHeaders } from '../../../shared/observability/tracing.ts';
 import { childTraceparent } from '../http/request-meta.ts';
 
 export function createDataSource(url: string, fetcher: Fetcher): RemoteGraphQLDataSource<GatewayContext> {
@@ -23,6 +24,10 @@ export function subgraphHeaders(context: Partial<GatewayContext> | undefined): R
   const headers: Record<string, string> = {};
   if (context?.identity) headers.authorization = `Bearer ${context.identity.token}`;
   if (context?.requestId) headers['x-request-id'] = context.requestId;
-  if (context?.trace) headers.traceparent = childTraceparent(context.trace);
+  // The active span (Apollo's `gateway.fetch` of this call, under the request's server span)
+  // when tracing is on; else the request's trace with a fresh span id.
+  const traced = traceHeaders();
+  if (traced.traceparent) Object.assign(headers, traced);
+  else if (context?.trace) headers.traceparent = childTraceparent(context.trace);
   return headers;
 }
