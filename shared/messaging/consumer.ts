@@ -4,6 +4,7 @@
 // never succeed. Consumers of the same name in several processes compete for messages.
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { backgroundFork, type MikroORM } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
@@ -19,6 +20,7 @@ import {
   type ConsumerName,
 } from '../../nats/topology.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
+import { contextFrom, failSpan, tracer } from '../observability/tracing.ts';
 
 export interface MessageMeta {
   readonly subject: string;
@@ -109,11 +111,49 @@ export function createConsumer(options: ConsumerOptions): Worker {
     }
   }
 
+  /**
+   * Handles a message in a CONSUMER span that continues the publisher's trace (the traceparent
+   * the outbox stored with it), so whatever the handler enqueues carries the same trace on.
+   */
   async function handle(msg: JsMsg): Promise<void> {
     const subject = unqualify(namespace, msg.subject);
-    const run = bind(msg, subject);
-    if (typeof run === 'string') return deadLetter(msg, run);
     const messageId = msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`;
+    const parent = contextFrom({
+      traceparent: msg.headers?.get('traceparent') || undefined,
+      tracestate: msg.headers?.get('tracestate') || undefined,
+    });
+    const span = tracer().startSpan(
+      // Named by the contract's subject: per-order suffixes would make a name per order.
+      `process ${contractSubjectOf(subject) ?? subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          // Messaging semantic conventions (still incubating, so spelled out here).
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': subject,
+          'messaging.consumer.group.name': options.consumer,
+          'messaging.message.id': messageId,
+        },
+      },
+      parent,
+    );
+    try {
+      await context.with(trace.setSpan(parent, span), () => settle(msg, subject, messageId, span));
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  async function settle(msg: JsMsg, subject: string, messageId: string, span: Span): Promise<void> {
+    const run = bind(msg, subject);
+    if (typeof run === 'string') {
+      failSpan(span, run);
+      return deadLetter(msg, run);
+    }
     const meta: MessageMeta = { subject, messageId, deliveryCount: msg.info.deliveryCount };
     try {
       const handled = await backgroundFork(orm).transactional(async (em) => {
@@ -129,12 +169,16 @@ export function createConsumer(options: ConsumerOptions): Worker {
       msg.ack();
       options.onHandled?.(msg.subject, handled ? 'ok' : 'duplicate');
     } catch (err) {
+      failSpan(span, err);
       const reason = err instanceof Error ? err.message : String(err);
       if (err instanceof PermanentFailure || msg.info.deliveryCount >= MAX_DELIVER) {
         await deadLetter(msg, reason);
         return;
       }
-      log.warn({ err, subject, deliveries: msg.info.deliveryCount }, 'handler failed; will retry');
+      log.warn(
+        { err, subject, deliveries: msg.info.deliveryCount, traceId: span.spanContext().traceId },
+        'handler failed; will retry',
+      );
       msg.nak(retryDelayMs(msg.info.deliveryCount));
       options.onHandled?.(msg.subject, 'retry');
     }

@@ -4,6 +4,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
+import { traceHeaders } from '../observability/tracing.ts';
 
 /** SQL for the tables every service that publishes or consumes needs; part of its first migration. */
 export const MESSAGING_TABLES_SQL = [
@@ -49,6 +50,9 @@ export async function enqueue(em: EntityManager, messages: readonly OutgoingMess
   if (messages.length === 0) return;
   const values: unknown[] = [];
   const rows: string[] = [];
+  // The active trace (a request's or a handled message's) travels with the messages it causes:
+  // the relay copies these headers onto the NATS message and the consumer continues the trace.
+  const trace = traceHeaders();
   for (const message of messages) {
     validateMessage(message.subject, message.payload);
     const subject = message.subjectSuffix ? `${message.subject}.${message.subjectSuffix}` : message.subject;
@@ -57,7 +61,7 @@ export async function enqueue(em: EntityManager, messages: readonly OutgoingMess
       message.id ?? randomUUID(),
       subject,
       JSON.stringify(message.payload),
-      JSON.stringify(message.headers ?? {}),
+      JSON.stringify({ ...trace, ...message.headers }),
     );
   }
   // One round trip: the rows, and a notification delivered at commit that wakes the relay at
