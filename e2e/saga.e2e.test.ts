@@ -125,6 +125,31 @@ describe('the order saga', () => {
     expect((await events.until(order.id)).status).toBe('CONFIRMED');
   });
 
+  it('cancels the order once a payment provider that keeps failing has exhausted its retries', async () => {
+    const product = await client.createProduct(admin, { priceCents: 700, stock: 3 });
+    const customer = await client.registerCustomer();
+    const order = await placed(
+      customer.token,
+      [{ productId: product.id, quantity: 1 }],
+      'pm_card_unavailable',
+    );
+
+    // Every delivery of the authorize fails; the last one is dead-lettered, which ends the saga.
+    expect(await events.until(order.id)).toMatchObject({ status: 'CANCELLED', reason: 'PAYMENT_FAILED' });
+    const view = await client.order(customer.token, order.id);
+    expect(view!.failureReason).toBe('PAYMENT_FAILED');
+    expect(view!.payment).toBeNull();
+    await expect(
+      eventually(
+        () => client.stock(product.id),
+        (s) => s.available === 3,
+      ),
+    ).resolves.toEqual({
+      available: 3,
+      reserved: 0,
+    });
+  });
+
   it('sells exactly the stock there is to 40 customers racing for 5 units', async () => {
     const product = await client.createProduct(admin, { priceCents: 100, stock: 5 });
     const customers = await Promise.all(Array.from({ length: 40 }, () => client.registerCustomer()));

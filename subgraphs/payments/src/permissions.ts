@@ -8,12 +8,12 @@
 // would return), so not even its existence shows through a nullable field. Through the gateway
 // this only happens to requests that bypass the orders subgraph's own check on the order.
 //
-// A void tombstone that no authorize ever reached has no customer yet: only administrators see
-// it until the late authorize (refused as VOIDED) fills in the customer.
+// A void tombstone that no authorize ever reached has no customer: it is not a payment, and
+// Order.payment shows none (null) to everyone; only administrators can look it up by id.
 import { allow, deny, rule } from '../../../shared/auth/shield.ts';
 import { isSignedIn } from '../../../shared/auth/rules.ts';
 import { ForbiddenError, UnauthenticatedError } from '../../../shared/errors.ts';
-import { mayView } from './domain/payments.ts';
+import { mayView, paymentOfOrder } from './domain/payments.ts';
 import type { Payment } from './domain/payment.entity.ts';
 import type { PaymentsContext } from './context.ts';
 
@@ -31,7 +31,9 @@ const mayViewPayment = rule('payments.mayViewPayment')(
 // batched across every order of the request into one query.
 const mayViewOrderPayment = rule('payments.mayViewOrderPayment')(
   async (order: { id: string }, _args: unknown, ctx: PaymentsContext) =>
-    ctx.identity ? decide(await ctx.paymentsByOrderId.load(order.id), ctx) : new UnauthenticatedError(),
+    ctx.identity
+      ? decide(paymentOfOrder(await ctx.paymentsByOrderId.load(order.id)), ctx)
+      : new UnauthenticatedError(),
 );
 
 const mayLookUpPayment = rule('payments.mayLookUpPayment')(

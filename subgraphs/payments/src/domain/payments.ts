@@ -228,6 +228,14 @@ async function lockPayment(em: EntityManager, orderId: string): Promise<Payment 
   return em.findOne(Payment, { orderId }, { refresh: true });
 }
 
+/**
+ * The order's payment as its readers see it: a void tombstone that no authorize ever reached
+ * (the order was cancelled before it paid) is not a payment, so an order shows none.
+ */
+export function paymentOfOrder(payment: Payment | null): Payment | null {
+  return payment && payment.status === 'VOIDED' && payment.customerId === null ? null : payment;
+}
+
 function isTombstone(payment: Payment): boolean {
   return payment.status === 'VOIDED' && payment.providerReference === null;
 }

@@ -2,6 +2,7 @@
 import { DateTime } from '../../../../shared/graphql/scalars.ts';
 import type { PaymentsContext } from '../context.ts';
 import type { Payment } from '../domain/payment.entity.ts';
+import { paymentOfOrder } from '../domain/payments.ts';
 import type { PaymentEvent } from '../domain/payment-event.entity.ts';
 
 const money = (row: { amountCents: number; currency: string }) => ({
@@ -26,7 +27,7 @@ export const resolvers = {
   Order: {
     // Payments does not know orders; any id is an order as far as it is concerned.
     __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-    payment: (order: { id: string }, _: unknown, ctx: PaymentsContext) =>
-      ctx.paymentsByOrderId.load(order.id),
+    payment: async (order: { id: string }, _: unknown, ctx: PaymentsContext) =>
+      paymentOfOrder(await ctx.paymentsByOrderId.load(order.id)),
   },
 };
