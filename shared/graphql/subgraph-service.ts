@@ -15,7 +15,7 @@ import type { SubgraphConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { withQuerySource, type MikroORM } from '../db/database.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { activeTraceId, withServerSpan } from '../observability/tracing.ts';
+import { activeTraceId, traceIdOf, withServerSpan } from '../observability/tracing.ts';
 import { createApolloHandler } from '../http/apollo-handler.ts';
 import {
   closeServer,
@@ -95,7 +95,11 @@ export async function startSubgraphService<C extends BaseContext>(
     return options.extendContext({
       identity,
       em: orm.em.fork(),
-      logger: logger.child({ requestId, traceId: activeTraceId(), userId: identity?.userId }),
+      logger: logger.child({
+        requestId,
+        traceId: activeTraceId() ?? traceIdOf(req.headers.traceparent),
+        userId: identity?.userId,
+      }),
       requestId,
     });
   };

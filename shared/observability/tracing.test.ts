@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../config.ts';
-import { readTracingConfig } from './tracing.ts';
+import { readTracingConfig, traceIdOf } from './tracing.ts';
 
 describe('readTracingConfig', () => {
   it('exports nothing without an endpoint', () => {
@@ -31,5 +31,16 @@ describe('readTracingConfig', () => {
     expect(() =>
       readTracingConfig({ OTEL_BSP_MAX_QUEUE_SIZE: '10', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '20' }),
     ).toThrow(ConfigError);
+  });
+});
+
+describe('traceIdOf', () => {
+  it('reads the trace id of a well-formed traceparent, and nothing else', () => {
+    expect(traceIdOf('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
+    expect(traceIdOf('00-00000000000000000000000000000000-00f067aa0ba902b7-01')).toBeUndefined();
+    expect(traceIdOf('garbage')).toBeUndefined();
+    expect(traceIdOf(undefined)).toBeUndefined();
   });
 });

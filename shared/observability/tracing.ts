@@ -15,7 +15,6 @@ import {
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
-  SamplingDecision,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -28,7 +27,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider, type Sampler } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
@@ -85,19 +84,18 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-/** Spans get ids and propagate, but are neither recorded nor exported. */
-const idsOnly: Sampler = {
-  shouldSample: () => ({ decision: SamplingDecision.NOT_RECORD }),
-  toString: () => 'IdsOnlySampler',
-};
-
 /**
  * Registers this process's tracer provider, context manager (AsyncLocalStorage) and W3C
- * propagator. Call once per process, from its entry; `shutdown` undoes it.
+ * propagator when an OTLP endpoint is configured; call once per process, from its entry.
+ *
+ * Without an endpoint nothing is registered and the OpenTelemetry API stays a no-op: the saga
+ * benchmark lost about a quarter of its throughput to non-recording spans and context
+ * propagation that exported nothing. Incoming `traceparent` headers are still passed on and
+ * their trace ids logged (a no-op span carries its parent's context).
  */
 export function initTracing(service: string, env: Env = process.env, logger?: Logger): Tracing {
   const config = readTracingConfig(env);
-  const exporting = config.tracesUrl !== undefined;
+  if (config.tracesUrl === undefined) return { exporting: false, shutdown: async () => undefined };
   if (logger) {
     const log = logger.child({ component: 'opentelemetry' });
     diag.setLogger(
@@ -113,18 +111,15 @@ export function initTracing(service: string, env: Env = process.env, logger?: Lo
   }
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
-    // Default when exporting: parent-based, always on at the root.
-    ...(exporting ? {} : { sampler: idsOnly }),
-    spanProcessors: exporting
-      ? [
-          new BatchSpanProcessor({
-            exporter: new OTLPTraceExporter({ url: config.tracesUrl }),
-            scheduledDelayMillis: config.scheduleDelayMs,
-            maxQueueSize: config.maxQueueSize,
-            maxExportBatchSize: config.maxExportBatchSize,
-          }),
-        ]
-      : [],
+    // Parent-based, always on at the root.
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: config.tracesUrl }),
+        scheduledDelayMillis: config.scheduleDelayMs,
+        maxQueueSize: config.maxQueueSize,
+        maxExportBatchSize: config.maxExportBatchSize,
+      }),
+    ],
   });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   if (
@@ -136,7 +131,7 @@ export function initTracing(service: string, env: Env = process.env, logger?: Lo
   }
   let stopped: Promise<void> | undefined;
   return {
-    exporting,
+    exporting: true,
     shutdown: () =>
       (stopped ??= (async () => {
         try {
@@ -176,6 +171,13 @@ export function activeSpanContext(): SpanContext | undefined {
 /** The active span's trace id, for logs. */
 export function activeTraceId(): string | undefined {
   return activeSpanContext()?.traceId;
+}
+
+/** The trace id of a W3C `traceparent` header (for logs when tracing is off), if well formed. */
+export function traceIdOf(traceparent: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(traceparent) ? traceparent[0] : traceparent;
+  const traceId = value && /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(value)?.[1];
+  return traceId && !/^0+$/.test(traceId) ? traceId : undefined;
 }
 
 /** Marks a span failed with an error. */
