@@ -80,10 +80,18 @@ afterAll(async () => {
   await dropTestResources(env.resources);
 });
 
+const newRelay = () =>
+  createOutboxRelay({
+    nats,
+    databaseUrl: databaseUrl(env.resources.databaseUrl, dbName),
+    namespace: ns,
+    logger: env.logger,
+  });
+
 describe('outbox relay', () => {
   it('publishes only committed rows, never skips one that commits late, and is not held up by it', async () => {
     await purge();
-    const relay = createOutboxRelay({ orm, nats, databaseUrl: '', namespace: ns, logger: env.logger });
+    const relay = newRelay();
     const [early, late, rolledBack] = [orderId(), orderId(), orderId()];
 
     // A transaction that takes its row's sequence number first but commits last.
@@ -108,34 +116,47 @@ describe('outbox relay', () => {
       expect(await relay.relayOnce()).toBe(1);
       expect(await streamedOrderIds()).toEqual([late]);
       await slow.query('commit');
+      // The row that committed late is not skipped, although its sequence number is lower.
+      expect(await relay.relayOnce()).toBe(1);
+      expect(await streamedOrderIds()).toEqual([late, early]);
+      expect(await relay.relayOnce()).toBe(0);
     } finally {
       await slow.end();
+      await relay.stop();
     }
-    // The row that committed late is not skipped, although its sequence number is lower.
-    expect(await relay.relayOnce()).toBe(1);
-    expect(await streamedOrderIds()).toEqual([late, early]);
-    expect(await relay.relayOnce()).toBe(0);
   });
 
-  it('publishes every row exactly once with two relays running at once', async () => {
+  it('publishes every row exactly once with two relays, and the standby takes over when the leader stops', async () => {
     await purge();
     const ids = Array.from({ length: 200 }, orderId);
-    for (let i = 0; i < ids.length; i += 10) {
-      await orm.em.fork().transactional((em) => enqueue(em, ids.slice(i, i + 10).map(released)));
+    const write = async (batch: string[]) => {
+      for (let i = 0; i < batch.length; i += 10) {
+        await orm.em.fork().transactional((em) => enqueue(em, batch.slice(i, i + 10).map(released)));
+      }
+    };
+    await write(ids.slice(0, 100));
+    const relays = [newRelay(), newRelay()];
+    try {
+      const counts = [0, 0];
+      const remaining = async () =>
+        Number((await orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox'))[0]!.n);
+      const drain = () =>
+        Promise.all(
+          relays.map(async (relay, i) => {
+            while ((await remaining()) > 0) counts[i]! += await relay.relayOnce();
+          }),
+        );
+      await drain();
+      // One of them leads; the other stands by.
+      expect([...counts].sort((a, b) => a - b)).toEqual([0, 100]);
+      const leader = counts[0] === 100 ? 0 : 1;
+      await relays[leader]!.stop();
+      await write(ids.slice(100));
+      expect(await relays[1 - leader]!.relayOnce()).toBe(100);
+      expect(await streamedOrderIds()).toEqual(ids);
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
     }
-    const relays = [1, 2].map(() =>
-      createOutboxRelay({ orm, nats, databaseUrl: '', namespace: ns, logger: env.logger }),
-    );
-    const counts = [0, 0];
-    const remaining = async () =>
-      Number((await orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox'))[0]!.n);
-    await Promise.all(
-      relays.map(async (relay, i) => {
-        while ((await remaining()) > 0) counts[i]! += await relay.relayOnce();
-      }),
-    );
-    expect(counts[0]! + counts[1]!).toBe(200);
-    expect(await streamedOrderIds()).toEqual(ids);
   });
 });
 

@@ -1,8 +1,9 @@
 // Publishes committed outbox rows to JetStream, in order, and deletes them once JetStream has
-// acknowledged them. Safe with any number of instances: a batch is claimed under a transaction-
-// scoped advisory lock, so one relay at a time publishes, and the rows are deleted in the same
-// transaction that published them. A crash after publish and before commit publishes the rows
-// again with the same Nats-Msg-Id, which JetStream drops.
+// acknowledged them. Safe with any number of instances: the relay that holds a session-level
+// advisory lock on its own connection is the one that publishes (the others stand by and take
+// over when that connection ends, e.g. when its process dies). A crash after publishing and
+// before deleting publishes the rows again with the same Nats-Msg-Id, which JetStream drops.
+// A pass is two statements on that one connection: read a batch, delete what was published.
 //
 // Order: rows are published in `seq` order among those committed. Two changes of one order (or
 // reservation, payment, product) are serialized by that row's lock, so the later one's outbox
@@ -14,7 +15,6 @@
 import pg from 'pg';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
-import { backgroundFork, type MikroORM } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
@@ -23,13 +23,13 @@ import { qualify } from '../../nats/topology.ts';
 
 const RELAY_LOCK_KEY = 7_263_102;
 const BATCH_SIZE = 500;
-/** The safety net behind LISTEN/NOTIFY, which is only a wake-up hint. */
+/** The safety net behind LISTEN/NOTIFY, which is only a wake-up hint; also how often a standby tries to lead. */
 const POLL_MS = 250;
+const RECONNECT_MS = 1000;
 
 export interface OutboxRelayOptions {
-  readonly orm: MikroORM;
   readonly nats: NatsConnection;
-  /** This service's database, for the LISTEN connection. */
+  /** This service's database: the relay's own connection (LISTEN, leadership, reads, deletes). */
   readonly databaseUrl: string;
   readonly namespace: string;
   readonly logger: Logger;
@@ -41,23 +41,24 @@ interface OutboxRow {
   id: string;
   subject: string;
   payload: unknown;
-  headers: Record<string, string>;
+  headers: Record<string, string> | null;
 }
 
 export interface OutboxRelay extends Worker {
-  /** One pass: publishes what is visible now; returns how many rows it published. */
+  /** One pass: publishes what is committed now, if this relay leads; returns how many rows. */
   relayOnce(): Promise<number>;
 }
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { orm, logger } = options;
+  const { logger } = options;
   const js = jetstream(options.nats);
   let running = false;
   let wake: (() => void) | undefined;
   // A notification that arrives while a batch is being relayed must not wait for the next poll.
   let signalled = false;
   let loop: Promise<void> | undefined;
-  let listener: pg.Client | undefined;
+  let connection: Promise<pg.Client> | undefined;
+  let leading = false;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -71,55 +72,61 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wake = done;
     });
 
-  async function listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: options.databaseUrl });
-    client.on('notification', () => {
-      signalled = true;
-      wake?.();
-    });
-    // A lost LISTEN connection only costs latency (polling goes on); reconnect in the background.
-    client.on('error', (err) => {
-      logger.warn({ err }, 'outbox LISTEN connection lost');
-      listener = undefined;
-      if (running) setTimeout(() => void listen().catch(() => undefined), 1000);
-    });
-    await client.connect();
-    await client.query(`listen ${OUTBOX_CHANNEL}`);
-    listener = client;
+  /** The relay's connection, opened (and listening) on first use and again after it is lost. */
+  function connect(): Promise<pg.Client> {
+    connection ??= (async () => {
+      const client = new pg.Client({ connectionString: options.databaseUrl });
+      client.on('notification', () => {
+        signalled = true;
+        wake?.();
+      });
+      client.on('error', (err) => {
+        // Leadership goes with the connection: the session lock is released by the server.
+        logger.warn({ err }, 'outbox relay connection lost');
+        connection = undefined;
+        leading = false;
+      });
+      try {
+        await client.connect();
+        await client.query(`listen ${OUTBOX_CHANNEL}`);
+      } catch (err) {
+        connection = undefined;
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      return client;
+    })();
+    return connection;
   }
 
-  /** Publishes one batch; returns how many rows it published and whether more are waiting. */
   async function relayBatch(): Promise<{ published: number; more: boolean }> {
-    const em = backgroundFork(orm);
-    return em.transactional(async (tx) => {
-      // The lock and the batch in one round trip; no rows when another relay holds the lock.
-      const rows = await tx.execute<OutboxRow[]>(
-        `with lock as (select pg_try_advisory_xact_lock(?) as held)
-         select o.seq, o.id, o.subject, o.payload, o.headers
-           from lock join lateral (select * from outbox where lock.held order by seq limit ?) o on true`,
-        [RELAY_LOCK_KEY, BATCH_SIZE],
-      );
-      if (rows.length > 0) {
-        // Sent in order on one connection, so the stream stores them in order.
-        await Promise.all(
-          rows.map((row) => {
-            const h = natsHeaders();
-            for (const [key, value] of Object.entries(row.headers ?? {})) h.set(key, value);
-            return js.publish(qualify(options.namespace, row.subject), JSON.stringify(row.payload), {
-              msgID: row.id,
-              headers: h,
-              timeout: 5000,
-            });
-          }),
-        );
-        await tx.execute(
-          "delete from outbox where seq = any(string_to_array(?, ',')::bigint[])",
-          [rows.map((r) => r.seq).join(',')],
-          'run',
-        );
-      }
-      return { published: rows.length, more: rows.length === BATCH_SIZE };
-    });
+    const client = await connect();
+    if (!leading) {
+      const { rows } = await client.query<{ held: boolean }>('select pg_try_advisory_lock($1) as held', [
+        RELAY_LOCK_KEY,
+      ]);
+      leading = rows[0]?.held === true;
+      if (!leading) return { published: 0, more: false };
+    }
+    const { rows } = await client.query<OutboxRow>(
+      'select seq, id, subject, payload, headers from outbox order by seq limit $1',
+      [BATCH_SIZE],
+    );
+    if (rows.length === 0) return { published: 0, more: false };
+    // Sent in order on one connection, so the stream stores them in order.
+    await Promise.all(
+      rows.map((row) => {
+        const h = natsHeaders();
+        for (const [key, value] of Object.entries(row.headers ?? {})) h.set(key, value);
+        return js.publish(qualify(options.namespace, row.subject), JSON.stringify(row.payload), {
+          msgID: row.id,
+          headers: h,
+          timeout: 5000,
+        });
+      }),
+    );
+    await client.query('delete from outbox where seq = any($1::bigint[])', [rows.map((r) => r.seq)]);
+    return { published: rows.length, more: rows.length === BATCH_SIZE };
   }
 
   async function run(): Promise<void> {
@@ -133,7 +140,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (err) {
         // NATS or the database is away: keep the rows, try again shortly.
         logger.warn({ err }, 'outbox relay failed; retrying');
-        await sleep(1000);
+        await sleep(RECONNECT_MS);
       }
     }
   }
@@ -143,14 +150,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     relayOnce: async () => (await relayBatch()).published,
     async start() {
       running = true;
-      await listen().catch((err: unknown) => logger.warn({ err }, 'outbox LISTEN unavailable; polling only'));
+      await connect().catch((err: unknown) =>
+        logger.warn({ err }, 'outbox relay cannot reach its database yet'),
+      );
       loop = run();
     },
     async stop() {
       running = false;
       wake?.();
       await loop;
-      await listener?.end().catch(() => undefined);
+      const client = await connection?.catch(() => undefined);
+      connection = undefined;
+      leading = false;
+      // Ending the session releases the leadership lock for a standby.
+      await client?.end().catch(() => undefined);
     },
   };
 }

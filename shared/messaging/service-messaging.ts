@@ -28,7 +28,6 @@ export async function createMessagingWorkers(options: MessagingOptions): Promise
   const topology = { namespace: config.natsNamespace, replicas: config.natsReplicas };
   await ensureStreams(await jetstreamManager(nats), topology);
   const relay = createOutboxRelay({
-    orm,
     nats,
     databaseUrl: databaseUrl(config.databaseUrl, config.databaseName),
     namespace: config.natsNamespace,
