@@ -7,9 +7,6 @@ import type { Order, OrderItem } from '../domain/order.entity.ts';
 import { advanceFulfilment, cancelOrder, placeOrder, type PlaceOrderInput } from '../domain/orders.ts';
 import { customerOrders } from '../domain/queries.ts';
 
-/** An order as resolvers see it: `asOf` set when it shows the order after an earlier status change. */
-type OrderView = Order & { asOf?: number };
-
 const money = (amountCents: number, currency: string) => ({ amountCents, currency });
 
 function identity(ctx: OrdersContext): Identity {
@@ -24,7 +21,7 @@ async function visibleOrder(ctx: OrdersContext, id: string): Promise<Order | nul
   return order && (who.role === 'ADMIN' || order.customerId === who.userId) ? order : null;
 }
 
-async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promise<OrderView | null> {
+async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promise<Order | null> {
   const order = await visibleOrder(ctx, id);
   if (!order) return null;
   const change = (await ctx.history.load(id)).find((c) => c.sequence === sequence);
@@ -35,7 +32,6 @@ async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promis
     failureReason: change.status === 'CANCELLED' ? (change.reason ?? null) : null,
     statusSequence: change.sequence,
     updatedAt: change.at,
-    asOf: change.sequence,
   };
 }
 
@@ -60,12 +56,14 @@ export const resolvers = {
   },
   Order: {
     __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.orders.load(ref.id),
-    customer: (order: OrderView) => ({ __typename: 'User', id: order.customerId }),
-    total: (order: OrderView) => money(order.totalCents, order.currency),
-    items: (order: OrderView, _: unknown, ctx: OrdersContext) => ctx.items.load(order.id),
-    history: async (order: OrderView, _: unknown, ctx: OrdersContext) => {
+    customer: (order: Order) => ({ __typename: 'User', id: order.customerId }),
+    total: (order: Order) => money(order.totalCents, order.currency),
+    items: (order: Order, _: unknown, ctx: OrdersContext) => ctx.items.load(order.id),
+    // Cut at the order's own sequence (orderAt's, or the row's): an order stays consistent with
+    // itself even when a change commits between reading its row and reading its history.
+    history: async (order: Order, _: unknown, ctx: OrdersContext) => {
       const changes = await ctx.history.load(order.id);
-      return order.asOf === undefined ? changes : changes.filter((c) => c.sequence <= order.asOf!);
+      return changes.filter((c) => c.sequence <= order.statusSequence);
     },
   },
   OrderItem: {
