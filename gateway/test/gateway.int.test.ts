@@ -4,13 +4,15 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
 import { createLogger } from '../../shared/logger.ts';
-import { typeDefs as usersTypeDefs } from '../../subgraphs/users/src/server.ts';
+
 import { startTestUsers, testEnvironment, type TestUsers } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
 import { readGatewayConfig } from '../src/config.ts';
@@ -31,7 +33,15 @@ interface GraphQLBody {
 }
 
 async function writeSupergraph(usersUrl: string): Promise<string> {
-  const result = composeServices([{ name: 'users', url: usersUrl, typeDefs: usersTypeDefs }]);
+  const result = composeServices([
+    {
+      name: 'users',
+      url: usersUrl,
+      typeDefs: parse(
+        readFileSync(new URL('../../subgraphs/users/src/schema.graphql', import.meta.url), 'utf8'),
+      ),
+    },
+  ]);
   if (result.errors) throw new Error(result.errors.map(String).join('\n'));
   const file = path.join(os.tmpdir(), `supergraph-${env.id}-${randomBytes(4).toString('hex')}.graphql`);
   tmpFiles.push(file);

@@ -78,9 +78,6 @@ export function rule(
     );
 }
 
-/** Validates the field's arguments with a yup schema (cached per parent and arguments). */
-export const inputRule: ShieldModule['inputRule'] = shieldCjs.inputRule;
-
 export const allow: ShieldRule = shieldCjs.allow;
 export const deny: ShieldRule = shieldCjs.deny;
 

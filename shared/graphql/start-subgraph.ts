@@ -3,7 +3,8 @@
 // schema, and serve it — undoing what was opened if any step fails. A subgraph's own
 // server.ts only says what is particular to it (`setup`).
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
-import type { DocumentNode } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
 import type { SubgraphConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { openDatabase, type DatabaseOptions, type MikroORM } from '../db/database.ts';
@@ -33,16 +34,24 @@ export interface SubgraphSetup<C extends BaseContext> {
   readonly verifyToken?: TokenVerifier;
   /** The JetStream consumers this subgraph runs, with their handlers. */
   readonly consumers?: MessagingOptions['consumers'];
-  /** Outbox relay and consumers (default true); off for a subgraph that sends no messages. */
-  readonly messaging?: boolean;
   readonly workers?: readonly Worker[];
   readonly routes?: Readonly<Record<string, RequestHandler>>;
 }
 
-export interface SubgraphDefinition<C extends BaseContext> {
+/** What a caller of a subgraph's start function may choose. */
+export interface SubgraphOptions {
+  /**
+   * Run the outbox relay and the consumers (default true). Off, the subgraph only serves
+   * GraphQL: for a subgraph that sends no messages, or tests that read its outbox themselves.
+   */
+  readonly messaging?: boolean;
+}
+
+export interface SubgraphDefinition<C extends BaseContext> extends SubgraphOptions {
   readonly config: SubgraphConfig;
   readonly logger: Logger;
-  readonly typeDefs: DocumentNode;
+  /** The subgraph's schema file (schema first: one file per subgraph). */
+  readonly schemaFile: URL;
   readonly resolvers: GraphQLResolverMap<C>;
   readonly permissions: RuleTree;
   readonly entities: DatabaseOptions['entities'];
@@ -71,7 +80,7 @@ export async function startSubgraph<C extends BaseContext>(
     nats = await connectNats(config.natsUrl, config.service, logger);
     const setup = await definition.setup({ orm, nats, metrics });
     const messaging =
-      setup.messaging === false
+      definition.messaging === false
         ? []
         : await createMessagingWorkers({
             config,
@@ -83,7 +92,10 @@ export async function startSubgraph<C extends BaseContext>(
           });
     const schema = applyPermissions(
       buildSubgraphSchema([
-        { typeDefs: definition.typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> },
+        {
+          typeDefs: parse(readFileSync(definition.schemaFile, 'utf8')),
+          resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+        },
       ]),
       definition.permissions,
     );

@@ -28,8 +28,3 @@ export async function connectNats(url: string, name: string, logger: Logger): Pr
 export function natsReadiness(nc: NatsConnection): ReadinessCheck {
   return { name: 'nats', check: async () => void (await nc.rtt()) };
 }
-
-/** Subjects and stream names carry the namespace so test systems can share one server. */
-export function subjectIn(namespace: string, subject: string): string {
-  return namespace ? `${namespace}.${subject}` : subject;
-}

@@ -1,6 +1,4 @@
 // Builds the orders subgraph and its saga; never listens on import, so tests can start it on any port.
-import { readFileSync } from 'node:fs';
-import { parse } from 'graphql';
 import { Counter, Histogram } from 'prom-client';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -25,8 +23,6 @@ export interface OrdersConfig extends SubgraphConfig {
   /** Where products not yet in the local copy are read from. */
   readonly productsUrl: string;
 }
-
-export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 /** Business figures: orders by final status, and how long their saga took. */
 function sagaMetrics(metrics: Metrics) {
@@ -53,7 +49,7 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
   return startSubgraph<OrdersContext>({
     config,
     logger,
-    typeDefs,
+    schemaFile: new URL('./schema.graphql', import.meta.url),
     resolvers,
     permissions,
     entities: [Order, OrderItem, OrderStatusChange, ProductCopy],

@@ -1,11 +1,9 @@
 // Builds the payments subgraph; never listens on import, so tests can start it on any port.
-import { readFileSync } from 'node:fs';
-import { parse } from 'graphql';
 import { Counter } from 'prom-client';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { batchById, batchGroups } from '../../../shared/graphql/batch.ts';
-import { startSubgraph } from '../../../shared/graphql/start-subgraph.ts';
+import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { Payment } from './domain/payment.entity.ts';
 import { PaymentEvent } from './domain/payment-event.entity.ts';
@@ -23,17 +21,10 @@ export interface PaymentsConfig extends SubgraphConfig {
   readonly flakyFailures: number;
 }
 
-export interface PaymentsOptions {
+export interface PaymentsOptions extends SubgraphOptions {
   /** Default: the simulated provider. */
   readonly provider?: PaymentProvider;
-  /**
-   * Run the `payments-commands` JetStream consumer and the outbox relay (default true). Off,
-   * the subgraph only serves GraphQL (tests that drive the handlers themselves).
-   */
-  readonly messaging?: boolean;
 }
-
-export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 export const entities = [Payment, PaymentEvent];
 
@@ -45,7 +36,8 @@ export function startPayments(
   return startSubgraph<PaymentsContext>({
     config,
     logger,
-    typeDefs,
+    messaging: options.messaging,
+    schemaFile: new URL('./schema.graphql', import.meta.url),
     resolvers,
     permissions,
     entities,
@@ -60,7 +52,6 @@ export function startPayments(
       const provider =
         options.provider ?? new SimulatedPaymentProvider({ flakyFailures: config.flakyFailures });
       return {
-        messaging: options.messaging !== false,
         consumers: { 'payments-commands': createPaymentHandlers({ provider, operations }) },
         extendContext: (base) => ({
           ...base,

@@ -1,6 +1,4 @@
 // Builds the users subgraph; never listens on import, so tests can start it on any port.
-import { readFileSync } from 'node:fs';
-import { parse } from 'graphql';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { batchById } from '../../../shared/graphql/batch.ts';
@@ -22,23 +20,21 @@ export interface UsersConfig extends SubgraphConfig {
   readonly tokenTtlSeconds: number;
 }
 
-export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
-
 export function startUsers(config: UsersConfig, logger: Logger): Promise<RunningService> {
   return startSubgraph<UsersContext>({
     config,
     logger,
-    typeDefs,
+    schemaFile: new URL('./schema.graphql', import.meta.url),
     resolvers,
     permissions,
     entities: [User, SigningKey],
+    // users sends no messages: it has no outbox.
+    messaging: false,
     migrations,
     async setup({ orm }) {
       await seedAdministrator(orm.em.fork(), config.adminEmail, config.adminPassword);
       const tokens = await loadTokenIssuer(orm.em.fork(), config.tokenTtlSeconds);
       return {
-        // users sends no messages: it has no outbox.
-        messaging: false,
         // It signs the tokens, so it verifies them with the keys in hand.
         verifyToken: tokens.verifier,
         routes: { '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, tokens.jwks()) },

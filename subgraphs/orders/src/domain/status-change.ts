@@ -2,7 +2,6 @@
 // history, and announced on `orders.evt.status.<id>` in the same transaction (outbox).
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { NotFoundError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
 import { Order, OrderStatusChange } from './order.entity.ts';
@@ -29,12 +28,6 @@ export async function lockOrder(em: EntityManager, id: string): Promise<Order | 
   // A malformed id cannot exist, and must not reach PostgreSQL as a malformed uuid (a 500).
   if (!isUuid(id)) return null;
   return em.findOne(Order, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-}
-
-export async function lockOrderOrFail(em: EntityManager, id: string): Promise<Order> {
-  const order = await lockOrder(em, id);
-  if (!order) throw new NotFoundError('Order', id);
-  return order;
 }
 
 export interface ChangeOptions {
