@@ -38,15 +38,15 @@ export async function loadCatalog(
   const catalog = new Map<string, CatalogEntry>(copies.map((c) => [c.productId, c]));
   const missing = ids.filter((id) => !catalog.has(id));
   if (missing.length === 0) return catalog;
-  for (const product of await source(missing)) {
-    catalog.set(product.productId, product);
-    // Revision 0: the next product event, whatever its revision, replaces this copy.
-    await em.execute(
-      `insert into product_copies (product_id, sku, name, price_cents, currency, active, revision)
-       values (?, ?, ?, ?, ?, ?, 0) on conflict (product_id) do nothing`,
-      [product.productId, product.sku, product.name, product.priceCents, product.currency, product.active],
-      'run',
-    );
-  }
+  const fetched = await source(missing);
+  if (fetched.length === 0) return catalog;
+  for (const product of fetched) catalog.set(product.productId, product);
+  // Revision 0: the next product event, whatever its revision, replaces these copies.
+  await em.execute(
+    `insert into product_copies (product_id, sku, name, price_cents, currency, active, revision)
+     values ${fetched.map(() => '(?, ?, ?, ?, ?, ?, 0)').join(', ')} on conflict (product_id) do nothing`,
+    fetched.flatMap((p) => [p.productId, p.sku, p.name, p.priceCents, p.currency, p.active]),
+    'run',
+  );
   return catalog;
 }

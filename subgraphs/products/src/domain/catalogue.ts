@@ -2,6 +2,7 @@
 // `products.evt.product_changed` message to the outbox in the same transaction. Knows nothing
 // of GraphQL.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { pageSize } from '../../../../shared/graphql/pagination.ts';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
@@ -14,7 +15,6 @@ import {
   searchQuery,
   validateCurrency,
   validateName,
-  validatePageSize,
   validatePriceCents,
   validateSku,
   type Cursor,
@@ -166,7 +166,7 @@ export function prepareProductQuery(args: {
     minPriceCents,
     maxPriceCents,
     includeInactive: args.includeInactive,
-    first: validatePageSize(args.first ?? 20, 'first'),
+    first: pageSize(args.first, 'first'),
     after: args.after == null ? null : decodeCursor(args.after, 'after'),
   };
 }

@@ -1,9 +1,12 @@
 // Input rules for the catalogue. Pure functions: they throw BadUserInputError naming the field.
 import { BadUserInputError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
+import {
+  decodeCursor as decodeCursorKey,
+  encodeCursor as encodeCursorKey,
+} from '../../../../shared/graphql/pagination.ts';
 
 export const MAX_PRICE_CENTS = 100_000_000;
-export const MAX_PAGE_SIZE = 100;
 
 const SKU = /^[A-Z0-9][A-Z0-9._-]{1,63}$/;
 const CURRENCY = /^[A-Z]{3}$/;
@@ -51,13 +54,6 @@ export function validateCurrency(value: string, field: string): string {
   return value;
 }
 
-export function validatePageSize(value: number, field = 'first'): number {
-  if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE_SIZE) {
-    throw new BadUserInputError(field, `It must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
-  }
-  return value;
-}
-
 /**
  * The words of a search, as the search column splits them: runs of letters and digits,
  * lower-cased. Returns a tsquery text where every word must match and the last one also matches
@@ -82,20 +78,13 @@ export interface Cursor {
 }
 
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.name, cursor.id]), 'utf8').toString('base64url');
+  return encodeCursorKey([cursor.name, cursor.id]);
 }
 
 export function decodeCursor(raw: string, field = 'after'): Cursor {
-  const fail = () => new BadUserInputError(field, 'The cursor is not valid');
-  if (!/^[A-Za-z0-9_-]{1,2000}$/.test(raw)) throw fail();
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    throw fail();
+  const [name, id] = decodeCursorKey(raw, 2, field)!;
+  if (typeof name !== 'string' || name.length > 200 || !isUuid(id)) {
+    throw new BadUserInputError(field, 'Not a cursor from this list');
   }
-  if (!Array.isArray(value) || value.length !== 2) throw fail();
-  const [name, id] = value as unknown[];
-  if (typeof name !== 'string' || name.length > 200 || !isUuid(id)) throw fail();
   return { name, id: id.toLowerCase() };
 }
