@@ -4,7 +4,7 @@
 // never succeed. Consumers of the same name in several processes compete for messages.
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import { backgroundFork, type MikroORM } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
@@ -20,6 +20,7 @@ import {
   type ConsumerName,
 } from '../../nats/topology.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
+import { deferOutbox } from './outbox.ts';
 import { contextFrom, failSpan, tracer } from '../observability/tracing.ts';
 
 export interface MessageMeta {
@@ -34,6 +35,8 @@ export type MessageHandler<S extends Subject> = (
   meta: MessageMeta,
 ) => Promise<unknown>;
 export type HandlerMap = { readonly [S in Subject]?: MessageHandler<S> };
+export type BatchPreparer = (em: EntityManager, payloads: readonly unknown[]) => Promise<void>;
+type BoundHandler = (em: EntityManager, meta: MessageMeta) => Promise<unknown>;
 
 /** Thrown by a handler for input that can never succeed: dead-lettered at once, not retried. */
 export class PermanentFailure extends Error {
@@ -57,8 +60,13 @@ export interface ConsumerOptions {
   readonly namespace: string;
   readonly replicas: number;
   readonly logger: Logger;
-  /** Messages handled at once by this process. */
-  readonly concurrency?: number;
+  /** At most this many messages are handled together, in one transaction. */
+  readonly batchSize?: number;
+  /**
+   * Called in a batch's transaction before its handlers, with the payloads of its messages:
+   * e.g. to lock every row the batch will change in one statement and in a fixed order.
+   */
+  readonly prepareBatch?: BatchPreparer;
   readonly onHandled?: (subject: string, outcome: 'ok' | 'duplicate' | 'retry' | 'dead_letter') => void;
 }
 
@@ -72,7 +80,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
   const name = consumerName(namespace, options.consumer);
   const stream = streamName(namespace, CONSUMERS[options.consumer].stream);
   const js = jetstream(options.nats);
-  const concurrency = options.concurrency ?? 16;
+  const batchSize = options.batchSize ?? 32;
   const log = logger.child({ consumer: options.consumer });
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
@@ -87,35 +95,39 @@ export function createConsumer(options: ConsumerOptions): Worker {
   }
 
   /** The handler bound to this message's payload, or why there is none. */
-  function bind(
-    msg: JsMsg,
-    subject: string,
-  ): ((em: EntityManager, meta: MessageMeta) => Promise<unknown>) | string {
+  function bind(msg: JsMsg, subject: string): { run: BoundHandler | string; payload?: unknown } {
     const handlers = options.handlers;
     if ('raw' in handlers && typeof handlers.raw === 'function') {
       const raw = handlers.raw;
       const headers: Record<string, string> = {};
       for (const key of msg.headers?.keys() ?? []) headers[key] = msg.headers!.get(key);
-      return (em, meta) => raw(em, { subject, data: msg.data, headers }, meta);
+      return { run: (em, meta) => raw(em, { subject, data: msg.data, headers }, meta) };
     }
     const contract = contractSubjectOf(subject);
     const handler = contract
       ? ((handlers as HandlerMap)[contract] as MessageHandler<Subject> | undefined)
       : undefined;
-    if (!contract || !handler) return `no handler for ${subject}`;
+    if (!contract || !handler) return { run: `no handler for ${subject}` };
     try {
       const payload = validateMessage(contract, JSON.parse(new TextDecoder().decode(msg.data)));
-      return (em, meta) => handler(em, payload, meta);
+      return { run: (em, meta) => handler(em, payload, meta), payload };
     } catch (err) {
-      return `invalid message: ${err instanceof Error ? err.message : String(err)}`;
+      return { run: `invalid message: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
 
-  /**
-   * Handles a message in a CONSUMER span that continues the publisher's trace (the traceparent
-   * the outbox stored with it), so whatever the handler enqueues carries the same trace on.
-   */
-  async function handle(msg: JsMsg): Promise<void> {
+  /** A message read and checked: its handler bound, or why it has none; its CONSUMER span open. */
+  interface Delivery {
+    readonly msg: JsMsg;
+    readonly meta: MessageMeta;
+    readonly run: ((em: EntityManager, meta: MessageMeta) => Promise<unknown>) | string;
+    readonly payload: unknown;
+    /** The publisher's trace continued: the outbox stored its traceparent with the message. */
+    readonly context: Context;
+    readonly span: Span;
+  }
+
+  function receive(msg: JsMsg): Delivery {
     const subject = unqualify(namespace, msg.subject);
     const messageId = msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`;
     const parent = contextFrom({
@@ -138,64 +150,143 @@ export function createConsumer(options: ConsumerOptions): Worker {
       },
       parent,
     );
+    const { run, payload } = bind(msg, subject);
+    return {
+      msg,
+      meta: { subject, messageId, deliveryCount: msg.info.deliveryCount },
+      run,
+      payload,
+      context: trace.setSpan(parent, span),
+      span,
+    };
+  }
+
+  /**
+   * Runs the deliveries' handlers one after another in one transaction, each in its own span's
+   * context (so what it enqueues carries its trace on), with one inbox insert and one outbox
+   * insert for all of them. A message already in the inbox is skipped: it was handled before.
+   */
+  async function transact(deliveries: readonly Delivery[]): Promise<Set<Delivery>> {
+    return backgroundFork(orm).transactional(async (em) => {
+      const inserted = await em.execute<{ message_id: string }[]>(
+        `insert into inbox (consumer, message_id) select ?, unnest(array[?]::text[])
+         on conflict do nothing returning message_id`,
+        [options.consumer, [...new Set(deliveries.map((d) => d.meta.messageId))]],
+      );
+      const fresh = new Set(inserted.map((row) => row.message_id));
+      const handled = new Set<Delivery>();
+      const due = deliveries.filter((d) => {
+        // Twice in one batch (a redelivery overtook the ack): only the first one counts.
+        if (!fresh.delete(d.meta.messageId)) return false;
+        handled.add(d);
+        return true;
+      });
+      if (due.length > 1)
+        await options.prepareBatch?.(
+          em,
+          due.map((d) => d.payload),
+        );
+      const writeOutbox = deferOutbox(em);
+      for (const d of due) {
+        await context.with(d.context, () => (d.run as BoundHandler)(em, d.meta));
+      }
+      await writeOutbox();
+      return handled;
+    });
+  }
+
+  function finish(d: Delivery, outcome: 'ok' | 'duplicate'): void {
+    d.msg.ack();
+    options.onHandled?.(d.msg.subject, outcome);
+  }
+
+  /** One message in a transaction of its own: acked, retried later with backoff, or dead-lettered. */
+  async function settle(d: Delivery): Promise<void> {
+    const { msg, span } = d;
     try {
-      await context.with(trace.setSpan(parent, span), () => settle(msg, subject, messageId, span));
-    } catch (err) {
-      failSpan(span, err);
-      throw err;
+      if (typeof d.run === 'string') {
+        failSpan(span, d.run);
+        return await deadLetter(msg, d.run);
+      }
+      try {
+        const handled = await transact([d]);
+        return finish(d, handled.has(d) ? 'ok' : 'duplicate');
+      } catch (err) {
+        failSpan(span, err);
+        const reason = err instanceof Error ? err.message : String(err);
+        if (err instanceof PermanentFailure || msg.info.deliveryCount >= MAX_DELIVER) {
+          return await deadLetter(msg, reason);
+        }
+        log.warn(
+          {
+            err,
+            subject: d.meta.subject,
+            deliveries: msg.info.deliveryCount,
+            traceId: span.spanContext().traceId,
+          },
+          'handler failed; will retry',
+        );
+        msg.nak(retryDelayMs(msg.info.deliveryCount));
+        options.onHandled?.(msg.subject, 'retry');
+      }
     } finally {
       span.end();
     }
   }
 
-  async function settle(msg: JsMsg, subject: string, messageId: string, span: Span): Promise<void> {
-    const run = bind(msg, subject);
-    if (typeof run === 'string') {
-      failSpan(span, run);
-      return deadLetter(msg, run);
-    }
-    const meta: MessageMeta = { subject, messageId, deliveryCount: msg.info.deliveryCount };
-    try {
-      const handled = await backgroundFork(orm).transactional(async (em) => {
-        const inserted = await em.execute<{ affectedRows: number }>(
-          'insert into inbox (consumer, message_id) values (?, ?) on conflict do nothing',
-          [options.consumer, messageId],
-          'run',
-        );
-        if (inserted.affectedRows === 0) return false;
-        await run(em, meta);
-        return true;
-      });
-      msg.ack();
-      options.onHandled?.(msg.subject, handled ? 'ok' : 'duplicate');
-    } catch (err) {
-      failSpan(span, err);
-      const reason = err instanceof Error ? err.message : String(err);
-      if (err instanceof PermanentFailure || msg.info.deliveryCount >= MAX_DELIVER) {
-        await deadLetter(msg, reason);
+  /**
+   * Handles what arrived together in one transaction: under load this saves a BEGIN, a COMMIT,
+   * an inbox and an outbox statement per message, which is most of a message's cost. If any
+   * handler fails, nothing of the batch is kept and each message is handled on its own, so one
+   * bad message still only affects itself.
+   */
+  async function handleBatch(messages: readonly JsMsg[]): Promise<void> {
+    const deliveries = messages.map(receive);
+    const runnable = deliveries.filter((d) => typeof d.run !== 'string');
+    if (runnable.length > 1) {
+      try {
+        const handled = await transact(runnable);
+        for (const d of runnable) {
+          finish(d, handled.has(d) ? 'ok' : 'duplicate');
+          d.span.end();
+        }
+        for (const d of deliveries) if (typeof d.run === 'string') await settle(d);
         return;
+      } catch (err) {
+        log.debug({ err, size: runnable.length }, 'batch failed; handling its messages one by one');
       }
-      log.warn(
-        { err, subject, deliveries: msg.info.deliveryCount, traceId: span.spanContext().traceId },
-        'handler failed; will retry',
-      );
-      msg.nak(retryDelayMs(msg.info.deliveryCount));
-      options.onHandled?.(msg.subject, 'retry');
     }
+    for (const d of deliveries) await settle(d);
   }
 
   async function run(): Promise<void> {
     const consumer = await js.consumers.get(stream, name);
-    messages = await consumer.consume({ max_messages: concurrency * 2 });
+    messages = await consumer.consume({ max_messages: batchSize * 2 });
+    const waiting: JsMsg[] = [];
+    let busy: Promise<void> | undefined;
+    // One batch at a time: what arrives meanwhile forms the next batch. At low load a batch is
+    // a single message handled at once; under load batches grow and each message costs less.
+    const pump = (): void => {
+      if (busy || waiting.length === 0) return;
+      const batch = waiting.splice(0, batchSize);
+      busy = handleBatch(batch)
+        .catch((err: unknown) => {
+          // Publishing a dead letter failed (NATS away): leave the rest to be redelivered.
+          log.error({ err }, 'messages left unacknowledged');
+        })
+        .finally(() => {
+          inFlight.delete(busy!);
+          busy = undefined;
+          pump();
+        });
+      inFlight.add(busy);
+    };
     for await (const msg of messages) {
-      const task = handle(msg).catch((err: unknown) => {
-        // Publishing the dead letter failed (NATS away): leave the message to be redelivered.
-        log.error({ err, subject: msg.subject }, 'message left unacknowledged');
-      });
-      inFlight.add(task);
-      void task.finally(() => inFlight.delete(task));
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      waiting.push(msg);
+      pump();
+      if (waiting.length >= batchSize && busy) await busy;
     }
+    while (busy) await busy;
   }
 
   return {

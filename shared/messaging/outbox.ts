@@ -41,6 +41,32 @@ export interface OutgoingMessage<S extends Subject = Subject> {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+interface PendingRow {
+  readonly id: string;
+  readonly subject: string;
+  readonly payload: string;
+  readonly headers: string;
+}
+
+/**
+ * Transactions that write their outbox rows once, at the end: a consumer handling a batch of
+ * messages in one transaction sends one INSERT for every reply instead of one per message.
+ */
+const deferred = new WeakMap<EntityManager, PendingRow[]>();
+
+/**
+ * From now on, `enqueue(em, ...)` only collects rows for this transaction; the returned function
+ * writes them all (in the order they were enqueued) and must run before the transaction commits.
+ */
+export function deferOutbox(em: EntityManager): () => Promise<void> {
+  const rows: PendingRow[] = [];
+  deferred.set(em, rows);
+  return async () => {
+    deferred.delete(em);
+    await insertRows(em, rows);
+  };
+}
+
 /**
  * Writes messages to the outbox in the EntityManager's current transaction. Call it inside
  * `em.transactional(...)` together with the change that causes them. Payloads are validated
@@ -48,27 +74,38 @@ export interface OutgoingMessage<S extends Subject = Subject> {
  */
 export async function enqueue(em: EntityManager, messages: readonly OutgoingMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  const values: unknown[] = [];
-  const rows: string[] = [];
   // The active trace (a request's or a handled message's) travels with the messages it causes:
   // the relay copies these headers onto the NATS message and the consumer continues the trace.
   const trace = traceHeaders();
-  for (const message of messages) {
+  const rows = messages.map((message): PendingRow => {
     validateMessage(message.subject, message.payload);
-    const subject = message.subjectSuffix ? `${message.subject}.${message.subjectSuffix}` : message.subject;
-    rows.push('(?, ?, ?::jsonb, ?::jsonb)');
-    values.push(
-      message.id ?? randomUUID(),
-      subject,
-      JSON.stringify(message.payload),
-      JSON.stringify({ ...trace, ...message.headers }),
-    );
-  }
+    return {
+      id: message.id ?? randomUUID(),
+      subject: message.subjectSuffix ? `${message.subject}.${message.subjectSuffix}` : message.subject,
+      payload: JSON.stringify(message.payload),
+      headers: JSON.stringify({ ...trace, ...message.headers }),
+    };
+  });
+  const pending = deferred.get(em);
+  if (pending) pending.push(...rows);
+  else await insertRows(em, rows);
+}
+
+async function insertRows(em: EntityManager, rows: readonly PendingRow[]): Promise<void> {
+  if (rows.length === 0) return;
   // One round trip: the rows, and a notification delivered at commit that wakes the relay at
   // once instead of at its next poll.
   await em.execute(
-    `with written as (insert into outbox (id, subject, payload, headers) values ${rows.join(', ')} returning 1)
+    `with written as (
+       insert into outbox (id, subject, payload, headers)
+       select * from unnest(array[?]::uuid[], array[?]::text[], array[?]::jsonb[], array[?]::jsonb[])
+       returning 1)
      select pg_notify('${OUTBOX_CHANNEL}', '') from (select 1) once where exists (select 1 from written)`,
-    values,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.subject),
+      rows.map((r) => r.payload),
+      rows.map((r) => r.headers),
+    ],
   );
 }

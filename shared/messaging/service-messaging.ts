@@ -11,6 +11,9 @@ import type { NatsConnection } from './nats.ts';
 import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';
+
+/** What one consumer does: its handlers, and optionally what a batch of messages needs first. */
+export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch'>;
 import { createInboxJanitor } from './inbox-janitor.ts';
 
 export interface MessagingOptions {
@@ -19,8 +22,7 @@ export interface MessagingOptions {
   readonly nats: NatsConnection;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly consumers: Readonly<Partial<Record<ConsumerName, ConsumerOptions['handlers']>>>;
-  readonly concurrency?: number;
+  readonly consumers: Readonly<Partial<Record<ConsumerName, ConsumerOptions['handlers'] | ConsumerSetup>>>;
 }
 
 export async function createMessagingWorkers(options: MessagingOptions): Promise<Worker[]> {
@@ -34,16 +36,15 @@ export async function createMessagingWorkers(options: MessagingOptions): Promise
     logger,
     onPublished: (count) => metrics.messagesPublished.inc(count),
   });
-  const consumers = Object.entries(options.consumers).map(([consumer, handlers]) =>
+  const consumers = Object.entries(options.consumers).map(([consumer, setup]) =>
     createConsumer({
       consumer: consumer as ConsumerName,
-      handlers: handlers!,
+      ...('handlers' in setup! ? (setup as ConsumerSetup) : { handlers: setup! }),
       orm,
       nats,
       namespace: config.natsNamespace,
       replicas: config.natsReplicas,
       logger,
-      concurrency: options.concurrency,
       onHandled: (_subject, outcome) => metrics.messagesHandled.inc({ consumer, outcome }),
     }),
   );

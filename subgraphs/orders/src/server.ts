@@ -67,8 +67,8 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
       };
       return {
         consumers: {
-          'orders-inventory-events': saga.handlers,
-          'orders-payment-events': saga.handlers,
+          'orders-inventory-events': { handlers: saga.handlers, prepareBatch: saga.prepareBatch },
+          'orders-payment-events': { handlers: saga.handlers, prepareBatch: saga.prepareBatch },
           'orders-product-events': saga.handlers,
           'orders-dead-letters': { raw: deadLetterHandler(saga) },
         },

@@ -11,7 +11,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
 import type { HandlerMap } from '../../../../shared/messaging/consumer.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import { changeStatus, lockOrder } from '../domain/status-change.ts';
+import { changeStatus, lockOrder, lockOrders } from '../domain/status-change.ts';
 import { compensationsFor, type Compensation } from '../domain/order-status.ts';
 import type { Order } from '../domain/order.entity.ts';
 import { applyProductChanged } from '../domain/catalog.ts';
@@ -163,6 +163,15 @@ export function createSaga(settings: SagaSettings) {
     });
   }
 
-  return { handlers, timeOut, abandon };
+  /** A batch of saga events locks all its orders at once, in id order (no deadlocks between batches). */
+  async function prepareBatch(em: EntityManager, payloads: readonly unknown[]): Promise<void> {
+    const ids = payloads.flatMap((p) => {
+      const orderId = (p as { orderId?: unknown }).orderId;
+      return typeof orderId === 'string' ? [orderId] : [];
+    });
+    await lockOrders(em, ids);
+  }
+
+  return { handlers, prepareBatch, timeOut, abandon };
 }
 export type Saga = ReturnType<typeof createSaga>;
