@@ -7,7 +7,12 @@ import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/sta
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { Payment } from './domain/payment.entity.ts';
 import { PaymentEvent } from './domain/payment-event.entity.ts';
-import { findPaymentEvents, findPaymentsByIds, findPaymentsByOrderIds } from './domain/payments.ts';
+import {
+  findPaymentEvents,
+  findPaymentsByIds,
+  findPaymentsByOrderIds,
+  lockPayments,
+} from './domain/payments.ts';
 import type { PaymentProvider } from './domain/provider/payment-provider.ts';
 import { SimulatedPaymentProvider } from './domain/provider/simulated-provider.ts';
 import { createPaymentHandlers } from './messaging/handlers.ts';
@@ -52,7 +57,17 @@ export function startPayments(
       const provider =
         options.provider ?? new SimulatedPaymentProvider({ flakyFailures: config.flakyFailures });
       return {
-        consumers: { 'payments-commands': createPaymentHandlers({ provider, operations }) },
+        consumers: {
+          'payments-commands': {
+            handlers: createPaymentHandlers({ provider, operations }),
+            // A batch takes every order's command lock and reads their payments in two statements.
+            prepareBatch: (em, payloads) =>
+              lockPayments(
+                em,
+                payloads.map((p) => (p as { orderId: string }).orderId),
+              ),
+          },
+        },
         extendContext: (base) => ({
           ...base,
           paymentsById: batchById(

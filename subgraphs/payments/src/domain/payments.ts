@@ -87,19 +87,22 @@ export async function authorizePayment(
     amountCents: command.amountCents,
     currency: command.currency,
   });
-  const payment = em.create(Payment, {
-    id: crypto.randomUUID(), // now, not at flush: the event below refers to it
-    orderId: command.orderId,
-    customerId: command.customerId,
-    amountCents: command.amountCents,
-    currency: command.currency,
-    paymentMethod: command.paymentMethod,
-    status: result.approved ? 'AUTHORIZED' : 'DECLINED',
-    declineReason: result.approved ? null : result.reason,
-    providerReference: result.approved ? result.reference : null,
-  });
+  const payment = created(
+    em,
+    em.create(Payment, {
+      id: crypto.randomUUID(), // now, not at flush: the event below refers to it
+      orderId: command.orderId,
+      customerId: command.customerId,
+      amountCents: command.amountCents,
+      currency: command.currency,
+      paymentMethod: command.paymentMethod,
+      status: result.approved ? 'AUTHORIZED' : 'DECLINED',
+      declineReason: result.approved ? null : result.reason,
+      providerReference: result.approved ? result.reference : null,
+    }),
+  );
+  // Written when the transaction commits, together with whatever else it changed.
   record(em, payment, result.approved ? 'AUTHORIZED' : 'DECLINED', result.approved ? null : result.reason);
-  await em.flush();
   return result.approved
     ? { approved: true, payment, changed: true }
     : { approved: false, reason: result.reason, payment, changed: true };
@@ -121,7 +124,6 @@ async function authorizeAgain(
       payment.paymentMethod = command.paymentMethod;
       payment.declineReason = VOIDED_REASON;
       record(em, payment, 'DECLINED', VOIDED_REASON);
-      await em.flush();
     }
     return { approved: false, reason: VOIDED_REASON, payment, changed: first };
   }
@@ -154,19 +156,21 @@ export async function voidPayment(
   const payment = await lockPayment(em, orderId);
   if (!payment) {
     // Void before authorize: a tombstone, so that the authorize, if it comes, is refused.
-    const tombstone = em.create(Payment, {
-      id: crypto.randomUUID(),
-      orderId,
-      customerId: null,
-      amountCents: 0,
-      currency: NO_CURRENCY,
-      status: 'VOIDED',
-      declineReason: null,
-      paymentMethod: null,
-      providerReference: null,
-    });
+    const tombstone = created(
+      em,
+      em.create(Payment, {
+        id: crypto.randomUUID(),
+        orderId,
+        customerId: null,
+        amountCents: 0,
+        currency: NO_CURRENCY,
+        status: 'VOIDED',
+        declineReason: null,
+        paymentMethod: null,
+        providerReference: null,
+      }),
+    );
     record(em, tombstone, 'VOIDED', null);
-    await em.flush();
     return { payment: tombstone, changed: true };
   }
   if (payment.status === 'VOIDED' || payment.status === 'DECLINED') return { payment, changed: false };
@@ -215,17 +219,51 @@ export function mayView(
 
 // --- helpers ---
 
-/** Serializes every command for one order (across instances) and reads its payment afresh. */
-async function lockPayment(em: EntityManager, orderId: string): Promise<Payment | null> {
+/** Payments a transaction has locked with `lockPayments`, by order id (null: none yet). */
+const lockedBefore = new WeakMap<EntityManager, Map<string, Payment | null>>();
+
+const lockKey = (orderId: string) => `payments:order:${orderId}`;
+
+function requireTransaction(em: EntityManager): void {
   if (!em.isInTransaction()) {
     throw new Error('payment commands must run inside a transaction (the inbox transaction)');
   }
+}
+
+/**
+ * Takes the command lock of several orders in one statement, in a fixed order (so two
+ * transactions doing this never wait on each other in a cycle), then reads their payments in
+ * one more. `lockPayment` in the same transaction then needs no statement for them.
+ */
+export async function lockPayments(em: EntityManager, orderIds: readonly string[]): Promise<void> {
+  requireTransaction(em);
+  const keys = [...new Set(orderIds)].sort();
+  if (keys.length === 0) return;
   await em.execute(
-    'select pg_advisory_xact_lock(hashtextextended(?, 0))',
-    [`payments:order:${orderId}`],
-    'get',
+    `select pg_advisory_xact_lock(hashtextextended(k, 0))
+       from (select k from unnest(array[?]::text[]) k order by k) ordered`,
+    [keys.map(lockKey)],
   );
+  // Read after every lock is held, so no command that committed meanwhile is missed.
+  const payments = await em.find(Payment, { orderId: { $in: keys } }, { refresh: true });
+  const locked = lockedBefore.get(em) ?? new Map<string, Payment | null>();
+  for (const orderId of keys) locked.set(orderId, payments.find((p) => p.orderId === orderId) ?? null);
+  lockedBefore.set(em, locked);
+}
+
+/** Serializes every command for one order (across instances) and reads its payment afresh. */
+async function lockPayment(em: EntityManager, orderId: string): Promise<Payment | null> {
+  requireTransaction(em);
+  const locked = lockedBefore.get(em);
+  if (locked?.has(orderId)) return locked.get(orderId)!;
+  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(orderId)], 'get');
   return em.findOne(Payment, { orderId }, { refresh: true });
+}
+
+/** A payment created in this transaction: a later command of the same batch must find it. */
+function created(em: EntityManager, payment: Payment): Payment {
+  lockedBefore.get(em)?.set(payment.orderId, payment);
+  return payment;
 }
 
 /**
@@ -256,7 +294,6 @@ async function transition(
 ): Promise<PaymentOutcome> {
   payment.status = status;
   record(em, payment, status, null);
-  await em.flush();
   return { payment, changed: true };
 }
 
