@@ -74,10 +74,18 @@ export function deferOutbox(em: EntityManager): () => Promise<void> {
  */
 export async function enqueue(em: EntityManager, messages: readonly OutgoingMessage[]): Promise<void> {
   if (messages.length === 0) return;
+  const rows = outboxRows(messages);
+  const pending = deferred.get(em);
+  if (pending) pending.push(...rows);
+  else await insertRows(em, rows);
+}
+
+/** Validated rows for the outbox, with the active trace's headers. */
+function outboxRows(messages: readonly OutgoingMessage[]): PendingRow[] {
   // The active trace (a request's or a handled message's) travels with the messages it causes:
   // the relay copies these headers onto the NATS message and the consumer continues the trace.
   const trace = traceHeaders();
-  const rows = messages.map((message): PendingRow => {
+  return messages.map((message): PendingRow => {
     validateMessage(message.subject, message.payload);
     return {
       id: message.id ?? randomUUID(),
@@ -86,26 +94,41 @@ export async function enqueue(em: EntityManager, messages: readonly OutgoingMess
       headers: JSON.stringify({ ...trace, ...message.headers }),
     };
   });
-  const pending = deferred.get(em);
-  if (pending) pending.push(...rows);
-  else await insertRows(em, rows);
 }
+
+/**
+ * A statement that writes the messages to the outbox after the given data-modifying common
+ * table expressions (`name as (insert ...)`, each with its parameters), all in one statement:
+ * PostgreSQL runs a single statement atomically, so a change that fits in one needs neither
+ * BEGIN nor COMMIT.
+ */
+export function withOutbox(
+  changes: readonly { readonly sql: string; readonly params: readonly unknown[] }[],
+  messages: readonly OutgoingMessage[],
+): { readonly sql: string; readonly params: unknown[] } {
+  const rows = outboxRows(messages);
+  return {
+    sql: `with ${[...changes.map((c) => c.sql), WRITE_OUTBOX_CTE].join(',\n')}\n${NOTIFY_IF_WRITTEN}`,
+    params: [...changes.flatMap((c) => c.params), ...outboxParams(rows)],
+  };
+}
+
+const WRITE_OUTBOX_CTE = `written as (
+  insert into outbox (id, subject, payload, headers)
+  select * from unnest(array[?]::uuid[], array[?]::text[], array[?]::jsonb[], array[?]::jsonb[])
+  returning 1)`;
+// A notification delivered at commit wakes the relay at once instead of at its next poll.
+const NOTIFY_IF_WRITTEN = `select pg_notify('${OUTBOX_CHANNEL}', '') from (select 1) once where exists (select 1 from written)`;
+
+const outboxParams = (rows: readonly PendingRow[]) => [
+  rows.map((r) => r.id),
+  rows.map((r) => r.subject),
+  rows.map((r) => r.payload),
+  rows.map((r) => r.headers),
+];
 
 async function insertRows(em: EntityManager, rows: readonly PendingRow[]): Promise<void> {
   if (rows.length === 0) return;
-  // One round trip: the rows, and a notification delivered at commit that wakes the relay at
-  // once instead of at its next poll.
-  await em.execute(
-    `with written as (
-       insert into outbox (id, subject, payload, headers)
-       select * from unnest(array[?]::uuid[], array[?]::text[], array[?]::jsonb[], array[?]::jsonb[])
-       returning 1)
-     select pg_notify('${OUTBOX_CHANNEL}', '') from (select 1) once where exists (select 1 from written)`,
-    [
-      rows.map((r) => r.id),
-      rows.map((r) => r.subject),
-      rows.map((r) => r.payload),
-      rows.map((r) => r.headers),
-    ],
-  );
+  // One round trip: the rows and the relay's wake-up.
+  await em.execute(`with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`, outboxParams(rows));
 }

@@ -4,14 +4,15 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Identity } from '../../../../shared/auth/identity.ts';
 import { NotFoundError } from '../../../../shared/errors.ts';
-import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
-import { Order, OrderItem, OrderStatusChange } from './order.entity.ts';
+import { withOutbox, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
+import { Order } from './order.entity.ts';
 import { loadCatalog, type ProductSource } from './catalog.ts';
 import {
   normalizeLines,
   priceLines,
   validateIdempotencyKey,
   validatePaymentMethod,
+  type PricedLine,
   type RequestedLine,
 } from './pricing.ts';
 import { assertCancellable, compensationsFor } from './order-status.ts';
@@ -48,46 +49,43 @@ export async function placeOrder(
     settings.productSource,
   );
   const priced = priceLines(lines, catalog);
-  try {
-    return await em.transactional(async (tx) => {
-      const now = new Date();
-      const order = tx.create(Order, {
-        customerId,
-        status: 'PENDING',
-        totalCents: priced.totalCents,
-        currency: priced.currency,
-        paymentMethod,
-        idempotencyKey,
-        statusSequence: 1,
-        stepDeadline: new Date(now.getTime() + settings.stepTimeoutMs),
-        createdAt: now,
-        updatedAt: now,
-      });
-      // Items and history reference the order by id, not by relation: insert the order first.
-      await tx.flush();
-      priced.lines.forEach((line, position) =>
-        tx.create(OrderItem, { orderId: order.id, position, ...line }),
-      );
-      tx.create(OrderStatusChange, {
+  const now = new Date();
+  const order = em.create(
+    Order,
+    {
+      id: crypto.randomUUID(),
+      customerId,
+      status: 'PENDING',
+      totalCents: priced.totalCents,
+      currency: priced.currency,
+      paymentMethod,
+      idempotencyKey,
+      statusSequence: 1,
+      stepDeadline: new Date(now.getTime() + settings.stepTimeoutMs),
+      stockCommitted: false,
+      paymentCaptured: false,
+      createdAt: now,
+      updatedAt: now,
+    },
+    // Written below in one statement, not by the unit of work.
+    { persist: false },
+  );
+  const insert = withOutbox(newOrderRows(order, priced.lines), [
+    statusEvent(order, now),
+    {
+      subject: 'inventory.cmd.reserve',
+      payload: {
+        v: 1,
         orderId: order.id,
-        sequence: 1,
-        status: 'PENDING',
-        reason: null,
-        at: now,
-      });
-      await enqueue(tx, [
-        statusEvent(order, now),
-        {
-          subject: 'inventory.cmd.reserve',
-          payload: {
-            v: 1,
-            orderId: order.id,
-            items: priced.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
-          },
-        },
-      ]);
-      return order;
-    });
+        items: priced.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+      },
+    },
+  ]);
+  try {
+    // The order, its lines, its first history entry and its messages, in one atomic statement:
+    // one round trip where a transaction took seven.
+    await em.execute(insert.sql, insert.params);
+    return order;
   } catch (err) {
     // Two requests with the same key raced: the other one won; answer with its order.
     if (idempotencyKey && err instanceof UniqueConstraintViolationException) {
@@ -95,6 +93,57 @@ export async function placeOrder(
     }
     throw err;
   }
+}
+
+/** The rows of a new order, as data-modifying common table expressions. */
+function newOrderRows(order: Order, lines: readonly PricedLine[]) {
+  return [
+    {
+      sql: `new_order as (
+        insert into orders (id, customer_id, status, total_cents, currency, payment_method, idempotency_key,
+                            status_sequence, step_deadline, stock_committed, payment_captured, created_at, updated_at)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz, false, false, ?::timestamptz, ?::timestamptz))`,
+      params: [
+        order.id,
+        order.customerId,
+        order.status,
+        order.totalCents,
+        order.currency,
+        order.paymentMethod,
+        order.idempotencyKey,
+        order.statusSequence,
+        order.stepDeadline!.toISOString(),
+        order.createdAt.toISOString(),
+        order.updatedAt.toISOString(),
+      ],
+    },
+    {
+      sql: `new_items as (
+        insert into order_items (order_id, position, product_id, product_name, quantity, unit_price_cents, currency)
+        select ?, position, product_id, product_name, quantity, unit_price_cents, currency
+          from jsonb_to_recordset(?::jsonb) as l (position int, product_id uuid, product_name text,
+                                                 quantity int, unit_price_cents int, currency text))`,
+      params: [
+        order.id,
+        JSON.stringify(
+          lines.map((line, position) => ({
+            position,
+            product_id: line.productId,
+            product_name: line.productName,
+            quantity: line.quantity,
+            unit_price_cents: line.unitPriceCents,
+            currency: line.currency,
+          })),
+        ),
+      ],
+    },
+    {
+      sql: `new_history as (
+        insert into order_status_changes (order_id, sequence, status, reason, at)
+        values (?, 1, ?, null, ?::timestamptz))`,
+      params: [order.id, order.status, order.createdAt.toISOString()],
+    },
+  ];
 }
 
 /** The order if `who` may see it; otherwise the same NOT_FOUND as for an order that does not exist. */
