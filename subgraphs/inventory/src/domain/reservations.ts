@@ -70,12 +70,6 @@ export async function reserve(
   const order = orderKey(orderId);
   const wanted = mergeItems(items);
 
-  const created = await em.execute<{ order_id: string }[]>(
-    `insert into reservations (order_id, status) values (?, ?) on conflict (order_id) do nothing returning order_id`,
-    [order, 'RESERVED'],
-  );
-  if (created.length === 0) return recordedOutcome(em, order);
-
   // Lock the candidate rows in (product, warehouse) order, then decide with what they hold.
   const rows = await em.execute<{ product_id: string; warehouse: string; available: number }[]>(
     `select product_id, warehouse, available from stock
@@ -84,37 +78,44 @@ export async function reserve(
     [wanted.map((item) => item.productId)],
   );
   const lines = allocate(wanted, rows);
-  if (!lines) {
-    await em.execute(
-      `update reservations set status = ?, reason = ?, updated_at = now() where order_id = ?`,
-      ['REJECTED', REJECTION_REASONS.OUT_OF_STOCK, order],
-      'run',
-    );
-    return { outcome: 'REJECTED', reason: REJECTION_REASONS.OUT_OF_STOCK, replayed: false };
-  }
-
   const json = JSON.stringify(
-    lines.map((l) => ({ product_id: l.productId, warehouse: l.warehouse, quantity: l.quantity })),
+    (lines ?? []).map((l) => ({ product_id: l.productId, warehouse: l.warehouse, quantity: l.quantity })),
   );
-  const updated = await em.execute(
-    `update stock s
-        set available = s.available - a.quantity, reserved = s.reserved + a.quantity, version = s.version + 1
-       from jsonb_to_recordset(?::jsonb) as a (product_id uuid, warehouse text, quantity int)
-      where s.product_id = a.product_id and s.warehouse = a.warehouse and s.available >= a.quantity`,
-    [json],
-    'run',
+  // One statement: the reservation row, and (only if that row is new) the stock moved and the
+  // lines recorded. An existing row means this order was reserved, rejected or released before:
+  // nothing changes and the recorded outcome is the answer.
+  const [result] = await em.execute<{ created: string; moved: string }[]>(
+    `with created as (
+       insert into reservations (order_id, status, reason) values (?, ?, ?)
+       on conflict (order_id) do nothing returning order_id),
+     moved as (
+       update stock s
+          set available = s.available - a.quantity, reserved = s.reserved + a.quantity, version = s.version + 1
+         from jsonb_to_recordset(?::jsonb) as a (product_id uuid, warehouse text, quantity int)
+        where s.product_id = a.product_id and s.warehouse = a.warehouse and s.available >= a.quantity
+          and exists (select 1 from created)
+        returning 1),
+     recorded as (
+       insert into reservation_lines (order_id, product_id, warehouse, quantity)
+       select ?, product_id, warehouse, quantity
+         from jsonb_to_recordset(?::jsonb) as a (product_id uuid, warehouse text, quantity int)
+        where exists (select 1 from created))
+     select (select count(*) from created) as created, (select count(*) from moved) as moved`,
+    [
+      order,
+      lines ? 'RESERVED' : 'REJECTED',
+      lines ? null : REJECTION_REASONS.OUT_OF_STOCK,
+      json,
+      order,
+      json,
+    ],
   );
-  if (affected(updated) !== lines.length) {
+  if (Number(result?.created) === 0) return recordedOutcome(em, order);
+  if (!lines) return { outcome: 'REJECTED', reason: REJECTION_REASONS.OUT_OF_STOCK, replayed: false };
+  if (Number(result?.moved) !== lines.length) {
     // Cannot happen while the rows are locked; if it does, roll everything back.
     throw new Error(`reservation of order ${order}: stock changed under a lock`);
   }
-  await em.execute(
-    `insert into reservation_lines (order_id, product_id, warehouse, quantity)
-     select ?, product_id, warehouse, quantity
-       from jsonb_to_recordset(?::jsonb) as a (product_id uuid, warehouse text, quantity int)`,
-    [order, json],
-    'run',
-  );
   return { outcome: 'RESERVED', lines, replayed: false };
 }
 
@@ -129,8 +130,7 @@ export async function release(em: EntityManager, orderId: string): Promise<Reser
   if (await writeTombstone(em, order)) return { status: 'RELEASED', changed: true };
   const status = await lockReservation(em, order);
   if (status !== 'RESERVED') return { status, changed: false };
-  await moveLines(em, order, 'release');
-  await setStatus(em, order, 'RESERVED', 'RELEASED');
+  await moveLines(em, order, 'release', 'RESERVED', 'RELEASED');
   return { status: 'RELEASED', changed: true };
 }
 
@@ -140,8 +140,7 @@ export async function commit(em: EntityManager, orderId: string): Promise<Reserv
   const order = orderKey(orderId);
   const status = await lockReservation(em, order);
   if (status !== 'RESERVED') return { status, changed: false };
-  await moveLines(em, order, 'commit');
-  await setStatus(em, order, 'RESERVED', 'COMMITTED');
+  await moveLines(em, order, 'commit', 'RESERVED', 'COMMITTED');
   return { status: 'COMMITTED', changed: true };
 }
 
@@ -156,13 +155,11 @@ export async function restock(em: EntityManager, orderId: string): Promise<Reser
   if (await writeTombstone(em, order)) return { status: 'RELEASED', changed: true };
   const status = await lockReservation(em, order);
   if (status === 'RESERVED') {
-    await moveLines(em, order, 'release');
-    await setStatus(em, order, 'RESERVED', 'RELEASED');
+    await moveLines(em, order, 'release', 'RESERVED', 'RELEASED');
     return { status: 'RELEASED', changed: true };
   }
   if (status !== 'COMMITTED') return { status, changed: false };
-  await moveLines(em, order, 'restock');
-  await setStatus(em, order, 'COMMITTED', 'RESTOCKED');
+  await moveLines(em, order, 'restock', 'COMMITTED', 'RESTOCKED');
   return { status: 'RESTOCKED', changed: true };
 }
 
@@ -272,20 +269,6 @@ async function lockReservation(em: EntityManager, order: string): Promise<Reserv
   return row?.status ?? null;
 }
 
-async function setStatus(
-  em: EntityManager,
-  order: string,
-  from: ReservationStatus,
-  to: ReservationStatus,
-): Promise<void> {
-  const result = await em.execute(
-    `update reservations set status = ?, updated_at = now() where order_id = ? and status = ?`,
-    [to, order, from],
-    'run',
-  );
-  if (affected(result) !== 1) throw new Error(`reservation of order ${order} is no longer ${from}`);
-}
-
 /** How a reservation's lines move units between the counters of their stock rows. */
 const MOVES = {
   release: 'available = s.available + l.quantity, reserved = s.reserved - l.quantity',
@@ -293,22 +276,34 @@ const MOVES = {
   restock: 'available = s.available + l.quantity, sold = s.sold - l.quantity',
 } as const;
 
-async function moveLines(em: EntityManager, order: string, move: keyof typeof MOVES): Promise<void> {
-  // Lock in the same order as reserve does before changing anything.
-  await em.execute(
-    `select 1 from stock s join reservation_lines l using (product_id, warehouse)
-      where l.order_id = ? order by s.product_id, s.warehouse for update of s`,
-    [order],
+/**
+ * Moves the units of the order's lines between counters and sets the reservation's new status,
+ * in one statement. The stock rows are locked in (product, warehouse) order first, as reserve
+ * locks them, so two orders never wait on each other in a cycle.
+ */
+async function moveLines(
+  em: EntityManager,
+  order: string,
+  move: keyof typeof MOVES,
+  from: ReservationStatus,
+  to: ReservationStatus,
+): Promise<void> {
+  const [row] = await em.execute<{ updated: string }[]>(
+    `with moved as (
+       update stock s set ${MOVES[move]}, version = s.version + 1
+         from (select s2.product_id, s2.warehouse, lines.quantity
+                 from stock s2 join reservation_lines lines using (product_id, warehouse)
+                where lines.order_id = ?
+                order by s2.product_id, s2.warehouse
+                  for update of s2) l
+        where s.product_id = l.product_id and s.warehouse = l.warehouse
+        returning 1),
+     updated as (
+       update reservations set status = ?, updated_at = now() where order_id = ? and status = ?
+       returning 1)
+     select (select count(*) from updated) as updated, (select count(*) from moved) as moved`,
+    [order, to, order, from],
   );
-  await em.execute(
-    `update stock s set ${MOVES[move]}, version = s.version + 1
-       from reservation_lines l
-      where l.order_id = ? and s.product_id = l.product_id and s.warehouse = l.warehouse`,
-    [order],
-    'run',
-  );
-}
-
-function affected(result: unknown): number {
-  return (result as { affectedRows?: number }).affectedRows ?? 0;
+  // The reservation row is locked by this transaction: it cannot have changed.
+  if (Number(row?.updated) !== 1) throw new Error(`reservation of order ${order} is no longer ${from}`);
 }
