@@ -228,6 +228,65 @@ describe('consumer', () => {
   });
 });
 
+describe('consumer batches', () => {
+  it('handles what arrived together in one transaction, and a failing message only affects itself', async () => {
+    await purge();
+    await orm.em.fork().execute('delete from markers');
+    const ids: string[] = Array.from({ length: 20 }, () => orderId());
+    const poison = ids[7]!;
+    const batchSizes: number[] = [];
+    const attempts = new Map<string, number>();
+    let handledGood = 0;
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const js = jetstream(nats);
+    // Published before the consumer starts, so they are waiting together when it pulls.
+    for (const [n, id] of ids.entries()) {
+      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(id).payload), {
+        msgID: `batch-${n}`,
+      });
+    }
+    const consumer = createConsumer({
+      consumer: 'orders-inventory-events',
+      orm,
+      nats,
+      namespace: ns,
+      replicas: 1,
+      logger: env.logger,
+      prepareBatch: async (_em, payloads) => {
+        batchSizes.push(payloads.length);
+      },
+      handlers: {
+        'inventory.evt.released': async (em, { orderId: id }) => {
+          attempts.set(id, (attempts.get(id) ?? 0) + 1);
+          await em.execute('insert into markers (id) values (?)', [ids.indexOf(id)], 'run');
+          if (id === poison) throw new PermanentFailure('never');
+        },
+      },
+      onHandled: (_subject, outcome) => {
+        if (outcome === 'ok') handledGood += 1;
+        if (handledGood === ids.length - 1) allDone();
+      },
+    });
+    await consumer.start();
+    try {
+      await done;
+    } finally {
+      await consumer.stop();
+    }
+    // A batch formed, failed on the poison, and its messages were then handled one by one.
+    expect(Math.max(...batchSizes)).toBeGreaterThan(1);
+    expect(attempts.get(poison)).toBe(2);
+    // Nothing of the failed batch was kept: every good message's effect and inbox row once.
+    const markers = await orm.em.fork().execute<{ id: number }[]>('select id from markers order by id');
+    expect(markers.map((m) => m.id)).toEqual(ids.map((_, n) => n).filter((n) => n !== 7));
+    const inbox = await orm.em
+      .fork()
+      .execute<{ n: string }[]>("select count(*) as n from inbox where message_id like 'batch-%'");
+    expect(Number(inbox[0]!.n)).toBe(ids.length - 1);
+  });
+});
+
 describe('inbox janitor', () => {
   it('forgets message ids older than any redelivery, and only those', async () => {
     const em = orm.em.fork();

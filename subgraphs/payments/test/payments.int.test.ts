@@ -14,6 +14,7 @@ import { dropTestResources, graphqlRequest, type TestResources } from '../../../
 import { entities, startPayments } from '../src/server.ts';
 import { migrations } from '../src/migrations/index.ts';
 import { createPaymentHandlers, type PaymentCommandSubject } from '../src/messaging/handlers.ts';
+import { lockPayments } from '../src/domain/payments.ts';
 import { SimulatedPaymentProvider, TEST_CARDS } from '../src/domain/provider/simulated-provider.ts';
 import { isTransientProviderError } from '../src/domain/provider/payment-provider.ts';
 import { connect } from '@nats-io/transport-node';
@@ -359,6 +360,34 @@ describe('payment commands', () => {
       'payments.evt.refunded',
       'payments.evt.captured',
     ]);
+  });
+
+  it('handles a batch in one transaction: one lock statement, and a later command finds a payment made earlier', async () => {
+    const [first, second] = [randomUUID(), randomUUID()];
+    await authorize(second, bob.id, TEST_CARDS.visa, 700);
+    await orm!.em.fork().transactional(async (em) => {
+      // As the consumer does for a batch: every order's lock and payment first, then each command.
+      await lockPayments(em, [second, first, second]);
+      const run = <S extends PaymentCommandSubject>(subject: S, payload: PayloadOf<S>) =>
+        (handlers[subject] as (em: unknown, payload: PayloadOf<S>) => Promise<void>)(em, payload);
+      await run('payments.cmd.authorize', {
+        v: 1,
+        orderId: first,
+        customerId: alice.id,
+        paymentMethod: TEST_CARDS.visa,
+        amountCents: 1200,
+        currency: 'USD',
+      });
+      await run('payments.cmd.capture', { v: 1, orderId: first });
+      await run('payments.cmd.capture', { v: 1, orderId: second });
+    });
+    expect(await paymentOf(first)).toMatchObject({ status: 'CAPTURED', amount_cents: 1200 });
+    expect(await paymentOf(second)).toMatchObject({ status: 'CAPTURED', amount_cents: 700 });
+    expect(await eventsOf(first)).toEqual([
+      { kind: 'AUTHORIZED', amount_cents: 1200, currency: 'USD', reason: null },
+      { kind: 'CAPTURED', amount_cents: 1200, currency: 'USD', reason: null },
+    ]);
+    expect(callsFor(first)).toEqual(['authorize', 'capture']);
   });
 
   it('voids an authorization; nothing can be captured or refunded after it', async () => {
