@@ -1,7 +1,9 @@
 // Runs one durable pull consumer: validates each message against its contract, runs its handler
-// in one database transaction together with an inbox row (so a redelivered message changes
+// in a database transaction together with an inbox row (so a redelivered message changes
 // nothing), acks on success, naks with a growing delay on failure, and dead-letters what can
 // never succeed. Consumers of the same name in several processes compete for messages.
+// Messages that arrive while a batch is being handled form the next batch, handled in one
+// transaction (see handleBatch); a batch that fails is handled again message by message.
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';

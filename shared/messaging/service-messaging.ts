@@ -13,7 +13,7 @@ import { createOutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';
 
 /** What one consumer does: its handlers, and optionally what a batch of messages needs first. */
-export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch'>;
+export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'batchSize'>;
 import { createInboxJanitor } from './inbox-janitor.ts';
 
 export interface MessagingOptions {
