@@ -122,7 +122,8 @@ export function createConsumer(options: ConsumerOptions): Worker {
   interface Delivery {
     readonly msg: JsMsg;
     readonly meta: MessageMeta;
-    readonly run: ((em: EntityManager, meta: MessageMeta) => Promise<unknown>) | string;
+    /** The bound handler; a string says why there is none (the message is dead-lettered). */
+    readonly run: BoundHandler | string;
     readonly payload: unknown;
     /** The publisher's trace continued: the outbox stored its traceparent with the message. */
     readonly context: Context;
@@ -168,7 +169,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
    * context (so what it enqueues carries its trace on), with one inbox insert and one outbox
    * insert for all of them. A message already in the inbox is skipped: it was handled before.
    */
-  async function transact(deliveries: readonly Delivery[]): Promise<Set<Delivery>> {
+  async function transact(deliveries: readonly Runnable[]): Promise<Set<Delivery>> {
     return backgroundFork(orm).transactional(async (em) => {
       const inserted = await em.execute<{ message_id: string }[]>(
         `insert into inbox (consumer, message_id) select ?, unnest(array[?]::text[])
@@ -176,26 +177,24 @@ export function createConsumer(options: ConsumerOptions): Worker {
         [options.consumer, [...new Set(deliveries.map((d) => d.meta.messageId))]],
       );
       const fresh = new Set(inserted.map((row) => row.message_id));
-      const handled = new Set<Delivery>();
-      const due = deliveries.filter((d) => {
-        // Twice in one batch (a redelivery overtook the ack): only the first one counts.
-        if (!fresh.delete(d.meta.messageId)) return false;
-        handled.add(d);
-        return true;
-      });
-      if (due.length > 1)
+      // Twice in one batch (a redelivery overtook the ack): only the first one counts.
+      const due = deliveries.filter((d) => fresh.delete(d.meta.messageId));
+      // A single message locks what it needs itself; preparing would only add statements.
+      if (due.length > 1) {
         await options.prepareBatch?.(
           em,
           due.map((d) => d.payload),
         );
-      const writeOutbox = deferOutbox(em);
-      for (const d of due) {
-        await context.with(d.context, () => (d.run as BoundHandler)(em, d.meta));
       }
+      const writeOutbox = deferOutbox(em);
+      for (const d of due) await context.with(d.context, () => d.run(em, d.meta));
       await writeOutbox();
-      return handled;
+      return new Set<Delivery>(due);
     });
   }
+
+  type Runnable = Delivery & { readonly run: BoundHandler };
+  const isRunnable = (d: Delivery): d is Runnable => typeof d.run !== 'string';
 
   function finish(d: Delivery, outcome: 'ok' | 'duplicate'): void {
     d.msg.ack();
@@ -206,9 +205,9 @@ export function createConsumer(options: ConsumerOptions): Worker {
   async function settle(d: Delivery): Promise<void> {
     const { msg, span } = d;
     try {
-      if (typeof d.run === 'string') {
+      if (!isRunnable(d)) {
         failSpan(span, d.run);
-        return await deadLetter(msg, d.run);
+        return await deadLetter(msg, d.run as string);
       }
       try {
         const handled = await transact([d]);
@@ -244,7 +243,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
    */
   async function handleBatch(messages: readonly JsMsg[]): Promise<void> {
     const deliveries = messages.map(receive);
-    const runnable = deliveries.filter((d) => typeof d.run !== 'string');
+    const runnable = deliveries.filter(isRunnable);
     if (runnable.length > 1) {
       try {
         const handled = await transact(runnable);
@@ -252,7 +251,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
           finish(d, handled.has(d) ? 'ok' : 'duplicate');
           d.span.end();
         }
-        for (const d of deliveries) if (typeof d.run === 'string') await settle(d);
+        for (const d of deliveries) if (!isRunnable(d)) await settle(d);
         return;
       } catch (err) {
         log.debug({ err, size: runnable.length }, 'batch failed; handling its messages one by one');

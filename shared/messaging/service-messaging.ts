@@ -11,10 +11,10 @@ import type { NatsConnection } from './nats.ts';
 import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';
+import { createInboxJanitor } from './inbox-janitor.ts';
 
 /** What one consumer does: its handlers, and optionally what a batch of messages needs first. */
 export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'batchSize'>;
-import { createInboxJanitor } from './inbox-janitor.ts';
 
 export interface MessagingOptions {
   readonly config: SubgraphConfig;
@@ -22,7 +22,7 @@ export interface MessagingOptions {
   readonly nats: NatsConnection;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly consumers: Readonly<Partial<Record<ConsumerName, ConsumerOptions['handlers'] | ConsumerSetup>>>;
+  readonly consumers: Readonly<Partial<Record<ConsumerName, ConsumerSetup>>>;
 }
 
 export async function createMessagingWorkers(options: MessagingOptions): Promise<Worker[]> {
@@ -39,7 +39,7 @@ export async function createMessagingWorkers(options: MessagingOptions): Promise
   const consumers = Object.entries(options.consumers).map(([consumer, setup]) =>
     createConsumer({
       consumer: consumer as ConsumerName,
-      ...('handlers' in setup! ? (setup as ConsumerSetup) : { handlers: setup! }),
+      ...setup!,
       orm,
       nats,
       namespace: config.natsNamespace,

@@ -31,7 +31,7 @@ export function startInventory(
     entities,
     migrations,
     setup: () => ({
-      consumers: { 'inventory-commands': inventoryCommandHandlers },
+      consumers: { 'inventory-commands': { handlers: inventoryCommandHandlers } },
       extendContext: (base) => ({
         ...base,
         stock: batchById(

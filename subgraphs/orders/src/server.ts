@@ -69,8 +69,8 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
         consumers: {
           'orders-inventory-events': { handlers: saga.handlers, prepareBatch: saga.prepareBatch },
           'orders-payment-events': { handlers: saga.handlers, prepareBatch: saga.prepareBatch },
-          'orders-product-events': saga.handlers,
-          'orders-dead-letters': { raw: deadLetterHandler(saga) },
+          'orders-product-events': { handlers: saga.handlers },
+          'orders-dead-letters': { handlers: { raw: deadLetterHandler(saga) } },
         },
         workers: [createTimeoutSweeper(orm, saga, logger)],
         extendContext: (base) => ({

@@ -3,9 +3,11 @@
 // inbox row and the reply in the outbox commit together.
 //
 // Why nothing is oversold or sold twice, whatever the interleaving:
-//  - One `reservations` row per order. Each call first inserts it (`on conflict do nothing`) or
-//    locks it (`for update`), so calls for the same order run one after another, and every
-//    transition checks the status it starts from: each happens at most once.
+//  - One `reservations` row per order. reserve inserts it (`on conflict do nothing`) in the same
+//    statement that takes the stock, and takes stock only if the row is new; the other calls
+//    insert a tombstone or lock the row (`for update`), so calls for the same order run one
+//    after another, and every transition checks the status it starts from: each happens at
+//    most once.
 //  - Stock rows are locked in one fixed order (product, warehouse) before they change, so two
 //    orders never wait on each other in a cycle (no deadlocks).
 //  - Each update is conditional (`available >= q`) and the table's CHECK constraints keep every

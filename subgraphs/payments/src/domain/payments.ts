@@ -247,7 +247,8 @@ export async function lockPayments(em: EntityManager, orderIds: readonly string[
   // Read after every lock is held, so no command that committed meanwhile is missed.
   const payments = await em.find(Payment, { orderId: { $in: keys } }, { refresh: true });
   const locked = lockedBefore.get(em) ?? new Map<string, Payment | null>();
-  for (const orderId of keys) locked.set(orderId, payments.find((p) => p.orderId === orderId) ?? null);
+  for (const orderId of keys) locked.set(orderId, null);
+  for (const payment of payments) locked.set(payment.orderId, payment);
   lockedBefore.set(em, locked);
 }
 
