@@ -3,7 +3,8 @@
 // advisory lock on its own connection is the one that publishes (the others stand by and take
 // over when that connection ends, e.g. when its process dies). A crash after publishing and
 // before deleting publishes the rows again with the same Nats-Msg-Id, which JetStream drops.
-// A pass is two statements on that one connection: read a batch, delete what was published.
+// A pass is one statement on that one connection: delete what the previous pass published and
+// read the next batch.
 //
 // Order: rows are published in `seq` order among those committed. Two changes of one order (or
 // reservation, payment, product) are serialized by that row's lock, so the later one's outbox
@@ -59,6 +60,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let loop: Promise<void> | undefined;
   let connection: Promise<pg.Client> | undefined;
   let leading = false;
+  /** Rows this relay has published and not yet deleted. */
+  let unconfirmedDelete: string[] = [];
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -108,10 +111,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       leading = rows[0]?.held === true;
       if (!leading) return { published: 0, more: false };
     }
-    const { rows } = await client.query<OutboxRow>(
-      'select seq, id, subject, payload, headers from outbox order by seq limit $1',
-      [BATCH_SIZE],
-    );
+    // Deletes what the previous pass published and reads what is next, in one statement. The
+    // read does not see the delete (one snapshot), so those rows are excluded by seq.
+    const { rows } = await client.query<OutboxRow>({
+      name: 'outbox-relay-pass',
+      text: `with published as (delete from outbox where seq = any($1::bigint[]))
+             select seq, id, subject, payload, headers from outbox
+              where seq <> all($1::bigint[]) order by seq limit $2`,
+      values: [unconfirmedDelete, BATCH_SIZE],
+    });
+    unconfirmedDelete = [];
     if (rows.length === 0) return { published: 0, more: false };
     // Sent in order on one connection, so the stream stores them in order.
     await Promise.all(
@@ -125,8 +134,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         });
       }),
     );
-    await client.query('delete from outbox where seq = any($1::bigint[])', [rows.map((r) => r.seq)]);
-    return { published: rows.length, more: rows.length === BATCH_SIZE };
+    // Deleted by the next pass, which comes at once: if this process dies first, they are
+    // published again with the same Nats-Msg-Id and JetStream drops the copies.
+    unconfirmedDelete = rows.map((r) => r.seq);
+    return { published: rows.length, more: true };
   }
 
   async function run(): Promise<void> {
@@ -160,6 +171,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wake?.();
       await loop;
       const client = await connection?.catch(() => undefined);
+      if (leading && unconfirmedDelete.length > 0) {
+        // Not left for the next leader to publish again (JetStream would drop the copies anyway).
+        await client
+          ?.query('delete from outbox where seq = any($1::bigint[])', [unconfirmedDelete])
+          .catch(() => undefined);
+        unconfirmedDelete = [];
+      }
       connection = undefined;
       leading = false;
       // Ending the session releases the leadership lock for a standby.
