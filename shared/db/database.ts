@@ -3,6 +3,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { coalescingSocket } from './coalescing-socket.ts';
+import { PipelinedClient } from './pipelined-client.ts';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator, type Migration } from '@mikro-orm/migrations';
@@ -101,8 +102,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     entities: options.entities,
     extensions: [Migrator],
     pool: { min: 1, max: options.poolSize ?? 10 },
-    // One write per statement instead of one per protocol message (see coalescing-socket.ts).
-    driverOptions: { stream: coalescingSocket },
+    // One write per statement instead of one per protocol message (see coalescing-socket.ts),
+    // and statements nobody waits for ride with the next one (see pipelined-client.ts).
+    driverOptions: { stream: coalescingSocket, Client: PipelinedClient },
     migrations: {
       migrationsList: options.migrations.map((m) => ({ name: m.name, class: m.class })),
       transactional: true,

@@ -1,0 +1,127 @@
+// The pipelined client against real PostgreSQL: held statements run, in order, in the same
+// message as the next statement; their errors fail that statement; a rollback drops them.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { databaseUrl, ensureDatabase } from './database.ts';
+import { deferrable, PipelinedClient } from './pipelined-client.ts';
+import { testEnvironment } from '../../test/support/subgraph.ts';
+import { dropTestResources } from '../../test/support/system.ts';
+
+const env = testEnvironment();
+const url = databaseUrl(env.resources.databaseUrl, `${env.id}_pipelined`);
+let client: PipelinedClient;
+let observer: pg.Client;
+
+beforeAll(async () => {
+  await ensureDatabase(env.resources.databaseUrl, `${env.id}_pipelined`);
+  observer = new pg.Client({ connectionString: url });
+  await observer.connect();
+  await observer.query('create table notes (id int primary key, sent_at timestamptz not null)');
+  // Sequences are not transactional: a statement that ran leaves its mark after a rollback.
+  await observer.query('create sequence ran');
+});
+afterAll(async () => {
+  await observer.end();
+  await dropTestResources(env.resources);
+});
+
+beforeEach(async () => {
+  client = new PipelinedClient({ connectionString: url });
+  await client.connect();
+  await observer.query('truncate notes');
+});
+afterEach(async () => {
+  await client.end();
+});
+
+// statement_timestamp() is when the server received the message a statement came in, so two
+// statements share it exactly when they travelled together.
+const note = (id: number) => deferrable(`insert into notes values (${id}, statement_timestamp())`);
+const ids = async () =>
+  (await observer.query<{ id: number }>('select id from notes order by id')).rows.map((r) => r.id);
+
+describe('PipelinedClient', () => {
+  it('sends BEGIN and held writes with the next statement, in order', async () => {
+    await client.query('begin');
+    await client.query(note(1));
+    await client.query(note(2));
+    const { rows } = await client.query(
+      `select count(*) as count,
+              bool_and(sent_at = statement_timestamp()) as same_message from notes`,
+    );
+    await client.query('commit');
+    expect(rows[0]).toEqual({ count: '2', same_message: true });
+    expect(await ids()).toEqual([1, 2]);
+  });
+
+  it('carries held writes with COMMIT', async () => {
+    await client.query('begin');
+    await client.query('select 1');
+    await client.query(note(1));
+    expect(await ids()).toEqual([]);
+    const result = await client.query('commit');
+    expect(result.command).toBe('COMMIT');
+    expect(await ids()).toEqual([1]);
+  });
+
+  it("fails the next statement with a held statement's error, and that statement does not run", async () => {
+    await client.query('begin');
+    await client.query(note(1));
+    await client.query(note(1));
+    await expect(client.query("select nextval('ran')")).rejects.toMatchObject({ code: '23505' });
+    await client.query('rollback');
+    expect(await ids()).toEqual([]);
+    const { rows } = await observer.query<{ is_called: boolean }>('select is_called from ran');
+    expect(rows[0]?.is_called).toBe(false);
+    // The connection is usable again.
+    expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('refuses to COMMIT a failed transaction, which PostgreSQL would silently roll back', async () => {
+    await client.query('begin');
+    await client.query(note(1));
+    await client.query(deferrable('select 1 / 0'));
+    await expect(client.query('select 1')).rejects.toMatchObject({ code: '22012' });
+    await expect(client.query('commit')).rejects.toMatchObject({ code: '22012' });
+    expect(await ids()).toEqual([]);
+  });
+
+  it('commits after ROLLBACK TO SAVEPOINT recovered the transaction', async () => {
+    await client.query('begin');
+    await client.query(note(1));
+    await client.query('savepoint before_error');
+    await expect(client.query('select 1 / 0')).rejects.toMatchObject({ code: '22012' });
+    await client.query('rollback to savepoint before_error');
+    await client.query('commit');
+    expect(await ids()).toEqual([1]);
+  });
+
+  it('drops held statements on ROLLBACK without sending them', async () => {
+    await client.query('begin');
+    await client.query(deferrable('insert into notes values (1, now())'));
+    await client.query(deferrable('select 1 / 0'));
+    await expect(client.query('rollback')).resolves.toMatchObject({ command: 'ROLLBACK' });
+    expect(await ids()).toEqual([]);
+  });
+
+  it('sends held statements before a query with parameters', async () => {
+    await client.query('begin');
+    await client.query(note(1));
+    const { rows } = await client.query('select count(*) as count from notes where id = $1', [1]);
+    await client.query('commit');
+    expect(rows[0]?.count).toBe('1');
+  });
+
+  it('runs a deferrable statement at once outside a transaction', async () => {
+    await client.query(note(1));
+    expect(await ids()).toEqual([1]);
+  });
+
+  it('answers each statement of a multi-statement query sent after held ones', async () => {
+    await client.query('begin');
+    await client.query(note(1));
+    const results = (await client.query('select 1 as a; select 2 as b')) as unknown as pg.QueryResult[];
+    await client.query('commit');
+    expect(results.map((r) => r.rows[0])).toEqual([{ a: 1 }, { b: 2 }]);
+  });
+});
