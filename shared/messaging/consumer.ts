@@ -8,6 +8,7 @@ import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import { backgroundFork, type MikroORM } from '../db/database.ts';
+import { deferrable } from '../db/pipelined-client.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
@@ -167,31 +168,46 @@ export function createConsumer(options: ConsumerOptions): Worker {
   /**
    * Runs the deliveries' handlers one after another in one transaction, each in its own span's
    * context (so what it enqueues carries its trace on), with one inbox insert and one outbox
-   * insert for all of them. A message already in the inbox is skipped: it was handled before.
+   * insert for all of them. Returns the deliveries handled; a message handled before (already
+   * in the inbox) leaves a single delivery unhandled, and fails a batch (see below).
    */
   async function transact(deliveries: readonly Runnable[]): Promise<Set<Delivery>> {
-    return backgroundFork(orm).transactional(async (em) => {
-      const inserted = await em.execute<{ message_id: string }[]>(
-        `insert into inbox (consumer, message_id) select ?, unnest(array[?]::text[])
-         on conflict do nothing returning message_id`,
-        [options.consumer, [...new Set(deliveries.map((d) => d.meta.messageId))]],
-      );
-      const fresh = new Set(inserted.map((row) => row.message_id));
-      // Twice in one batch (a redelivery overtook the ack): only the first one counts.
-      const due = deliveries.filter((d) => fresh.delete(d.meta.messageId));
-      // A single message locks what it needs itself; preparing would only add statements.
-      if (due.length > 1) {
-        await options.prepareBatch?.(
-          em,
-          due.map((d) => d.payload),
+    // Twice in one batch (a redelivery overtook the ack): only the first one counts.
+    const seen = new Set<string>();
+    const due = deliveries.filter((d) => !seen.has(d.meta.messageId) && seen.add(d.meta.messageId));
+    try {
+      await backgroundFork(orm).transactional(async (em) => {
+        // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
+        // statement. A message handled before fails it on the inbox's key, which ends the
+        // transaction with nothing done (a concurrent twin's insert waits for our outcome).
+        await em.execute(
+          deferrable(`insert into inbox (consumer, message_id) select ?, unnest(array[?]::text[])`),
+          [options.consumer, [...seen]],
         );
-      }
-      const writeOutbox = deferOutbox(em);
-      for (const d of due) await context.with(d.context, () => d.run(em, d.meta));
-      await writeOutbox();
-      return new Set<Delivery>(due);
-    });
+        // A single message locks what it needs itself; preparing would only add statements.
+        if (due.length > 1) {
+          await options.prepareBatch?.(
+            em,
+            due.map((d) => d.payload),
+          );
+        }
+        const writeOutbox = deferOutbox(em);
+        for (const d of due) await context.with(d.context, () => d.run(em, d.meta));
+        await writeOutbox();
+      });
+    } catch (err) {
+      // Handled before: one message is a duplicate; a batch is handled one by one by the caller.
+      if (due.length === 1 && isInboxConflict(err)) return new Set<Delivery>();
+      throw err;
+    }
+    return new Set<Delivery>(due);
   }
+
+  /** The inbox already holds the message: a unique violation on its key (raw or via MikroORM). */
+  const isInboxConflict = (err: unknown): boolean => {
+    const { code, constraint } = (err ?? {}) as { code?: unknown; constraint?: unknown };
+    return code === '23505' && constraint === 'inbox_pkey';
+  };
 
   type Runnable = Delivery & { readonly run: BoundHandler };
   const isRunnable = (d: Delivery): d is Runnable => typeof d.run !== 'string';

@@ -285,6 +285,63 @@ describe('consumer batches', () => {
       .execute<{ n: string }[]>("select count(*) as n from inbox where message_id like 'batch-%'");
     expect(Number(inbox[0]!.n)).toBe(ids.length - 1);
   });
+
+  it('acknowledges a message already in the inbox and changes nothing, in a batch and alone', async () => {
+    await purge();
+    await orm.em.fork().execute('delete from markers');
+    const em = orm.em.fork();
+    // Handled before (say, by a process that died before it acked): already in the inbox.
+    await em.execute(
+      `insert into inbox (consumer, message_id) values
+         ('orders-inventory-events', 'again-0'), ('orders-inventory-events', 'again-5'),
+         ('orders-inventory-events', 'again-late')`,
+    );
+    const ids: string[] = Array.from({ length: 10 }, () => orderId());
+    const outcomes = { ok: 0, duplicate: 0 };
+    let settled!: () => void;
+    let allSettled = new Promise<void>((resolve) => (settled = resolve));
+    const js = jetstream(nats);
+    for (const [n, id] of ids.entries()) {
+      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(id).payload), {
+        msgID: `again-${n}`,
+      });
+    }
+    let expected = ids.length;
+    const consumer = createConsumer({
+      consumer: 'orders-inventory-events',
+      orm,
+      nats,
+      namespace: ns,
+      replicas: 1,
+      logger: env.logger,
+      handlers: {
+        'inventory.evt.released': async (tx, { orderId: id }) => {
+          await tx.execute('insert into markers (id) values (?)', [ids.indexOf(id)], 'run');
+        },
+      },
+      onHandled: (_subject, outcome) => {
+        if (outcome === 'ok' || outcome === 'duplicate') outcomes[outcome] += 1;
+        if (outcomes.ok + outcomes.duplicate === expected) settled();
+      },
+    });
+    await consumer.start();
+    try {
+      await allSettled;
+      expect(outcomes).toEqual({ ok: 8, duplicate: 2 });
+      // Alone: the consumer is idle, so this one is a transaction of its own.
+      allSettled = new Promise<void>((resolve) => (settled = resolve));
+      expected += 1;
+      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(orderId()).payload), {
+        msgID: 'again-late',
+      });
+      await allSettled;
+    } finally {
+      await consumer.stop();
+    }
+    expect(outcomes).toEqual({ ok: 8, duplicate: 3 });
+    const markers = await em.execute<{ id: number }[]>('select id from markers order by id');
+    expect(markers.map((m) => m.id)).toEqual([1, 2, 3, 4, 6, 7, 8, 9]);
+  });
 });
 
 describe('inbox janitor', () => {

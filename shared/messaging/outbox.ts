@@ -5,6 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
 import { traceHeaders } from '../observability/tracing.ts';
+import { deferrable } from '../db/pipelined-client.ts';
 
 /** SQL for the tables every service that publishes or consumes needs; part of its first migration. */
 export const MESSAGING_TABLES_SQL = [
@@ -129,6 +130,7 @@ const outboxParams = (rows: readonly PendingRow[]) => [
 
 async function insertRows(em: EntityManager, rows: readonly PendingRow[]): Promise<void> {
   if (rows.length === 0) return;
-  // One round trip: the rows and the relay's wake-up.
-  await em.execute(`with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`, outboxParams(rows));
+  // One statement: the rows and the relay's wake-up. Nobody reads its result, so in a
+  // transaction it travels with the next statement, usually the COMMIT.
+  await em.execute(deferrable(`with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`), outboxParams(rows));
 }
