@@ -4,7 +4,8 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
-import { Order, OrderStatusChange } from './order.entity.ts';
+import { Order } from './order.entity.ts';
+import { deferrable } from '../../../../shared/db/pipelined-client.ts';
 import { IN_FLIGHT_STATUSES, assertTransition, type OrderStatus } from './order-status.ts';
 
 export function statusEvent(order: Order, at: Date): OutgoingMessage<'orders.evt.status'> {
@@ -74,12 +75,14 @@ export async function changeStatus(
   order.stepDeadline = IN_FLIGHT_STATUSES.includes(to)
     ? new Date(at.getTime() + options.stepTimeoutMs)
     : null;
-  em.create(OrderStatusChange, {
-    orderId: order.id,
-    sequence: order.statusSequence,
-    status: to,
-    reason: options.reason ?? null,
-    at,
-  });
+  // Written by hand rather than through the unit of work: nobody reads it back in this
+  // transaction, so it travels with the next statement (see pipelined-client.ts).
+  await em.execute(
+    deferrable(
+      `insert into order_status_changes (order_id, sequence, status, reason, at)
+       values (?, ?, ?, ?, ?::timestamptz)`,
+    ),
+    [order.id, order.statusSequence, to, options.reason ?? null, at.toISOString()],
+  );
   await enqueue(em, [statusEvent(order, at), ...(options.messages ?? [])]);
 }

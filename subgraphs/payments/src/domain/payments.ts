@@ -24,6 +24,7 @@ import { ConflictError } from '../../../../shared/errors.ts';
 import { NO_CURRENCY, Payment, type PaymentStatus } from './payment.entity.ts';
 import { PaymentEvent, type PaymentEventKind } from './payment-event.entity.ts';
 import type { PaymentProvider } from './provider/payment-provider.ts';
+import { deferrable } from '../../../../shared/db/pipelined-client.ts';
 
 /** The decline reason of an authorize that arrives after the order's payment was voided. */
 export const VOIDED_REASON = 'VOIDED';
@@ -239,9 +240,12 @@ export async function lockPayments(em: EntityManager, orderIds: readonly string[
   requireTransaction(em);
   const keys = [...new Set(orderIds)].sort();
   if (keys.length === 0) return;
+  // Nobody reads the locks' result: they travel with the read below (pipelined-client.ts).
   await em.execute(
-    `select pg_advisory_xact_lock(hashtextextended(k, 0))
-       from (select k from unnest(array[?]::text[]) k order by k) ordered`,
+    deferrable(
+      `select pg_advisory_xact_lock(hashtextextended(k, 0))
+         from (select k from unnest(array[?]::text[]) k order by k) ordered`,
+    ),
     [keys.map(lockKey)],
   );
   // Read after every lock is held, so no command that committed meanwhile is missed.
@@ -257,7 +261,7 @@ async function lockPayment(em: EntityManager, orderId: string): Promise<Payment 
   requireTransaction(em);
   const locked = lockedBefore.get(em);
   if (locked?.has(orderId)) return locked.get(orderId)!;
-  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(orderId)], 'get');
+  await em.execute(deferrable('select pg_advisory_xact_lock(hashtextextended(?, 0))'), [lockKey(orderId)]);
   return em.findOne(Payment, { orderId }, { refresh: true });
 }
 
