@@ -11,7 +11,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
 import type { HandlerMap } from '../../../../shared/messaging/consumer.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import { changeStatus, lockOrder, lockOrders } from '../domain/status-change.ts';
+import { changeStatus, lockOrder, lockOrders, saveConfirmationProgress } from '../domain/status-change.ts';
 import { compensationsFor, type Compensation } from '../domain/order-status.ts';
 import type { Order } from '../domain/order.entity.ts';
 import { applyProductChanged } from '../domain/catalog.ts';
@@ -57,11 +57,13 @@ export function createSaga(settings: SagaSettings) {
     settings.onSettled?.(order);
   }
 
-  /** Both halves of confirmation done: CONFIRMED. */
-  async function confirmIfComplete(em: EntityManager, order: Order): Promise<void> {
+  /** Records one half of confirmation (set on `order`); both halves done: CONFIRMED. */
+  async function progressConfirmation(em: EntityManager, order: Order): Promise<void> {
     if (order.status === 'PAYMENT_AUTHORIZED' && order.stockCommitted && order.paymentCaptured) {
       await changeStatus(em, order, 'CONFIRMED', { stepTimeoutMs });
       settings.onSettled?.(order);
+    } else {
+      await saveConfirmationProgress(em, order);
     }
   }
 
@@ -115,15 +117,15 @@ export function createSaga(settings: SagaSettings) {
     'inventory.evt.committed': (em, { orderId }) =>
       withOrder(em, orderId, async (order) => {
         order.stockCommitted = true;
+        await progressConfirmation(em, order);
         if (order.status === 'CANCELLED') await enqueue(em, [command('inventory.cmd.restock', orderId)]);
-        else await confirmIfComplete(em, order);
       }),
 
     'payments.evt.captured': (em, { orderId }) =>
       withOrder(em, orderId, async (order) => {
         order.paymentCaptured = true;
+        await progressConfirmation(em, order);
         if (order.status === 'CANCELLED') await enqueue(em, [command('payments.cmd.refund', orderId)]);
-        else await confirmIfComplete(em, order);
       }),
 
     // Compensations done: the holds are gone. Recorded so that a later cancellation does not
@@ -131,10 +133,12 @@ export function createSaga(settings: SagaSettings) {
     'inventory.evt.restocked': (em, { orderId }) =>
       withOrder(em, orderId, async (order) => {
         order.stockCommitted = false;
+        await saveConfirmationProgress(em, order);
       }),
     'payments.evt.refunded': (em, { orderId }) =>
       withOrder(em, orderId, async (order) => {
         order.paymentCaptured = false;
+        await saveConfirmationProgress(em, order);
       }),
     'inventory.evt.released': async () => undefined,
     'payments.evt.voided': async () => undefined,
