@@ -4,7 +4,8 @@
 // over when that connection ends, e.g. when its process dies). A crash after publishing and
 // before deleting publishes the rows again with the same Nats-Msg-Id, which JetStream drops.
 // A pass is one statement on that one connection: delete what the previous pass published and
-// read the next batch.
+// read the next batch. Published rows wait for the next pass (the next notification or poll)
+// to be deleted, so a quiet relay makes one statement per wake-up, not two.
 //
 // Order: rows are published in `seq` order among those committed. Two changes of one order (or
 // reservation, payment, product) are serialized by that row's lock, so the later one's outbox
@@ -134,10 +135,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         });
       }),
     );
-    // Deleted by the next pass, which comes at once: if this process dies first, they are
-    // published again with the same Nats-Msg-Id and JetStream drops the copies.
+    // Deleted by the next pass: if this process dies first, they are published again with the
+    // same Nats-Msg-Id and JetStream drops the copies. A full batch means more is waiting.
     unconfirmedDelete = rows.map((r) => r.seq);
-    return { published: rows.length, more: true };
+    return { published: rows.length, more: rows.length === BATCH_SIZE };
   }
 
   async function run(): Promise<void> {
