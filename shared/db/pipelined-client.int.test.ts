@@ -112,6 +112,31 @@ describe('PipelinedClient', () => {
     expect(rows[0]?.count).toBe('1');
   });
 
+  it('sends deferrable statements with parameters at once, in order, and reports their errors later', async () => {
+    await client.query('begin');
+    const insert = deferrable('insert into notes values ($1, now())');
+    await expect(client.query(insert, [1])).resolves.toMatchObject({ command: 'DEFERRED' });
+    await client.query(insert, [2]);
+    const { rows } = await client.query('select count(*) as n from notes where id = any($1)', [[1, 2]]);
+    expect(rows[0]?.n).toBe('2');
+    await client.query(insert, [2]);
+    await client.query(note(3));
+    await expect(client.query("select nextval('ran')")).rejects.toMatchObject({ code: '23505' });
+    await expect(client.query('commit')).rejects.toMatchObject({ code: '23505' });
+    expect(await ids()).toEqual([]);
+    const seq = await observer.query<{ is_called: boolean }>('select is_called from ran');
+    expect(seq.rows[0]?.is_called).toBe(false);
+  });
+
+  it('prepares a statement with parameters once per connection', async () => {
+    for (const id of [1, 2, 3]) await client.query('insert into notes values ($1, now())', [id]);
+    const { rows } = await client.query(
+      "select count(*) as n from pg_prepared_statements where statement = 'insert into notes values ($1, now())'",
+    );
+    expect(rows[0]?.n).toBe('1');
+    expect(await ids()).toEqual([1, 2, 3]);
+  });
+
   it('runs a deferrable statement at once outside a transaction', async () => {
     await client.query(note(1));
     expect(await ids()).toEqual([1]);

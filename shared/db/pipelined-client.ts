@@ -1,19 +1,24 @@
 // Every statement is a round trip, and on this kind of machine a round trip (two wake-ups, two
 // system calls) costs more than most statements themselves. Within a transaction some statements
 // return nothing anyone reads: BEGIN, and writes whose only possible outcome of interest is an
-// error (an inbox row, an outbox row, a history row, a lock). This client holds such statements
-// back and sends them in front of the transaction's next statement, as one simple-query message.
-// Nothing is reordered: PostgreSQL runs them in the order they were issued, and stops at the
-// first error. What changes is when an error is reported: with the next statement (or COMMIT),
-// which then fails with the held statement's error and does not run itself. The transaction is
-// failed either way, so no caller can observe a difference except in timing.
+// error (an inbox row, an outbox row, a history row, a lock). This client does not wait for them:
+//  - BEGIN and deferrable statements without bind parameters (MikroORM's `em.execute` writes the
+//    values into the text) are held and sent in front of the transaction's next statement, as
+//    one simple-query message;
+//  - deferrable statements with bind parameters are sent at once and not waited for: the client
+//    runs in pg's pipeline mode, so the next statement follows them on the wire.
+// Nothing is reordered: PostgreSQL runs everything in the order it was issued. What changes is
+// when an error is reported: with the next statement that is waited for (or COMMIT), which then
+// fails with the earlier statement's error. The transaction is failed either way.
 //
 // One guard comes with it: PostgreSQL answers COMMIT in a failed transaction with a silent
 // ROLLBACK. A caller that caught an error it took for its own statement's and committed would
 // believe its changes kept; here such a COMMIT rolls back and throws the error instead.
 //
-// Outside a transaction nothing is held. A held statement must be a single statement without
-// bind parameters (MikroORM inlines them, so `em.execute` statements qualify).
+// Statements with bind parameters are also prepared once per connection (named after their
+// text), so PostgreSQL parses and plans them once instead of every time.
+//
+// Outside a transaction nothing is held or left unawaited.
 import pg from 'pg';
 
 const DEFERRABLE = '/* deferrable */ ';
@@ -32,9 +37,22 @@ const heldResult = (command: string) => ({ command, rowCount: 0, rows: [], field
 
 type QueryResult = pg.QueryResult | pg.QueryResult[];
 
+/** Prepared-statement names by text: the same text always gets the same name. */
+const statementNames = new Map<string, string>();
+const statementName = (text: string): string => {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `pipelined_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+};
+
 export class PipelinedClient extends pg.Client {
-  /** Statements held for the next one, in order. */
+  /** Simple statements held for the next one, in order. */
   #held: string[] = [];
+  /** Statements sent and not waited for, each resolving to its error (undefined if none). */
+  #sent: Promise<unknown>[] = [];
   /** A BEGIN was issued (held or sent) and no COMMIT or ROLLBACK yet. */
   #inTransaction = false;
   /** That BEGIN is still held: nothing of the transaction reached the server. */
@@ -42,21 +60,33 @@ export class PipelinedClient extends pg.Client {
   /** The first error of this transaction, if a statement failed. */
   #failed: unknown;
 
+  constructor(config?: string | pg.ClientConfig) {
+    const options = typeof config === 'string' ? { connectionString: config } : (config ?? {});
+    super({ ...options, pipeline: true } as pg.ClientConfig);
+  }
+
   // pg.Client#query has a dozen overloads; this one passes every form it does not handle through.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(config: any, values?: any, callback?: any): any {
     const text = typeof config === 'string' ? config : undefined;
-    const simple =
-      text !== undefined &&
-      callback === undefined &&
-      (values === undefined || (Array.isArray(values) && values.length === 0));
-    if (!simple) {
-      // Parameters, a cursor or a callback: send what is held first; the client's queue keeps
-      // the order, and a held statement's error fails the transaction this query runs in.
-      if (this.#held.length > 0) void super.query(this.#take()).catch(() => undefined);
+    if (text === undefined || callback !== undefined) {
+      // A cursor, a query object or a callback: not ours to hold; what is held goes first.
+      this.#sendHeld();
       return super.query(config, values, callback);
     }
-    return this.#simple(text);
+    return Array.isArray(values) && values.length > 0
+      ? this.#parameterized(text, values)
+      : this.#simple(text);
+  }
+
+  async #parameterized(text: string, values: unknown[]): Promise<QueryResult> {
+    const query = { name: statementName(text), text, values };
+    this.#sendHeld();
+    if (this.#inTransaction && text.startsWith(DEFERRABLE)) {
+      this.#track(super.query(query));
+      return heldResult('DEFERRED');
+    }
+    return this.#settle(super.query(query));
   }
 
   async #simple(text: string): Promise<QueryResult> {
@@ -79,12 +109,15 @@ export class PipelinedClient extends pg.Client {
       this.#failed = undefined;
       if (failed !== undefined && !ROLLBACK.test(text)) {
         this.#held = [];
+        this.#sent = [];
         await super.query('rollback');
         throw failed;
       }
       if (ROLLBACK.test(text)) {
-        // Whatever is held is undone by the rollback before it ever ran.
+        // Whatever is held is undone by the rollback before it ever ran; what was sent is
+        // undone by the rollback, and its errors no longer matter.
         this.#held = [];
+        this.#sent = [];
         if (untouched) return heldResult('ROLLBACK');
         return (await super.query(text)) as pg.QueryResult;
       }
@@ -94,23 +127,52 @@ export class PipelinedClient extends pg.Client {
         return heldResult('COMMIT');
       }
     }
-    if (ROLLBACK_TO.test(text)) this.#failed = undefined;
-    try {
-      return await this.#send(text);
-    } catch (err) {
-      if (this.#inTransaction) this.#failed ??= err;
-      throw err;
+    if (ROLLBACK_TO.test(text)) {
+      this.#failed = undefined;
+      this.#sent = [];
     }
+    const held = this.#held.length;
+    const message = held === 0 ? text : `${this.#take()};\n${text}`;
+    const results = await this.#settle(super.query(message));
+    if (held === 0) return results;
+    const own = (results as pg.QueryResult[]).slice(held);
+    return own.length === 1 ? own[0]! : own;
   }
 
-  /** Sends the held statements and `text` as one message; answers with `text`'s result(s). */
-  async #send(text: string): Promise<QueryResult> {
-    const held = this.#held.length;
-    if (held === 0) return (await super.query(text)) as QueryResult;
-    this.#beginHeld = false;
-    const results = (await super.query(`${this.#take()};\n${text}`)) as unknown as pg.QueryResult[];
-    const own = results.slice(held);
-    return own.length === 1 ? own[0]! : own;
+  /**
+   * Waits for a statement's result and reports the first error among it and the statements sent
+   * before it unawaited (an earlier error is the cause of any later one in the transaction).
+   */
+  async #settle(result: Promise<QueryResult>): Promise<QueryResult> {
+    const sent = this.#sent;
+    this.#sent = [];
+    let own: QueryResult | undefined;
+    let ownError: unknown;
+    try {
+      own = await result;
+    } catch (err) {
+      ownError = err ?? new Error('query failed');
+    }
+    const earlier = (await Promise.all(sent)).find((err) => err !== undefined);
+    const error = earlier ?? ownError;
+    if (error !== undefined) {
+      if (this.#inTransaction) this.#failed ??= error;
+      throw error;
+    }
+    return own!;
+  }
+
+  #track(result: Promise<unknown>): void {
+    this.#sent.push(
+      result.then(
+        () => undefined,
+        (err: unknown) => err ?? new Error('query failed'),
+      ),
+    );
+  }
+
+  #sendHeld(): void {
+    if (this.#held.length > 0) this.#track(super.query(this.#take()));
   }
 
   #take(): string {

@@ -9,6 +9,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import { backgroundFork, type MikroORM } from '../db/database.ts';
 import { deferrable } from '../db/pipelined-client.ts';
+import { query } from '../db/statements.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
@@ -180,10 +181,10 @@ export function createConsumer(options: ConsumerOptions): Worker {
         // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
         // statement. A message handled before fails it on the inbox's key, which ends the
         // transaction with nothing done (a concurrent twin's insert waits for our outcome).
-        await em.execute(
-          deferrable(`insert into inbox (consumer, message_id) select ?, unnest(array[?]::text[])`),
-          [options.consumer, [...seen]],
-        );
+        await query(em, deferrable('insert into inbox (consumer, message_id) select ?, unnest(?::text[])'), [
+          options.consumer,
+          [...seen],
+        ]);
         // A single message locks what it needs itself; preparing would only add statements.
         if (due.length > 1) {
           await options.prepareBatch?.(

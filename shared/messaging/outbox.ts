@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
 import { traceHeaders } from '../observability/tracing.ts';
 import { deferrable } from '../db/pipelined-client.ts';
+import { query } from '../db/statements.ts';
 
 /** SQL for the tables every service that publishes or consumes needs; part of its first migration. */
 export const MESSAGING_TABLES_SQL = [
@@ -116,7 +117,7 @@ export function withOutbox(
 
 const WRITE_OUTBOX_CTE = `written as (
   insert into outbox (id, subject, payload, headers)
-  select * from unnest(array[?]::uuid[], array[?]::text[], array[?]::jsonb[], array[?]::jsonb[])
+  select * from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::jsonb[])
   returning 1)`;
 // A notification delivered at commit wakes the relay at once instead of at its next poll.
 const NOTIFY_IF_WRITTEN = `select pg_notify('${OUTBOX_CHANNEL}', '') from (select 1) once where exists (select 1 from written)`;
@@ -132,5 +133,5 @@ async function insertRows(em: EntityManager, rows: readonly PendingRow[]): Promi
   if (rows.length === 0) return;
   // One statement: the rows and the relay's wake-up. Nobody reads its result, so in a
   // transaction it travels with the next statement, usually the COMMIT.
-  await em.execute(deferrable(`with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`), outboxParams(rows));
+  await query(em, deferrable(`with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`), outboxParams(rows));
 }

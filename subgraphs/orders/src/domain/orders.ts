@@ -1,10 +1,10 @@
 // Placing and moving orders on behalf of people (the saga moves them on behalf of services, in
 // ../saga/). Knows nothing of GraphQL.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Identity } from '../../../../shared/auth/identity.ts';
 import { NotFoundError } from '../../../../shared/errors.ts';
 import { withOutbox, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
+import { query } from '../../../../shared/db/statements.ts';
 import { Order } from './order.entity.ts';
 import { loadCatalog, type ProductSource } from './catalog.ts';
 import {
@@ -84,11 +84,11 @@ export async function placeOrder(
   try {
     // The order, its lines, its first history entry and its messages, in one atomic statement:
     // one round trip where a transaction took seven.
-    await em.execute(insert.sql, insert.params);
+    await query(em, insert.sql, insert.params);
     return order;
   } catch (err) {
     // Two requests with the same key raced: the other one won; answer with its order.
-    if (idempotencyKey && err instanceof UniqueConstraintViolationException) {
+    if (idempotencyKey && (err as { constraint?: unknown }).constraint === 'orders_idempotency') {
       return em.fork().findOneOrFail(Order, { customerId, idempotencyKey });
     }
     throw err;

@@ -5,6 +5,7 @@ import { isUuid } from '../../../../shared/graphql/batch.ts';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
 import type { Order } from './order.entity.ts';
 import { deferrable } from '../../../../shared/db/pipelined-client.ts';
+import { query } from '../../../../shared/db/statements.ts';
 import { IN_FLIGHT_STATUSES, assertTransition, type OrderStatus } from './order-status.ts';
 
 export function statusEvent(order: Order, at: Date): OutgoingMessage<'orders.evt.status'> {
@@ -76,8 +77,9 @@ const orderOf = (r: OrderRecord): Order =>
 export async function lockOrders(em: EntityManager, ids: readonly string[]): Promise<void> {
   const wanted = [...new Set(ids.filter(isUuid))];
   if (wanted.length === 0) return;
-  const rows = await em.execute<OrderRecord[]>(
-    `select ${ORDER_COLUMNS} from orders where id in (?) order by id for update`,
+  const rows = await query<OrderRecord>(
+    em,
+    `select ${ORDER_COLUMNS} from orders where id = any(?::uuid[]) order by id for update`,
     [wanted],
   );
   const locked = lockedBefore.get(em) ?? new Map<string, Order>();
@@ -91,10 +93,9 @@ export async function lockOrder(em: EntityManager, id: string): Promise<Order | 
   if (!isUuid(id)) return null;
   const before = lockedBefore.get(em)?.get(id);
   if (before) return before;
-  const [row] = await em.execute<OrderRecord[]>(
-    `select ${ORDER_COLUMNS} from orders where id = ? for update`,
-    [id],
-  );
+  const [row] = await query<OrderRecord>(em, `select ${ORDER_COLUMNS} from orders where id = ? for update`, [
+    id,
+  ]);
   return row ? orderOf(row) : null;
 }
 
@@ -123,7 +124,8 @@ export async function changeStatus(
     : null;
   // The row and its history in one statement. Nobody reads its result in this transaction,
   // so it travels with the next statement (see pipelined-client.ts).
-  await em.execute(
+  await query(
+    em,
     deferrable(
       `with changed as (
          update orders set status = ?, status_sequence = ?, failure_reason = ?, step_deadline = ?::timestamptz,
@@ -153,7 +155,7 @@ export async function changeStatus(
 
 /** Saves the two halves of confirmation (set on `order`) when no status change does. */
 export async function saveConfirmationProgress(em: EntityManager, order: Order): Promise<void> {
-  await em.execute(deferrable('update orders set stock_committed = ?, payment_captured = ? where id = ?'), [
+  await query(em, deferrable('update orders set stock_committed = ?, payment_captured = ? where id = ?'), [
     order.stockCommitted,
     order.paymentCaptured,
     order.id,

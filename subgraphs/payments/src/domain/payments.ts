@@ -25,6 +25,7 @@ import { NO_CURRENCY, Payment, type PaymentStatus } from './payment.entity.ts';
 import { PaymentEvent, type PaymentEventKind } from './payment-event.entity.ts';
 import type { PaymentProvider } from './provider/payment-provider.ts';
 import { deferrable } from '../../../../shared/db/pipelined-client.ts';
+import { query } from '../../../../shared/db/statements.ts';
 
 /** The decline reason of an authorize that arrives after the order's payment was voided. */
 export const VOIDED_REASON = 'VOIDED';
@@ -238,16 +239,21 @@ export async function lockPayments(em: EntityManager, orderIds: readonly string[
   const keys = [...new Set(orderIds)].sort();
   if (keys.length === 0) return;
   // Nobody reads the locks' result: they travel with the read below (pipelined-client.ts).
-  await em.execute(
+  await query(
+    em,
     deferrable(
       `select pg_advisory_xact_lock(hashtextextended(k, 0))
-         from (select k from unnest(array[?]::text[]) k order by k) ordered`,
+         from (select k from unnest(?::text[]) k order by k) ordered`,
     ),
     [keys.map(lockKey)],
   );
   // Read after every lock is held, so no command that committed meanwhile is missed.
   const payments = (
-    await em.execute<PaymentRecord[]>(`select ${PAYMENT_COLUMNS} from payments where order_id in (?)`, [keys])
+    await query<PaymentRecord>(
+      em,
+      `select ${PAYMENT_COLUMNS} from payments where order_id = any(?::uuid[])`,
+      [keys],
+    )
   ).map(paymentOf);
   const locked = lockedBefore.get(em) ?? new Map<string, Payment | null>();
   for (const orderId of keys) locked.set(orderId, null);
@@ -260,11 +266,10 @@ async function lockPayment(em: EntityManager, orderId: string): Promise<Payment 
   requireTransaction(em);
   const locked = lockedBefore.get(em);
   if (locked?.has(orderId)) return locked.get(orderId)!;
-  await em.execute(deferrable('select pg_advisory_xact_lock(hashtextextended(?, 0))'), [lockKey(orderId)]);
-  const [row] = await em.execute<PaymentRecord[]>(
-    `select ${PAYMENT_COLUMNS} from payments where order_id = ?`,
-    [orderId],
-  );
+  await query(em, deferrable('select pg_advisory_xact_lock(hashtextextended(?, 0))'), [lockKey(orderId)]);
+  const [row] = await query<PaymentRecord>(em, `select ${PAYMENT_COLUMNS} from payments where order_id = ?`, [
+    orderId,
+  ]);
   return row ? paymentOf(row) : null;
 }
 
@@ -328,7 +333,8 @@ async function created(em: EntityManager, fields: NewPayment): Promise<Payment> 
     updatedAt: now,
     version: 1,
   } as Payment;
-  await em.execute(
+  await query(
+    em,
     deferrable(
       `insert into payments (id, order_id, customer_id, amount_cents, currency, status, decline_reason,
                              payment_method, provider_reference, created_at, updated_at, version)
@@ -356,7 +362,8 @@ async function created(em: EntityManager, fields: NewPayment): Promise<Payment> 
 async function saved(em: EntityManager, payment: Payment): Promise<void> {
   payment.updatedAt = new Date();
   payment.version += 1;
-  await em.execute(
+  await query(
+    em,
     deferrable(
       `update payments set customer_id = ?, amount_cents = ?, currency = ?, status = ?, decline_reason = ?,
               payment_method = ?, provider_reference = ?, updated_at = ?::timestamptz, version = ?
@@ -415,7 +422,8 @@ async function record(
   kind: PaymentEventKind,
   reason: string | null,
 ): Promise<void> {
-  await em.execute(
+  await query(
+    em,
     deferrable(
       `insert into payment_events (payment_id, kind, amount_cents, currency, reason, at)
        values (?, ?, ?, ?, ?, ?::timestamptz)`,
