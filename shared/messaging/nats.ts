@@ -14,6 +14,10 @@ export async function connectNats(url: string, name: string, logger: Logger): Pr
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,
+    // Every JetStream publish is a request; by default each one captures a stack trace up front
+    // in case it fails, which was ~4% of the orders service's CPU under load. Our errors are
+    // logged where they are caught, so the extra trace buys nothing.
+    noAsyncTraces: true,
   });
   void (async () => {
     for await (const status of nc.status()) {
