@@ -62,7 +62,8 @@ export class PipelinedClient extends pg.Client {
 
   constructor(config?: string | pg.ClientConfig) {
     const options = typeof config === 'string' ? { connectionString: config } : (config ?? {});
-    super({ ...options, pipeline: true } as pg.ClientConfig);
+    // pg-pool makes `password` non-enumerable (to keep it out of stack traces): copy it by name.
+    super({ ...options, password: options.password, pipeline: true } as pg.ClientConfig);
   }
 
   // pg.Client#query has a dozen overloads; this one passes every form it does not handle through.
