@@ -18,6 +18,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
 import type { ReservationStatus } from './stock.entity.ts';
+import { query } from '../../../../shared/db/statements.ts';
 
 export type { ReservationStatus };
 
@@ -73,9 +74,10 @@ export async function reserve(
   const wanted = mergeItems(items);
 
   // Lock the candidate rows in (product, warehouse) order, then decide with what they hold.
-  const rows = await em.execute<{ product_id: string; warehouse: string; available: number }[]>(
+  const rows = await query<{ product_id: string; warehouse: string; available: number }>(
+    em,
     `select product_id, warehouse, available from stock
-      where product_id = any(array[?]::uuid[]) and available > 0
+      where product_id = any(?::uuid[]) and available > 0
       order by product_id, warehouse for update`,
     [wanted.map((item) => item.productId)],
   );
@@ -86,7 +88,8 @@ export async function reserve(
   // One statement: the reservation row, and (only if that row is new) the stock moved and the
   // lines recorded. An existing row means this order was reserved, rejected or released before:
   // nothing changes and the recorded outcome is the answer.
-  const [result] = await em.execute<{ created: string; moved: string }[]>(
+  const [result] = await query<{ created: string; moved: string }>(
+    em,
     `with created as (
        insert into reservations (order_id, status, reason) values (?, ?, ?)
        on conflict (order_id) do nothing returning order_id),
@@ -231,13 +234,15 @@ function compare(a: string, b: string): number {
 }
 
 async function recordedOutcome(em: EntityManager, order: string): Promise<ReserveResult> {
-  const [row] = await em.execute<{ status: ReservationStatus; reason: string | null }[]>(
+  const [row] = await query<{ status: ReservationStatus; reason: string | null }>(
+    em,
     `select status, reason from reservations where order_id = ?`,
     [order],
   );
   if (!row) throw new Error(`reservation of order ${order} vanished`);
   if (row.status === 'RESERVED' || row.status === 'COMMITTED') {
-    const lines = await em.execute<{ product_id: string; warehouse: string; quantity: number }[]>(
+    const lines = await query<{ product_id: string; warehouse: string; quantity: number }>(
+      em,
       `select product_id, warehouse, quantity from reservation_lines where order_id = ? order by product_id, warehouse`,
       [order],
     );
@@ -255,7 +260,8 @@ async function recordedOutcome(em: EntityManager, order: string): Promise<Reserv
 
 /** Records RELEASED for an order that has no reservation; false when it has one. */
 async function writeTombstone(em: EntityManager, order: string): Promise<boolean> {
-  const created = await em.execute<{ order_id: string }[]>(
+  const created = await query<{ order_id: string }>(
+    em,
     `insert into reservations (order_id, status, reason) values (?, ?, ?)
      on conflict (order_id) do nothing returning order_id`,
     [order, 'RELEASED', RELEASED_BEFORE_RESERVE],
@@ -264,7 +270,8 @@ async function writeTombstone(em: EntityManager, order: string): Promise<boolean
 }
 
 async function lockReservation(em: EntityManager, order: string): Promise<ReservationStatus | null> {
-  const [row] = await em.execute<{ status: ReservationStatus }[]>(
+  const [row] = await query<{ status: ReservationStatus }>(
+    em,
     `select status from reservations where order_id = ? for update`,
     [order],
   );
@@ -290,7 +297,8 @@ async function moveLines(
   from: ReservationStatus,
   to: ReservationStatus,
 ): Promise<void> {
-  const [row] = await em.execute<{ updated: string }[]>(
+  const [row] = await query<{ updated: string }>(
+    em,
     `with moved as (
        update stock s set ${MOVES[move]}, version = s.version + 1
          from (select s2.product_id, s2.warehouse, lines.quantity
