@@ -23,7 +23,9 @@ const QUERY_ID = { queryId: 'statement' } as const;
 /**
  * Runs `text` with `params` bound to its `?` placeholders, on the EntityManager's connection (its
  * transaction's when it is in one), and returns the rows. Arrays bind as PostgreSQL arrays
- * (`= any(?::uuid[])`, `unnest(?::text[])`), not as lists.
+ * (`= any(?::uuid[])`, `unnest(?::text[])`), not as lists. `text` must be one of a fixed set
+ * (values go in `params`): every distinct text is prepared on every connection that runs it.
+ * Errors are PostgreSQL's own (with `code` and `constraint`), not MikroORM's exceptions.
  */
 export async function query<Row = Record<string, unknown>>(
   em: EntityManager,
