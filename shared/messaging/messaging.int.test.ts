@@ -9,7 +9,7 @@ import { databaseUrl, openDatabase, type MikroORM } from '../db/database.ts';
 import { connectNats, type NatsConnection } from './nats.ts';
 import { enqueue, MESSAGING_TABLES_SQL } from './outbox.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
-import { createConsumer, PermanentFailure } from './consumer.ts';
+import { createConsumer, PermanentFailure, type ConsumerOptions } from './consumer.ts';
 import { DLQ_HEADERS } from './dead-letters.ts';
 import { forgetHandledMessages } from './inbox-janitor.ts';
 import { ensureStreams, qualify, streamName } from '../../nats/topology.ts';
@@ -79,6 +79,18 @@ afterAll(async () => {
   await nats?.close();
   await dropTestResources(env.resources);
 });
+
+/** A consumer of inventory events on this test's database and namespace. */
+const testConsumer = (setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'onHandled'>) =>
+  createConsumer({
+    consumer: 'orders-inventory-events',
+    orm,
+    nats,
+    namespace: ns,
+    replicas: 1,
+    logger: env.logger,
+    ...setup,
+  });
 
 const newRelay = () =>
   createOutboxRelay({
@@ -168,13 +180,7 @@ describe('consumer', () => {
     const [flaky, good, permanent] = [orderId(), orderId(), orderId()];
     let allDone!: () => void;
     const done = new Promise<void>((resolve) => (allDone = resolve));
-    const consumer = createConsumer({
-      consumer: 'orders-inventory-events',
-      orm,
-      nats,
-      namespace: ns,
-      replicas: 1,
-      logger: env.logger,
+    const consumer = testConsumer({
       handlers: {
         'inventory.evt.released': async (em, { orderId: id }) => {
           const attempt = (attempts.get(id) ?? 0) + 1;
@@ -246,13 +252,7 @@ describe('consumer batches', () => {
         msgID: `batch-${n}`,
       });
     }
-    const consumer = createConsumer({
-      consumer: 'orders-inventory-events',
-      orm,
-      nats,
-      namespace: ns,
-      replicas: 1,
-      logger: env.logger,
+    const consumer = testConsumer({
       prepareBatch: async (_em, payloads) => {
         batchSizes.push(payloads.length);
       },
@@ -307,13 +307,7 @@ describe('consumer batches', () => {
       });
     }
     let expected = ids.length;
-    const consumer = createConsumer({
-      consumer: 'orders-inventory-events',
-      orm,
-      nats,
-      namespace: ns,
-      replicas: 1,
-      logger: env.logger,
+    const consumer = testConsumer({
       handlers: {
         'inventory.evt.released': async (tx, { orderId: id }) => {
           await tx.execute('insert into markers (id) values (?)', [ids.indexOf(id)], 'run');

@@ -340,19 +340,7 @@ async function created(em: EntityManager, fields: NewPayment): Promise<Payment> 
                              payment_method, provider_reference, created_at, updated_at, version)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, 1)`,
     ),
-    [
-      payment.id,
-      payment.orderId,
-      payment.customerId,
-      payment.amountCents,
-      payment.currency,
-      payment.status,
-      payment.declineReason,
-      payment.paymentMethod,
-      payment.providerReference,
-      now.toISOString(),
-      now.toISOString(),
-    ],
+    [payment.id, payment.orderId, ...changeableValues(payment), now.toISOString(), now.toISOString()],
   );
   lockedBefore.get(em)?.set(payment.orderId, payment);
   return payment;
@@ -369,20 +357,20 @@ async function saved(em: EntityManager, payment: Payment): Promise<void> {
               payment_method = ?, provider_reference = ?, updated_at = ?::timestamptz, version = ?
         where id = ?`,
     ),
-    [
-      payment.customerId,
-      payment.amountCents,
-      payment.currency,
-      payment.status,
-      payment.declineReason,
-      payment.paymentMethod,
-      payment.providerReference,
-      payment.updatedAt.toISOString(),
-      payment.version,
-      payment.id,
-    ],
+    [...changeableValues(payment), payment.updatedAt.toISOString(), payment.version, payment.id],
   );
 }
+
+/** The columns a command may change, in the order both statements above list them. */
+const changeableValues = (payment: Payment) => [
+  payment.customerId,
+  payment.amountCents,
+  payment.currency,
+  payment.status,
+  payment.declineReason,
+  payment.paymentMethod,
+  payment.providerReference,
+];
 
 /**
  * The order's payment as its readers see it: a void tombstone that no authorize ever reached
