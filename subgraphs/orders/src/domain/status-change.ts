@@ -30,7 +30,8 @@ const lockedBefore = new WeakMap<EntityManager, Map<string, Order>>();
 // Order rows are read and written here with plain SQL, not through the unit of work: every saga
 // step locks and changes an order, and the ORM's finds, hydration and change-set computation
 // were the largest part of the orders service's CPU under load. What these functions return
-// are plain objects with the entity's fields; nothing else writes an order row.
+// are plain objects with the entity's fields. Apart from placeOrder's insert, nothing else
+// writes an order row.
 const ORDER_COLUMNS = `id, customer_id, status, failure_reason, total_cents, currency, payment_method,
   idempotency_key, status_sequence, step_deadline, stock_committed, payment_captured, created_at, updated_at`;
 
