@@ -3,7 +3,7 @@
 // started after it was created) is read through from the products subgraph once and kept.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PayloadOf } from '../../../../shared/contracts/index.ts';
-import { ProductCopy } from './order.entity.ts';
+import { query } from '../../../../shared/db/statements.ts';
 import type { CatalogEntry } from './pricing.ts';
 
 export interface FetchedProduct extends CatalogEntry {
@@ -34,8 +34,30 @@ export async function loadCatalog(
   ids: readonly string[],
   source: ProductSource,
 ): Promise<Map<string, CatalogEntry>> {
-  const copies = await em.find(ProductCopy, { productId: { $in: [...ids] } });
-  const catalog = new Map<string, CatalogEntry>(copies.map((c) => [c.productId, c]));
+  // Every placeOrder reads here: a prepared statement, not an ORM find (see statements.ts).
+  const copies = await query<{
+    product_id: string;
+    name: string;
+    price_cents: number;
+    currency: string;
+    active: boolean;
+  }>(
+    em,
+    'select product_id, name, price_cents, currency, active from product_copies where product_id = any(?::uuid[])',
+    [ids],
+  );
+  const catalog = new Map<string, CatalogEntry>(
+    copies.map((c) => [
+      c.product_id,
+      {
+        productId: c.product_id,
+        name: c.name,
+        priceCents: c.price_cents,
+        currency: c.currency,
+        active: c.active,
+      },
+    ]),
+  );
   const missing = ids.filter((id) => !catalog.has(id));
   if (missing.length === 0) return catalog;
   const fetched = await source(missing);
