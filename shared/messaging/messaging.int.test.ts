@@ -41,6 +41,14 @@ const released = (id: string) => ({
   payload: { v: 1 as const, orderId: id },
 });
 
+/** Publishes an inventory.evt.released for the order straight to JetStream (no outbox). */
+const publishReleased = (id: string, msgID?: string) =>
+  jetstream(nats).publish(
+    qualify(ns, 'inventory.evt.released'),
+    JSON.stringify(released(id).payload),
+    msgID ? { msgID } : undefined,
+  );
+
 /** The order ids of the messages in the INVENTORY stream, in stream order. */
 async function streamedOrderIds(): Promise<string[]> {
   const js = jetstream(nats);
@@ -201,13 +209,9 @@ describe('consumer', () => {
         qualify(ns, 'inventory.evt.released'),
         JSON.stringify({ v: 1, orderId: 'not-a-uuid' }),
       );
-      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(permanent).payload));
-      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(flaky).payload), {
-        msgID: 'flaky-1',
-      });
-      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(good).payload), {
-        msgID: 'good-1',
-      });
+      await publishReleased(permanent);
+      await publishReleased(flaky, 'flaky-1');
+      await publishReleased(good, 'good-1');
       await done;
     } finally {
       await consumer.stop();
@@ -245,13 +249,8 @@ describe('consumer batches', () => {
     let handledGood = 0;
     let allDone!: () => void;
     const done = new Promise<void>((resolve) => (allDone = resolve));
-    const js = jetstream(nats);
     // Published before the consumer starts, so they are waiting together when it pulls.
-    for (const [n, id] of ids.entries()) {
-      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(id).payload), {
-        msgID: `batch-${n}`,
-      });
-    }
+    for (const [n, id] of ids.entries()) await publishReleased(id, `batch-${n}`);
     const consumer = testConsumer({
       prepareBatch: async (_em, payloads) => {
         batchSizes.push(payloads.length);
@@ -300,12 +299,7 @@ describe('consumer batches', () => {
     const outcomes = { ok: 0, duplicate: 0 };
     let settled!: () => void;
     let allSettled = new Promise<void>((resolve) => (settled = resolve));
-    const js = jetstream(nats);
-    for (const [n, id] of ids.entries()) {
-      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(id).payload), {
-        msgID: `again-${n}`,
-      });
-    }
+    for (const [n, id] of ids.entries()) await publishReleased(id, `again-${n}`);
     let expected = ids.length;
     const consumer = testConsumer({
       handlers: {
@@ -325,9 +319,7 @@ describe('consumer batches', () => {
       // Alone: the consumer is idle, so this one is a transaction of its own.
       allSettled = new Promise<void>((resolve) => (settled = resolve));
       expected += 1;
-      await js.publish(qualify(ns, 'inventory.evt.released'), JSON.stringify(released(orderId()).payload), {
-        msgID: 'again-late',
-      });
+      await publishReleased(orderId(), 'again-late');
       await allSettled;
     } finally {
       await consumer.stop();

@@ -102,7 +102,8 @@ function outboxRows(messages: readonly OutgoingMessage[]): PendingRow[] {
  * A statement that writes the messages to the outbox after the given data-modifying common
  * table expressions (`name as (insert ...)`, each with its parameters), all in one statement:
  * PostgreSQL runs a single statement atomically, so a change that fits in one needs neither
- * BEGIN nor COMMIT.
+ * BEGIN nor COMMIT. Run it with `query()` (shared/db/statements.ts): the outbox columns bind
+ * as arrays, which `em.execute` would paste in as lists.
  */
 export function withOutbox(
   changes: readonly { readonly sql: string; readonly params: readonly unknown[] }[],
