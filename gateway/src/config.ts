@@ -9,6 +9,7 @@ import {
   readUrl,
   type CommonConfig,
 } from '../../shared/config.ts';
+import type { LoginThrottleOptions } from './limits/login-throttle.ts';
 import type { QueryLimits } from './limits/query-limits.ts';
 import type { RateLimitOptions } from './limits/rate-limit.ts';
 import type { SubscriptionSettings } from './subscriptions/index.ts';
@@ -48,6 +49,8 @@ export interface GatewayConfig extends CommonConfig {
   readonly trustedProxyHops: number;
   readonly queryLimits: QueryLimits;
   readonly rateLimit: RateLimitOptions;
+  /** Failed logins and registrations per account and address (see readLoginThrottle). */
+  readonly loginThrottle: LoginThrottleOptions;
   readonly subgraphs: {
     /** Keep-alive connections per subgraph. */
     readonly connections: number;
@@ -97,6 +100,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       burst: readInt(env, 'RATE_LIMIT_BURST', 100, 1),
       perSecond: rateLimitPerMinute / 60,
     },
+    loginThrottle: readLoginThrottle(env),
     subgraphs: {
       connections: readInt(env, 'SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
       timeoutMs: readInt(env, 'SUBGRAPH_TIMEOUT_MS', 30_000, 100, 600_000),
@@ -131,4 +135,34 @@ function readOrigins(env: Env, name: string): string[] {
       }
       return url.origin;
     });
+}
+
+/**
+ * The login throttle: LOGIN_THROTTLE_FREE_ATTEMPTS failed logins per account from one address
+ * (LOGIN_THROTTLE_ADDRESS_FREE_ATTEMPTS per address across accounts), then a delay from
+ * LOGIN_THROTTLE_BASE_DELAY_SECONDS doubling up to LOGIN_THROTTLE_MAX_DELAY_SECONDS; failures
+ * are forgotten LOGIN_THROTTLE_FORGET_SECONDS after the last one. Registrations: a bucket of
+ * LOGIN_THROTTLE_REGISTER_BURST per address, refilled at LOGIN_THROTTLE_REGISTER_PER_MINUTE.
+ */
+function readLoginThrottle(env: Env): LoginThrottleOptions {
+  const baseDelaySeconds = readInt(env, 'LOGIN_THROTTLE_BASE_DELAY_SECONDS', 1, 1, 3600);
+  const maxDelaySeconds = readInt(env, 'LOGIN_THROTTLE_MAX_DELAY_SECONDS', 900, baseDelaySeconds, 86_400);
+  // Forgetting before the longest lock ends would hand out the free failures again.
+  const forgetSeconds = readInt(env, 'LOGIN_THROTTLE_FORGET_SECONDS', 3600, maxDelaySeconds, 7 * 86_400);
+  const backOff = (freeFailures: number) => ({
+    freeFailures,
+    baseDelayMs: baseDelaySeconds * 1000,
+    maxDelayMs: maxDelaySeconds * 1000,
+    forgetAfterMs: forgetSeconds * 1000,
+  });
+  return {
+    enabled: readBoolean(env, 'LOGIN_THROTTLE_ENABLED', true),
+    account: backOff(readInt(env, 'LOGIN_THROTTLE_FREE_ATTEMPTS', 5, 1, 1_000_000)),
+    address: backOff(readInt(env, 'LOGIN_THROTTLE_ADDRESS_FREE_ATTEMPTS', 20, 1, 1_000_000_000)),
+    register: {
+      burst: readInt(env, 'LOGIN_THROTTLE_REGISTER_BURST', 100, 1, 1_000_000_000),
+      perSecond: readInt(env, 'LOGIN_THROTTLE_REGISTER_PER_MINUTE', 20, 1, 1_000_000_000) / 60,
+    },
+    maxKeys: readInt(env, 'LOGIN_THROTTLE_MAX_KEYS', 100_000, 100, 10_000_000),
+  };
 }

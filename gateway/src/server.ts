@@ -32,6 +32,8 @@ import { SUBGRAPH_URL_VARIABLES, type GatewayConfig } from './config.ts';
 import { createGatewayErrorFormatter } from './errors.ts';
 import { withCors } from './http/cors.ts';
 import { requestMeta } from './http/request-meta.ts';
+import { createLoginThrottle } from './limits/login-throttle.ts';
+import { loginThrottlePlugin, withClientAddress } from './limits/login-throttle-plugin.ts';
 import { queryLimitsPlugin } from './limits/query-limits.ts';
 import { createRateLimiter } from './limits/rate-limit.ts';
 import { createGatewayMetrics } from './metrics.ts';
@@ -66,6 +68,7 @@ export async function startGateway(
   const gatewayMetrics = createGatewayMetrics(metrics);
   const fetchers: SubgraphFetcher[] = [];
   const rateLimiter = createRateLimiter(config.rateLimit, () => gatewayMetrics.rateLimited.inc());
+  const loginThrottle = createLoginThrottle(config.loginThrottle);
   let nats: NatsConnection | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
   let apiSchema: GraphQLSchema | undefined;
@@ -73,6 +76,7 @@ export async function startGateway(
 
   const release = async () => {
     rateLimiter.stop();
+    await loginThrottle.close();
     if (started)
       await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
     await Promise.all(fetchers.map((f) => f.close().catch(() => undefined)));
@@ -126,6 +130,7 @@ export async function startGateway(
           gatewayMetrics.queriesRejected.inc({ limit }),
         ),
         operationMetricsPlugin<GatewayContext>(metrics),
+        loginThrottlePlugin<GatewayContext>(loginThrottle, () => gatewayMetrics.rateLimited.inc()),
       ],
     });
     await apollo.start();
@@ -169,14 +174,18 @@ export async function startGateway(
     withRequestLog(
       createApolloHandler(
         apollo,
-        createContextFactory({
-          verifyToken,
-          rateLimiter,
-          trustedProxyHops: config.trustedProxyHops,
-          queryLimits: config.queryLimits,
-          onQueryRejected: (limit) => gatewayMetrics.queriesRejected.inc({ limit }),
-          logger,
-        }),
+        // The login throttle keys by the client's address, which it finds in the context.
+        withClientAddress(
+          createContextFactory({
+            verifyToken,
+            rateLimiter,
+            trustedProxyHops: config.trustedProxyHops,
+            queryLimits: config.queryLimits,
+            onQueryRejected: (limit) => gatewayMetrics.queriesRejected.inc({ limit }),
+            logger,
+          }),
+          config.trustedProxyHops,
+        ),
       ),
       config.trustedProxyHops,
       logger,
