@@ -4,7 +4,13 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { ConflictError, UnauthenticatedError } from '../../../../shared/errors.ts';
 import { User } from './user.entity.ts';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.ts';
-import { normalizeEmail, validateName, validatePassword } from './validation.ts';
+import {
+  isValidEmail,
+  MAX_PASSWORD_LENGTH,
+  normalizeEmail,
+  validateName,
+  validatePassword,
+} from './validation.ts';
 
 export interface RegisterInput {
   email: string;
@@ -30,11 +36,21 @@ export async function registerCustomer(em: EntityManager, input: RegisterInput):
   return user;
 }
 
-/** The same message and about the same time whether the email is unknown or the password wrong. */
+/**
+ * The same answer, and the same work, whether the email is unknown, malformed or the password
+ * wrong: one error (no validation error of its own, so a malformed email answers like a wrong
+ * password) and one argon2 verification, against DUMMY_HASH when there is no account. DUMMY_HASH
+ * is made by hashPassword, so it has the parameters, salt and tag sizes of every stored hash and
+ * costs the same to verify. Only a malformed email skips the database lookup: no account can
+ * have one (registration refuses them), so skipping it tells the caller nothing they did not
+ * know, while an unknown and a known well-formed email both take the lookup and the hash.
+ * The password is cut to the longest one registration accepts, so its length cannot make the
+ * hash take longer (argon2 reads it once; its cost is set by the memory and passes).
+ */
 export async function authenticate(em: EntityManager, rawEmail: string, password: string): Promise<User> {
   const email = rawEmail.trim().toLowerCase();
-  const user = email.length <= 254 ? await em.findOne(User, { email }, { populate: ['passwordHash'] }) : null;
-  const ok = await verifyPassword(password.slice(0, 256), user?.passwordHash ?? DUMMY_HASH);
+  const user = isValidEmail(email) ? await em.findOne(User, { email }, { populate: ['passwordHash'] }) : null;
+  const ok = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), user?.passwordHash ?? DUMMY_HASH);
   if (!user || !ok) throw new UnauthenticatedError(LOGIN_FAILED);
   return user;
 }

@@ -1,19 +1,29 @@
 // Input rules for accounts. Pure functions: they throw BadUserInputError naming the field.
 import { BadUserInputError } from '../../../../shared/errors.ts';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** Longer addresses cannot be delivered to (RFC 5321's path limit). */
+export const MAX_EMAIL_LENGTH = 254;
+export const MAX_PASSWORD_LENGTH = 256;
+// No spaces and no control characters (a NUL would reach PostgreSQL, which refuses it).
+const EMAIL = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
+const CONTROL = /\p{Cc}/u;
+
+/** Whether an email (already trimmed and lower-cased) could belong to an account. */
+export function isValidEmail(email: string): boolean {
+  // Length first: it bounds the regular expression's work.
+  return email.length <= MAX_EMAIL_LENGTH && EMAIL.test(email);
+}
 
 export function normalizeEmail(raw: string, field = 'email'): string {
   const email = raw.trim().toLowerCase();
-  if (email.length > 254 || !EMAIL.test(email))
-    throw new BadUserInputError(field, 'Enter a valid email address');
+  if (!isValidEmail(email)) throw new BadUserInputError(field, 'Enter a valid email address');
   return email;
 }
 
 export function validatePassword(password: string, field = 'password'): string {
   if (password.length < 8) throw new BadUserInputError(field, 'The password must have at least 8 characters');
-  if (password.length > 256)
-    throw new BadUserInputError(field, 'The password must have at most 256 characters');
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new BadUserInputError(field, `The password must have at most ${MAX_PASSWORD_LENGTH} characters`);
   return password;
 }
 
@@ -21,5 +31,6 @@ export function validateName(raw: string, field = 'name'): string {
   const name = raw.trim();
   if (!name) throw new BadUserInputError(field, 'The name must not be empty');
   if (name.length > 100) throw new BadUserInputError(field, 'The name must have at most 100 characters');
+  if (CONTROL.test(name)) throw new BadUserInputError(field, 'The name must not contain control characters');
   return name;
 }
