@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../../test/support/system.ts';
-import { Client, type Loose } from '../support/client.ts';
+import type { Loose } from '../support/client.ts';
 
 const FREE_ATTEMPTS = 3;
 const ADDRESS_FREE_ATTEMPTS = 8;
@@ -15,7 +15,6 @@ const LOGIN = 'mutation($e: String!, $p: String!) { login(email: $e, password: $
 const REGISTER = 'mutation($i: RegisterInput!) { register(input: $i) { token } }';
 
 let system: TestSystem;
-let client: Client;
 
 beforeAll(async () => {
   system = await startTestSystem({
@@ -27,7 +26,6 @@ beforeAll(async () => {
       LOGIN_THROTTLE_REGISTER_BURST: String(REGISTER_BURST),
     },
   });
-  client = new Client(system.urls.gateway!);
 });
 
 afterAll(async () => {
