@@ -11,8 +11,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeSupergraph } from './compose-supergraph.ts';
 import { ensureInfrastructure, type Infrastructure } from './lib/infra.ts';
-import { startSystem, type RunningSystem } from './lib/processes.ts';
-import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, REPO_ROOT, SUBGRAPHS } from './lib/services.ts';
+import { startSystem, type Env, type RunningSystem } from './lib/processes.ts';
+import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, PROCESSES, REPO_ROOT, SUBGRAPHS } from './lib/services.ts';
+import { credentialEnv, type NatsCredentials } from '../nats/credentials.ts';
 
 const log = (line: string): void => console.log(`launcher | ${line}`);
 
@@ -20,6 +21,12 @@ function redact(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();
+}
+
+/** Each process connects to a nats-server started here as its own user. */
+function natsEnv(credentials: NatsCredentials | undefined): Partial<Record<(typeof PROCESSES)[number], Env>> {
+  if (!credentials) return {};
+  return Object.fromEntries(PROCESSES.map((name) => [name, credentialEnv(credentials[name])]));
 }
 
 function banner(system: RunningSystem, infra: Infrastructure, production: boolean): string {
@@ -30,7 +37,7 @@ function banner(system: RunningSystem, infra: Infrastructure, production: boolea
     `Subscriptions  ${local(system.urls.gatewayWs!)}   (graphql-transport-ws)`,
     ...SUBGRAPHS.map((name) => `  ${name.padEnd(13)}${local(system.urls.subgraphs[name]!)}`),
     `PostgreSQL     ${redact(infra.databaseUrl)}${infra.started.postgres ? '   (embedded, started by npm start)' : ''}`,
-    `NATS           ${infra.natsUrl}${infra.started.nats ? '   (nats-server, started by npm start)' : ''}`,
+    `NATS           ${infra.natsUrl}${infra.started.nats ? '   (nats-server, started by npm start: a user per process)' : ''}`,
   ];
   if (!production) {
     const email = process.env.ADMIN_EMAIL ?? 'admin@example.com';
@@ -38,6 +45,12 @@ function banner(system: RunningSystem, infra: Infrastructure, production: boolea
     lines.push(
       `Admin          ${email} / ${password}   (development credentials; set ADMIN_EMAIL / ADMIN_PASSWORD)`,
     );
+    const nats = infra.natsCredentials?.admin;
+    if (nats) {
+      lines.push(
+        `NATS admin     NATS_USER=${nats.user} NATS_PASSWORD=${nats.password}   (for npm run dlq; this run only)`,
+      );
+    }
   }
   lines.push('Ctrl-C stops everything.', '');
   return lines.join('\n');
@@ -83,6 +96,7 @@ async function main(): Promise<number> {
     infra = await ensureInfrastructure({
       databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
       natsUrl: process.env.NATS_URL ?? DEFAULT_NATS_URL,
+      natsNamespace: process.env.NATS_NAMESPACE ?? '',
       dataDir,
       log,
     });
@@ -90,6 +104,7 @@ async function main(): Promise<number> {
       system = await startSystem({
         ports: values['free-ports'] ? 'free' : 'fixed',
         env: { DATABASE_URL: infra.databaseUrl, NATS_URL: infra.natsUrl },
+        processEnv: natsEnv(infra.natsCredentials),
         output: 'prefix',
       });
       console.log(banner(system, infra, production));
