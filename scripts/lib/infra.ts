@@ -14,6 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, REPO_ROOT } from './services.ts';
 import { generateCredentials, passwordEnv, type NatsCredentials } from '../../nats/credentials.ts';
+import { authorizationConfig } from '../../nats/permissions.ts';
 
 export class InfrastructureError extends Error {
   override name = 'InfrastructureError';
@@ -389,7 +390,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Start
 
   const host = address.host === 'localhost' ? '127.0.0.1' : address.host;
   const config = path.join(dataDir, 'nats-server.conf');
-  await writeFile(config, localNatsConfig(version));
+  await writeFile(config, localNatsConfig(version, options.namespace));
   const args = ['-c', config, '-a', host, '-p', String(address.port), '-js', '-sd', dir];
   // The configuration names the passwords' variables; the values only live in this process
   // and the server's environment.
@@ -443,10 +444,13 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Start
   };
 }
 
-/** The configuration of a nats-server started here (listen address and store come as flags). */
-function localNatsConfig([major, minor]: [number, number, number]): string {
+/**
+ * The configuration of a nats-server started here (listen address and store come as flags):
+ * a user per process with the permissions of nats/permissions.ts for the namespace.
+ */
+function localNatsConfig([major, minor]: [number, number, number], namespace: string): string {
   const lines = ['# written by scripts/lib/infra.ts'];
   // sync_interval exists only in a config file, and only from 2.10 (2.9 rejects the key).
   if (major > 2 || (major === 2 && minor >= 10)) lines.push('jetstream {', '  sync_interval: always', '}');
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${authorizationConfig(namespace)}`;
 }
