@@ -1,7 +1,8 @@
 // `npm start`: everything on one machine with no set-up. Uses PostgreSQL and NATS at
 // DATABASE_URL / NATS_URL, or starts them (embedded PostgreSQL, nats-server from PATH) when
 // nothing answers; composes gateway/supergraph.graphql when it is missing or stale; starts the
-// five subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0.
+// five subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0. A nats-server
+// started here has a user per process (nats/permissions.ts) with passwords made for the run.
 //
 //   npm start                         the fixed ports, 4000-4005
 //   npm start -- --free-ports         any free ports (printed)
@@ -12,8 +13,20 @@ import { parseArgs } from 'node:util';
 import { writeSupergraph } from './compose-supergraph.ts';
 import { ensureInfrastructure, type Infrastructure } from './lib/infra.ts';
 import { startSystem, type Env, type RunningSystem } from './lib/processes.ts';
-import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, PROCESSES, REPO_ROOT, SUBGRAPHS } from './lib/services.ts';
-import { credentialEnv, type NatsCredentials } from '../nats/credentials.ts';
+import {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_NATS_URL,
+  PROCESSES,
+  REPO_ROOT,
+  SUBGRAPHS,
+  type ProcessName,
+} from './lib/services.ts';
+import {
+  credentialEnv,
+  passwordVariable,
+  type NatsCredential,
+  type NatsCredentials,
+} from '../nats/credentials.ts';
 
 const log = (line: string): void => console.log(`launcher | ${line}`);
 
@@ -23,10 +36,23 @@ function redact(url: string): string {
   return parsed.toString();
 }
 
-/** Each process connects to a nats-server started here as its own user. */
-function natsEnv(credentials: NatsCredentials | undefined): Partial<Record<(typeof PROCESSES)[number], Env>> {
-  if (!credentials) return {};
-  return Object.fromEntries(PROCESSES.map((name) => [name, credentialEnv(credentials[name])]));
+/**
+ * Each process connects to NATS as its own user: to a nats-server started here with the
+ * passwords of this run; to an external one with NATS_PASSWORD_<PROCESS> from this
+ * environment when set (the variables compose's NATS reads), else as NATS_USER says, or anonymously.
+ */
+function natsEnv(credentials: NatsCredentials | undefined): Partial<Record<ProcessName, Env>> {
+  const credentialOf = (name: ProcessName): NatsCredential | undefined => {
+    if (credentials) return credentials[name];
+    const password = process.env[passwordVariable(name)];
+    return password ? { user: name, password } : undefined;
+  };
+  return Object.fromEntries(
+    PROCESSES.flatMap((name) => {
+      const credential = credentialOf(name);
+      return credential ? [[name, credentialEnv(credential)]] : [];
+    }),
+  );
 }
 
 function banner(system: RunningSystem, infra: Infrastructure, production: boolean): string {
