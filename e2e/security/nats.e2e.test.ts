@@ -19,6 +19,7 @@ import { inboxPrefix, type NatsUser } from '../../nats/credentials.ts';
 import { qualify, streamName, type StreamName } from '../../nats/topology.ts';
 import { startTestSystem, testId, type TestSystem } from '../../test/support/system.ts';
 import { Client, type StatusEvent } from '../support/client.ts';
+import { subscribeWs, wsClient } from '../support/live.ts';
 
 const id = testId();
 let dataDir: string;
@@ -86,14 +87,16 @@ beforeAll(async () => {
   client = new Client(system.urls.gateway!);
   adminToken = await client.adminToken();
   admin = await connectAs('admin');
-  statusTap = admin.subscribe(qualify(id, 'orders.evt.status.*'), {
+  // As the gateway hears them (its user may listen to order status changes and nothing else).
+  const gateway = await connectAs('gateway');
+  statusTap = gateway.subscribe(qualify(id, 'orders.evt.status.*'), {
     callback: (_err, msg) => {
       const event = msg.json<StatusEvent>();
       statuses.set(event.orderId, [...(statuses.get(event.orderId) ?? []), event]);
       for (const waiter of [...statusWaiters]) waiter();
     },
   });
-  await admin.flush();
+  await gateway.flush();
 });
 
 afterAll(async () => {
@@ -120,6 +123,18 @@ describe('NATS users and subject permissions', () => {
     await reached(orderId, 'CONFIRMED');
     const view = await client.order(customer.token, orderId);
     expect(view!.payment).toEqual({ status: 'CAPTURED', amount: { amountCents: 2500, currency: 'USD' } });
+
+    // The gateway's live subscriptions hear orders' status events through its own NATS user.
+    const socket = wsClient(system.urls.gatewayWs!, customer.token);
+    const live = subscribeWs(socket, { id: orderId });
+    try {
+      await live.untilStatus('CONFIRMED');
+      await client.data('mutation($id: ID!) { shipOrder(id: $id) { status } }', { id: orderId }, adminToken);
+      await live.untilStatus('SHIPPED');
+    } finally {
+      live.close();
+      await socket.dispose();
+    }
   });
 
   it('never lets a forged payments.evt.captured confirm an unpaid order', async () => {

@@ -27,6 +27,8 @@ export interface InfrastructureOptions {
   readonly natsUrl?: string;
   /** The NATS_NAMESPACE the processes will use: a started nats-server's permissions name it. */
   readonly natsNamespace?: string;
+  /** The users' credentials for a started nats-server (default: generated), e.g. to restart one. */
+  readonly natsCredentials?: NatsCredentials;
   /** Where started servers keep their data (default `<repo>/.data`): `postgres/`, `nats/`. */
   readonly dataDir?: string;
   /** Progress lines ("started PostgreSQL on ..."); servers' own output is kept for errors only. */
@@ -97,6 +99,7 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
         address: natsAddress,
         dataDir,
         namespace: options.natsNamespace ?? '',
+        credentials: options.natsCredentials,
         timeoutMs,
       });
       started.push(nats);
@@ -366,6 +369,8 @@ export interface NatsServerOptions {
   readonly dataDir: string;
   /** The NATS_NAMESPACE of the processes that will use it. */
   readonly namespace: string;
+  /** Default: fresh random passwords; pass the same ones to restart a server under running processes. */
+  readonly credentials?: NatsCredentials;
   /** How long it may take to answer (default 30 s). */
   readonly timeoutMs?: number;
 }
@@ -374,7 +379,7 @@ export interface StartedNats extends Started {
   readonly url: string;
   readonly dir: string;
   readonly description: string;
-  /** Every user's credential, generated for this run. */
+  /** Every user's credential (generated for this run unless given). */
   readonly credentials: NatsCredentials;
 }
 
@@ -394,7 +399,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Start
   const args = ['-c', config, '-a', host, '-p', String(address.port), '-js', '-sd', dir];
   // The configuration names the passwords' variables; the values only live in this process
   // and the server's environment.
-  const credentials = generateCredentials();
+  const credentials = options.credentials ?? generateCredentials();
 
   const output = lineBuffer();
   // Its own process group: a Ctrl-C in the terminal reaches the launcher, which stops the

@@ -43,6 +43,8 @@ export interface TestSystem extends RunningSystem {
   readonly id: string;
   readonly databaseUrl: string;
   readonly natsUrl: string;
+  /** The users of a NATS that requires them (natsCredentials), else undefined. */
+  readonly natsCredentials: NatsCredentials | undefined;
   /** Stops the processes, drops the databases, deletes the streams, removes the supergraph file. */
   dispose(): Promise<void>;
 }
@@ -123,7 +125,25 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       }
     })());
 
-  return { ...system, id, databaseUrl, natsUrl, dispose, [Symbol.asyncDispose]: dispose };
+  return {
+    ...system,
+    id,
+    databaseUrl,
+    natsUrl,
+    natsCredentials,
+    dispose,
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
+/** How a test connects to the system's NATS: as admin when it requires users. */
+export function natsAdminOptions(system: Pick<TestSystem, 'natsUrl' | 'natsCredentials'>): {
+  servers: string;
+  user?: string;
+  pass?: string;
+} {
+  const admin = system.natsCredentials?.admin;
+  return { servers: system.natsUrl, ...(admin ? { user: admin.user, pass: admin.password } : {}) };
 }
 
 /** Each process's NATS_USER / NATS_PASSWORD under its own further variables. */
