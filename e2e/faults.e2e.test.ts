@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ensureInfrastructure, type Infrastructure } from '../scripts/lib/infra.ts';
 import { freePort } from '../scripts/lib/processes.ts';
 import { DEFAULT_DATABASE_URL } from '../scripts/lib/services.ts';
-import { startTestSystem, type TestSystem } from '../test/support/system.ts';
+import { startTestSystem, testId, type TestSystem } from '../test/support/system.ts';
 import { Client } from './support/client.ts';
 import { SystemDatabases, checkInvariants, deadLetters, waitUntilQuiet } from './faults.invariants.ts';
 
@@ -54,8 +54,17 @@ let system: TestSystem | undefined;
 let dbs: SystemDatabases | undefined;
 const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 
+const systemId = testId();
+
+/** The private NATS, with a user per process; restarted with the same passwords. */
 async function startNats(): Promise<Infrastructure> {
-  const infra = await ensureInfrastructure({ databaseUrl, natsUrl, dataDir: tmp });
+  const infra = await ensureInfrastructure({
+    databaseUrl,
+    natsUrl,
+    dataDir: tmp,
+    natsNamespace: systemId,
+    natsCredentials: nats?.natsCredentials,
+  });
   if (!infra.started.nats) throw new Error(`something else answers on ${natsUrl}`);
   return infra;
 }
@@ -65,7 +74,9 @@ beforeAll(async () => {
   natsUrl = `nats://127.0.0.1:${await freePort()}`;
   nats = await startNats();
   system = await startTestSystem({
+    id: systemId,
     natsUrl,
+    natsCredentials: nats.natsCredentials,
     env: {
       RATE_LIMIT_PER_MINUTE: '1000000',
       RATE_LIMIT_BURST: '100000',

@@ -6,7 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { databaseUrl } from '../shared/db/database.ts';
 import { CONSUMERS, consumerName, streamName, type ConsumerName } from '../nats/topology.ts';
-import type { TestSystem } from '../test/support/system.ts';
+import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 
 /** One pg client per subgraph database of a test system. */
 export class SystemDatabases {
@@ -52,8 +52,10 @@ export class SystemDatabases {
 }
 
 /** Messages not yet delivered or not yet acknowledged, summed over every saga consumer. */
-export async function unsettledMessages(system: Pick<TestSystem, 'id' | 'natsUrl'>): Promise<number> {
-  const nc = await connect({ servers: system.natsUrl });
+export async function unsettledMessages(
+  system: Pick<TestSystem, 'id' | 'natsUrl' | 'natsCredentials'>,
+): Promise<number> {
+  const nc = await connect(natsAdminOptions(system));
   try {
     const jsm = await jetstreamManager(nc);
     let total = 0;
@@ -75,7 +77,7 @@ export async function unsettledMessages(system: Pick<TestSystem, 'id' | 'natsUrl
  * caught up, twice in a row (a reply may be between a consumer's commit and the next publish).
  */
 export async function waitUntilQuiet(
-  system: Pick<TestSystem, 'id' | 'natsUrl'>,
+  system: Pick<TestSystem, 'id' | 'natsUrl' | 'natsCredentials'>,
   dbs: SystemDatabases,
   timeoutMs: number,
 ): Promise<void> {
@@ -303,9 +305,9 @@ export async function checkInvariants(
 
 /** The dead letters of a test system: original subject and error of each. */
 export async function deadLetters(
-  system: Pick<TestSystem, 'id' | 'natsUrl'>,
+  system: Pick<TestSystem, 'id' | 'natsUrl' | 'natsCredentials'>,
 ): Promise<{ subject: string; error: string }[]> {
-  const nc = await connect({ servers: system.natsUrl });
+  const nc = await connect(natsAdminOptions(system));
   try {
     const jsm = await jetstreamManager(nc);
     const stream = streamName(system.id, 'DEAD_LETTERS');

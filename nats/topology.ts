@@ -1,34 +1,37 @@
 // The JetStream topology: one stream per owning service (DESIGN: "Subjects"), the durable pull
 // consumers that compete for its messages, and the dead-letter stream. Every process calls
-// `ensureStreams` at start; creating is idempotent, so start-up order does not matter.
+// `ensureStreams` at start; creating is idempotent, so start-up order does not matter. Who may
+// publish, pull or change what: nats/permissions.ts.
 import type { JetStreamManager, StreamConfig, ConsumerConfig } from '@nats-io/jetstream';
 import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 
 const DAY_NANOS = 24 * 60 * 60 * 1_000_000_000;
 const SECOND_NANOS = 1_000_000_000;
 
+/** `owner`: the service that keeps the stream's configuration current (see ensureStreams). */
 export const STREAMS = {
-  PRODUCTS: { subjects: ['products.>'], maxAgeDays: 30 },
-  INVENTORY: { subjects: ['inventory.>'], maxAgeDays: 7 },
-  PAYMENTS: { subjects: ['payments.>'], maxAgeDays: 7 },
-  ORDERS: { subjects: ['orders.>'], maxAgeDays: 7 },
+  PRODUCTS: { subjects: ['products.>'], maxAgeDays: 30, owner: 'products' },
+  INVENTORY: { subjects: ['inventory.>'], maxAgeDays: 7, owner: 'inventory' },
+  PAYMENTS: { subjects: ['payments.>'], maxAgeDays: 7, owner: 'payments' },
+  ORDERS: { subjects: ['orders.>'], maxAgeDays: 7, owner: 'orders' },
   /** Poison messages, kept for an operator to inspect and replay (`npm run dlq`). */
-  DEAD_LETTERS: { subjects: ['dlq.>'], maxAgeDays: 30 },
+  DEAD_LETTERS: { subjects: ['dlq.>'], maxAgeDays: 30, owner: 'orders' },
 } as const;
 export type StreamName = keyof typeof STREAMS;
 
 /** How many times a message is delivered before it is dead-lettered. */
 export const MAX_DELIVER = 8;
 
+/** `service`: the one that runs the consumer (and alone may pull from it: nats/permissions.ts). */
 export const CONSUMERS = {
-  'inventory-commands': { stream: 'INVENTORY', filter: 'inventory.cmd.>' },
-  'payments-commands': { stream: 'PAYMENTS', filter: 'payments.cmd.>' },
-  'orders-inventory-events': { stream: 'INVENTORY', filter: 'inventory.evt.>' },
-  'orders-payment-events': { stream: 'PAYMENTS', filter: 'payments.evt.>' },
-  'orders-product-events': { stream: 'PRODUCTS', filter: 'products.evt.>' },
+  'inventory-commands': { stream: 'INVENTORY', filter: 'inventory.cmd.>', service: 'inventory' },
+  'payments-commands': { stream: 'PAYMENTS', filter: 'payments.cmd.>', service: 'payments' },
+  'orders-inventory-events': { stream: 'INVENTORY', filter: 'inventory.evt.>', service: 'orders' },
+  'orders-payment-events': { stream: 'PAYMENTS', filter: 'payments.evt.>', service: 'orders' },
+  'orders-product-events': { stream: 'PRODUCTS', filter: 'products.evt.>', service: 'orders' },
   /** Ends the saga of an order whose message was dead-lettered. */
-  'orders-dead-letters': { stream: 'DEAD_LETTERS', filter: 'dlq.>' },
-} as const satisfies Record<string, { stream: StreamName; filter: string }>;
+  'orders-dead-letters': { stream: 'DEAD_LETTERS', filter: 'dlq.>', service: 'orders' },
+} as const satisfies Record<string, { stream: StreamName; filter: string; service: string }>;
 export type ConsumerName = keyof typeof CONSUMERS;
 
 /** Names carry the namespace so several systems (tests) can share one NATS server. */
@@ -49,6 +52,12 @@ export interface TopologyOptions {
   readonly namespace: string;
   /** 3 in a cluster; 1 on one server. */
   readonly replicas: number;
+  /**
+   * The service ensuring the streams: it creates any that is missing (so start-up order does
+   * not matter) but updates only those it owns, the only ones its NATS user may change.
+   * Default: updates all of them (tools and tests connected as admin or anonymously).
+   */
+  readonly service?: string;
 }
 
 function streamConfig(
@@ -75,7 +84,9 @@ export async function ensureStreams(jsm: JetStreamManager, options: TopologyOpti
     const config = streamConfig(options, stream);
     try {
       await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
+      if (options.service === undefined || STREAMS[stream].owner === options.service) {
+        await jsm.streams.update(config.name, config);
+      }
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {

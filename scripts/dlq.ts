@@ -1,7 +1,9 @@
 // The dead-letter stream for operators:
 //   npm run dlq -- list [--json]      every dead letter: sequence, time, subject, consumer, deliveries, error, payload
 //   npm run dlq -- replay <seq>       publish it again to its original subject and take it out of the stream
-// NATS_URL (default nats://127.0.0.1:4222) and NATS_NAMESPACE (default none) say which system.
+// NATS_URL (default nats://127.0.0.1:4222) and NATS_NAMESPACE (default none) say which system;
+// NATS_USER / NATS_PASSWORD who to connect as: replaying publishes to any service's subject, which
+// only the `admin` user may (nats/permissions.ts).
 import { connect } from '@nats-io/transport-node';
 import { readCommonConfig } from '../shared/config.ts';
 import { DeadLetterNotFound, formatDeadLetters, listDeadLetters, replayDeadLetter } from './lib/dlq.ts';
@@ -14,8 +16,12 @@ async function main(args: readonly string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const { natsUrl, natsNamespace } = readCommonConfig('dlq', 0);
-  const nc = await connect({ servers: natsUrl, name: 'dlq' });
+  const { natsUrl, natsNamespace, natsCredentials } = readCommonConfig('dlq', 0);
+  const nc = await connect({
+    servers: natsUrl,
+    name: 'dlq',
+    ...(natsCredentials ? { user: natsCredentials.user, pass: natsCredentials.password } : {}),
+  });
   try {
     if (command === 'list') {
       const entries = await listDeadLetters(nc, natsNamespace);

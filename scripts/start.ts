@@ -1,7 +1,8 @@
 // `npm start`: everything on one machine with no set-up. Uses PostgreSQL and NATS at
 // DATABASE_URL / NATS_URL, or starts them (embedded PostgreSQL, nats-server from PATH) when
 // nothing answers; composes gateway/supergraph.graphql when it is missing or stale; starts the
-// five subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0.
+// five subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0. A nats-server
+// started here has a user per process (nats/permissions.ts) with passwords made for the run.
 //
 //   npm start                         the fixed ports, 4000-4005
 //   npm start -- --free-ports         any free ports (printed)
@@ -11,8 +12,21 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeSupergraph } from './compose-supergraph.ts';
 import { ensureInfrastructure, type Infrastructure } from './lib/infra.ts';
-import { startSystem, type RunningSystem } from './lib/processes.ts';
-import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, REPO_ROOT, SUBGRAPHS } from './lib/services.ts';
+import { startSystem, type Env, type RunningSystem } from './lib/processes.ts';
+import {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_NATS_URL,
+  PROCESSES,
+  REPO_ROOT,
+  SUBGRAPHS,
+  type ProcessName,
+} from './lib/services.ts';
+import {
+  credentialEnv,
+  passwordVariable,
+  type NatsCredential,
+  type NatsCredentials,
+} from '../nats/credentials.ts';
 
 const log = (line: string): void => console.log(`launcher | ${line}`);
 
@@ -20,6 +34,25 @@ function redact(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();
+}
+
+/**
+ * Each process connects to NATS as its own user: to a nats-server started here with the
+ * passwords of this run; to an external one with NATS_PASSWORD_<PROCESS> from this
+ * environment when set (the variables compose's NATS reads), else as NATS_USER says, or anonymously.
+ */
+function natsEnv(credentials: NatsCredentials | undefined): Partial<Record<ProcessName, Env>> {
+  const credentialOf = (name: ProcessName): NatsCredential | undefined => {
+    if (credentials) return credentials[name];
+    const password = process.env[passwordVariable(name)];
+    return password ? { user: name, password } : undefined;
+  };
+  return Object.fromEntries(
+    PROCESSES.flatMap((name) => {
+      const credential = credentialOf(name);
+      return credential ? [[name, credentialEnv(credential)]] : [];
+    }),
+  );
 }
 
 function banner(system: RunningSystem, infra: Infrastructure, production: boolean): string {
@@ -30,7 +63,7 @@ function banner(system: RunningSystem, infra: Infrastructure, production: boolea
     `Subscriptions  ${local(system.urls.gatewayWs!)}   (graphql-transport-ws)`,
     ...SUBGRAPHS.map((name) => `  ${name.padEnd(13)}${local(system.urls.subgraphs[name]!)}`),
     `PostgreSQL     ${redact(infra.databaseUrl)}${infra.started.postgres ? '   (embedded, started by npm start)' : ''}`,
-    `NATS           ${infra.natsUrl}${infra.started.nats ? '   (nats-server, started by npm start)' : ''}`,
+    `NATS           ${infra.natsUrl}${infra.started.nats ? '   (nats-server, started by npm start: a user per process)' : ''}`,
   ];
   if (!production) {
     const email = process.env.ADMIN_EMAIL ?? 'admin@example.com';
@@ -38,6 +71,12 @@ function banner(system: RunningSystem, infra: Infrastructure, production: boolea
     lines.push(
       `Admin          ${email} / ${password}   (development credentials; set ADMIN_EMAIL / ADMIN_PASSWORD)`,
     );
+    const nats = infra.natsCredentials?.admin;
+    if (nats) {
+      lines.push(
+        `NATS admin     NATS_USER=${nats.user} NATS_PASSWORD=${nats.password}   (for npm run dlq; this run only)`,
+      );
+    }
   }
   lines.push('Ctrl-C stops everything.', '');
   return lines.join('\n');
@@ -83,6 +122,7 @@ async function main(): Promise<number> {
     infra = await ensureInfrastructure({
       databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
       natsUrl: process.env.NATS_URL ?? DEFAULT_NATS_URL,
+      natsNamespace: process.env.NATS_NAMESPACE ?? '',
       dataDir,
       log,
     });
@@ -90,6 +130,7 @@ async function main(): Promise<number> {
       system = await startSystem({
         ports: values['free-ports'] ? 'free' : 'fixed',
         env: { DATABASE_URL: infra.databaseUrl, NATS_URL: infra.natsUrl },
+        processEnv: natsEnv(infra.natsCredentials),
         output: 'prefix',
       });
       console.log(banner(system, infra, production));

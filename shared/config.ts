@@ -1,5 +1,6 @@
 // Configuration read from the environment, validated once at start-up. Every value has a
 // development default so `npm start` needs no set-up; production refuses the unsafe ones.
+import type { NatsCredential } from '../nats/credentials.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -52,6 +53,8 @@ export interface CommonConfig {
   readonly host: string;
   readonly logLevel: string;
   readonly natsUrl: string;
+  /** This process's NATS user (NATS_USER / NATS_PASSWORD); none: connect anonymously. */
+  readonly natsCredentials: NatsCredential | undefined;
   /** Prefix for subjects, streams and consumers, so several systems can share one NATS. */
   readonly natsNamespace: string;
   /** Stream replicas: 1 on one server, 3 in a JetStream cluster. */
@@ -63,16 +66,40 @@ export function readCommonConfig(service: string, defaultPort: number, env: Env 
   if (namespace && !/^[A-Za-z0-9_-]+$/.test(namespace)) {
     throw new ConfigError('NATS_NAMESPACE may hold only letters, digits, "_" and "-"');
   }
+  const production = env.NODE_ENV === 'production';
   return {
     service,
-    production: env.NODE_ENV === 'production',
+    production,
     port: readInt(env, 'PORT', defaultPort, 0, 65535),
     host: readString(env, 'HOST', '0.0.0.0'),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
     natsUrl: readUrl(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+    natsCredentials: readNatsCredentials(env, production),
     natsNamespace: namespace,
     natsReplicas: readInt(env, 'NATS_REPLICAS', 1, 1, 5),
   };
+}
+
+/**
+ * NATS_USER and NATS_PASSWORD, both or neither. Without them a process connects anonymously,
+ * which only a development NATS accepts (`npm start` against the shared one); production
+ * refuses to start without them, since a NATS that lets anyone in lets anyone publish any
+ * service's events (nats/permissions.ts says what each user may publish).
+ */
+function readNatsCredentials(env: Env, production: boolean): NatsCredential | undefined {
+  const user = env.NATS_USER?.trim();
+  const password = env.NATS_PASSWORD;
+  if (!user && !password) {
+    if (production) {
+      throw new ConfigError(
+        'NATS_USER and NATS_PASSWORD are required in production: every process connects to NATS as its own user',
+      );
+    }
+    return undefined;
+  }
+  if (!user || !password)
+    throw new ConfigError('NATS_USER and NATS_PASSWORD go together: set both or neither');
+  return { user, password };
 }
 
 /** Settings of a subgraph with a database of its own. */

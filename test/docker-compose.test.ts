@@ -6,6 +6,8 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { DEFAULT_PORTS, PROCESSES, REPO_ROOT, entryFile, type ProcessName } from '../scripts/lib/services.ts';
+import { NATS_USERS, SERVICE_USERS, passwordVariable } from '../nats/credentials.ts';
+import { authorizationFile } from '../scripts/nats-config.ts';
 
 interface Service {
   image?: string;
@@ -102,6 +104,15 @@ describe('docker-compose.yml', () => {
       }
     });
 
+    it('connects to NATS as its own user, with the password the server has for it', () => {
+      const env = s.environment ?? {};
+      const variable = passwordVariable(name);
+      expect(env.NATS_USER).toBe(name);
+      // Required (`:?`): production refuses to start without NATS credentials.
+      expect(env.NATS_PASSWORD).toMatch(new RegExp(`^\\$\\{${variable}:\\?[^}]+\\}$`));
+      expect(service('nats').environment?.[variable]).toBe(env.NATS_PASSWORD);
+    });
+
     it('is healthy only when /health/ready answers', () => {
       expect(s.healthcheck?.test.join(' ')).toMatch(/\/health\/ready/);
     });
@@ -135,5 +146,20 @@ describe('docker-compose.yml', () => {
     expect(config).toMatch(/^\s*sync_interval:\s*always\s*$/m);
     expect(config).toMatch(/^\s*http:\s*8222\s*$/m);
     expect(nats.healthcheck?.test.join(' ')).toContain('8222/healthz?js-enabled-only=true');
+  });
+
+  it('gives NATS a user per process, with the permissions nats/permissions.ts generates', () => {
+    expect([...SERVICE_USERS].sort()).toEqual([...PROCESSES].sort());
+    const nats = service('nats');
+    const mount = nats.volumes?.find((v) => v.split(':')[1] === '/etc/nats/authorization.conf');
+    expect(mount).toBeDefined();
+    const file = path.join(REPO_ROOT, mount!.split(':')[0]!);
+    expect(readFileSync(file, 'utf8')).toBe(authorizationFile(''));
+    const config = readFileSync(path.join(REPO_ROOT, 'nats', 'nats-server.conf'), 'utf8');
+    expect(config).toMatch(/^include "authorization\.conf"$/m);
+    // Every user's password variable, and nothing else, reaches the server.
+    expect(Object.keys(nats.environment ?? {}).sort()).toEqual(NATS_USERS.map(passwordVariable).sort());
+    for (const value of Object.values(nats.environment ?? {}))
+      expect(value).toMatch(/^\$\{NATS_PASSWORD_\w+:\?/);
   });
 });

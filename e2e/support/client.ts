@@ -4,7 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { graphqlRequest, type GraphQLResponse, type TestSystem } from '../../test/support/system.ts';
+import {
+  graphqlRequest,
+  natsAdminOptions,
+  type GraphQLResponse,
+  type TestSystem,
+} from '../../test/support/system.ts';
 import { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD } from '../../test/support/subgraph.ts';
 
 export { TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD };
@@ -167,7 +172,7 @@ export class OrderEvents {
   }
 
   static async listen(system: TestSystem): Promise<OrderEvents> {
-    const nc = await connect({ servers: system.natsUrl });
+    const nc = await connect(natsAdminOptions(system));
     const sub = nc.subscribe(`${system.id}.orders.evt.status.>`);
     const watcher = new OrderEvents(nc, sub);
     void (async () => {

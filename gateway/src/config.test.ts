@@ -63,7 +63,8 @@ describe('readGatewayConfig', () => {
   });
 
   it('turns introspection off by default in production', () => {
-    expect(readGatewayConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
+    const production = { NODE_ENV: 'production', NATS_USER: 'gateway', NATS_PASSWORD: 'secret' };
+    expect(readGatewayConfig(production).introspection).toBe(false);
   });
 
   it.each([

@@ -84,7 +84,7 @@ export async function startGateway(
   };
 
   try {
-    nats = await connectNats(config.natsUrl, config.service, logger);
+    nats = await connectNats(config.natsUrl, config.service, logger, config.natsCredentials);
     const routed = new Set<string>();
     const gateway = new ApolloGateway({
       supergraphSdl,

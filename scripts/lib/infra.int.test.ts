@@ -69,7 +69,13 @@ describe('ensureInfrastructure with nothing listening', () => {
     );
     expect(rows).toEqual([{ one: 1 }]);
 
-    const nc = await connect({ servers: infra.natsUrl });
+    // A user per process, with passwords of this run; nobody gets in without one.
+    const admin = infra.natsCredentials!.admin;
+    expect(infra.natsCredentials!.orders.user).toBe('orders');
+    await expect(connect({ servers: infra.natsUrl, maxReconnectAttempts: 0 })).rejects.toThrow(
+      /authorization/i,
+    );
+    const nc = await connect({ servers: infra.natsUrl, user: admin.user, pass: admin.password });
     try {
       const jsm = await jetstreamManager(nc);
       const info = await jsm.getAccountInfo();
@@ -98,6 +104,8 @@ describe('ensureInfrastructure with nothing listening', () => {
     const again = await ensureInfrastructure({ ...options(), databaseUrl: infra!.databaseUrl });
     expect(again.started).toEqual({ postgres: false, nats: false });
     expect(again.databaseUrl).toBe(infra!.databaseUrl);
+    // An external NATS is used as it is: its users are not this call's business.
+    expect(again.natsCredentials).toBeUndefined();
     await again.stop();
     expect(await isListening('127.0.0.1', pgPort)).toBe(true);
   });

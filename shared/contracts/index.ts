@@ -4,6 +4,8 @@
 import { z } from 'zod';
 
 const id = z.uuid();
+/** PostgreSQL's `integer`, the type both products and orders store a revision in. */
+const INT4_MAX = 2_147_483_647;
 const orderId = z.object({ v: z.literal(1), orderId: id });
 const money = { amountCents: z.number().int().nonnegative(), currency: z.string().regex(/^[A-Z]{3}$/) };
 
@@ -27,8 +29,13 @@ export const contracts = {
     priceCents: z.number().int().nonnegative(),
     currency: z.string(),
     active: z.boolean(),
-    /** Grows with every change: a stale event never overwrites a newer copy. */
-    revision: z.number().int().positive(),
+    /**
+     * Grows with every change: a stale event never overwrites a newer copy. Bounded by what
+     * both sides store, so a revision no product can reach is refused here (dead-lettered at
+     * once) rather than failing orders' insert on every delivery. That only products may
+     * publish this subject at all is NATS's to enforce (nats/permissions.ts).
+     */
+    revision: z.number().int().positive().max(INT4_MAX),
   }),
 
   // orders → inventory

@@ -77,7 +77,7 @@ export async function startSubgraph<C extends BaseContext>(
   });
   let nats: NatsConnection | undefined;
   try {
-    nats = await connectNats(config.natsUrl, config.service, logger);
+    nats = await connectNats(config.natsUrl, config.service, logger, config.natsCredentials);
     const setup = await definition.setup({ orm, nats, metrics });
     const messaging =
       definition.messaging === false

@@ -4,13 +4,26 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../logger.ts';
 import type { ReadinessCheck } from '../http/server.ts';
+import { inboxPrefix, type NatsCredential } from '../../nats/credentials.ts';
 
 export type { NatsConnection };
 
-export async function connectNats(url: string, name: string, logger: Logger): Promise<NatsConnection> {
+/**
+ * Connects as `credentials`' user when given (each process has its own: nats/permissions.ts),
+ * with that user's inbox prefix, the only inboxes the server lets it read.
+ */
+export async function connectNats(
+  url: string,
+  name: string,
+  logger: Logger,
+  credentials?: NatsCredential,
+): Promise<NatsConnection> {
   const nc = await connect({
     servers: url,
     name,
+    ...(credentials
+      ? { user: credentials.user, pass: credentials.password, inboxPrefix: inboxPrefix(credentials.user) }
+      : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,

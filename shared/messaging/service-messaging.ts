@@ -27,8 +27,11 @@ export interface MessagingOptions {
 
 export async function createMessagingWorkers(options: MessagingOptions): Promise<Worker[]> {
   const { config, orm, nats, logger, metrics } = options;
-  const topology = { namespace: config.natsNamespace, replicas: config.natsReplicas };
-  await ensureStreams(await jetstreamManager(nats), topology);
+  await ensureStreams(await jetstreamManager(nats), {
+    namespace: config.natsNamespace,
+    replicas: config.natsReplicas,
+    service: config.service,
+  });
   const relay = createOutboxRelay({
     nats,
     databaseUrl: databaseUrl(config.databaseUrl, config.databaseName),

@@ -16,13 +16,26 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { composeSupergraph } from '../../scripts/compose-supergraph.ts';
 import { startSystem, type RunningSystem, type StartSystemOptions } from '../../scripts/lib/processes.ts';
-import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL } from '../../scripts/lib/services.ts';
+import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, PROCESSES } from '../../scripts/lib/services.ts';
+import { credentialEnv, type NatsCredential, type NatsCredentials } from '../../nats/credentials.ts';
 
 export interface TestSystemOptions extends StartSystemOptions {
   /** Default: DATABASE_URL from the environment, else postgres://postgres@127.0.0.1:5432/postgres */
   readonly databaseUrl?: string;
   /** Default: NATS_URL from the environment, else nats://127.0.0.1:4222 */
   readonly natsUrl?: string;
+  /**
+   * For a NATS that requires users (a test's own nats-server, scripts/lib/infra.ts): each process
+   * connects as its own, clean-up as `admin`. Default: anonymous (the shared NATS).
+   */
+  readonly natsCredentials?: NatsCredentials;
+  /** The DATABASE_PREFIX and NATS_NAMESPACE (default `t_<random>`: see testId). */
+  readonly id?: string;
+}
+
+/** A fresh `t_<random>` id: a test system's database prefix and NATS namespace. */
+export function testId(): string {
+  return `t_${randomBytes(6).toString('hex')}`;
 }
 
 export interface TestSystem extends RunningSystem {
@@ -30,6 +43,8 @@ export interface TestSystem extends RunningSystem {
   readonly id: string;
   readonly databaseUrl: string;
   readonly natsUrl: string;
+  /** The users of a NATS that requires them (natsCredentials), else undefined. */
+  readonly natsCredentials: NatsCredentials | undefined;
   /** Stops the processes, drops the databases, deletes the streams, removes the supergraph file. */
   dispose(): Promise<void>;
 }
@@ -41,14 +56,27 @@ export interface TestResources {
   readonly databasePrefix: string;
   /** Streams whose name starts with the namespace (and KV_/OBJ_ buckets named so) are deleted. */
   readonly natsNamespace: string;
+  /** Who deletes them (default: anonymous). */
+  readonly natsCredential?: NatsCredential;
 }
 
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
-  const { databaseUrl: givenDatabaseUrl, natsUrl: givenNatsUrl, ...rest } = options;
+  const {
+    databaseUrl: givenDatabaseUrl,
+    natsUrl: givenNatsUrl,
+    natsCredentials,
+    id = testId(),
+    ...rest
+  } = options;
   const databaseUrl = givenDatabaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   const natsUrl = givenNatsUrl ?? process.env.NATS_URL ?? DEFAULT_NATS_URL;
-  const id = `t_${randomBytes(6).toString('hex')}`;
-  const resources: TestResources = { databaseUrl, natsUrl, databasePrefix: id, natsNamespace: id };
+  const resources: TestResources = {
+    databaseUrl,
+    natsUrl,
+    databasePrefix: id,
+    natsNamespace: id,
+    natsCredential: natsCredentials?.admin,
+  };
 
   // A supergraph file of its own: parallel test files never write the repository's copy.
   const supergraphPath = options.supergraphPath ?? path.join(os.tmpdir(), `supergraph-${id}.graphql`);
@@ -71,6 +99,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       output: process.env.TEST_SYSTEM_OUTPUT === 'prefix' ? 'prefix' : 'silent',
       ...rest,
       supergraphPath,
+      processEnv: natsCredentials ? withNatsUsers(natsCredentials, rest.processEnv) : rest.processEnv,
       env: {
         NODE_ENV: 'test',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -96,7 +125,35 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       }
     })());
 
-  return { ...system, id, databaseUrl, natsUrl, dispose, [Symbol.asyncDispose]: dispose };
+  return {
+    ...system,
+    id,
+    databaseUrl,
+    natsUrl,
+    natsCredentials,
+    dispose,
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
+/** How a test connects to the system's NATS: as admin when it requires users. */
+export function natsAdminOptions(system: Pick<TestSystem, 'natsUrl' | 'natsCredentials'>): {
+  servers: string;
+  user?: string;
+  pass?: string;
+} {
+  const admin = system.natsCredentials?.admin;
+  return { servers: system.natsUrl, ...(admin ? { user: admin.user, pass: admin.password } : {}) };
+}
+
+/** Each process's NATS_USER / NATS_PASSWORD under its own further variables. */
+function withNatsUsers(
+  credentials: NatsCredentials,
+  processEnv: StartSystemOptions['processEnv'],
+): StartSystemOptions['processEnv'] {
+  return Object.fromEntries(
+    PROCESSES.map((name) => [name, { ...credentialEnv(credentials[name]), ...processEnv?.[name] }]),
+  );
 }
 
 /** Drops `<prefix>_*` databases (WITH FORCE) and deletes the namespace's JetStream streams. */
@@ -126,8 +183,11 @@ async function dropDatabases({ databaseUrl, databasePrefix }: TestResources): Pr
   }
 }
 
-async function deleteStreams({ natsUrl, natsNamespace }: TestResources): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+async function deleteStreams({ natsUrl, natsNamespace, natsCredential }: TestResources): Promise<void> {
+  const nc = await connect({
+    servers: natsUrl,
+    ...(natsCredential ? { user: natsCredential.user, pass: natsCredential.password } : {}),
+  });
   try {
     const jsm = await jetstreamManager(nc);
     const prefixes = [natsNamespace, `KV_${natsNamespace}`, `OBJ_${natsNamespace}`];
