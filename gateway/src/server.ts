@@ -32,7 +32,7 @@ import { SUBGRAPH_URL_VARIABLES, type GatewayConfig } from './config.ts';
 import { createGatewayErrorFormatter } from './errors.ts';
 import { withCors } from './http/cors.ts';
 import { requestMeta } from './http/request-meta.ts';
-import { queryLimitsPlugin } from './limits/query-limits.ts';
+import { hardenedApolloOptions, queryLimitsPlugin } from './limits/query-limits.ts';
 import { createRateLimiter } from './limits/rate-limit.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createDataSource } from './subgraphs/data-source.ts';
@@ -112,6 +112,7 @@ export async function startGateway(
       formatError: createGatewayErrorFormatter(logger),
       includeStacktraceInErrorResponses: false,
       introspection: config.introspection,
+      ...hardenedApolloOptions(config.queryLimits, config.production),
       csrfPrevention: true,
       // runService owns SIGTERM/SIGINT and stops everything in order.
       stopOnTerminationSignals: false,
@@ -161,6 +162,7 @@ export async function startGateway(
     logger,
     trustedProxyHops: config.trustedProxyHops,
     maxQueryBytes: config.queryLimits.maxQueryBytes,
+    queryLimits: config.queryLimits,
     production: config.production,
     settings: config.subscriptions,
   });
