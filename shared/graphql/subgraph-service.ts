@@ -101,14 +101,14 @@ export async function startSubgraphService<C extends BaseContext>(
 
   const context = async (req: IncomingMessage, request: HTTPGraphQLRequest): Promise<C> => {
     const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
-    const identity = await identify(req.headers, options.verifyToken).catch((err: unknown) => {
-      throw err instanceof AppError ? toRequestError(err) : err;
-    });
     try {
       checkGraphQLRequest(request, queryLimits);
     } catch (err) {
       throw err instanceof AppError ? toRequestError(err) : err;
     }
+    const identity = await identify(req.headers, options.verifyToken).catch((err: unknown) => {
+      throw err instanceof AppError ? toRequestError(err) : err;
+    });
     return options.extendContext({
       identity,
       em: orm.em.fork(),
