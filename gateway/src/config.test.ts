@@ -19,7 +19,7 @@ describe('readGatewayConfig', () => {
       maxCost: 5000,
       maxQueryBytes: 20_000,
       defaultListSize: 20,
-      maxTokens: 3000,
+      maxTokens: 5000,
       maxDirectives: 50,
       maxNesting: 64,
     });

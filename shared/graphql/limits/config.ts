@@ -16,7 +16,7 @@ export function readQueryLimits(env: Env): QueryLimits {
     maxCost: readInt(env, 'MAX_QUERY_COST', 5000, 1),
     maxQueryBytes: readInt(env, 'MAX_QUERY_BYTES', 20_000, 100, 1024 * 1024),
     defaultListSize: readInt(env, 'DEFAULT_LIST_SIZE', 20, 1, 10_000),
-    maxTokens: readInt(env, 'MAX_QUERY_TOKENS', 3000, 10, 1_000_000),
+    maxTokens: readInt(env, 'MAX_QUERY_TOKENS', 5000, 10, 1_000_000),
     maxDirectives: readInt(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 100_000),
     maxNesting: nestingFor(maxDepth),
   };

@@ -48,8 +48,8 @@ describe('hardenedApolloOptions', () => {
   it('stops parsing past the token cap, even for a document that skipped the text checks', async () => {
     const apollo = await server(false);
     try {
-      const [error] = await errorsOf(apollo, { query: `{${' products { id }'.repeat(1000)} }` });
-      expect(error!.message).toMatch(/3000 tokens/);
+      const [error] = await errorsOf(apollo, { query: `{${' products { id }'.repeat(1500)} }` });
+      expect(error!.message).toMatch(/5000 tokens/);
     } finally {
       await apollo.stop();
     }
