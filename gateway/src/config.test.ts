@@ -19,6 +19,9 @@ describe('readGatewayConfig', () => {
       maxCost: 5000,
       maxQueryBytes: 20_000,
       defaultListSize: 20,
+      maxTokens: 5000,
+      maxDirectives: 50,
+      maxNesting: 64,
     });
     expect(config.rateLimit).toEqual({ enabled: true, burst: 100, perSecond: 10 });
   });
@@ -36,6 +39,8 @@ describe('readGatewayConfig', () => {
       MAX_QUERY_COST: '100',
       MAX_QUERY_BYTES: '1000',
       DEFAULT_LIST_SIZE: '7',
+      MAX_QUERY_TOKENS: '400',
+      MAX_QUERY_DIRECTIVES: '3',
       RATE_LIMIT_BURST: '3',
       RATE_LIMIT_PER_MINUTE: '30',
       RATE_LIMIT_ENABLED: 'no',
@@ -57,6 +62,9 @@ describe('readGatewayConfig', () => {
       maxCost: 100,
       maxQueryBytes: 1000,
       defaultListSize: 7,
+      maxTokens: 400,
+      maxDirectives: 3,
+      maxNesting: 64,
     });
     expect(config.rateLimit).toEqual({ enabled: false, burst: 3, perSecond: 0.5 });
     expect(config.trustedProxyHops).toBe(1);

@@ -10,6 +10,7 @@ import {
   type CommonConfig,
 } from '../../shared/config.ts';
 import type { LoginThrottleOptions } from './limits/login-throttle.ts';
+import { readQueryLimits } from '../../shared/graphql/limits/config.ts';
 import type { QueryLimits } from './limits/query-limits.ts';
 import type { RateLimitOptions } from './limits/rate-limit.ts';
 import type { SubscriptionSettings } from './subscriptions/index.ts';
@@ -88,13 +89,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     corsOrigins: [...new Set([...APOLLO_STUDIO_ORIGINS, ...readOrigins(env, 'CORS_ORIGINS')])],
     introspection: readBoolean(env, 'INTROSPECTION', !common.production),
     trustedProxyHops: readInt(env, 'TRUSTED_PROXY_HOPS', 0, 0, 10),
-    queryLimits: {
-      maxDepth: readInt(env, 'MAX_QUERY_DEPTH', 12, 1, 1000),
-      maxAliases: readInt(env, 'MAX_QUERY_ALIASES', 30, 0, 100_000),
-      maxCost: readInt(env, 'MAX_QUERY_COST', 5000, 1),
-      maxQueryBytes: readInt(env, 'MAX_QUERY_BYTES', 20_000, 100, 1024 * 1024),
-      defaultListSize: readInt(env, 'DEFAULT_LIST_SIZE', 20, 1, 10_000),
-    },
+    queryLimits: readQueryLimits(env),
     rateLimit: {
       enabled: readBoolean(env, 'RATE_LIMIT_ENABLED', true),
       burst: readInt(env, 'RATE_LIMIT_BURST', 100, 1),

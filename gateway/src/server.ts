@@ -34,7 +34,7 @@ import { withCors } from './http/cors.ts';
 import { requestMeta } from './http/request-meta.ts';
 import { createLoginThrottle } from './limits/login-throttle.ts';
 import { loginThrottlePlugin, withClientAddress } from './limits/login-throttle-plugin.ts';
-import { queryLimitsPlugin } from './limits/query-limits.ts';
+import { hardenedApolloOptions, queryLimitsPlugin } from './limits/query-limits.ts';
 import { createRateLimiter } from './limits/rate-limit.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createDataSource } from './subgraphs/data-source.ts';
@@ -116,6 +116,7 @@ export async function startGateway(
       formatError: createGatewayErrorFormatter(logger),
       includeStacktraceInErrorResponses: false,
       introspection: config.introspection,
+      ...hardenedApolloOptions(config.queryLimits, config.production),
       csrfPrevention: true,
       // runService owns SIGTERM/SIGINT and stops everything in order.
       stopOnTerminationSignals: false,
@@ -166,6 +167,7 @@ export async function startGateway(
     logger,
     trustedProxyHops: config.trustedProxyHops,
     maxQueryBytes: config.queryLimits.maxQueryBytes,
+    queryLimits: config.queryLimits,
     production: config.production,
     settings: config.subscriptions,
   });

@@ -217,7 +217,7 @@ describe('through the gateway', () => {
     expect(line).toContain('subgraph="users"');
     // Every call so far (about 30) went over the connection(s) opened for the first ones.
     expect(Number(line!.split(' ').pop())).toBeLessThanOrEqual(2);
-    expect(metrics).toMatch(/graphql_operations_total\{[^}]*operation="anonymous"/);
+    expect(metrics).toMatch(/graphql_operations_total\{[^}]*operation="query.me"/);
   });
 });
 

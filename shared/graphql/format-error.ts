@@ -11,10 +11,15 @@ const APOLLO_CODE_MAP: Readonly<Record<string, ErrorCode>> = {
   GRAPHQL_PARSE_FAILED: ErrorCode.BAD_USER_INPUT,
   GRAPHQL_VALIDATION_FAILED: ErrorCode.BAD_USER_INPUT,
   BAD_REQUEST: ErrorCode.BAD_USER_INPUT,
-  PERSISTED_QUERY_NOT_FOUND: ErrorCode.BAD_USER_INPUT,
   PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BAD_USER_INPUT,
   OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_USER_INPUT,
 };
+
+/**
+ * Codes of a protocol rather than of the contract, kept as they are: an automatic-persisted-
+ * query client sends the full query again only on PERSISTED_QUERY_NOT_FOUND.
+ */
+const PROTOCOL_CODES: ReadonlySet<string> = new Set(['PERSISTED_QUERY_NOT_FOUND']);
 
 export function createErrorFormatter(logger: Logger) {
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
@@ -29,7 +34,11 @@ export function createErrorFormatter(logger: Logger) {
     }
     const rawCode = formatted.extensions?.code;
     const code = typeof rawCode === 'string' ? (APOLLO_CODE_MAP[rawCode] ?? rawCode) : undefined;
-    if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR && PUBLIC_ERROR_CODES.has(code)) {
+    if (
+      code &&
+      code !== ErrorCode.INTERNAL_SERVER_ERROR &&
+      (PUBLIC_ERROR_CODES.has(code) || PROTOCOL_CODES.has(code))
+    ) {
       const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: { ...extensions, code } };
     }

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { GraphQLSchema } from 'graphql';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type HTTPGraphQLRequest } from '@apollo/server';
 import {
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -29,6 +29,10 @@ import { natsReadiness, type NatsConnection } from '../messaging/nats.ts';
 import { createErrorFormatter, toRequestError } from './format-error.ts';
 import { AppError } from '../errors.ts';
 import { operationMetricsPlugin } from './operation-metrics.ts';
+import { readQueryLimits, subgraphQueryLimits } from './limits/config.ts';
+import { checkGraphQLRequest } from './limits/http-request.ts';
+import type { QueryLimits } from './limits/limits.ts';
+import { hardenedApolloOptions, queryLimitsPlugin } from './limits/plugin.ts';
 
 /** What every resolver of every subgraph gets. */
 export interface BaseContext {
@@ -58,6 +62,8 @@ export interface SubgraphServiceOptions<C extends BaseContext> {
   readonly extendContext: (base: BaseContext) => C;
   readonly routes?: Readonly<Record<string, RequestHandler>>;
   readonly workers?: readonly Worker[];
+  /** Default: the gateway's limits from the environment, widened for planned queries. */
+  readonly queryLimits?: QueryLimits;
 }
 
 export interface RunningService {
@@ -70,10 +76,15 @@ export async function startSubgraphService<C extends BaseContext>(
   options: SubgraphServiceOptions<C>,
 ): Promise<RunningService> {
   const { config, logger, metrics, orm, nats, schema } = options;
+  // Defence in depth: a subgraph bounds what it runs itself, should anyone reach it directly.
+  const queryLimits = options.queryLimits ?? subgraphQueryLimits(readQueryLimits(process.env));
   const apollo = new ApolloServer<C>({
     schema,
     formatError: createErrorFormatter(logger),
     includeStacktraceInErrorResponses: false,
+    ...hardenedApolloOptions(queryLimits, config.production),
+    // The gateway never sends persisted-query hashes; a cache of them would only serve others.
+    persistedQueries: false,
     // The process entry owns signals and stops everything in order (shared/process.ts);
     // Apollo's own handlers would race it and stall the shutdown.
     stopOnTerminationSignals: false,
@@ -82,13 +93,19 @@ export async function startSubgraphService<C extends BaseContext>(
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      queryLimitsPlugin(queryLimits),
       operationMetricsPlugin(metrics),
     ],
   });
   await apollo.start();
 
-  const context = async (req: IncomingMessage): Promise<C> => {
+  const context = async (req: IncomingMessage, request: HTTPGraphQLRequest): Promise<C> => {
     const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
+    try {
+      checkGraphQLRequest(request, queryLimits);
+    } catch (err) {
+      throw err instanceof AppError ? toRequestError(err) : err;
+    }
     const identity = await identify(req.headers, options.verifyToken).catch((err: unknown) => {
       throw err instanceof AppError ? toRequestError(err) : err;
     });

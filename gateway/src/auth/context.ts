@@ -1,6 +1,7 @@
 // The per-request GraphQL context of the gateway: who is asking (a verified token, or nobody),
 // the request's id and trace, and a logger that carries both. Creating it also spends a token
-// of the client's rate limit and checks the query's size, so a refused request costs no
+// of the client's rate limit and checks the query's text (size, tokens, nesting) and its
+// persisted-query extension, so a refused request costs no
 // parsing, no planning and no subgraph call.
 import type { IncomingMessage } from 'node:http';
 import type { HTTPGraphQLRequest } from '@apollo/server';
@@ -11,8 +12,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import { requestMeta, type TraceContext } from '../http/request-meta.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
 import {
-  checkQuerySize,
-  queryText,
+  checkGraphQLRequest,
   QueryTooComplexError,
   type LimitName,
   type QueryLimits,
@@ -46,14 +46,11 @@ export function createContextFactory(options: ContextOptions) {
     }
     if (identity) meta.userId = identity.userId;
     options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${meta.clientAddress}`);
-    const query = queryText(request);
-    if (query !== undefined) {
-      try {
-        checkQuerySize(query, options.queryLimits);
-      } catch (err) {
-        if (err instanceof QueryTooComplexError) options.onQueryRejected(err.limit);
-        throw err instanceof AppError ? toRequestError(err) : err;
-      }
+    try {
+      checkGraphQLRequest(request, options.queryLimits);
+    } catch (err) {
+      if (err instanceof QueryTooComplexError) options.onQueryRejected(err.limit);
+      throw err instanceof AppError ? toRequestError(err) : err;
     }
     return {
       identity,

@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
+import type { QueryLimits } from '../limits/query-limits.ts';
 import type { GraphQLSchema } from 'graphql';
 import type { TokenVerifier } from '../../../shared/auth/identity.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -40,6 +41,8 @@ export interface SubscriptionOptions {
   readonly logger: Logger;
   readonly trustedProxyHops: number;
   readonly maxQueryBytes: number;
+  /** The same limits as queries over HTTP (checked before the subscription is parsed). */
+  readonly queryLimits: QueryLimits;
   readonly production: boolean;
   readonly settings: SubscriptionSettings;
 }
@@ -94,7 +97,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
     engine,
     schema: options.schema,
     rateLimiter: options.rateLimiter,
-    maxQueryBytes: options.maxQueryBytes,
+    queryLimits: options.queryLimits,
     logger,
   };
   let ws: WebSocketEndpoint | undefined;

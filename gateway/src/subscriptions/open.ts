@@ -5,6 +5,7 @@ import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Identity } from '../../../shared/auth/identity.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
+import type { QueryLimits } from '../limits/query-limits.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
 import type { Sink, SubscriptionEngine } from './engine.ts';
 import type { LiveStream } from './live-stream.ts';
@@ -20,7 +21,8 @@ export interface OpenOptions {
   /** The supergraph's API schema, once the gateway has loaded it. */
   readonly schema: () => GraphQLSchema | undefined;
   readonly rateLimiter: RateLimiter;
-  readonly maxQueryBytes: number;
+  /** The gateway's query limits, applied as to queries over HTTP. */
+  readonly queryLimits: QueryLimits;
   readonly logger: Logger;
 }
 
@@ -46,7 +48,7 @@ export async function openSubscription(
     }
     const schema = options.schema();
     if (!schema) throw new Error('the supergraph schema is not loaded');
-    const prepared = prepareSubscription(schema, request, options.maxQueryBytes);
+    const prepared = prepareSubscription(schema, request, options.queryLimits);
     const { stream, shared } = await options.engine.open(prepared, identity, sink);
     return { stream, document: shared.document };
   } catch (err) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildSchema, parse, print } from 'graphql';
+import { readQueryLimits } from '../../../shared/graphql/limits/config.ts';
 import { LiveStream } from './live-stream.ts';
 import { RefusedSubscription, prepareSubscription } from './operation.ts';
 
@@ -9,6 +10,7 @@ const schema = buildSchema(`
   type Subscription { orderStatusChanged(orderId: ID!): Order!  other: String }
 `);
 const ID = '0b6f3f52-3c1e-4f5e-9a55-2f1d4b7e8a10';
+const LIMITS = readQueryLimits({});
 
 function codes(fn: () => unknown): unknown[] {
   try {
@@ -29,7 +31,7 @@ describe('prepareSubscription', () => {
                 fragment F on Order { note }`,
         variables: { id: ID },
       },
-      10_000,
+      LIMITS,
     );
     expect(prepared).toMatchObject({
       orderId: ID,
@@ -61,7 +63,7 @@ describe('prepareSubscription', () => {
                 fragment Root on Subscription { orderStatusChanged(orderId: $__seq) { __seq: id __status: note } }`,
         variables: { __seq: ID },
       },
-      10_000,
+      LIMITS,
     );
     expect(prepared.sequenceKey).toBe('__seq1');
     expect(prepared.statusKey).toBe('__status1');
@@ -74,18 +76,18 @@ describe('prepareSubscription', () => {
     const prepared = prepareSubscription(
       schema,
       { query: `subscription { orderStatusChanged(orderId: "${ID}") { id } }` },
-      10_000,
+      LIMITS,
     );
     expect(prepared.orderId).toBe(ID);
     expect(prepared.currentQuery).toContain(`order(id: "${ID}")`);
   });
 
   it('refuses with codes: bad documents, other operations, ids that cannot exist, size', () => {
-    expect(codes(() => prepareSubscription(schema, { query: 'subscription {' }, 10_000))).toEqual([
+    expect(codes(() => prepareSubscription(schema, { query: 'subscription {' }, LIMITS))).toEqual([
       'BAD_USER_INPUT',
     ]);
-    expect(codes(() => prepareSubscription(schema, { query: '{ me }' }, 10_000))).toEqual(['BAD_USER_INPUT']);
-    expect(codes(() => prepareSubscription(schema, { query: 'subscription { other }' }, 10_000))).toEqual([
+    expect(codes(() => prepareSubscription(schema, { query: '{ me }' }, LIMITS))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(() => prepareSubscription(schema, { query: 'subscription { other }' }, LIMITS))).toEqual([
       'BAD_USER_INPUT',
     ]);
     expect(
@@ -93,7 +95,7 @@ describe('prepareSubscription', () => {
         prepareSubscription(
           schema,
           { query: 'subscription($id: ID!) { orderStatusChanged(orderId: $id) { id } }', variables: {} },
-          10_000,
+          LIMITS,
         ),
       ),
     ).toEqual(['BAD_USER_INPUT']);
@@ -105,7 +107,7 @@ describe('prepareSubscription', () => {
             query: 'subscription($id: ID!) { orderStatusChanged(orderId: $id) { id } }',
             variables: { id: 'orders.>' },
           },
-          10_000,
+          LIMITS,
         ),
       ),
     ).toEqual(['NOT_FOUND']);
@@ -114,7 +116,7 @@ describe('prepareSubscription', () => {
         prepareSubscription(
           schema,
           { query: `subscription { orderStatusChanged(orderId: "${ID}") { id } }` },
-          20,
+          { ...LIMITS, maxQueryBytes: 20 },
         ),
       ),
     ).toEqual(['QUERY_TOO_COMPLEX']);

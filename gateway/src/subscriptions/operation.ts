@@ -27,7 +27,9 @@ import {
   type SelectionSetNode,
   type VariableDefinitionNode,
 } from 'graphql';
-import { ErrorCode } from '../../../shared/errors.ts';
+import { AppError, ErrorCode } from '../../../shared/errors.ts';
+import { checkDocumentStrings, checkVariables } from '../../../shared/graphql/limits/input-guard.ts';
+import { checkOperation, checkQueryText, type QueryLimits } from '../limits/query-limits.ts';
 import { isUuid } from '../../../shared/graphql/batch.ts';
 
 export const SUBSCRIPTION_FIELD = 'orderStatusChanged';
@@ -73,6 +75,18 @@ const refuse = (code: ErrorCode, message: string): never => {
   throw new RefusedSubscription([requestError(code, message)]);
 };
 
+/** Runs a check of the shared limits, its AppError (and details: which limit) becoming a refusal. */
+function limited(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw new RefusedSubscription([
+      new GraphQLError(err.message, { extensions: { ...err.details, code: err.code } }),
+    ]);
+  }
+}
+
 /**
  * Parses, validates against the supergraph's API schema and rewrites; throws
  * RefusedSubscription (BAD_USER_INPUT, NOT_FOUND, QUERY_TOO_COMPLEX) with what a client may see.
@@ -80,17 +94,17 @@ const refuse = (code: ErrorCode, message: string): never => {
 export function prepareSubscription(
   schema: GraphQLSchema,
   request: SubscriptionRequest,
-  maxQueryBytes: number,
+  limits: QueryLimits,
 ): PreparedSubscription {
   if (typeof request.query !== 'string' || request.query.length === 0) {
     refuse(ErrorCode.BAD_USER_INPUT, 'The subscription has no query');
   }
-  if (Buffer.byteLength(request.query, 'utf8') > maxQueryBytes) {
-    refuse(ErrorCode.QUERY_TOO_COMPLEX, `The query is longer than ${maxQueryBytes} bytes`);
-  }
+  // The same checks, in the same order, as a query over HTTP: the text before it is parsed,
+  // the operation once it is validated.
+  limited(() => checkQueryText(request.query, limits));
   let document: DocumentNode;
   try {
-    document = parse(request.query, { maxTokens: 10_000 });
+    document = parse(request.query, { maxTokens: limits.maxTokens });
   } catch (err) {
     return refuse(ErrorCode.BAD_USER_INPUT, err instanceof GraphQLError ? err.message : 'Syntax error');
   }
@@ -99,7 +113,8 @@ export function prepareSubscription(
     throw new RefusedSubscription(
       invalid.map(
         (e) =>
-          new GraphQLError(e.message, {
+          // Suggestions ("Did you mean …") would reveal the schema with introspection off.
+          new GraphQLError(e.message.replace(/ ?Did you mean(.+?)\?$/, ''), {
             nodes: e.nodes,
             source: e.source,
             positions: e.positions,
@@ -116,6 +131,11 @@ export function prepareSubscription(
       'Only subscriptions are served here; send queries and mutations over HTTP POST /graphql',
     );
   }
+  limited(() => {
+    checkDocumentStrings(document);
+    checkVariables(request.variables ?? undefined);
+    checkOperation(document, operation, schema, request.variables ?? {}, limits);
+  });
   const fragments = fragmentMap(document);
   const roots = rootFields(operation.selectionSet, fragments);
   const field = roots[0];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
-import { countAliases, fragmentsOf, queryCost, queryDepth } from './query-analysis.ts';
+import { Kind, buildSchema, parse, visit, type OperationDefinitionNode } from 'graphql';
+import { analyzeOperation, fragmentsOf } from './analysis.ts';
 
 const schema = buildSchema(/* GraphQL */ `
   type Query {
@@ -45,20 +45,62 @@ const schema = buildSchema(/* GraphQL */ `
   }
 `);
 
-function measure(query: string, variables: Record<string, unknown> = {}) {
+function measure(query: string, variables: Record<string, unknown> = {}, maxNesting = 64) {
   const document = parse(query);
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === 'OperationDefinition',
   )!;
-  const fragments = fragmentsOf(document);
-  return {
-    depth: queryDepth(operation, fragments),
-    aliases: countAliases(operation, fragments),
-    cost: queryCost(operation, fragments, schema, variables, { defaultListSize: 20 }),
-  };
+  return analyzeOperation(operation, fragmentsOf(document), schema, variables, {
+    defaultListSize: 20,
+    maxNesting,
+  });
 }
 
-describe('queryDepth', () => {
+/** `{...F0} fragment F0 on Query{...F1 ...F1} … fragment F<levels> on Query{__typename}` */
+function repeatedFragments(levels: number): string {
+  let document = '{...F0}';
+  for (let i = 0; i < levels; i += 1) document += ` fragment F${i} on Query{...F${i + 1} ...F${i + 1}}`;
+  return `${document} fragment F${levels} on Query{__typename}`;
+}
+
+function selectionsIn(query: string): number {
+  let count = 0;
+  visit(parse(query), {
+    [Kind.FIELD]: () => void (count += 1),
+    [Kind.INLINE_FRAGMENT]: () => void (count += 1),
+    [Kind.FRAGMENT_SPREAD]: () => void (count += 1),
+  });
+  return count;
+}
+
+describe('the work done', () => {
+  it('visits each selection of the document once, however often its fragment is spread', () => {
+    for (const levels of [5, 10, 20, 40]) {
+      const query = repeatedFragments(levels);
+      // 2^levels paths lead to the last fragment; the walk takes 2 × levels + 2 steps.
+      expect(measure(query).visits).toBe(selectionsIn(query));
+      expect(measure(query).visits).toBe(2 * levels + 2);
+    }
+  });
+
+  it('still sums every path: a fragment spread twice counts twice, saturating instead of overflowing', () => {
+    expect(measure(repeatedFragments(10)).cost).toBe(2 ** 10);
+    expect(measure(repeatedFragments(20)).cost).toBe(2 ** 20);
+    expect(measure(repeatedFragments(2000), {}, 5000).cost).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('reports selections nested deeper than allowed, fragments included', () => {
+    const inline = (n: number) => `{${'...on Query{'.repeat(n)}__typename${'}'.repeat(n)}}`;
+    expect(measure(inline(60)).tooNested).toBe(false);
+    expect(measure(inline(70)).tooNested).toBe(true);
+    // A fragment measured shallow first, then spread deep: its height is added where spread.
+    const wrap = (n: number, inner: string) => `${'...on Query{'.repeat(n)}${inner}${'}'.repeat(n)}`;
+    const hidden = `{ ...R ${wrap(40, '...R')} } fragment R on Query { ${wrap(40, '__typename')} }`;
+    expect(measure(hidden).tooNested).toBe(true);
+  });
+});
+
+describe('depth', () => {
   it('counts the fields on the longest path', () => {
     expect(measure('{ me { id } }').depth).toBe(2);
     expect(measure('{ me { id orders { edges { node { items { name } } } } } }').depth).toBe(6);
@@ -72,11 +114,12 @@ describe('queryDepth', () => {
     expect(measure(query).depth).toBe(7);
   });
 
-  it('leaves introspection out', () => {
+  it('leaves introspection out, but not __typename', () => {
     expect(measure('{ __schema { types { fields { type { ofType { ofType { name } } } } } } }').depth).toBe(
       0,
     );
     expect(measure('{ __typename me { __typename id } }').depth).toBe(2);
+    expect(measure('{ __typename }').depth).toBe(1);
   });
 
   it('survives a fragment cycle (which validation would refuse) without looping', () => {
@@ -89,7 +132,7 @@ describe('queryDepth', () => {
   });
 });
 
-describe('countAliases', () => {
+describe('aliases', () => {
   it('counts aliased fields at every level', () => {
     expect(measure('{ a: me { id } b: me { x: id y: name } }').aliases).toBe(4);
   });
@@ -111,7 +154,7 @@ describe('countAliases', () => {
   });
 });
 
-describe('queryCost', () => {
+describe('cost', () => {
   it('costs 1 per field', () => {
     expect(measure('{ me { id name } }').cost).toBe(3);
   });
