@@ -1,5 +1,6 @@
 // Configuration read from the environment, validated once at start-up. Every value has a
 // development default so `npm start` needs no set-up; production refuses the unsafe ones.
+import { weakSecretReason } from './auth/service-identity.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -58,7 +59,19 @@ export interface CommonConfig {
   readonly natsReplicas: number;
 }
 
-export function readCommonConfig(service: string, defaultPort: number, env: Env = process.env): CommonConfig {
+/**
+ * The interface to listen on when HOST is not set. Subgraphs default to loopback: only the
+ * gateway and the other services on this machine reach them (containers set HOST=0.0.0.0 and
+ * rely on their network instead). The gateway, the public face, passes '0.0.0.0'.
+ */
+export const DEFAULT_SUBGRAPH_HOST = '127.0.0.1';
+
+export function readCommonConfig(
+  service: string,
+  defaultPort: number,
+  env: Env = process.env,
+  defaultHost = DEFAULT_SUBGRAPH_HOST,
+): CommonConfig {
   const namespace = readString(env, 'NATS_NAMESPACE', '');
   if (namespace && !/^[A-Za-z0-9_-]+$/.test(namespace)) {
     throw new ConfigError('NATS_NAMESPACE may hold only letters, digits, "_" and "-"');
@@ -67,7 +80,7 @@ export function readCommonConfig(service: string, defaultPort: number, env: Env 
     service,
     production: env.NODE_ENV === 'production',
     port: readInt(env, 'PORT', defaultPort, 0, 65535),
-    host: readString(env, 'HOST', '0.0.0.0'),
+    host: readString(env, 'HOST', defaultHost),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
     natsUrl: readUrl(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
     natsNamespace: namespace,
@@ -82,6 +95,8 @@ export interface SubgraphConfig extends CommonConfig {
   /** This subgraph's own database on that server. */
   readonly databaseName: string;
   readonly jwksUrl: string;
+  /** Verifies the service tokens of callers; undefined: direct calls are not checked (development only). */
+  readonly serviceSecret: string | undefined;
 }
 
 export function readSubgraphConfig(
@@ -104,5 +119,23 @@ export function readSubgraphConfig(
       'http:',
       'https:',
     ]),
+    serviceSecret: readServiceSecret(env, env.NODE_ENV === 'production'),
   };
+}
+
+/**
+ * SERVICE_SECRET, the secret every process of the system shares to sign and verify service
+ * tokens (shared/auth/service-identity.ts). Production refuses to start without one, or with
+ * one that is short or obviously not random; elsewhere it is optional (`npm start` and the test
+ * systems generate one per run).
+ */
+export function readServiceSecret(env: Env, production: boolean): string | undefined {
+  const secret = env.SERVICE_SECRET?.trim();
+  if (!secret) {
+    if (production) throw new ConfigError('SERVICE_SECRET is required in production');
+    return undefined;
+  }
+  const weakness = weakSecretReason(secret);
+  if (weakness) throw new ConfigError(`SERVICE_SECRET is not acceptable: ${weakness}`);
+  return secret;
 }
