@@ -36,6 +36,7 @@ import { queryLimitsPlugin } from './limits/query-limits.ts';
 import { createRateLimiter } from './limits/rate-limit.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createDataSource } from './subgraphs/data-source.ts';
+import { createServiceHeaders } from '../../shared/auth/service-identity.ts';
 import { createSubgraphFetcher, type SubgraphFetcher } from './subgraphs/fetcher.ts';
 import { createSubscriptions, SSE_PATH, type Subscriptions } from './subscriptions/index.ts';
 import { readSupergraph } from './supergraph.ts';
@@ -82,6 +83,7 @@ export async function startGateway(
   try {
     nats = await connectNats(config.natsUrl, config.service, logger);
     const routed = new Set<string>();
+    const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
     const gateway = new ApolloGateway({
       supergraphSdl,
       logger: logger.child({ component: 'apollo-gateway' }),
@@ -100,7 +102,7 @@ export async function startGateway(
         });
         fetchers.push(fetcher);
         logger.debug({ subgraph: name, url: target }, 'subgraph routed');
-        return createDataSource(target, fetcher.fetcher);
+        return createDataSource(name, target, fetcher.fetcher, serviceHeaders);
       },
     });
 

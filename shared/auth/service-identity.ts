@@ -133,3 +133,13 @@ export async function identifyService(
   if (!token) throw new UnauthenticatedError('Only services of this system may call it directly');
   return verify(token);
 }
+
+/** The headers of one call to `audience`: `{}` when no secret is configured. */
+export type ServiceHeaders = (audience: string) => Promise<Record<string, string>>;
+
+/** What every internal caller uses to name itself to the service it calls. */
+export function createServiceHeaders(secret: string | undefined, service: string): ServiceHeaders {
+  if (!secret) return async () => ({});
+  const sign = createServiceTokenSigner(secret, service);
+  return async (audience) => ({ [SERVICE_TOKEN_HEADER]: await sign(audience) });
+}
