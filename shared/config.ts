@@ -99,22 +99,32 @@ export interface SubgraphConfig extends CommonConfig {
   readonly serviceSecret: string | undefined;
 }
 
-export function readSubgraphConfig(
+/** Where a service's own database is (DATABASE_URL, DATABASE_PREFIX): also for operator scripts. */
+export function readDatabaseConfig(
   service: string,
-  defaultPort: number,
   env: Env = process.env,
-): SubgraphConfig {
+): { readonly databaseUrl: string; readonly databaseName: string } {
   const prefix = readString(env, 'DATABASE_PREFIX', 'supergraph');
   if (!/^[a-z][a-z0-9_]*$/.test(prefix)) {
     throw new ConfigError('DATABASE_PREFIX may hold only lower-case letters, digits and "_"');
   }
   return {
-    ...readCommonConfig(service, defaultPort, env),
     databaseUrl: readUrl(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres', [
       'postgres:',
       'postgresql:',
     ]),
     databaseName: `${prefix}_${service}`,
+  };
+}
+
+export function readSubgraphConfig(
+  service: string,
+  defaultPort: number,
+  env: Env = process.env,
+): SubgraphConfig {
+  return {
+    ...readCommonConfig(service, defaultPort, env),
+    ...readDatabaseConfig(service, env),
     jwksUrl: readUrl(env, 'USERS_JWKS_URL', 'http://127.0.0.1:4001/.well-known/jwks.json', [
       'http:',
       'https:',
