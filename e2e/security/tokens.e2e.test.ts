@@ -4,7 +4,9 @@
 // issuer or audience. Every one is UNAUTHENTICATED everywhere; the genuine ones still work.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
+import { randomUUID } from 'node:crypto';
 import { Client } from '../support/client.ts';
+import { subscribeWs, wsClient } from '../support/live.ts';
 import { SUBGRAPH_NAMES, attackTokens, directRequest, genuineAdminToken } from '../support/attack-tokens.ts';
 
 let system: TestSystem;
@@ -67,6 +69,24 @@ describe('bad tokens', () => {
           code: 'UNAUTHENTICATED',
           data: null,
         });
+      }
+    }
+  });
+
+  it('are refused on the gateway WebSocket: the connection closes with 4401 before any result', async () => {
+    for (const [name, token] of Object.entries(attacks)) {
+      const socket = wsClient(system.urls.gatewayWs!, token);
+      try {
+        const live = subscribeWs(socket, { id: randomUUID() });
+        const ending = (await live.ended()) as { kind: string; error?: { code?: number } };
+        expect({ name, kind: ending.kind, code: ending.error?.code, results: live.results }).toEqual({
+          name,
+          kind: 'error',
+          code: 4401,
+          results: [],
+        });
+      } finally {
+        await socket.dispose();
       }
     }
   });
