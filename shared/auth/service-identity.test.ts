@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import {
   SERVICE_TOKEN_HEADER,
@@ -68,6 +68,19 @@ describe('service tokens', () => {
   ])('refuses a token for %s with UNAUTHENTICATED', async (_name, make) => {
     const err = await rejection(createServiceTokenVerifier(secret, 'products')(await make()));
     expect(code(err)).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('the verifier’s memory of verified tokens', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('forgets a token once it has expired', async () => {
+    jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const verify = createServiceTokenVerifier(secret, 'products');
+    const token = await createServiceTokenSigner(secret, 'orders')('products');
+    await expect(verify(token)).resolves.toEqual({ service: 'orders' });
+    jest.setSystemTime(Date.now() + 2 * 60_000);
+    expect(code(await rejection(verify(token)))).toBe('UNAUTHENTICATED');
   });
 });
 
