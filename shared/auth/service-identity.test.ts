@@ -72,7 +72,9 @@ describe('service tokens', () => {
 });
 
 describe('the verifier’s memory of verified tokens', () => {
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('forgets a token once it has expired', async () => {
     jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
