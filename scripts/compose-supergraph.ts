@@ -1,13 +1,18 @@
 // Composes the five subgraph schema files into gateway/supergraph.graphql (`npm run compose`).
 // `--check` (`npm run check:compose`) instead asks the running subgraphs for their SDL
-// (`{ _service { sdl } }`) and verifies it composes to the same supergraph as the files.
+// (`{ _service { sdl } }`) and verifies it composes to the same supergraph as the files. The
+// subgraphs answer only services: the check signs a service token with SERVICE_SECRET, or with
+// the secret `npm start` wrote to .data/service-secret.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { Source, parse } from 'graphql';
+import { createServiceHeaders, type ServiceHeaders } from '../shared/auth/service-identity.ts';
 import {
+  DEFAULT_DATA_DIR,
   DEFAULT_SUPERGRAPH_PATH,
+  SERVICE_SECRET_FILE,
   REPO_ROOT,
   SUBGRAPHS,
   SUBGRAPH_URL_ENV,
@@ -86,10 +91,14 @@ export async function writeSupergraph(file = DEFAULT_SUPERGRAPH_PATH): Promise<W
 }
 
 /** Asks one running subgraph for its SDL through the federation `_service` field. */
-export async function fetchSubgraphSdl(url: string, timeoutMs = 5000): Promise<string> {
+export async function fetchSubgraphSdl(
+  url: string,
+  timeoutMs = 5000,
+  headers: Record<string, string> = {},
+): Promise<string> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
+    headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true', ...headers },
     body: JSON.stringify({ query: '{ _service { sdl } }' }),
     signal: AbortSignal.timeout(timeoutMs),
   });
@@ -116,11 +125,19 @@ export interface CheckResult {
  * `urls` are where the running subgraphs answer (default: the gateway's *_URL variables, or
  * the fixed ports); both sides are composed with the default routing URLs so only schemas count.
  */
-export async function checkRunningSubgraphs(urls: Partial<SubgraphUrls> = {}): Promise<CheckResult> {
+export async function checkRunningSubgraphs(
+  urls: Partial<SubgraphUrls> = {},
+  serviceHeaders?: ServiceHeaders,
+): Promise<CheckResult> {
+  const headersOf = serviceHeaders ?? createServiceHeaders(await localServiceSecret(), 'compose-check');
   const targets: SubgraphUrls = { ...defaultSubgraphUrls(), ...urlsFromEnv(), ...urls };
   const files = await readSubgraphSchemas();
   const running = Object.fromEntries(
-    await Promise.all(SUBGRAPHS.map(async (name) => [name, await fetchSubgraphSdl(targets[name])] as const)),
+    await Promise.all(
+      SUBGRAPHS.map(
+        async (name) => [name, await fetchSubgraphSdl(targets[name], 5000, await headersOf(name))] as const,
+      ),
+    ),
   ) as SubgraphSdls;
   const expected = composeSdls(files);
   if (composeSdls(running) === expected) return { ok: true, differing: [] };
@@ -132,6 +149,14 @@ export async function checkRunningSubgraphs(urls: Partial<SubgraphUrls> = {}): P
     }
   });
   return { ok: false, differing };
+}
+
+/** SERVICE_SECRET, else the one the running `npm start` wrote, else none. */
+async function localServiceSecret(): Promise<string | undefined> {
+  const given = process.env.SERVICE_SECRET?.trim();
+  if (given) return given;
+  const written = await readFile(path.join(DEFAULT_DATA_DIR, SERVICE_SECRET_FILE), 'utf8').catch(() => '');
+  return written.trim() || undefined;
 }
 
 function urlsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<SubgraphUrls> {

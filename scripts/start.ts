@@ -8,16 +8,20 @@
 //   npm start -- --free-ports         any free ports (printed)
 //   npm start -- --data-dir <dir>     where started servers keep data (default .data/)
 
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeSupergraph } from './compose-supergraph.ts';
 import { ensureInfrastructure, type Infrastructure } from './lib/infra.ts';
 import { startSystem, type Env, type RunningSystem } from './lib/processes.ts';
+import { generateServiceSecret } from '../shared/auth/service-identity.ts';
 import {
+  DEFAULT_DATA_DIR,
   DEFAULT_DATABASE_URL,
   DEFAULT_NATS_URL,
   PROCESSES,
   REPO_ROOT,
+  SERVICE_SECRET_FILE,
   SUBGRAPHS,
   type ProcessName,
 } from './lib/services.ts';
@@ -82,6 +86,22 @@ function banner(system: RunningSystem, infra: Infrastructure, production: boolea
   return lines.join('\n');
 }
 
+/**
+ * SERVICE_SECRET if set, else a random one for this run, written to <data dir>/service-secret
+ * (readable by this user only) so that local tools such as `npm run check:compose` can call the
+ * subgraphs directly.
+ */
+async function serviceSecretOfThisRun(dataDir: string): Promise<string> {
+  const given = process.env.SERVICE_SECRET?.trim();
+  if (given) return given;
+  const secret = generateServiceSecret();
+  await mkdir(dataDir, { recursive: true });
+  const file = path.join(dataDir, SERVICE_SECRET_FILE);
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return secret;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -95,7 +115,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const production = process.env.NODE_ENV === 'production';
-  const dataDir = path.resolve(values['data-dir'] ?? path.join(REPO_ROOT, '.data'));
+  const dataDir = path.resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
 
   // A signal during start-up is acted on as soon as the current step ends; a second one exits
   // at once (the `exit` hooks of infra.ts and processes.ts SIGKILL what is left).
@@ -127,9 +147,10 @@ async function main(): Promise<number> {
       log,
     });
     if (!signalled) {
+      const serviceSecret = await serviceSecretOfThisRun(dataDir);
       system = await startSystem({
         ports: values['free-ports'] ? 'free' : 'fixed',
-        env: { DATABASE_URL: infra.databaseUrl, NATS_URL: infra.natsUrl },
+        env: { DATABASE_URL: infra.databaseUrl, NATS_URL: infra.natsUrl, SERVICE_SECRET: serviceSecret },
         processEnv: natsEnv(infra.natsCredentials),
         output: 'prefix',
       });

@@ -1,6 +1,7 @@
 // Configuration read from the environment, validated once at start-up. Every value has a
 // development default so `npm start` needs no set-up; production refuses the unsafe ones.
 import type { NatsCredential } from '../nats/credentials.ts';
+import { weakSecretReason } from './auth/service-identity.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -61,7 +62,19 @@ export interface CommonConfig {
   readonly natsReplicas: number;
 }
 
-export function readCommonConfig(service: string, defaultPort: number, env: Env = process.env): CommonConfig {
+/**
+ * The interface to listen on when HOST is not set. Subgraphs default to loopback: only the
+ * gateway and the other services on this machine reach them (containers set HOST=0.0.0.0 and
+ * rely on their network instead). The gateway, the public face, passes '0.0.0.0'.
+ */
+export const DEFAULT_SUBGRAPH_HOST = '127.0.0.1';
+
+export function readCommonConfig(
+  service: string,
+  defaultPort: number,
+  env: Env = process.env,
+  defaultHost = DEFAULT_SUBGRAPH_HOST,
+): CommonConfig {
   const namespace = readString(env, 'NATS_NAMESPACE', '');
   if (namespace && !/^[A-Za-z0-9_-]+$/.test(namespace)) {
     throw new ConfigError('NATS_NAMESPACE may hold only letters, digits, "_" and "-"');
@@ -71,7 +84,7 @@ export function readCommonConfig(service: string, defaultPort: number, env: Env 
     service,
     production,
     port: readInt(env, 'PORT', defaultPort, 0, 65535),
-    host: readString(env, 'HOST', '0.0.0.0'),
+    host: readString(env, 'HOST', defaultHost),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
     natsUrl: readUrl(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
     natsCredentials: readNatsCredentials(env, production),
@@ -109,6 +122,26 @@ export interface SubgraphConfig extends CommonConfig {
   /** This subgraph's own database on that server. */
   readonly databaseName: string;
   readonly jwksUrl: string;
+  /** Verifies the service tokens of callers; undefined: direct calls are not checked (development only). */
+  readonly serviceSecret: string | undefined;
+}
+
+/** Where a service's own database is (DATABASE_URL, DATABASE_PREFIX): also for operator scripts. */
+export function readDatabaseConfig(
+  service: string,
+  env: Env = process.env,
+): { readonly databaseUrl: string; readonly databaseName: string } {
+  const prefix = readString(env, 'DATABASE_PREFIX', 'supergraph');
+  if (!/^[a-z][a-z0-9_]*$/.test(prefix)) {
+    throw new ConfigError('DATABASE_PREFIX may hold only lower-case letters, digits and "_"');
+  }
+  return {
+    databaseUrl: readUrl(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres', [
+      'postgres:',
+      'postgresql:',
+    ]),
+    databaseName: `${prefix}_${service}`,
+  };
 }
 
 export function readSubgraphConfig(
@@ -116,20 +149,30 @@ export function readSubgraphConfig(
   defaultPort: number,
   env: Env = process.env,
 ): SubgraphConfig {
-  const prefix = readString(env, 'DATABASE_PREFIX', 'supergraph');
-  if (!/^[a-z][a-z0-9_]*$/.test(prefix)) {
-    throw new ConfigError('DATABASE_PREFIX may hold only lower-case letters, digits and "_"');
-  }
   return {
     ...readCommonConfig(service, defaultPort, env),
-    databaseUrl: readUrl(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres', [
-      'postgres:',
-      'postgresql:',
-    ]),
-    databaseName: `${prefix}_${service}`,
+    ...readDatabaseConfig(service, env),
     jwksUrl: readUrl(env, 'USERS_JWKS_URL', 'http://127.0.0.1:4001/.well-known/jwks.json', [
       'http:',
       'https:',
     ]),
+    serviceSecret: readServiceSecret(env, env.NODE_ENV === 'production'),
   };
+}
+
+/**
+ * SERVICE_SECRET, the secret every process of the system shares to sign and verify service
+ * tokens (shared/auth/service-identity.ts). Production refuses to start without one, or with
+ * one that is short or obviously not random; elsewhere it is optional (`npm start` and the test
+ * systems generate one per run).
+ */
+export function readServiceSecret(env: Env, production: boolean): string | undefined {
+  const secret = env.SERVICE_SECRET?.trim();
+  if (!secret) {
+    if (production) throw new ConfigError('SERVICE_SECRET is required in production');
+    return undefined;
+  }
+  const weakness = weakSecretReason(secret);
+  if (weakness) throw new ConfigError(`SERVICE_SECRET is not acceptable: ${weakness}`);
+  return secret;
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../../test/support/system.ts';
 import type { Loose } from '../support/client.ts';
+import { directRequest } from '../support/attack-tokens.ts';
 
 const FREE_ATTEMPTS = 3;
 const ADDRESS_FREE_ATTEMPTS = 8;
@@ -187,7 +188,8 @@ describe('one login or register per operation', () => {
   });
 
   it.each(refused)('refuses %s in the users subgraph too', async (_name, query) => {
-    const answer = await send(newAddress(), query, undefined, system.urls.subgraphs.users!);
+    // Straight to the subgraph, as the gateway would call it (with a service token).
+    const answer = await directRequest(system, 'users', query, {}, { asService: 'gateway' });
     expect(answer.body.errors?.length).toBeGreaterThan(0);
     for (const error of answer.body.errors!) expect(error.extensions?.code).toBe('BAD_USER_INPUT');
     expect(Object.values(answer.body.data ?? {}).filter(Boolean)).toEqual([]);

@@ -70,9 +70,23 @@ describe('readGatewayConfig', () => {
     expect(config.trustedProxyHops).toBe(1);
   });
 
+  const production = { NODE_ENV: 'production', NATS_USER: 'gateway', NATS_PASSWORD: 'secret' };
+
   it('turns introspection off by default in production', () => {
-    const production = { NODE_ENV: 'production', NATS_USER: 'gateway', NATS_PASSWORD: 'secret' };
-    expect(readGatewayConfig(production).introspection).toBe(false);
+    expect(
+      readGatewayConfig({ ...production, SERVICE_SECRET: 'k7Qp2vX9mL4sT8wZ1bN6cR3yH5jF0dGa' }).introspection,
+    ).toBe(false);
+  });
+
+  it('listens on every interface by default: it is the public face', () => {
+    expect(readGatewayConfig({}).host).toBe('0.0.0.0');
+  });
+
+  it('refuses to start in production without a strong SERVICE_SECRET', () => {
+    expect(() => readGatewayConfig(production)).toThrow(/SERVICE_SECRET is required/);
+    expect(() =>
+      readGatewayConfig({ ...production, SERVICE_SECRET: 'development-service-secret-0123456789' }),
+    ).toThrow(/SERVICE_SECRET is not acceptable/);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import {
   ConfigError,
   readCommonConfig,
   readInt,
+  readServiceSecret,
   readString,
   readUrl,
   type CommonConfig,
@@ -42,6 +43,8 @@ export interface GatewayConfig extends CommonConfig {
   /** Subgraph name → URL, replacing the URL in the supergraph file. */
   readonly subgraphUrls: Readonly<Record<string, string>>;
   readonly jwksUrl: string;
+  /** Signs the gateway's service tokens to the subgraphs (required in production). */
+  readonly serviceSecret: string | undefined;
   /** Browser origins allowed by CORS (Apollo Studio's are always included). */
   readonly corsOrigins: readonly string[];
   /** Introspection and the Sandbox landing page (default: on, except in production). */
@@ -71,7 +74,8 @@ export function readBoolean(env: Env, name: string, fallback: boolean): boolean 
 }
 
 export function readGatewayConfig(env: Env = process.env): GatewayConfig {
-  const common = readCommonConfig('gateway', 4000, env);
+  // The gateway is the public face: it listens on every interface unless HOST says otherwise.
+  const common = readCommonConfig('gateway', 4000, env, '0.0.0.0');
   const rawPath = readString(env, 'SUPERGRAPH_PATH', DEFAULT_SUPERGRAPH_PATH);
   const subgraphUrls: Record<string, string> = {};
   for (const [name, variable] of Object.entries(SUBGRAPH_URL_VARIABLES)) {
@@ -86,6 +90,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       'http:',
       'https:',
     ]),
+    serviceSecret: readServiceSecret(env, common.production),
     corsOrigins: [...new Set([...APOLLO_STUDIO_ORIGINS, ...readOrigins(env, 'CORS_ORIGINS')])],
     introspection: readBoolean(env, 'INTROSPECTION', !common.production),
     trustedProxyHops: readInt(env, 'TRUSTED_PROXY_HOPS', 0, 0, 10),

@@ -38,6 +38,7 @@ import { hardenedApolloOptions, queryLimitsPlugin } from './limits/query-limits.
 import { createRateLimiter } from './limits/rate-limit.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createDataSource } from './subgraphs/data-source.ts';
+import { createServiceHeaders } from '../../shared/auth/service-identity.ts';
 import { createSubgraphFetcher, type SubgraphFetcher } from './subgraphs/fetcher.ts';
 import { createSubscriptions, SSE_PATH, type Subscriptions } from './subscriptions/index.ts';
 import { readSupergraph } from './supergraph.ts';
@@ -86,6 +87,7 @@ export async function startGateway(
   try {
     nats = await connectNats(config.natsUrl, config.service, logger, config.natsCredentials);
     const routed = new Set<string>();
+    const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
     const gateway = new ApolloGateway({
       supergraphSdl,
       logger: logger.child({ component: 'apollo-gateway' }),
@@ -104,7 +106,7 @@ export async function startGateway(
         });
         fetchers.push(fetcher);
         logger.debug({ subgraph: name, url: target }, 'subgraph routed');
-        return createDataSource(target, fetcher.fetcher);
+        return createDataSource(name, target, fetcher.fetcher, serviceHeaders);
       },
     });
 

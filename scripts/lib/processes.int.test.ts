@@ -82,6 +82,10 @@ describe('startSystem', () => {
     const ordersEnv = await envOf(system.process('orders').baseUrl);
     expect(ordersEnv.USERS_JWKS_URL).toBe(`${users.baseUrl}/.well-known/jwks.json`);
     expect(ordersEnv.ORDERS_ONLY).toBe('yes');
+    // One random service secret for the whole system, the same in every process.
+    expect(gatewayEnv.SERVICE_SECRET).toMatch(/^[\w-]{40,}$/);
+    expect(ordersEnv.SERVICE_SECRET).toBe(gatewayEnv.SERVICE_SECRET);
+    expect(system.env.SERVICE_SECRET).toBe(gatewayEnv.SERVICE_SECRET);
     expect(system.urls.gatewayWs).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/graphql$/);
 
     expect(lines.some((l) => l.id === 'inventory' && l.line.includes('listening'))).toBe(true);

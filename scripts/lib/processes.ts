@@ -23,6 +23,7 @@ import {
   type ProcessName,
   type SubgraphName,
 } from './services.ts';
+import { generateServiceSecret } from '../../shared/auth/service-identity.ts';
 
 export type { ProcessName, SubgraphName } from './services.ts';
 
@@ -243,6 +244,9 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   }
   const common = mergeEnv(base, {
     APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
+    // Subgraphs take GraphQL only from services holding this secret (shared/auth/service-identity.ts):
+    // a random one per system unless one is given, so it is enforced in development and tests too.
+    SERVICE_SECRET: base.SERVICE_SECRET ?? generateServiceSecret(),
     ...(users ? { USERS_JWKS_URL: `${users.baseUrl}/.well-known/jwks.json` } : {}),
     ...subgraphUrlEnv,
   });

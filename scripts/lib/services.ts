@@ -34,6 +34,10 @@ export const SUBGRAPH_URL_ENV: Readonly<Record<SubgraphName, string>> = {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_SUPERGRAPH_PATH = path.join(REPO_ROOT, 'gateway', 'supergraph.graphql');
+/** Where `npm start` keeps the data of what it starts, unless told otherwise. */
+export const DEFAULT_DATA_DIR = path.join(REPO_ROOT, '.data');
+/** The file in the data directory that holds the SERVICE_SECRET of the running `npm start`. */
+export const SERVICE_SECRET_FILE = 'service-secret';
 
 export function isSubgraph(name: string): name is SubgraphName {
   return (SUBGRAPHS as readonly string[]).includes(name);

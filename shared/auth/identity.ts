@@ -50,10 +50,22 @@ export function createTokenVerifier(keys: JWTVerifyGetKey): TokenVerifier {
   };
 }
 
+/**
+ * Least time between two fetches of the key set. A token with an unknown key id (a rotated-in
+ * key, or an attacker's) makes the verifier fetch again once this has passed since the last
+ * fetch; short enough for a key rotation, long enough that junk tokens cannot flood the users
+ * subgraph with fetches. A rotated-in key waits longer than this before it signs
+ * (subgraphs/users/src/domain/signing-keys.ts).
+ */
+export const JWKS_REFETCH_COOLDOWN_SECONDS = 5;
+
 /** Verifies against the users subgraph's published keys (fetched lazily, cached, refreshed on a new key id). */
 export function createRemoteTokenVerifier(jwksUrl: string): TokenVerifier {
   return createTokenVerifier(
-    createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
+    createRemoteJWKSet(new URL(jwksUrl), {
+      cooldownDuration: JWKS_REFETCH_COOLDOWN_SECONDS * 1000,
+      cacheMaxAge: 600_000,
+    }),
   );
 }
 

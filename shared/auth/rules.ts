@@ -3,6 +3,7 @@
 import { rule } from './shield.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { Identity } from './identity.ts';
+import type { ServiceCaller } from './service-identity.ts';
 
 export interface WithIdentity {
   readonly identity: Identity | null;
@@ -27,5 +28,25 @@ export function isOwnerOrAdmin<P>(name: string, ownerOf: (parent: P) => string |
     if (!ctx.identity) return new UnauthenticatedError();
     if (ctx.identity.role === 'ADMIN' || ownerOf(parent) === ctx.identity.userId) return true;
     return new ForbiddenError('You may only see your own data');
+  });
+}
+
+export interface WithCaller extends WithIdentity {
+  readonly caller: ServiceCaller | null;
+}
+
+/**
+ * A service of the system calling on its own behalf (a verified service token and no user
+ * token), one of `services`: e.g. notifications reading an order it writes to a customer about.
+ * Combine it with `or` beside the user rules. The gateway may not be named: it always calls for
+ * a client, and a client without a token must stay anonymous.
+ */
+export function isServiceCall(name: string, services: readonly string[]) {
+  if (services.includes('gateway')) {
+    throw new Error(`${name}: the gateway calls on behalf of clients; it cannot be trusted as a service`);
+  }
+  return rule(name, { cache: 'contextual' })((_parent: unknown, _args: unknown, ctx: WithCaller) => {
+    if (ctx.caller && !ctx.identity && services.includes(ctx.caller.service)) return true;
+    return ctx.identity ? new ForbiddenError('Only services may do this') : new UnauthenticatedError();
   });
 }

@@ -13,6 +13,7 @@ import { connectNats, type NatsConnection } from '../messaging/nats.ts';
 import { createMessagingWorkers, type MessagingOptions } from '../messaging/service-messaging.ts';
 import { applyPermissions, type RuleTree } from '../auth/shield.ts';
 import { createRemoteTokenVerifier, type TokenVerifier } from '../auth/identity.ts';
+import { createServiceHeaders, type ServiceHeaders } from '../auth/service-identity.ts';
 import type { RequestHandler } from '../http/server.ts';
 import {
   startSubgraphService,
@@ -25,6 +26,8 @@ export interface SubgraphParts {
   readonly orm: MikroORM;
   readonly nats: NatsConnection;
   readonly metrics: Metrics;
+  /** Headers that name this subgraph to another service it calls (its service token). */
+  readonly serviceHeaders: ServiceHeaders;
 }
 
 export interface SubgraphSetup<C extends BaseContext> {
@@ -78,7 +81,8 @@ export async function startSubgraph<C extends BaseContext>(
   let nats: NatsConnection | undefined;
   try {
     nats = await connectNats(config.natsUrl, config.service, logger, config.natsCredentials);
-    const setup = await definition.setup({ orm, nats, metrics });
+    const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
+    const setup = await definition.setup({ orm, nats, metrics, serviceHeaders });
     const messaging =
       definition.messaging === false
         ? []

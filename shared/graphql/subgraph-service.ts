@@ -25,6 +25,12 @@ import {
   type RequestHandler,
 } from '../http/server.ts';
 import { identify, type Identity, type TokenVerifier } from '../auth/identity.ts';
+import {
+  createServiceTokenVerifier,
+  identifyService,
+  type ServiceCaller,
+  type ServiceTokenVerifier,
+} from '../auth/service-identity.ts';
 import { natsReadiness, type NatsConnection } from '../messaging/nats.ts';
 import { createErrorFormatter, toRequestError } from './format-error.ts';
 import { AppError } from '../errors.ts';
@@ -36,7 +42,10 @@ import { hardenedApolloOptions, queryLimitsPlugin } from './limits/plugin.ts';
 
 /** What every resolver of every subgraph gets. */
 export interface BaseContext {
+  /** On whose behalf: the user of the verified bearer token, if any. */
   readonly identity: Identity | null;
+  /** Who is calling: the verified service (null only when no SERVICE_SECRET is configured). */
+  readonly caller: ServiceCaller | null;
   /** A fresh EntityManager for this request only. */
   readonly em: EntityManager;
   readonly logger: Logger;
@@ -99,6 +108,11 @@ export async function startSubgraphService<C extends BaseContext>(
   });
   await apollo.start();
 
+  const serviceVerifier = config.serviceSecret
+    ? createServiceTokenVerifier(config.serviceSecret, config.service)
+    : undefined;
+  const callers = new WeakMap<IncomingMessage, ServiceCaller>();
+
   const context = async (req: IncomingMessage, request: HTTPGraphQLRequest): Promise<C> => {
     const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
     try {
@@ -111,6 +125,7 @@ export async function startSubgraphService<C extends BaseContext>(
     });
     return options.extendContext({
       identity,
+      caller: callers.get(req) ?? null,
       em: orm.em.fork(),
       logger: logger.child({
         requestId,
@@ -134,7 +149,12 @@ export async function startSubgraphService<C extends BaseContext>(
     metrics,
     readiness,
     // Each request in a server span that continues the gateway's traceparent.
-    routes: { '/graphql': withServerSpan(createApolloHandler(apollo, context)), ...options.routes },
+    routes: {
+      '/graphql': withServerSpan(
+        onlyServices(serviceVerifier, callers, createApolloHandler(apollo, context)),
+      ),
+      ...options.routes,
+    },
   });
 
   const workers = options.workers ?? [];
@@ -156,6 +176,33 @@ export async function startSubgraphService<C extends BaseContext>(
         await orm.close();
         logger.info(`${config.service} stopped`);
       })()),
+  };
+}
+
+/**
+ * Refuses a GraphQL request that does not carry a valid service token (when a secret is
+ * configured), before its body is read: only the gateway and the other services may call a
+ * subgraph. Health, metrics and the JWKS are other routes and stay open.
+ */
+function onlyServices(
+  verify: ServiceTokenVerifier | undefined,
+  callers: WeakMap<IncomingMessage, ServiceCaller>,
+  handler: RequestHandler,
+): RequestHandler {
+  if (!verify) return handler;
+  return async (req, res) => {
+    let caller: ServiceCaller | null;
+    try {
+      caller = await identifyService(req.headers, verify);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      // The body is never read: close the connection rather than leave it to a next request.
+      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      res.end(JSON.stringify({ errors: [{ message: err.message, extensions: { code: err.code } }] }));
+      return;
+    }
+    if (caller) callers.set(req, caller);
+    return handler(req, res);
   };
 }
 

@@ -1,20 +1,30 @@
 // How the gateway calls a subgraph: over a keep-alive fetcher, forwarding only what the
 // subgraph needs to trust and trace the call. The verified token is forwarded as it came (the
 // subgraph verifies it again against the users JWKS); a bare identity header is never sent.
+// Every call also carries the gateway's service token for that subgraph, without which a
+// subgraph refuses the request (shared/auth/service-identity.ts).
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GatewayContext } from '../auth/context.ts';
+import type { ServiceHeaders } from '../../../shared/auth/service-identity.ts';
 import { traceHeaders } from '../../../shared/observability/tracing.ts';
 import { childTraceparent } from '../http/request-meta.ts';
 
-export function createDataSource(url: string, fetcher: Fetcher): RemoteGraphQLDataSource<GatewayContext> {
+/** A data source for the subgraph `name` at `url`. */
+export function createDataSource(
+  name: string,
+  url: string,
+  fetcher: Fetcher,
+  serviceHeaders: ServiceHeaders,
+): RemoteGraphQLDataSource<GatewayContext> {
   return new RemoteGraphQLDataSource<GatewayContext>({
     url,
     fetcher,
-    willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    async willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
       const headers = options.request.http?.headers;
       if (!headers) return;
-      for (const [name, value] of Object.entries(subgraphHeaders(options.context))) headers.set(name, value);
+      const all = { ...subgraphHeaders(options.context), ...(await serviceHeaders(name)) };
+      for (const [header, value] of Object.entries(all)) headers.set(header, value);
     },
   });
 }

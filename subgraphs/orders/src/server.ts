@@ -55,7 +55,7 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
     entities: [Order, OrderItem, OrderStatusChange, ProductCopy],
     migrations,
     poolSize: 20,
-    setup: ({ orm, metrics }) => {
+    setup: ({ orm, metrics, serviceHeaders }) => {
       const saga = createSaga({
         stepTimeoutMs: config.stepTimeoutMs,
         logger,
@@ -63,7 +63,7 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
       });
       const settings = {
         stepTimeoutMs: config.stepTimeoutMs,
-        productSource: productsSubgraphSource(config.productsUrl),
+        productSource: productsSubgraphSource(config.productsUrl, serviceHeaders),
       };
       return {
         consumers: {

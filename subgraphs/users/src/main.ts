@@ -17,6 +17,7 @@ await runService('users', (logger) => {
       base.production ? undefined : DEV_ADMIN_PASSWORD,
     ),
     tokenTtlSeconds: readInt(process.env, 'JWT_TTL_SECONDS', 900, 30, 86_400),
+    keyRefreshSeconds: readInt(process.env, 'SIGNING_KEY_REFRESH_SECONDS', 10, 1, 3600),
   };
   if (base.production && config.adminPassword === DEV_ADMIN_PASSWORD) {
     throw new ConfigError('ADMIN_PASSWORD must not be the development default in production');

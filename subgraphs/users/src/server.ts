@@ -7,7 +7,8 @@ import { startSubgraph } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { User } from './domain/user.entity.ts';
 import { SigningKey } from './domain/signing-key.entity.ts';
-import { loadTokenIssuer } from './domain/tokens.ts';
+import { keyRefreshWorker, loadTokenIssuer } from './domain/tokens.ts';
+import { DEFAULT_KEY_REFRESH_SECONDS } from './domain/signing-keys.ts';
 import { findUsersByIds, seedAdministrator } from './domain/user-service.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
@@ -18,6 +19,8 @@ export interface UsersConfig extends SubgraphConfig {
   readonly adminEmail: string;
   readonly adminPassword: string;
   readonly tokenTtlSeconds: number;
+  /** How often the signing keys are re-read, so a rotation needs no restart (default 10). */
+  readonly keyRefreshSeconds?: number;
 }
 
 export function startUsers(config: UsersConfig, logger: Logger): Promise<RunningService> {
@@ -33,8 +36,9 @@ export function startUsers(config: UsersConfig, logger: Logger): Promise<Running
     migrations,
     async setup({ orm }) {
       await seedAdministrator(orm.em.fork(), config.adminEmail, config.adminPassword);
-      const tokens = await loadTokenIssuer(orm.em.fork(), config.tokenTtlSeconds);
+      const tokens = await loadTokenIssuer(() => orm.em.fork(), config.tokenTtlSeconds);
       return {
+        workers: [keyRefreshWorker(tokens, config.keyRefreshSeconds ?? DEFAULT_KEY_REFRESH_SECONDS, logger)],
         // It signs the tokens, so it verifies them with the keys in hand.
         verifyToken: tokens.verifier,
         routes: { '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, tokens.jwks()) },

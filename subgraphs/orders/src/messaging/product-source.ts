@@ -1,5 +1,8 @@
 // Reads products the local copy has not seen yet straight from the products subgraph (entity
-// lookup, one request for all of them). Only used on a miss; see domain/catalog.ts.
+// lookup, one request for all of them). Only used on a miss; see domain/catalog.ts. The call is
+// the orders service's own (no user is behind it): it carries orders' service token, which the
+// products subgraph requires of every caller.
+import type { ServiceHeaders } from '../../../../shared/auth/service-identity.ts';
 import type { FetchedProduct, ProductSource } from '../domain/catalog.ts';
 
 const QUERY = `query($representations: [_Any!]!) {
@@ -16,11 +19,11 @@ interface ProductEntity {
   price: { amountCents: number; currency: string };
 }
 
-export function productsSubgraphSource(url: string): ProductSource {
+export function productsSubgraphSource(url: string, serviceHeaders: ServiceHeaders): ProductSource {
   return async (ids) => {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await serviceHeaders('products')) },
       body: JSON.stringify({
         query: QUERY,
         variables: { representations: ids.map((id) => ({ __typename: 'Product', id })) },

@@ -9,6 +9,8 @@ export const SigningKey = defineEntity({
     privateJwk: p.json<Record<string, unknown>>().hidden(),
     publicJwk: p.json<Record<string, unknown>>(),
     createdAt: p.datetime().onCreate(() => new Date()),
+    /** From when it signs; published in the JWKS from its creation, so verifiers know it first. */
+    activatesAt: p.datetime(),
   },
 });
 export type SigningKey = InferEntity<typeof SigningKey>;

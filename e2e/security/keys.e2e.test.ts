@@ -1,0 +1,97 @@
+// Signing keys rotate without downtime: `npm run keys -- rotate` adds a key that the running
+// users subgraph publishes at once and signs with a little later, without a restart; every token
+// issued before, during and after the rotation is accepted by the gateway and the subgraphs, and
+// the old key keeps verifying until its tokens have expired.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeProtectedHeader } from 'jose';
+import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
+import { REPO_ROOT } from '../../scripts/lib/services.ts';
+import { Client } from '../support/client.ts';
+import { directRequest } from '../support/attack-tokens.ts';
+
+const run = promisify(execFile);
+/** Long enough for the users instance (re-reading every second) and the verifiers' refetch cooldown. */
+const ACTIVATE_IN_SECONDS = 7;
+
+let system: TestSystem;
+let client: Client;
+
+beforeAll(async () => {
+  system = await startTestSystem({
+    env: { RATE_LIMIT_PER_MINUTE: '100000' },
+    processEnv: { users: { SIGNING_KEY_REFRESH_SECONDS: '1' } },
+  });
+  client = new Client(system.urls.gateway!);
+});
+
+afterAll(async () => {
+  await system?.dispose();
+});
+
+async function keys(...args: string[]): Promise<unknown> {
+  const { stdout } = await run(process.execPath, [path.join('scripts', 'keys.ts'), ...args, '--json'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, DATABASE_URL: system.databaseUrl, DATABASE_PREFIX: system.id },
+  });
+  return JSON.parse(stdout);
+}
+
+const kidOf = (token: string) => decodeProtectedHeader(token).kid;
+
+/** The token works through the gateway and directly at a subgraph (which verifies it itself). */
+async function expectAccepted(token: string, userId: string): Promise<void> {
+  expect((await client.data('{ me { id } }', {}, token)).me).toEqual({ id: userId });
+  const direct = await directRequest(
+    system,
+    'orders',
+    '{ myOrders { totalCount } }',
+    {},
+    { token, asService: 'gateway' },
+  );
+  expect(direct.body).toEqual({ data: { myOrders: { totalCount: 0 } } });
+}
+
+describe('npm run keys -- rotate', () => {
+  it('switches to a new key while the tokens of the old one keep working', async () => {
+    const customer = await client.registerCustomer();
+    const oldKid = kidOf(customer.token);
+    await expectAccepted(customer.token, customer.id);
+
+    const rotation = (await keys('rotate', '--activate-in', String(ACTIVATE_IN_SECONDS))) as { kid: string };
+    expect(rotation.kid).not.toBe(oldKid);
+    expect(await keys('list')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kid: oldKid, status: 'signing' }),
+        expect.objectContaining({ kid: rotation.kid, status: 'pending' }),
+      ]),
+    );
+
+    // Sign in again and again until a token carries the new key: every one on the way, and the
+    // old token, is accepted at once.
+    const deadline = Date.now() + (ACTIVATE_IN_SECONDS + 20) * 1000;
+    let latest = customer.token;
+    while (kidOf(latest) !== rotation.kid) {
+      expect(Date.now()).toBeLessThan(deadline);
+      latest = await client.login(customer.email, 'customer-password');
+      await expectAccepted(latest, customer.id);
+      await expectAccepted(customer.token, customer.id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+
+    await expectAccepted(latest, customer.id);
+    await expectAccepted(customer.token, customer.id);
+    expect(await keys('list')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kid: oldKid, status: 'verifying', retiresAt: expect.any(String) }),
+        expect.objectContaining({ kid: rotation.kid, status: 'signing' }),
+      ]),
+    );
+    const jwks = (await (await fetch(`${system.process('users').baseUrl}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(jwks.keys.map((k) => k.kid).sort()).toEqual([oldKid, rotation.kid].sort());
+  });
+});

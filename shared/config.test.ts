@@ -1,0 +1,26 @@
+import { describe, expect, it } from '@jest/globals';
+import { readSubgraphConfig } from './config.ts';
+
+describe('readSubgraphConfig', () => {
+  it('listens on loopback by default, or on HOST', () => {
+    expect(readSubgraphConfig('products', 4002, {}).host).toBe('127.0.0.1');
+    expect(readSubgraphConfig('products', 4002, { HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  it('needs no SERVICE_SECRET outside production, and reads one that is given', () => {
+    expect(readSubgraphConfig('products', 4002, {}).serviceSecret).toBeUndefined();
+    const secret = 'k7Qp2vX9mL4sT8wZ1bN6cR3yH5jF0dGa';
+    expect(readSubgraphConfig('products', 4002, { SERVICE_SECRET: secret }).serviceSecret).toBe(secret);
+  });
+
+  it('refuses to start in production without a SERVICE_SECRET, or with a weak one', () => {
+    expect(() => readSubgraphConfig('products', 4002, { NODE_ENV: 'production' })).toThrow(
+      /SERVICE_SECRET is required in production/,
+    );
+    for (const weak of ['short', 'development-service-secret-0123456789', 'a'.repeat(40)]) {
+      expect(() => readSubgraphConfig('products', 4002, { SERVICE_SECRET: weak })).toThrow(
+        /SERVICE_SECRET is not acceptable/,
+      );
+    }
+  });
+});
