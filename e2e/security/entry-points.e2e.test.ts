@@ -1,0 +1,177 @@
+// Attacks on the gateway's transport entry points (issue 9): bodies, connections, sockets and
+// streams that must be bounded in size, memory and time, and answered with coded errors.
+// One real system; small limits set through the environment so each attack is cheap.
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PUBLIC_ERROR_CODES } from '../../shared/errors.ts';
+import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
+import { Client } from '../support/client.ts';
+
+const ONE_MB = 1024 * 1024;
+/** A request that is never answered fails its test after this long rather than the suite's. */
+const HANG = 20_000;
+
+let system: TestSystem;
+let client: Client;
+let base: URL;
+
+beforeAll(async () => {
+  system = await startTestSystem({
+    env: {
+      RATE_LIMIT_PER_MINUTE: '100000',
+      RATE_LIMIT_BURST: '10000',
+    },
+  });
+  client = new Client(system.urls.gateway!);
+  base = new URL(system.urls.gateway!);
+});
+
+afterAll(async () => {
+  await system?.dispose();
+});
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+}
+
+/** One request with node:http, so the body can be streamed and headers set as an attacker would. */
+function send(
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  body?: string | Buffer | ((write: (chunk: Buffer) => boolean) => void),
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: base.hostname, port: base.port, method, path, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    // The server may answer (and close) before the whole body is sent: that is the point.
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') reject(err);
+    });
+    if (typeof body === 'function') {
+      body((chunk) => req.write(chunk));
+      req.end();
+    } else req.end(body);
+  });
+}
+
+/** The body is `{ errors: [{ message, extensions: { code } }] }` with a public code and no engine text. */
+function expectCodedErrors(response: RawResponse): string {
+  expect(response.headers['content-type']).toMatch(/application\/json/);
+  const body = JSON.parse(response.text) as {
+    errors?: { message: string; extensions?: { code?: string } }[];
+  };
+  expect(body.errors?.length).toBeGreaterThan(0);
+  for (const error of body.errors!) {
+    expect(typeof error.message).toBe('string');
+    expect(PUBLIC_ERROR_CODES.has(error.extensions?.code ?? '')).toBe(true);
+    expect(error.message).not.toMatch(/position \d|Unexpected token|Unexpected end|at [^ ]+\.(ts|js):\d/);
+  }
+  return body.errors![0]!.extensions!.code!;
+}
+
+describe('POST /graphql/stream (SSE)', () => {
+  const sse = '/graphql/stream';
+  const streamHeaders = { 'content-type': 'application/json', accept: 'text/event-stream' };
+
+  it(
+    'refuses a body over the limit announced by Content-Length with 413, before reading it',
+    async () => {
+      const response = await send(
+        'POST',
+        sse,
+        { ...streamHeaders, 'content-length': 200 * ONE_MB },
+        (write) => {
+          write(Buffer.alloc(64 * 1024, 0x20));
+        },
+      );
+      expect(response.status).toBe(413);
+      expect(expectCodedErrors(response)).toBe('BAD_USER_INPUT');
+    },
+    HANG,
+  );
+
+  it(
+    'refuses a streamed (chunked) body that grows over the limit with 413',
+    async () => {
+      const response = await send(
+        'POST',
+        sse,
+        { ...streamHeaders, 'transfer-encoding': 'chunked' },
+        (write) => {
+          const chunk = Buffer.alloc(64 * 1024, 0x20);
+          for (let sent = 0; sent <= 2 * ONE_MB; sent += chunk.length) write(chunk);
+        },
+      );
+      expect(response.status).toBe(413);
+      expect(expectCodedErrors(response)).toBe('BAD_USER_INPUT');
+    },
+    HANG,
+  );
+
+  it('keeps no single-connection reservation: PUT with a stream token is refused', async () => {
+    const token = 'attacker-token';
+    const reserve = await send('PUT', sse, { 'x-graphql-event-stream-token': token });
+    expect(reserve.status).toBeGreaterThanOrEqual(400);
+    expectCodedErrors(reserve);
+    // Nothing was kept: an operation sent to that "stream" finds nothing.
+    const use = await send(
+      'POST',
+      sse,
+      { 'content-type': 'application/json', 'x-graphql-event-stream-token': token },
+      JSON.stringify({
+        query: 'subscription { orderStatusChanged(orderId: "x") { id } }',
+        extensions: { operationId: '1' },
+      }),
+    );
+    expect(use.status).toBeGreaterThanOrEqual(400);
+    expectCodedErrors(use);
+  });
+
+  it.each([
+    ['bad JSON', 'POST', streamHeaders, '{"query": '],
+    ['a JSON body that is not an object', 'POST', streamHeaders, '[1, 2]'],
+    ['no query', 'POST', streamHeaders, '{}'],
+    ['a query that is not a string', 'POST', streamHeaders, '{"query": 42}'],
+    [
+      'variables that are not an object',
+      'POST',
+      streamHeaders,
+      '{"query": "subscription { x }", "variables": 3}',
+    ],
+    [
+      'a content type that is not JSON',
+      'POST',
+      { 'content-type': 'text/plain', accept: 'text/event-stream' },
+      'x',
+    ],
+    ['a method it does not serve', 'DELETE', streamHeaders, undefined],
+    ['no event-stream Accept header', 'POST', { 'content-type': 'application/json' }, '{"query": "{ x }"}'],
+    ['a GET with unparsable variables', 'GET', { accept: 'text/event-stream' }, undefined],
+  ])('answers %s with a coded JSON error', async (_what, method, headers, body) => {
+    const path = method === 'GET' ? `${sse}?query=subscription%7Bx%7D&variables=%7B` : sse;
+    const response = await send(method, path, headers, body);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    expectCodedErrors(response);
+  });
+
+  it('still serves a well-formed request after all that', async () => {
+    expect((await client.request('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+});
