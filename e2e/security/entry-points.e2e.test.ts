@@ -1,7 +1,8 @@
 // Attacks on the gateway's transport entry points (issue 9): bodies, connections, sockets and
 // streams that must be bounded in size, memory and time, and answered with coded errors.
 // One real system; small limits set through the environment so each attack is cheap.
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PUBLIC_ERROR_CODES } from '../../shared/errors.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
@@ -174,4 +175,106 @@ describe('POST /graphql/stream (SSE)', () => {
   it('still serves a well-formed request after all that', async () => {
     expect((await client.request('{ __typename }')).data).toEqual({ __typename: 'Query' });
   });
+});
+
+describe('keep-alive connections', () => {
+  /**
+   * Sends `payload` on one raw TCP connection and collects what comes back until the server
+   * has answered `answers` times or closed the connection. A connection that does neither is hung.
+   */
+  function converse(payload: Buffer, answers: number): Promise<{ text: string; closed: boolean }> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: base.hostname, port: Number(base.port) });
+      let text = '';
+      let settled = false;
+      const finish = (closed: boolean) => {
+        if (settled) return;
+        settled = true;
+        socket.destroy();
+        resolve({ text, closed });
+      };
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        const complete = text.match(/HTTP\/1\.1 \d{3}/g)?.length ?? 0;
+        if (complete >= answers && text.trimEnd().endsWith('}')) finish(false);
+      });
+      socket.on('end', () => finish(true));
+      socket.on('close', () => finish(true));
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        // A reset after the answer was read is a close; one before it loses the answer.
+        if (err.code === 'ECONNRESET' && text.includes('HTTP/1.1 413')) finish(true);
+        else if (!settled) reject(err);
+      });
+      socket.write(payload);
+    });
+  }
+
+  const request = (body: string | Buffer, contentLength = Buffer.byteLength(body)) =>
+    Buffer.concat([
+      Buffer.from(
+        `POST /graphql HTTP/1.1\r\nHost: ${base.host}\r\nContent-Type: application/json\r\n` +
+          `Connection: keep-alive\r\nContent-Length: ${contentLength}\r\n\r\n`,
+      ),
+      Buffer.from(body),
+    ]);
+
+  it(
+    'after a 413 for a body over 1 MB, the next request is answered or the connection closed',
+    async () => {
+      const oversize = Buffer.alloc(2 * ONE_MB, 0x20);
+      const next = request(JSON.stringify({ query: '{ __typename }' }));
+      const { text, closed } = await converse(Buffer.concat([request(oversize), next]), 2);
+      expect(text).toMatch(/^HTTP\/1\.1 413/);
+      if (!closed) expect(text).toContain('"__typename":"Query"');
+    },
+    HANG,
+  );
+
+  it(
+    'an http.Agent with keep-alive gets an answer to the request after a 413',
+    async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const post = (body: Buffer | string) =>
+          new Promise<RawResponse>((resolve, reject) => {
+            const req = httpRequest(
+              {
+                host: base.hostname,
+                port: base.port,
+                method: 'POST',
+                path: '/graphql',
+                agent,
+                headers: { 'content-type': 'application/json' },
+              },
+              (res) => {
+                let text = '';
+                res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+              },
+            );
+            req.on('error', reject);
+            req.end(body);
+          });
+        const refused = await post(Buffer.alloc(2 * ONE_MB, 0x20));
+        expect(refused.status).toBe(413);
+        expect(expectCodedErrors(refused)).toBe('BAD_USER_INPUT');
+        const next = await post(JSON.stringify({ query: '{ __typename }' }));
+        expect(next.status).toBe(200);
+        expect(JSON.parse(next.text)).toEqual({ data: { __typename: 'Query' } });
+      } finally {
+        agent.destroy();
+      }
+    },
+    HANG,
+  );
+
+  it(
+    'refuses an announced oversize body at once, without waiting for it',
+    async () => {
+      const { text } = await converse(request('{', 10 * ONE_MB), 1);
+      expect(text).toMatch(/^HTTP\/1\.1 413/);
+      expect(text.toLowerCase()).toContain('connection: close');
+    },
+    HANG,
+  );
 });
