@@ -4,6 +4,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import WebSocket from 'ws';
 import { PUBLIC_ERROR_CODES } from '../../shared/errors.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
 import { Client } from '../support/client.ts';
@@ -21,6 +22,7 @@ beforeAll(async () => {
     env: {
       RATE_LIMIT_PER_MINUTE: '100000',
       RATE_LIMIT_BURST: '10000',
+      SUBSCRIPTION_ANONYMOUS_IDLE_MS: '1500',
     },
   });
   client = new Client(system.urls.gateway!);
@@ -274,6 +276,51 @@ describe('keep-alive connections', () => {
       const { text } = await converse(request('{', 10 * ONE_MB), 1);
       expect(text).toMatch(/^HTTP\/1\.1 413/);
       expect(text.toLowerCase()).toContain('connection: close');
+    },
+    HANG,
+  );
+});
+
+describe('graphql-ws sockets', () => {
+  interface Closed {
+    readonly code: number;
+    readonly reason: string;
+  }
+
+  /** A raw graphql-ws socket, acknowledged; `closed` resolves with the close code. */
+  async function acknowledgedSocket(): Promise<{ socket: WebSocket; closed: Promise<Closed> }> {
+    const socket = new WebSocket(system.urls.gatewayWs!, 'graphql-transport-ws');
+    const closed = new Promise<Closed>((resolve) =>
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+      socket.once('message', (data: Buffer) => {
+        const message = JSON.parse(data.toString()) as { type: string };
+        if (message.type === 'connection_ack') resolve();
+        else reject(new Error(`expected connection_ack, got ${data.toString()}`));
+      });
+      socket.once('error', reject);
+    });
+    return { socket, closed };
+  }
+
+  it.each([
+    ['connection_ack', {}],
+    ['next', { id: '1', payload: { data: null } }],
+    ['error', { id: '1', payload: [{ message: 'x' }] }],
+  ])('closes a socket that sends the server-only message %s with 4400 Bad Request', async (type, rest) => {
+    const { socket, closed } = await acknowledgedSocket();
+    socket.send(JSON.stringify({ type, ...rest }));
+    expect((await closed).code).toBe(4400);
+  });
+
+  it(
+    'closes an anonymous socket that stays open without subscribing',
+    async () => {
+      const { closed } = await acknowledgedSocket();
+      const { code } = await closed;
+      expect(code).toBe(1008);
     },
     HANG,
   );
