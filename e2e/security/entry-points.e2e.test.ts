@@ -3,15 +3,18 @@
 // One real system; small limits set through the environment so each attack is cheap.
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { PUBLIC_ERROR_CODES } from '../../shared/errors.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
 import { Client } from '../support/client.ts';
+import { LiveSubscription, subscribeSse, subscribeWs, wsClient } from '../support/live.ts';
 
 const ONE_MB = 1024 * 1024;
 /** A request that is never answered fails its test after this long rather than the suite's. */
 const HANG = 20_000;
+const METRICS_TOKEN = 'entry-points-metrics-token';
 
 let system: TestSystem;
 let client: Client;
@@ -23,6 +26,9 @@ beforeAll(async () => {
       RATE_LIMIT_PER_MINUTE: '100000',
       RATE_LIMIT_BURST: '10000',
       SUBSCRIPTION_ANONYMOUS_IDLE_MS: '1500',
+      SUBSCRIPTION_MAX_PER_USER: '3',
+      SUBSCRIPTION_MAX_PER_CONNECTION: '2',
+      METRICS_TOKEN,
     },
   });
   client = new Client(system.urls.gateway!);
@@ -325,3 +331,100 @@ describe('graphql-ws sockets', () => {
     HANG,
   );
 });
+
+describe('live subscription caps', () => {
+  const lives: LiveSubscription[] = [];
+  const sockets: WsClient[] = [];
+
+  afterEach(async () => {
+    for (const live of lives.splice(0)) live.close();
+    await Promise.all(sockets.splice(0).map((s) => s.dispose()));
+  });
+
+  async function customerWithOrder(): Promise<{ token: string; orderId: string }> {
+    const admin = await client.adminToken();
+    const product = await client.createProduct(admin, { priceCents: 500, stock: 10 });
+    const customer = await client.registerCustomer();
+    const placed = await client.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
+    expect(placed.errors).toBeUndefined();
+    return { token: customer.token, orderId: placed.data!.placeOrder.id };
+  }
+
+  function socketOf(token: string): WsClient {
+    const socket = wsClient(system.urls.gatewayWs!, token);
+    sockets.push(socket);
+    return socket;
+  }
+
+  function watch(live: LiveSubscription): LiveSubscription {
+    lives.push(live);
+    return live;
+  }
+
+  const started = (live: LiveSubscription) => live.until((l) => l.results.length > 0, 'the current state');
+
+  async function refusedCode(live: LiveSubscription): Promise<string | undefined> {
+    // graphql-ws ends with the errors; SSE sends them in one result, then completes.
+    const ending = await live.ended();
+    const errors = (ending.kind === 'error' ? ending.error : live.results[0]?.errors) as
+      { extensions?: { code?: string } }[] | undefined;
+    return errors?.[0]?.extensions?.code;
+  }
+
+  it('refuses a subscription over the per-connection cap, and keeps nothing of it', async () => {
+    const { token, orderId } = await customerWithOrder();
+    const socket = socketOf(token);
+    const first = watch(subscribeWs(socket, { id: orderId }));
+    const second = watch(subscribeWs(socket, { id: orderId }));
+    await Promise.all([started(first), started(second)]);
+    expect(await refusedCode(watch(subscribeWs(socket, { id: orderId })))).toBe('RATE_LIMITED');
+    // The refused one took no slot; closing one frees one.
+    first.close();
+    await started(watch(subscribeWs(socket, { id: orderId })));
+    expect(second.ending).toBeUndefined();
+  });
+
+  it('refuses a subscription over the per-user cap, counted across sockets and SSE', async () => {
+    const { token, orderId } = await customerWithOrder();
+    const a = socketOf(token);
+    const held = [
+      watch(subscribeWs(a, { id: orderId })),
+      watch(subscribeWs(a, { id: orderId })),
+      watch(subscribeSse(`${base.origin}/graphql/stream`, token, { id: orderId })),
+    ];
+    await Promise.all(held.map(started));
+    const b = socketOf(token);
+    expect(await refusedCode(watch(subscribeWs(b, { id: orderId })))).toBe('RATE_LIMITED');
+    expect(
+      await refusedCode(watch(subscribeSse(`${base.origin}/graphql/stream`, token, { id: orderId }))),
+    ).toBe('RATE_LIMITED');
+    held[2]!.close();
+    await started(watch(subscribeWs(b, { id: orderId })));
+  });
+
+  it('runs one execution per event for subscribers that differ only in the operation name', async () => {
+    const { token, orderId } = await customerWithOrder();
+    const socket = socketOf(token);
+    const named = (name: string) =>
+      `subscription ${name}($id: ID!) { orderStatusChanged(orderId: $id) { id status } }`;
+    const one = watch(subscribeWs(socket, { id: orderId }, named('One')));
+    const two = watch(subscribeWs(socket, { id: orderId }, named('Two')));
+    await Promise.all([one.untilStatus('CONFIRMED'), two.untilStatus('CONFIRMED')]);
+    const before = await executions();
+    const admin = await client.adminToken();
+    await client.data('mutation($id: ID!) { shipOrder(id: $id) { status } }', { id: orderId }, admin);
+    await Promise.all([one.untilStatus('SHIPPED'), two.untilStatus('SHIPPED')]);
+    expect((await executions()) - before).toBe(1);
+  });
+});
+
+/** The gateway's count of subscription executions, from /metrics. */
+async function executions(): Promise<number> {
+  const response = await fetch(`${base.origin}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  });
+  const text = await response.text();
+  const match = /^gateway_subscription_executions_total(?:\{[^}]*\})? (\d+)$/m.exec(text);
+  if (!match) throw new Error('no gateway_subscription_executions_total on /metrics');
+  return Number(match[1]);
+}
