@@ -428,3 +428,29 @@ async function executions(): Promise<number> {
   if (!match) throw new Error('no gateway_subscription_executions_total on /metrics');
   return Number(match[1]);
 }
+
+describe('/metrics', () => {
+  const targets = () => [
+    `${base.origin}/metrics`,
+    new URL('/metrics', system.urls.subgraphs.users!).toString(),
+  ];
+
+  it('answers 401 without the metrics token, on the gateway and on a subgraph', async () => {
+    for (const url of targets()) {
+      for (const headers of [{}, { authorization: 'Bearer wrong-token' }]) {
+        const response = await fetch(url, { headers });
+        expect(response.status).toBe(401);
+        const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+        expect(body.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+      }
+    }
+  });
+
+  it('serves the metrics with the token', async () => {
+    for (const url of targets()) {
+      const response = await fetch(url, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('# HELP');
+    }
+  });
+});
