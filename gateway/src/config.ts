@@ -105,6 +105,10 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       maxQueuedEvents: readInt(env, 'SUBSCRIPTION_MAX_QUEUED_EVENTS', 100, 1, 100_000),
       maxBufferedBytes: readInt(env, 'SUBSCRIPTION_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
       keepAliveMs: readInt(env, 'SUBSCRIPTION_KEEPALIVE_MS', 12_000, 1000, 600_000),
+      connectionInitTimeoutMs: readInt(env, 'SUBSCRIPTION_CONNECTION_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
+      anonymousIdleMs: readInt(env, 'SUBSCRIPTION_ANONYMOUS_IDLE_MS', 60_000, 100, 3_600_000),
+      maxPerUser: readInt(env, 'SUBSCRIPTION_MAX_PER_USER', 20, 1, 100_000),
+      maxPerConnection: readInt(env, 'SUBSCRIPTION_MAX_PER_CONNECTION', 20, 1, 100_000),
     },
   };
 }

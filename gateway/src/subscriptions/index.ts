@@ -14,6 +14,7 @@ import type { GatewayContext } from '../auth/context.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
 import { SubscriptionEngine, type Execute } from './engine.ts';
 import { createSubscriptionMetrics } from './metrics.ts';
+import { SubscriptionQuota } from './quota.ts';
 import { createSseHandler, SSE_PATH } from './sse.ts';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.ts';
 import type { RequestHandler } from '../../../shared/http/server.ts';
@@ -27,6 +28,14 @@ export interface SubscriptionSettings {
   readonly maxBufferedBytes: number;
   /** WebSocket ping interval. */
   readonly keepAliveMs: number;
+  /** A WebSocket that has not sent connection_init by then is closed. */
+  readonly connectionInitTimeoutMs: number;
+  /** An anonymous WebSocket (which cannot subscribe) is closed after this long. */
+  readonly anonymousIdleMs: number;
+  /** Live subscriptions one user may hold on this gateway, WebSocket and SSE together. */
+  readonly maxPerUser: number;
+  /** Live subscriptions one WebSocket may carry. */
+  readonly maxPerConnection: number;
 }
 
 export interface SubscriptionOptions {
@@ -96,6 +105,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
     rateLimiter: options.rateLimiter,
     maxQueryBytes: options.maxQueryBytes,
     logger,
+    quota: new SubscriptionQuota(options.settings),
   };
   let ws: WebSocketEndpoint | undefined;
   return {
@@ -114,6 +124,8 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
         keepAliveMs: options.settings.keepAliveMs,
         maxPayloadBytes: options.maxQueryBytes + 64 * 1024,
         production: options.production,
+        connectionInitTimeoutMs: options.settings.connectionInitTimeoutMs,
+        anonymousIdleMs: options.settings.anonymousIdleMs,
       });
     },
     async close() {

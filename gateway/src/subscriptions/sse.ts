@@ -207,6 +207,7 @@ function errorBody(code: ErrorCode, message: string): string {
 function responseSink(res: ServerResponse): Sink {
   return {
     transport: 'sse',
+    connection: res,
     bufferedBytes: () => res.writableLength,
     close: () => res.destroy(),
   };
