@@ -1,9 +1,13 @@
 // One HTTP server per process: GraphQL, health and metrics share it. Routes are few and fixed,
 // so a small table beats a framework.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readMetricsToken } from '../config.ts';
+import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { sendErrors } from './responses.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -19,12 +23,20 @@ export interface HttpServerOptions {
   readonly readiness: readonly ReadinessCheck[];
   /** Path → handler; `/health/*` and `/metrics` are added. */
   readonly routes: Readonly<Record<string, RequestHandler>>;
+  /**
+   * The bearer token `/metrics` asks for; `null` leaves it open. Default: METRICS_TOKEN, so
+   * every process is covered whether or not it passes its config (readCommonConfig checks it).
+   */
+  readonly metricsToken?: string | null;
 }
 
 const READINESS_TIMEOUT_MS = 2000;
 
 export function createHttpServer(options: HttpServerOptions): Server {
   const { logger, metrics, readiness, routes } = options;
+  const metricsToken =
+    options.metricsToken === undefined ? readMetricsToken(process.env) : options.metricsToken;
+  const authorized = metricsToken ? bearerCheck(metricsToken) : () => true;
   const table: Record<string, RequestHandler> = {
     ...routes,
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -33,7 +45,13 @@ export function createHttpServer(options: HttpServerOptions): Server {
       const ready = results.every((r) => r.ok);
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', checks: results });
     },
-    '/metrics': async (_req, res) => {
+    '/metrics': async (req, res) => {
+      if (!authorized(req.headers.authorization)) {
+        sendErrors(res, 401, ErrorCode.UNAUTHENTICATED, 'Send Authorization: Bearer <METRICS_TOKEN>', {
+          'www-authenticate': 'Bearer',
+        });
+        return;
+      }
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
     },
@@ -62,6 +80,16 @@ export function createHttpServer(options: HttpServerOptions): Server {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
+}
+
+/** Compares digests in constant time, so the answer's timing says nothing about the token. */
+function bearerCheck(token: string): (authorization: string | undefined) => boolean {
+  const expected = createHash('sha256').update(token).digest();
+  return (authorization) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match) return false;
+    return timingSafeEqual(createHash('sha256').update(match[1]!).digest(), expected);
+  };
 }
 
 async function probe(dep: ReadinessCheck): Promise<{ name: string; ok: boolean; error?: string }> {
