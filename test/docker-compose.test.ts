@@ -102,6 +102,10 @@ describe('docker-compose.yml', () => {
       }
     });
 
+    it('protects /metrics with a token the operator must set (production refuses to start without one)', () => {
+      expect(s.environment?.METRICS_TOKEN).toMatch(/^\$\{METRICS_TOKEN:\?/);
+    });
+
     it('is healthy only when /health/ready answers', () => {
       expect(s.healthcheck?.test.join(' ')).toMatch(/\/health\/ready/);
     });

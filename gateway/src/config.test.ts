@@ -62,8 +62,56 @@ describe('readGatewayConfig', () => {
     expect(config.trustedProxyHops).toBe(1);
   });
 
-  it('turns introspection off by default in production', () => {
-    expect(readGatewayConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
+  const production = {
+    NODE_ENV: 'production',
+    METRICS_TOKEN: 'a-metrics-token-long-enough',
+    USERS_JWKS_URL: 'http://users:4001/.well-known/jwks.json',
+  };
+
+  it('turns introspection and Apollo Studio origins off by default in production', () => {
+    const config = readGatewayConfig(production);
+    expect(config.introspection).toBe(false);
+    expect(config.corsOrigins).toEqual([]);
+    expect(config.metricsToken).toBe('a-metrics-token-long-enough');
+  });
+
+  it('allows Apollo Studio origins only when asked', () => {
+    expect(readGatewayConfig({ ...production, CORS_ALLOW_STUDIO: 'true' }).corsOrigins).toContain(
+      'https://studio.apollographql.com',
+    );
+    expect(readGatewayConfig({ CORS_ALLOW_STUDIO: 'false' }).corsOrigins).toEqual([]);
+  });
+
+  it.each([
+    ['METRICS_TOKEN', /METRICS_TOKEN is required in production/],
+    ['USERS_JWKS_URL', /USERS_JWKS_URL is required in production/],
+  ])('refuses to start in production without %s', (variable, message) => {
+    expect(() => readGatewayConfig({ ...production, [variable]: undefined })).toThrow(message);
+  });
+
+  it('refuses a short metrics token in production', () => {
+    expect(() => readGatewayConfig({ ...production, METRICS_TOKEN: 'short' })).toThrow(/at least 16/);
+  });
+
+  it('reads the live subscription limits', () => {
+    const config = readGatewayConfig({
+      SUBSCRIPTION_MAX_PER_USER: '4',
+      SUBSCRIPTION_MAX_PER_CONNECTION: '2',
+      SUBSCRIPTION_CONNECTION_INIT_TIMEOUT_MS: '1000',
+      SUBSCRIPTION_ANONYMOUS_IDLE_MS: '2000',
+    });
+    expect(config.subscriptions).toMatchObject({
+      maxPerUser: 4,
+      maxPerConnection: 2,
+      connectionInitTimeoutMs: 1000,
+      anonymousIdleMs: 2000,
+    });
+    expect(readGatewayConfig({}).subscriptions).toMatchObject({
+      maxPerUser: 20,
+      maxPerConnection: 20,
+      connectionInitTimeoutMs: 5000,
+      anonymousIdleMs: 60_000,
+    });
   });
 
   it.each([

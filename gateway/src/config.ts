@@ -27,7 +27,7 @@ export const SUBGRAPH_URL_VARIABLES = {
   payments: 'PAYMENTS_URL',
 } as const;
 
-/** Origins that may always call the gateway from a browser: Apollo's hosted Sandbox and Explorer. */
+/** Apollo's hosted Sandbox and Explorer: allowed by CORS when CORS_ALLOW_STUDIO (default: not in production). */
 export const APOLLO_STUDIO_ORIGINS = [
   'https://studio.apollographql.com',
   'https://sandbox.embed.apollographql.com',
@@ -40,7 +40,7 @@ export interface GatewayConfig extends CommonConfig {
   /** Subgraph name → URL, replacing the URL in the supergraph file. */
   readonly subgraphUrls: Readonly<Record<string, string>>;
   readonly jwksUrl: string;
-  /** Browser origins allowed by CORS (Apollo Studio's are always included). */
+  /** Browser origins allowed by CORS (CORS_ORIGINS, plus Apollo Studio's when CORS_ALLOW_STUDIO). */
   readonly corsOrigins: readonly string[];
   /** Introspection and the Sandbox landing page (default: on, except in production). */
   readonly introspection: boolean;
@@ -74,6 +74,13 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     if (env[variable]?.trim()) subgraphUrls[name] = readUrl(env, variable, '', ['http:', 'https:']);
   }
   const rateLimitPerMinute = readInt(env, 'RATE_LIMIT_PER_MINUTE', 600, 1);
+  // Production runs on no development default that points at this machine or opens a door.
+  if (common.production && !env.USERS_JWKS_URL?.trim()) {
+    throw new ConfigError(
+      'USERS_JWKS_URL is required in production (the default is a local development URL)',
+    );
+  }
+  const allowStudio = readBoolean(env, 'CORS_ALLOW_STUDIO', !common.production);
   return {
     ...common,
     supergraphPath: path.resolve(REPO_ROOT, rawPath),
@@ -82,7 +89,9 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       'http:',
       'https:',
     ]),
-    corsOrigins: [...new Set([...APOLLO_STUDIO_ORIGINS, ...readOrigins(env, 'CORS_ORIGINS')])],
+    corsOrigins: [
+      ...new Set([...(allowStudio ? APOLLO_STUDIO_ORIGINS : []), ...readOrigins(env, 'CORS_ORIGINS')]),
+    ],
     introspection: readBoolean(env, 'INTROSPECTION', !common.production),
     trustedProxyHops: readInt(env, 'TRUSTED_PROXY_HOPS', 0, 0, 10),
     queryLimits: {
