@@ -26,6 +26,7 @@ beforeAll(async () => {
       RATE_LIMIT_PER_MINUTE: '100000',
       RATE_LIMIT_BURST: '10000',
       SUBSCRIPTION_ANONYMOUS_IDLE_MS: '1500',
+      SUBSCRIPTION_CONNECTION_INIT_TIMEOUT_MS: '1000',
       SUBSCRIPTION_MAX_PER_USER: '3',
       SUBSCRIPTION_MAX_PER_CONNECTION: '2',
       METRICS_TOKEN,
@@ -319,6 +320,12 @@ describe('graphql-ws sockets', () => {
     const { socket, closed } = await acknowledgedSocket();
     socket.send(JSON.stringify({ type, ...rest }));
     expect((await closed).code).toBe(4400);
+  });
+
+  it('closes a socket that never sends connection_init with 4408, after the configured wait', async () => {
+    const socket = new WebSocket(system.urls.gatewayWs!, 'graphql-transport-ws');
+    const code = await new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
+    expect(code).toBe(4408);
   });
 
   it(
