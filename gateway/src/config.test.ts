@@ -20,7 +20,7 @@ describe('readGatewayConfig', () => {
       maxQueryBytes: 20_000,
       defaultListSize: 20,
     });
-    expect(config.rateLimit).toEqual({ enabled: true, burst: 100, perSecond: 10 });
+    expect(config.rateLimit).toEqual({ enabled: true, burst: 100, perSecond: 10, maxClients: 100_000 });
   });
 
   it('reads every setting', () => {
@@ -39,6 +39,7 @@ describe('readGatewayConfig', () => {
       RATE_LIMIT_BURST: '3',
       RATE_LIMIT_PER_MINUTE: '30',
       RATE_LIMIT_ENABLED: 'no',
+      RATE_LIMIT_MAX_CLIENTS: '500',
       TRUSTED_PROXY_HOPS: '1',
     });
     expect(config.port).toBe(0);
@@ -58,7 +59,7 @@ describe('readGatewayConfig', () => {
       maxQueryBytes: 1000,
       defaultListSize: 7,
     });
-    expect(config.rateLimit).toEqual({ enabled: false, burst: 3, perSecond: 0.5 });
+    expect(config.rateLimit).toEqual({ enabled: false, burst: 3, perSecond: 0.5, maxClients: 500 });
     expect(config.trustedProxyHops).toBe(1);
   });
 

@@ -105,6 +105,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       enabled: readBoolean(env, 'RATE_LIMIT_ENABLED', true),
       burst: readInt(env, 'RATE_LIMIT_BURST', 100, 1),
       perSecond: rateLimitPerMinute / 60,
+      maxClients: readInt(env, 'RATE_LIMIT_MAX_CLIENTS', 100_000, 100, 10_000_000),
     },
     subgraphs: {
       connections: readInt(env, 'SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
