@@ -461,3 +461,18 @@ describe('/metrics', () => {
     }
   });
 });
+
+describe('the shared HTTP server', () => {
+  it('answers an unknown path with a coded 404, on the gateway and on a subgraph', async () => {
+    for (const origin of [base.origin, new URL(system.urls.subgraphs.users!).origin]) {
+      const response = await fetch(`${origin}/no-such-path`);
+      const raw: RawResponse = {
+        status: response.status,
+        headers: { 'content-type': response.headers.get('content-type') ?? undefined },
+        text: await response.text(),
+      };
+      expect(raw.status).toBe(404);
+      expect(expectCodedErrors(raw)).toBe('NOT_FOUND');
+    }
+  });
+});
