@@ -65,14 +65,14 @@ export function createHttpServer(options: HttpServerOptions): Server {
     });
     res.on('finish', () => stopTimer({ status: String(res.statusCode) }));
     if (!handler) {
-      sendJson(res, 404, { error: 'not found' });
+      sendErrors(res, 404, ErrorCode.NOT_FOUND, 'Not found');
       return;
     }
     Promise.resolve()
       .then(() => handler(req, res))
       .catch((err: unknown) => {
         logger.error({ err, path }, 'request handler failed');
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal server error' });
+        if (!res.headersSent) sendErrors(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
         else res.destroy();
       });
   });
