@@ -185,7 +185,13 @@ async function inBatches<T>(items: readonly T[], size: number, each: (item: T) =
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
 const system = await startTestSystem({
-  env: { RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST: '1000000', LOG_LEVEL: 'warn' },
+  env: {
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    RATE_LIMIT_BURST: '1000000',
+    LOG_LEVEL: 'warn',
+    // CUSTOMERS users hold all the subscriptions: far more each than the production cap.
+    SUBSCRIPTION_MAX_PER_USER: '100000',
+  },
 });
 const sockets: WsClient[] = [];
 const events = await OrderEvents.listen(system);
