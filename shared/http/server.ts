@@ -28,7 +28,16 @@ export interface HttpServerOptions {
    * every process is covered whether or not it passes its config (readCommonConfig checks it).
    */
   readonly metricsToken?: string | null;
+  /** Time a client has to send a whole request, headers and body (default REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs?: number;
 }
+
+/**
+ * Receiving one request (at most 1 MB) may take this long; a client dripping its body holds a
+ * connection no longer. It does not limit responses (SSE streams) nor idle keep-alive sockets.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 20_000;
 
 const READINESS_TIMEOUT_MS = 2000;
 
@@ -56,29 +65,40 @@ export function createHttpServer(options: HttpServerOptions): Server {
       res.end(await metrics.registry.metrics());
     },
   };
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const handler = table[path];
-    const stopTimer = metrics.httpDuration.startTimer({
-      route: handler ? path : 'unknown',
-      method: req.method ?? 'GET',
-    });
-    res.on('finish', () => stopTimer({ status: String(res.statusCode) }));
-    if (!handler) {
-      sendErrors(res, 404, ErrorCode.NOT_FOUND, 'Not found');
-      return;
-    }
-    Promise.resolve()
-      .then(() => handler(req, res))
-      .catch((err: unknown) => {
-        logger.error({ err, path }, 'request handler failed');
-        if (!res.headersSent) sendErrors(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
-        else res.destroy();
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const server = createServer(
+    {
+      requestTimeout,
+      // Node applies requestTimeout only when headersTimeout is not longer.
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      // How often Node checks those limits; its default (30 s) would double them.
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, requestTimeout / 4)),
+    },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const handler = table[path];
+      const stopTimer = metrics.httpDuration.startTimer({
+        route: handler ? path : 'unknown',
+        method: req.method ?? 'GET',
       });
-  });
+      res.on('finish', () => stopTimer({ status: String(res.statusCode) }));
+      if (!handler) {
+        sendErrors(res, 404, ErrorCode.NOT_FOUND, 'Not found');
+        return;
+      }
+      Promise.resolve()
+        .then(() => handler(req, res))
+        .catch((err: unknown) => {
+          logger.error({ err, path }, 'request handler failed');
+          if (!res.headersSent)
+            sendErrors(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+          else res.destroy();
+        });
+    },
+  );
   // Subgraphs sit behind a gateway that keeps connections open; outlive its idle timeout.
+  // (headersTimeout no longer has to exceed it: Node starts that clock at a request's first byte.)
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   return server;
 }
 
