@@ -64,10 +64,11 @@ const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set([
 /**
  * A JSON reviver that refuses a server-only message type. graphql-ws throws a plain Error for
  * an unexpected type, which its ws adapter turns into 4500 Internal Error; a failure to parse
- * is its 4400 Bad Request. The root value is revived last, with the key "" on a holder of that
- * one key, which tells it from a nested object that happens to have an empty key.
+ * is its 4400 Bad Request. The root value is revived with the key "" on a holder of that one
+ * key. A nested object whose only key is "" looks the same: a message carrying one with a
+ * server-only `type` inside is refused too, which costs nothing (no GraphQL name is empty).
  */
-function refuseServerMessages(this: unknown, key: string, value: unknown): unknown {
+export function refuseServerMessages(this: unknown, key: string, value: unknown): unknown {
   if (key === '' && isRootHolder(this) && value && typeof value === 'object' && !Array.isArray(value)) {
     const type = (value as { type?: unknown }).type;
     if (typeof type === 'string' && !CLIENT_MESSAGE_TYPES.has(type)) {
