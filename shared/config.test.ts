@@ -14,7 +14,14 @@ describe('readSubgraphConfig', () => {
   });
 
   it('refuses to start in production without a SERVICE_SECRET, or with a weak one', () => {
-    expect(() => readSubgraphConfig('products', 4002, { NODE_ENV: 'production' })).toThrow(
+    // Everything else production needs, so that the secret is what is missing.
+    const production = {
+      NODE_ENV: 'production',
+      METRICS_TOKEN: 'a-metrics-token-long-enough',
+      NATS_USER: 'products',
+      NATS_PASSWORD: 'secret',
+    };
+    expect(() => readSubgraphConfig('products', 4002, production)).toThrow(
       /SERVICE_SECRET is required in production/,
     );
     for (const weak of ['short', 'development-service-secret-0123456789', 'a'.repeat(40)]) {

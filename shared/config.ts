@@ -60,6 +60,30 @@ export interface CommonConfig {
   readonly natsNamespace: string;
   /** Stream replicas: 1 on one server, 3 in a JetStream cluster. */
   readonly natsReplicas: number;
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>`; required in production. */
+  readonly metricsToken: string | undefined;
+}
+
+/** The shortest METRICS_TOKEN accepted: a guessable token protects nothing. */
+export const MIN_METRICS_TOKEN_LENGTH = 16;
+
+/** METRICS_TOKEN, checked; production refuses to run without one (see readCommonConfig). */
+export function readMetricsToken(env: Env, production = env.NODE_ENV === 'production'): string | undefined {
+  const token = env.METRICS_TOKEN?.trim();
+  if (!token) {
+    if (production) {
+      throw new ConfigError(
+        'METRICS_TOKEN is required in production: without it /metrics is open to anyone who reaches the port',
+      );
+    }
+    return undefined;
+  }
+  if (production && token.length < MIN_METRICS_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters in production`,
+    );
+  }
+  return token;
 }
 
 /**
@@ -90,6 +114,7 @@ export function readCommonConfig(
     natsCredentials: readNatsCredentials(env, production),
     natsNamespace: namespace,
     natsReplicas: readInt(env, 'NATS_REPLICAS', 1, 1, 5),
+    metricsToken: readMetricsToken(env),
   };
 }
 

@@ -1,9 +1,22 @@
 // What every process entry does: configure logging, start, and stop cleanly on SIGTERM/SIGINT.
 // A failure at start-up is printed in one line and exits 1; later failures are logged, never
 // allowed to crash the process silently.
+//
+// Last resort, for what no code caught:
+//   an uncaught exception   logged (fatal), then a bounded stop and exit 1, for the supervisor
+//                           to restart the process: an exception thrown from a callback leaves
+//                           state half-changed, so carrying on is not safe.
+//   an unhandled rejection  logged (error) and the process goes on: it is a promise whose
+//                           failure nobody awaited, one operation's error path, not a broken
+//                           process (Node's default would exit on it).
 import { ConfigError } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { initTracing, type Tracing } from './observability/tracing.ts';
+
+/** How long a stop on SIGTERM/SIGINT may take before the process exits anyway. */
+const STOP_MS = 20_000;
+/** Shorter after a crash: the process is in an unknown state and should be replaced soon. */
+const CRASH_STOP_MS = 5_000;
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -15,8 +28,38 @@ export async function runService(
 ): Promise<void> {
   const logger = createLogger(service, process.env.LOG_LEVEL ?? 'info');
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
-  let running: Stoppable;
-  let tracing: Tracing;
+  let running: Stoppable | undefined;
+  let tracing: Tracing | undefined;
+  let exitCode = 0;
+  let stopping = false;
+  const shutdown = (reason: string, code: number, graceMs: number) => {
+    exitCode = Math.max(exitCode, code);
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, graceMs);
+    force.unref();
+    Promise.resolve()
+      .then(() => running?.stop())
+      // Spans still buffered are exported last, after everything that could make more.
+      .finally(() =>
+        tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'tracing shutdown failed')),
+      )
+      .then(
+        () => process.exit(exitCode),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('uncaughtException', (err, origin) => {
+    logger.fatal({ err, origin }, 'uncaught exception; stopping');
+    shutdown('uncaught exception', 1, CRASH_STOP_MS);
+  });
   try {
     tracing = initTracing(service, process.env, logger);
     running = await start(logger);
@@ -25,30 +68,6 @@ export async function runService(
     else logger.fatal({ err }, `${service} failed to start`);
     process.exit(1);
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 20_000);
-    force.unref();
-    running
-      .stop()
-      // Spans still buffered are exported last, after everything that could make more.
-      .finally(() =>
-        tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'tracing shutdown failed')),
-      )
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM', 0, STOP_MS));
+  process.on('SIGINT', () => shutdown('SIGINT', 0, STOP_MS));
 }

@@ -113,6 +113,10 @@ describe('docker-compose.yml', () => {
       expect(service('nats').environment?.[variable]).toBe(env.NATS_PASSWORD);
     });
 
+    it('protects /metrics with a token the operator must set (production refuses to start without one)', () => {
+      expect(s.environment?.METRICS_TOKEN).toMatch(/^\$\{METRICS_TOKEN:\?/);
+    });
+
     it('is healthy only when /health/ready answers', () => {
       expect(s.healthcheck?.test.join(' ')).toMatch(/\/health\/ready/);
     });

@@ -23,7 +23,7 @@ describe('readGatewayConfig', () => {
       maxDirectives: 50,
       maxNesting: 64,
     });
-    expect(config.rateLimit).toEqual({ enabled: true, burst: 100, perSecond: 10 });
+    expect(config.rateLimit).toEqual({ enabled: true, burst: 100, perSecond: 10, maxClients: 100_000 });
   });
 
   it('reads every setting', () => {
@@ -44,6 +44,7 @@ describe('readGatewayConfig', () => {
       RATE_LIMIT_BURST: '3',
       RATE_LIMIT_PER_MINUTE: '30',
       RATE_LIMIT_ENABLED: 'no',
+      RATE_LIMIT_MAX_CLIENTS: '500',
       TRUSTED_PROXY_HOPS: '1',
     });
     expect(config.port).toBe(0);
@@ -66,27 +67,76 @@ describe('readGatewayConfig', () => {
       maxDirectives: 3,
       maxNesting: 64,
     });
-    expect(config.rateLimit).toEqual({ enabled: false, burst: 3, perSecond: 0.5 });
+    expect(config.rateLimit).toEqual({ enabled: false, burst: 3, perSecond: 0.5, maxClients: 500 });
     expect(config.trustedProxyHops).toBe(1);
   });
 
-  const production = { NODE_ENV: 'production', NATS_USER: 'gateway', NATS_PASSWORD: 'secret' };
-
-  it('turns introspection off by default in production', () => {
-    expect(
-      readGatewayConfig({ ...production, SERVICE_SECRET: 'k7Qp2vX9mL4sT8wZ1bN6cR3yH5jF0dGa' }).introspection,
-    ).toBe(false);
-  });
+  const production = {
+    NODE_ENV: 'production',
+    METRICS_TOKEN: 'a-metrics-token-long-enough',
+    USERS_JWKS_URL: 'http://users:4001/.well-known/jwks.json',
+    NATS_USER: 'gateway',
+    NATS_PASSWORD: 'secret',
+    SERVICE_SECRET: 'k7Qp2vX9mL4sT8wZ1bN6cR3yH5jF0dGa',
+  };
 
   it('listens on every interface by default: it is the public face', () => {
     expect(readGatewayConfig({}).host).toBe('0.0.0.0');
   });
 
   it('refuses to start in production without a strong SERVICE_SECRET', () => {
-    expect(() => readGatewayConfig(production)).toThrow(/SERVICE_SECRET is required/);
+    expect(() => readGatewayConfig({ ...production, SERVICE_SECRET: undefined })).toThrow(
+      /SERVICE_SECRET is required/,
+    );
     expect(() =>
       readGatewayConfig({ ...production, SERVICE_SECRET: 'development-service-secret-0123456789' }),
     ).toThrow(/SERVICE_SECRET is not acceptable/);
+  });
+
+  it('turns introspection and Apollo Studio origins off by default in production', () => {
+    const config = readGatewayConfig(production);
+    expect(config.introspection).toBe(false);
+    expect(config.corsOrigins).toEqual([]);
+    expect(config.metricsToken).toBe('a-metrics-token-long-enough');
+  });
+
+  it('allows Apollo Studio origins only when asked', () => {
+    expect(readGatewayConfig({ ...production, CORS_ALLOW_STUDIO: 'true' }).corsOrigins).toContain(
+      'https://studio.apollographql.com',
+    );
+    expect(readGatewayConfig({ CORS_ALLOW_STUDIO: 'false' }).corsOrigins).toEqual([]);
+  });
+
+  it.each([
+    ['METRICS_TOKEN', /METRICS_TOKEN is required in production/],
+    ['USERS_JWKS_URL', /USERS_JWKS_URL is required in production/],
+  ])('refuses to start in production without %s', (variable, message) => {
+    expect(() => readGatewayConfig({ ...production, [variable]: undefined })).toThrow(message);
+  });
+
+  it('refuses a short metrics token in production', () => {
+    expect(() => readGatewayConfig({ ...production, METRICS_TOKEN: 'short' })).toThrow(/at least 16/);
+  });
+
+  it('reads the live subscription limits', () => {
+    const config = readGatewayConfig({
+      SUBSCRIPTION_MAX_PER_USER: '4',
+      SUBSCRIPTION_MAX_PER_CONNECTION: '2',
+      SUBSCRIPTION_CONNECTION_INIT_TIMEOUT_MS: '1000',
+      SUBSCRIPTION_ANONYMOUS_IDLE_MS: '2000',
+    });
+    expect(config.subscriptions).toMatchObject({
+      maxPerUser: 4,
+      maxPerConnection: 2,
+      connectionInitTimeoutMs: 1000,
+      anonymousIdleMs: 2000,
+    });
+    expect(readGatewayConfig({}).subscriptions).toMatchObject({
+      maxPerUser: 20,
+      maxPerConnection: 20,
+      connectionInitTimeoutMs: 5000,
+      anonymousIdleMs: 60_000,
+    });
   });
 
   it.each([

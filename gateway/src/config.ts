@@ -30,7 +30,7 @@ export const SUBGRAPH_URL_VARIABLES = {
   payments: 'PAYMENTS_URL',
 } as const;
 
-/** Origins that may always call the gateway from a browser: Apollo's hosted Sandbox and Explorer. */
+/** Apollo's hosted Sandbox and Explorer: allowed by CORS when CORS_ALLOW_STUDIO (default: not in production). */
 export const APOLLO_STUDIO_ORIGINS = [
   'https://studio.apollographql.com',
   'https://sandbox.embed.apollographql.com',
@@ -45,7 +45,7 @@ export interface GatewayConfig extends CommonConfig {
   readonly jwksUrl: string;
   /** Signs the gateway's service tokens to the subgraphs (required in production). */
   readonly serviceSecret: string | undefined;
-  /** Browser origins allowed by CORS (Apollo Studio's are always included). */
+  /** Browser origins allowed by CORS (CORS_ORIGINS, plus Apollo Studio's when CORS_ALLOW_STUDIO). */
   readonly corsOrigins: readonly string[];
   /** Introspection and the Sandbox landing page (default: on, except in production). */
   readonly introspection: boolean;
@@ -82,6 +82,13 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     if (env[variable]?.trim()) subgraphUrls[name] = readUrl(env, variable, '', ['http:', 'https:']);
   }
   const rateLimitPerMinute = readInt(env, 'RATE_LIMIT_PER_MINUTE', 600, 1);
+  // Production runs on no development default that points at this machine or opens a door.
+  if (common.production && !env.USERS_JWKS_URL?.trim()) {
+    throw new ConfigError(
+      'USERS_JWKS_URL is required in production (the default is a local development URL)',
+    );
+  }
+  const allowStudio = readBoolean(env, 'CORS_ALLOW_STUDIO', !common.production);
   return {
     ...common,
     supergraphPath: path.resolve(REPO_ROOT, rawPath),
@@ -91,7 +98,9 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       'https:',
     ]),
     serviceSecret: readServiceSecret(env, common.production),
-    corsOrigins: [...new Set([...APOLLO_STUDIO_ORIGINS, ...readOrigins(env, 'CORS_ORIGINS')])],
+    corsOrigins: [
+      ...new Set([...(allowStudio ? APOLLO_STUDIO_ORIGINS : []), ...readOrigins(env, 'CORS_ORIGINS')]),
+    ],
     introspection: readBoolean(env, 'INTROSPECTION', !common.production),
     trustedProxyHops: readInt(env, 'TRUSTED_PROXY_HOPS', 0, 0, 10),
     queryLimits: readQueryLimits(env),
@@ -99,6 +108,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       enabled: readBoolean(env, 'RATE_LIMIT_ENABLED', true),
       burst: readInt(env, 'RATE_LIMIT_BURST', 100, 1),
       perSecond: rateLimitPerMinute / 60,
+      maxClients: readInt(env, 'RATE_LIMIT_MAX_CLIENTS', 100_000, 100, 10_000_000),
     },
     loginThrottle: readLoginThrottle(env),
     subgraphs: {
@@ -109,6 +119,10 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       maxQueuedEvents: readInt(env, 'SUBSCRIPTION_MAX_QUEUED_EVENTS', 100, 1, 100_000),
       maxBufferedBytes: readInt(env, 'SUBSCRIPTION_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
       keepAliveMs: readInt(env, 'SUBSCRIPTION_KEEPALIVE_MS', 12_000, 1000, 600_000),
+      connectionInitTimeoutMs: readInt(env, 'SUBSCRIPTION_CONNECTION_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
+      anonymousIdleMs: readInt(env, 'SUBSCRIPTION_ANONYMOUS_IDLE_MS', 60_000, 100, 3_600_000),
+      maxPerUser: readInt(env, 'SUBSCRIPTION_MAX_PER_USER', 20, 1, 100_000),
+      maxPerConnection: readInt(env, 'SUBSCRIPTION_MAX_PER_CONNECTION', 20, 1, 100_000),
     },
   };
 }

@@ -3,8 +3,9 @@
 // health checks, metrics and WebSockets).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
+import { MAX_BODY_BYTES, TOO_LARGE, readLimitedBody, sendBodyTooLarge } from './body.ts';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES };
 
 /** Makes a request's context; it also sees the GraphQL request as parsed from HTTP (query, variables). */
 export type ContextFactory<C extends BaseContext> = (
@@ -21,14 +22,9 @@ export function createApolloHandler<C extends BaseContext>(
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const body = await readBody(req);
+    const body = await readLimitedBody(req);
     if (body === TOO_LARGE) {
-      res.writeHead(413, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          errors: [{ message: 'Request body too large', extensions: { code: 'BAD_USER_INPUT' } }],
-        }),
-      );
+      sendBodyTooLarge(res);
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -51,19 +47,6 @@ export function createApolloHandler<C extends BaseContext>(
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   };
-}
-
-const TOO_LARGE = Symbol('too large');
-
-async function readBody(req: IncomingMessage): Promise<string | typeof TOO_LARGE> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return TOO_LARGE;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseBody(body: string, contentType: string | undefined): unknown {

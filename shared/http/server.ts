@@ -1,9 +1,13 @@
 // One HTTP server per process: GraphQL, health and metrics share it. Routes are few and fixed,
 // so a small table beats a framework.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readMetricsToken } from '../config.ts';
+import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { sendErrors } from './responses.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -19,12 +23,29 @@ export interface HttpServerOptions {
   readonly readiness: readonly ReadinessCheck[];
   /** Path → handler; `/health/*` and `/metrics` are added. */
   readonly routes: Readonly<Record<string, RequestHandler>>;
+  /**
+   * The bearer token `/metrics` asks for; `null` leaves it open. Default: METRICS_TOKEN, so
+   * every process is covered whether or not it passes its config (readCommonConfig checks it).
+   */
+  readonly metricsToken?: string | null;
+  /** Time a client has to send a whole request, headers and body (default REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs?: number;
 }
+
+/**
+ * Receiving one request (at most 1 MB) may take this long; a client dripping its body holds a
+ * connection no longer. It does not limit responses (SSE streams) nor idle keep-alive sockets.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 20_000;
 
 const READINESS_TIMEOUT_MS = 2000;
 
 export function createHttpServer(options: HttpServerOptions): Server {
   const { logger, metrics, readiness, routes } = options;
+  const metricsToken =
+    options.metricsToken === undefined ? readMetricsToken(process.env) : options.metricsToken;
+  const authorized = metricsToken ? bearerCheck(metricsToken) : () => true;
   const table: Record<string, RequestHandler> = {
     ...routes,
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -33,35 +54,62 @@ export function createHttpServer(options: HttpServerOptions): Server {
       const ready = results.every((r) => r.ok);
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ok' : 'unavailable', checks: results });
     },
-    '/metrics': async (_req, res) => {
+    '/metrics': async (req, res) => {
+      if (!authorized(req.headers.authorization)) {
+        sendErrors(res, 401, ErrorCode.UNAUTHENTICATED, 'Send Authorization: Bearer <METRICS_TOKEN>', {
+          'www-authenticate': 'Bearer',
+        });
+        return;
+      }
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(await metrics.registry.metrics());
     },
   };
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const handler = table[path];
-    const stopTimer = metrics.httpDuration.startTimer({
-      route: handler ? path : 'unknown',
-      method: req.method ?? 'GET',
-    });
-    res.on('finish', () => stopTimer({ status: String(res.statusCode) }));
-    if (!handler) {
-      sendJson(res, 404, { error: 'not found' });
-      return;
-    }
-    Promise.resolve()
-      .then(() => handler(req, res))
-      .catch((err: unknown) => {
-        logger.error({ err, path }, 'request handler failed');
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal server error' });
-        else res.destroy();
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const server = createServer(
+    {
+      requestTimeout,
+      // Node applies requestTimeout only when headersTimeout is not longer.
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      // How often Node checks those limits; its default (30 s) would double them.
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, requestTimeout / 4)),
+    },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const handler = table[path];
+      const stopTimer = metrics.httpDuration.startTimer({
+        route: handler ? path : 'unknown',
+        method: req.method ?? 'GET',
       });
-  });
+      res.on('finish', () => stopTimer({ status: String(res.statusCode) }));
+      if (!handler) {
+        sendErrors(res, 404, ErrorCode.NOT_FOUND, 'Not found');
+        return;
+      }
+      Promise.resolve()
+        .then(() => handler(req, res))
+        .catch((err: unknown) => {
+          logger.error({ err, path }, 'request handler failed');
+          if (!res.headersSent)
+            sendErrors(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+          else res.destroy();
+        });
+    },
+  );
   // Subgraphs sit behind a gateway that keeps connections open; outlive its idle timeout.
+  // (headersTimeout no longer has to exceed it: Node starts that clock at a request's first byte.)
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   return server;
+}
+
+/** Compares digests in constant time, so the answer's timing says nothing about the token. */
+function bearerCheck(token: string): (authorization: string | undefined) => boolean {
+  const expected = createHash('sha256').update(token).digest();
+  return (authorization) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match) return false;
+    return timingSafeEqual(createHash('sha256').update(match[1]!).digest(), expected);
+  };
 }
 
 async function probe(dep: ReadinessCheck): Promise<{ name: string; ok: boolean; error?: string }> {

@@ -1,6 +1,6 @@
-// CORS for browser clients: Apollo Studio's Sandbox and Explorer plus configured origins.
-// Preflights are answered here; an origin not on the list gets no CORS headers, so the
-// browser refuses the response.
+// CORS for browser clients: the configured origins, Apollo Studio's Sandbox and Explorer among
+// them when CORS_ALLOW_STUDIO (off in production unless asked). Preflights are answered here; an
+// origin not on the list gets no CORS headers, so the browser refuses the response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from '../../../shared/http/server.ts';
 

@@ -8,6 +8,11 @@ import { TokenBuckets, type TokenBucketOptions } from './token-bucket.ts';
 
 export interface RateLimitOptions extends TokenBucketOptions {
   readonly enabled: boolean;
+  /**
+   * Clients with a bucket at most; past it the least recently seen is forgotten (it starts
+   * again with a full bucket), so a flood of distinct addresses cannot grow memory.
+   */
+  readonly maxClients: number;
 }
 
 export interface RateLimiter {
@@ -24,7 +29,7 @@ export function createRateLimiter(
   now: () => number = Date.now,
 ): RateLimiter {
   if (!options.enabled) return { check: () => undefined, stop: () => undefined };
-  const buckets = new TokenBuckets(options);
+  const buckets = new TokenBuckets(options, options.maxClients);
   const sweeper = setInterval(() => buckets.sweep(now()), SWEEP_INTERVAL_MS);
   sweeper.unref();
   return {

@@ -48,6 +48,17 @@ describe('TokenBuckets', () => {
     expect(buckets.size).toBe(1);
   });
 
+  it('drops the least recently seen client when full, never the active ones', () => {
+    const buckets = new TokenBuckets({ burst: 1, perSecond: 0.001 }, 2);
+    buckets.take('a', 0);
+    buckets.take('b', 0);
+    buckets.take('a', 1); // refused, but seen: b is now the least recent
+    buckets.take('c', 2);
+    expect(buckets.size).toBe(2);
+    expect(buckets.take('a', 3).allowed).toBe(false);
+    expect(buckets.take('b', 3).allowed).toBe(true);
+  });
+
   it('refuses nonsense settings', () => {
     expect(() => new TokenBuckets({ burst: 0, perSecond: 1 })).toThrow(RangeError);
     expect(() => new TokenBuckets({ burst: 1, perSecond: 0 })).toThrow(RangeError);

@@ -3,8 +3,10 @@
 //   Feed        one per order on this gateway: one NATS core subscription to
 //               `<ns>.orders.evt.status.<orderId>`, shared by everyone watching that order,
 //               unsubscribed when the last one leaves.
-//   Group       subscribers of one order with the same operation, variables and rights (the
+//   Group       subscribers of one order with the same selection, variables and rights (the
 //               same user, or any ADMIN): each status change is executed once for all of them.
+//               The operation's name is not part of it (it changes nothing in the result), so
+//               clients cannot multiply executions by naming each subscription differently.
 //   Subscriber  one client subscription: the last sequence it was sent and a bounded queue.
 //
 // A subscriber joins its feed (and NATS has the subscription) before the current state is read,
@@ -40,6 +42,8 @@ export type Execute = (
 /** The transport's side of one subscriber. */
 export interface Sink {
   readonly transport: Transport;
+  /** The client's connection (its WebSocket, or the SSE response), for per-connection caps. */
+  readonly connection: object;
   /** Bytes written to the socket but not yet sent. */
   bufferedBytes(): number;
   /** Drops the client: `slow` when it does not keep up, `shutdown` when the gateway stops. */
@@ -172,7 +176,7 @@ export class SubscriptionEngine {
     }
     const feed = this.acquireFeed(prepared.orderId);
     const rights = identity.role === 'ADMIN' ? 'admin' : `user:${identity.userId}`;
-    const key = `${rights}\n${prepared.operationName ?? ''}\n${prepared.changeQuery}\n${stableJson(prepared.variables)}`;
+    const key = `${rights}\n${unnamed(prepared)}\n${stableJson(prepared.variables)}`;
     let group = feed.groups.get(key);
     if (!group) {
       group = new Group(key, prepared);
@@ -410,6 +414,18 @@ function shape(result: LiveResult, prepared: PreparedSubscription): Shaped {
 
 function toGraphQLError(error: GraphQLFormattedError): GraphQLError {
   return new GraphQLError(error.message, { path: error.path, extensions: error.extensions });
+}
+
+/**
+ * The change query without its operation name. It is printed by graphql-js from a document
+ * whose first definition is the operation, so it starts `query <Name>` exactly.
+ */
+function unnamed(prepared: PreparedSubscription): string {
+  const named = `query ${prepared.operationName ?? ''}`;
+  if (prepared.operationName && prepared.changeQuery.startsWith(named)) {
+    return `query${prepared.changeQuery.slice(named.length)}`;
+  }
+  return prepared.changeQuery;
 }
 
 function stableJson(value: unknown): string {

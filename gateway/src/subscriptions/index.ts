@@ -15,6 +15,7 @@ import type { GatewayContext } from '../auth/context.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
 import { SubscriptionEngine, type Execute } from './engine.ts';
 import { createSubscriptionMetrics } from './metrics.ts';
+import { SubscriptionQuota } from './quota.ts';
 import { createSseHandler, SSE_PATH } from './sse.ts';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.ts';
 import type { RequestHandler } from '../../../shared/http/server.ts';
@@ -28,6 +29,14 @@ export interface SubscriptionSettings {
   readonly maxBufferedBytes: number;
   /** WebSocket ping interval. */
   readonly keepAliveMs: number;
+  /** A WebSocket that has not sent connection_init by then is closed. */
+  readonly connectionInitTimeoutMs: number;
+  /** An anonymous WebSocket (which cannot subscribe) is closed after this long. */
+  readonly anonymousIdleMs: number;
+  /** Live subscriptions one user may hold on this gateway, WebSocket and SSE together. */
+  readonly maxPerUser: number;
+  /** Live subscriptions one WebSocket may carry. */
+  readonly maxPerConnection: number;
 }
 
 export interface SubscriptionOptions {
@@ -99,6 +108,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
     rateLimiter: options.rateLimiter,
     queryLimits: options.queryLimits,
     logger,
+    quota: new SubscriptionQuota(options.settings),
   };
   let ws: WebSocketEndpoint | undefined;
   return {
@@ -117,6 +127,8 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
         keepAliveMs: options.settings.keepAliveMs,
         maxPayloadBytes: options.maxQueryBytes + 64 * 1024,
         production: options.production,
+        connectionInitTimeoutMs: options.settings.connectionInitTimeoutMs,
+        anonymousIdleMs: options.settings.anonymousIdleMs,
       });
     },
     async close() {

@@ -10,6 +10,7 @@ export class LiveStream implements AsyncGenerator<LiveResult, undefined, unknown
   private ending = false;
   private closed = false;
   private readonly onClose: () => void;
+  private readonly closeListeners: (() => void)[] = [];
 
   constructor(onClose: () => void) {
     this.onClose = onClose;
@@ -22,6 +23,12 @@ export class LiveStream implements AsyncGenerator<LiveResult, undefined, unknown
 
   get isClosed(): boolean {
     return this.closed || this.ending;
+  }
+
+  /** Calls `listener` once the stream has closed (at once if it has). */
+  onClosed(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
   }
 
   push(value: LiveResult): void {
@@ -82,5 +89,6 @@ export class LiveStream implements AsyncGenerator<LiveResult, undefined, unknown
     if (this.closed) return;
     this.closed = true;
     this.onClose();
+    for (const listener of this.closeListeners.splice(0)) listener();
   }
 }

@@ -9,6 +9,7 @@ import type { QueryLimits } from '../limits/query-limits.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
 import type { Sink, SubscriptionEngine } from './engine.ts';
 import type { LiveStream } from './live-stream.ts';
+import type { SubscriptionQuota } from './quota.ts';
 import {
   RefusedSubscription,
   prepareSubscription,
@@ -24,6 +25,8 @@ export interface OpenOptions {
   /** The gateway's query limits, applied as to queries over HTTP. */
   readonly queryLimits: QueryLimits;
   readonly logger: Logger;
+  /** Live subscriptions per user and per connection. */
+  readonly quota: SubscriptionQuota;
 }
 
 export async function openSubscription(
@@ -49,13 +52,36 @@ export async function openSubscription(
     const schema = options.schema();
     if (!schema) throw new Error('the supergraph schema is not loaded');
     const prepared = prepareSubscription(schema, request, options.queryLimits);
-    const { stream, shared } = await options.engine.open(prepared, identity, sink);
-    return { stream, document: shared.document };
+    const release = identity ? takeSlot(options.quota, identity.userId, sink.connection) : undefined;
+    try {
+      const { stream, shared } = await options.engine.open(prepared, identity, sink);
+      if (release) stream.onClosed(release);
+      return { stream, document: shared.document };
+    } catch (err) {
+      release?.();
+      throw err;
+    }
   } catch (err) {
     if (err instanceof RefusedSubscription) throw err;
     options.logger.error({ err }, 'a subscription failed to start');
     throw new RefusedSubscription([requestError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')]);
   }
+}
+
+/**
+ * A slot under the per-user and per-connection caps, or a refusal. RATE_LIMITED rather than
+ * FORBIDDEN: the client did nothing it may not do, it asked for too much at once, and the same
+ * request succeeds once it closes another subscription (there is no Retry-After: that depends
+ * on the client, not on time).
+ */
+function takeSlot(quota: SubscriptionQuota, userId: string, connection: object): () => void {
+  const slot = quota.acquire(userId, connection);
+  if ('release' in slot) return slot.release;
+  const message =
+    slot.refused === 'user'
+      ? `Too many live subscriptions: at most ${quota.limits.maxPerUser} per user; close one first`
+      : `Too many live subscriptions: at most ${quota.limits.maxPerConnection} per connection; close one first`;
+  throw new RefusedSubscription([requestError(ErrorCode.RATE_LIMITED, message)]);
 }
 
 /** The moment a token stops being valid, as a delay from now (setTimeout's range). */

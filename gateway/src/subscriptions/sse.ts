@@ -9,10 +9,20 @@
 //   the token expires while streaming      a `next` event with error UNAUTHENTICATED, then `complete`
 //   the client does not read, or the gateway stops   the response is cut off (the client
 //                                          reconnects and gets the current state first)
+//   a request this endpoint cannot serve   4xx with a JSON body `{ errors: [{ message,
+//   (body over the limit, bad JSON, no     extensions: { code } }] }`
+//   query, wrong method or content type)
+//
+// Only distinct connections: graphql-sse's "single connection" mode keeps a reservation per
+// client-chosen token (`PUT`) until a stream connects, state an anonymous client could pile up.
+// Such requests (anything but GET/POST with Accept: text/event-stream) are refused here, and
+// the body is read by us with the same limit as /graphql, then handed to graphql-sse parsed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHandler } from 'graphql-sse/lib/use/http';
+import { createHandler, type Request as SseRequest, type Response as SseResponse } from 'graphql-sse';
 import { identify, type Identity, type TokenVerifier } from '../../../shared/auth/identity.ts';
 import { AppError, ErrorCode } from '../../../shared/errors.ts';
+import { MAX_BODY_BYTES, TOO_LARGE, readLimitedBody, sendBodyTooLarge } from '../../../shared/http/body.ts';
+import { sendErrors } from '../../../shared/http/responses.ts';
 import type { RequestHandler } from '../../../shared/http/server.ts';
 import { clientAddress } from '../http/request-meta.ts';
 import type { Sink } from './engine.ts';
@@ -20,24 +30,29 @@ import { RefusedSubscription, requestError } from './operation.ts';
 import { msUntilExpiry, openSubscription, type OpenOptions } from './open.ts';
 
 export const SSE_PATH = '/graphql/stream';
+const EVENT_STREAM = 'text/event-stream';
 
 export interface SseOptions extends OpenOptions {
   readonly verifyToken: TokenVerifier;
   readonly trustedProxyHops: number;
 }
 
+type Context = { res: ServerResponse };
+
 export function createSseHandler(options: SseOptions): RequestHandler {
-  const handler = createHandler<undefined>({
+  const handler = createHandler<IncomingMessage, Context>({
+    // No stream token, ever: graphql-sse then serves each request as its own stream.
+    authenticate: () => null,
     onSubscribe: async (req, params) => {
-      const raw = req.raw as IncomingMessage;
-      const res = (req.context as { res: ServerResponse }).res;
+      const raw = req.raw;
+      const { res } = req.context;
       let identity: Identity | null;
       try {
         identity = await identify(raw.headers, options.verifyToken);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         return [
-          JSON.stringify({ errors: [{ message: err.message, extensions: { code: err.code } }] }),
+          errorBody(err.code, err.message),
           {
             status: 401,
             statusText: 'Unauthorized',
@@ -71,26 +86,128 @@ export function createSseHandler(options: SseOptions): RequestHandler {
       }
     },
   });
+
   return async (req, res) => {
     try {
-      await handler(req, res);
+      const request = await readRequest(req, res);
+      if (!request) return;
+      await respond(res, await handler(request));
     } catch (err) {
       options.logger.error({ err }, 'SSE subscription failed');
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(
-          JSON.stringify({
-            errors: [requestError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')],
-          }),
-        );
-      } else res.destroy();
+      if (!res.headersSent) sendErrors(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+      else res.destroy();
     }
   };
+}
+
+/** The request as graphql-sse takes it, or undefined when it has been answered with an error. */
+async function readRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<SseRequest<IncomingMessage, Context> | undefined> {
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (method !== 'GET' && method !== 'POST') {
+    sendErrors(res, 405, ErrorCode.BAD_USER_INPUT, 'Use GET or POST', { allow: 'GET, POST' });
+    return undefined;
+  }
+  if (!req.headers.accept?.includes(EVENT_STREAM)) {
+    sendErrors(res, 406, ErrorCode.BAD_USER_INPUT, `Send Accept: ${EVENT_STREAM} (one stream per request)`);
+    return undefined;
+  }
+  let body: Record<PropertyKey, unknown> | null = null;
+  if (method === 'POST') {
+    if (!req.headers['content-type']?.includes('application/json')) {
+      sendErrors(res, 415, ErrorCode.BAD_USER_INPUT, 'Send the operation as application/json');
+      return undefined;
+    }
+    const text = await readLimitedBody(req, MAX_BODY_BYTES);
+    if (text === TOO_LARGE) {
+      sendBodyTooLarge(res, MAX_BODY_BYTES);
+      return undefined;
+    }
+    const parsed = parseJson(text);
+    if (parsed === undefined || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      sendErrors(res, 400, ErrorCode.BAD_USER_INPUT, 'The request body must be a JSON object');
+      return undefined;
+    }
+    body = parsed as Record<PropertyKey, unknown>;
+  }
+  return {
+    method,
+    url: req.url ?? '/',
+    headers: {
+      // graphql-sse compares Accept exactly; any Accept that lists event streams asks for one.
+      get: (key) => (key === 'accept' ? EVENT_STREAM : joined(req.headers[key])),
+    },
+    body,
+    raw: req,
+    context: { res },
+  };
+}
+
+/** Writes graphql-sse's answer; its own error answers get codes (it sends only messages). */
+async function respond(res: ServerResponse, [body, init]: SseResponse): Promise<void> {
+  if (init.status >= 400) {
+    const message = errorMessage(body) ?? init.statusText ?? 'Bad request';
+    const code = init.status === 401 ? ErrorCode.UNAUTHENTICATED : ErrorCode.BAD_USER_INPUT;
+    if (typeof body === 'string' && hasCodes(body)) {
+      res.writeHead(init.status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(body);
+    } else sendErrors(res, init.status, code, message);
+    return;
+  }
+  res.writeHead(init.status, init.statusText, init.headers);
+  if (!body || typeof body === 'string') {
+    await new Promise<void>((resolve) => res.end(body, () => resolve()));
+    return;
+  }
+  // As graphql-sse's own node:http adapter does: write each event, stop when the client leaves.
+  const stop = () => void body.return(undefined);
+  res.once('close', stop);
+  for await (const chunk of body) {
+    if (!res.writable) break;
+    const written = await new Promise<boolean>((resolve) => res.write(chunk, (err) => resolve(!err)));
+    if (!written) break;
+  }
+  res.off('close', stop);
+  await new Promise<void>((resolve) => res.end(() => resolve()));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first message of a graphql-sse error body (`{ errors: [{ message }] }`), if it has one. */
+function errorMessage(body: SseResponse[0]): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  const parsed = parseJson(body) as { errors?: { message?: unknown }[] } | undefined;
+  const message = parsed?.errors?.[0]?.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
+function hasCodes(body: string): boolean {
+  const parsed = parseJson(body) as { errors?: { extensions?: { code?: unknown } }[] } | undefined;
+  return Boolean(
+    parsed?.errors?.length && parsed.errors.every((e) => typeof e.extensions?.code === 'string'),
+  );
+}
+
+function joined(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ errors: [requestError(code, message).toJSON()] });
 }
 
 function responseSink(res: ServerResponse): Sink {
   return {
     transport: 'sse',
+    connection: res,
     bufferedBytes: () => res.writableLength,
     close: () => res.destroy(),
   };

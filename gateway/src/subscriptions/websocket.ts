@@ -13,6 +13,12 @@
 //   the client does not read its events                close 1013 Try Again Later (the client
 //                                                      reconnects and gets the current state first)
 //   the gateway stops                                  close 1001 Going Away
+//   a message a client may not send (a server-only     close 4400 Bad Request, like any other
+//   type such as `next` or `connection_ack`)           protocol violation
+//   no connection_init in time                         close 4408 (connectionInitTimeoutMs)
+//   an anonymous socket still open after               close 1008 Policy Violation: anonymous
+//   anonymousIdleMs                                    sockets cannot subscribe, so one that
+//                                                      lingers only holds a connection
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
@@ -38,6 +44,48 @@ export interface WebSocketOptions extends OpenOptions {
   /** The largest message a client may send. */
   readonly maxPayloadBytes: number;
   readonly production: boolean;
+  /** A socket that has not sent connection_init by then is closed (4408). */
+  readonly connectionInitTimeoutMs: number;
+  /** An anonymous socket is closed (1008) this long after it was acknowledged. */
+  readonly anonymousIdleMs: number;
+}
+
+export const CLOSE_POLICY_VIOLATION = 1008;
+
+/** What a client may send (graphql-transport-ws); the other types are the server's. */
+const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set([
+  'connection_init',
+  'ping',
+  'pong',
+  'subscribe',
+  'complete',
+]);
+
+/**
+ * A JSON reviver that refuses a server-only message type. graphql-ws throws a plain Error for
+ * an unexpected type, which its ws adapter turns into 4500 Internal Error; a failure to parse
+ * is its 4400 Bad Request. The root value is revived with the key "" on a holder of that one
+ * key. A nested object whose only key is "" looks the same: a message carrying one with a
+ * server-only `type` inside is refused too, which costs nothing (no GraphQL name is empty).
+ */
+export function refuseServerMessages(this: unknown, key: string, value: unknown): unknown {
+  if (key === '' && isRootHolder(this) && value && typeof value === 'object' && !Array.isArray(value)) {
+    const type = (value as { type?: unknown }).type;
+    if (typeof type === 'string' && !CLIENT_MESSAGE_TYPES.has(type)) {
+      throw new Error(`a client may not send "${type}"`);
+    }
+  }
+  return value;
+}
+
+function isRootHolder(holder: unknown): boolean {
+  return (
+    typeof holder === 'object' &&
+    holder !== null &&
+    Object.getPrototypeOf(holder) === Object.prototype &&
+    Object.keys(holder).length === 1 &&
+    '' in holder
+  );
 }
 
 export interface WebSocketEndpoint {
@@ -72,7 +120,8 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
   useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
       isProd: options.production,
-      connectionInitWaitTimeout: 5_000,
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs,
+      jsonMessageReviver: refuseServerMessages,
       onConnect: async (ctx) => {
         const { socket } = ctx.extra;
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
@@ -97,6 +146,15 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
           );
           expiry.unref();
           socket.once('close', () => clearTimeout(expiry));
+        } else {
+          // Anonymous subscriptions are refused, so an anonymous socket never has one: bound
+          // how long it may hold a connection (graphql-ws alone would keep it forever).
+          const idle = setTimeout(
+            () => socket.close(CLOSE_POLICY_VIOLATION, 'Sign in to subscribe; anonymous sockets are closed'),
+            options.anonymousIdleMs,
+          );
+          idle.unref();
+          socket.once('close', () => clearTimeout(idle));
         }
         return true;
       },
@@ -150,6 +208,7 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
 function socketSink(socket: WebSocket): Sink {
   return {
     transport: 'ws',
+    connection: socket,
     bufferedBytes: () => socket.bufferedAmount,
     close: (reason) => {
       if (reason === 'slow') socket.close(CLOSE_TRY_AGAIN_LATER, 'Try again later: events were not read');

@@ -1,0 +1,85 @@
+// The shared HTTP server of every process, on a real socket: time limits and /metrics access.
+import type { Server } from 'node:http';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { createLogger } from '../logger.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import { closeServer, createHttpServer, listen, type HttpServerOptions } from './server.ts';
+
+const servers: Server[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => closeServer(s, 100)));
+});
+
+async function start(extra: Partial<HttpServerOptions> & Record<string, unknown>): Promise<number> {
+  const options = {
+    logger: createLogger('test', 'silent'),
+    metrics: createMetrics('test'),
+    readiness: [],
+    routes: {
+      '/echo': (req, res) => {
+        let size = 0;
+        req.on('data', (chunk: Buffer) => (size += chunk.length));
+        req.on('end', () => res.end(String(size)));
+      },
+    },
+    ...extra,
+  } as HttpServerOptions;
+  const server = createHttpServer(options);
+  servers.push(server);
+  return listen(server, 0, '127.0.0.1');
+}
+
+describe('createHttpServer', () => {
+  it('cuts off a request whose body arrives too slowly (408, connection closed)', async () => {
+    const port = await start({ requestTimeoutMs: 1000 });
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n');
+    // One byte at a time, for as long as the server lets it.
+    const drip = setInterval(() => socket.write('a'), 100);
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    clearInterval(drip);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  }, 20_000);
+
+  it('keeps an idle keep-alive connection past the request time limit', async () => {
+    const port = await start({ requestTimeoutMs: 500 });
+    const socket = connect(port, '127.0.0.1');
+    const answers: string[] = [];
+    const answered = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (answers.length >= n ? resolve() : socket.once('data', onData));
+        const onData = (chunk: Buffer) => {
+          answers.push(chunk.toString());
+          check();
+        };
+        check();
+      });
+    socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+    await answered(1);
+    // Idle for longer than the request limit: a wait on purpose, the point of the test.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+    await answered(2);
+    socket.destroy();
+    expect(answers.every((a) => a.startsWith('HTTP/1.1 200'))).toBe(true);
+  });
+
+  it('serves /metrics only with the bearer token when one is set', async () => {
+    const port = await start({ metricsToken: 'a-metrics-token-long-enough' });
+    const url = `http://127.0.0.1:${port}/metrics`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    const ok = await fetch(url, { headers: { authorization: 'Bearer a-metrics-token-long-enough' } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('# HELP');
+  });
+
+  it('leaves /metrics open when told to (development)', async () => {
+    const port = await start({ metricsToken: null });
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+  });
+});
