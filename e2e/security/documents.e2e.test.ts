@@ -9,6 +9,7 @@ import type { Client as WsClient } from 'graphql-ws';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../../test/support/system.ts';
 import { Client, type Loose } from '../support/client.ts';
 import { subscribeSse, subscribeWs, wsClient, type LiveSubscription } from '../support/live.ts';
+import { createServiceTokenSigner, SERVICE_TOKEN_HEADER } from '../../shared/auth/service-identity.ts';
 
 let system: TestSystem;
 let client: Client;
@@ -37,10 +38,14 @@ interface Answer {
 }
 
 /** A POST to `url` with any JSON body; the status and the parsed answer. */
-async function post(body: unknown, url = system.urls.gateway!): Promise<Answer> {
+async function post(
+  body: unknown,
+  url = system.urls.gateway!,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as GraphQLResponse };
@@ -233,6 +238,10 @@ describe('automatic persisted queries', () => {
 
 describe('subgraphs enforce limits of their own', () => {
   const products = () => system.urls.subgraphs.products!;
+  /** Straight to products as the gateway would call it: with a service token. */
+  const asGateway = async () => ({
+    [SERVICE_TOKEN_HEADER]: await createServiceTokenSigner(system.env.SERVICE_SECRET!, 'gateway')('products'),
+  });
 
   it('refuses hostile documents sent straight to a subgraph with QUERY_TOO_COMPLEX', async () => {
     for (const query of [
@@ -241,11 +250,12 @@ describe('subgraphs enforce limits of their own', () => {
       `{${' __typename'.repeat(60_000)}}`,
       '{ products(first: 100000) { edges { node { id sku name } } } }',
     ]) {
-      expect(codeOf(await post({ query }, products()))).toBe('QUERY_TOO_COMPLEX');
+      expect(codeOf(await post({ query }, products(), await asGateway()))).toBe('QUERY_TOO_COMPLEX');
     }
     const nul = await post(
       { query: '{ products(filter: { category: "\\u0000" }) { totalCount } }' },
       products(),
+      await asGateway(),
     );
     expect(codeOf(nul)).toBe('BAD_USER_INPUT');
   });
