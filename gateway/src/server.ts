@@ -199,7 +199,7 @@ export async function startGateway(
     logger,
     metrics,
     readiness,
-    metricsToken: config.metricsToken ?? null,
+    metricsToken: config.metricsToken,
     // `/` serves GraphQL too: Sandbox, opened at http://localhost:4000/, sends its requests there.
     routes: {
       '/graphql': graphql,

@@ -147,6 +147,7 @@ export async function startSubgraphService<C extends BaseContext>(
   const server: Server = createHttpServer({
     logger,
     metrics,
+    metricsToken: config.metricsToken,
     readiness,
     // Each request in a server span that continues the gateway's traceparent.
     routes: {

@@ -3,7 +3,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readMetricsToken } from '../config.ts';
 import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -23,11 +22,8 @@ export interface HttpServerOptions {
   readonly readiness: readonly ReadinessCheck[];
   /** Path → handler; `/health/*` and `/metrics` are added. */
   readonly routes: Readonly<Record<string, RequestHandler>>;
-  /**
-   * The bearer token `/metrics` asks for; `null` leaves it open. Default: METRICS_TOKEN, so
-   * every process is covered whether or not it passes its config (readCommonConfig checks it).
-   */
-  readonly metricsToken?: string | null;
+  /** The bearer token `/metrics` asks for (METRICS_TOKEN, see readCommonConfig); none leaves it open. */
+  readonly metricsToken: string | undefined;
   /** Time a client has to send a whole request, headers and body (default REQUEST_TIMEOUT_MS). */
   readonly requestTimeoutMs?: number;
 }
@@ -43,8 +39,7 @@ const READINESS_TIMEOUT_MS = 2000;
 
 export function createHttpServer(options: HttpServerOptions): Server {
   const { logger, metrics, readiness, routes } = options;
-  const metricsToken =
-    options.metricsToken === undefined ? readMetricsToken(process.env) : options.metricsToken;
+  const { metricsToken } = options;
   const authorized = metricsToken ? bearerCheck(metricsToken) : () => true;
   const table: Record<string, RequestHandler> = {
     ...routes,

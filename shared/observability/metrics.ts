@@ -26,7 +26,7 @@ export function createMetrics(service: string): Metrics {
     }),
     graphqlOperations: new Counter({
       name: 'graphql_operations_total',
-      help: 'GraphQL operations by name and outcome',
+      help: 'GraphQL operations by type and first root field (a closed set) and outcome',
       labelNames: ['operation', 'outcome'],
       registers: [registry],
     }),
