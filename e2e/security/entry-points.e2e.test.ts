@@ -281,8 +281,8 @@ describe('keep-alive connections', () => {
     'refuses an announced oversize body at once, without waiting for it',
     async () => {
       const { text } = await converse(request('{', 10 * ONE_MB), 1);
+      // Answered before the announced body arrives (the rest is drained, bounded: shared/http/body.ts).
       expect(text).toMatch(/^HTTP\/1\.1 413/);
-      expect(text.toLowerCase()).toContain('connection: close');
     },
     HANG,
   );

@@ -24,7 +24,7 @@ export function createApolloHandler<C extends BaseContext>(
     }
     const body = await readLimitedBody(req);
     if (body === TOO_LARGE) {
-      sendBodyTooLarge(res);
+      sendBodyTooLarge(req, res);
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');

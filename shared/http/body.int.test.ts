@@ -19,7 +19,7 @@ afterEach(async () => {
 async function start(): Promise<number> {
   const server = createServer((req, res) => {
     void readLimitedBody(req).then((body) => {
-      if (body === TOO_LARGE) sendBodyTooLarge(res);
+      if (body === TOO_LARGE) sendBodyTooLarge(req, res);
       else sendErrors(res, 200, 'BAD_USER_INPUT' as never, `read ${body.length} bytes`);
     });
   });

@@ -1,8 +1,14 @@
 // Reading a request body with a size limit, for every endpoint that takes one (/graphql and
 // /graphql/stream). An oversize body is refused from its Content-Length before a byte is read,
 // or as soon as the bytes received pass the limit; what is received after that is discarded,
-// never kept. The answer then closes the connection: the rest of the body is still on the way,
-// and reading it to find the next keep-alive request would mean taking all of it.
+// never kept.
+//
+// The 413 is answered at once, while the client is still sending. Closing the connection right
+// away would cut the client off mid-send (EPIPE or a reset before it reads the answer), and
+// leaving the rest of the body unread would stall the next keep-alive request behind it. So the
+// rest is read and dropped ("lingering close", as nginx and Apache do), up to a bound in bytes
+// and time; past either the connection is cut, which only a client sending far more than the
+// limit sees.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../errors.ts';
 import { sendErrors } from './responses.ts';
@@ -59,9 +65,37 @@ export function readLimitedBody(
   });
 }
 
-/** 413 with a coded GraphQL error, and the connection closed once it is sent (see above). */
-export function sendBodyTooLarge(res: ServerResponse, maxBytes: number = MAX_BODY_BYTES): void {
-  sendErrors(res, 413, ErrorCode.BAD_USER_INPUT, `The request body is larger than ${maxBytes} bytes`, {
-    connection: 'close',
-  });
+/** Bytes of a refused body read and dropped after the 413, before the connection is cut. */
+export const LINGER_MAX_BYTES = 16 * MAX_BODY_BYTES;
+/** How long the rest of a refused body may take to arrive before the connection is cut. */
+export const LINGER_MAX_MS = 5_000;
+
+/** 413 with a coded GraphQL error; the rest of the body is drained, bounded (see above). */
+export function sendBodyTooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes: number = MAX_BODY_BYTES,
+): void {
+  discardRestOfBody(req);
+  sendErrors(res, 413, ErrorCode.BAD_USER_INPUT, `The request body is larger than ${maxBytes} bytes`);
+}
+
+function discardRestOfBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, LINGER_MAX_MS);
+  timer.unref();
+  let drained = 0;
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_MAX_BYTES) cut();
+  };
+  const stop = () => {
+    clearTimeout(timer);
+    req.off('data', onData);
+  };
+  req.on('data', onData);
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
 }

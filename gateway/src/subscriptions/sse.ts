@@ -122,7 +122,7 @@ async function readRequest(
     }
     const text = await readLimitedBody(req, MAX_BODY_BYTES);
     if (text === TOO_LARGE) {
-      sendBodyTooLarge(res, MAX_BODY_BYTES);
+      sendBodyTooLarge(req, res, MAX_BODY_BYTES);
       return undefined;
     }
     const parsed = parseJson(text);
