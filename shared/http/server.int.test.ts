@@ -45,6 +45,35 @@ describe('createHttpServer', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
   }, 20_000);
 
+  it('answers what is not a readable HTTP request with a coded JSON error, then closes', async () => {
+    const port = await start({ requestTimeoutMs: 1000 });
+    const answerTo = (raw: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', () => undefined);
+        socket.write(raw);
+      });
+    const headersTooLarge = await answerTo(
+      `GET /health/live?q=${'a'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    const garbage = await answerTo('NOT HTTP AT ALL\r\n\r\n');
+    const tooSlow = await answerTo('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n');
+    for (const [answer, status] of [
+      [headersTooLarge, 431],
+      [garbage, 400],
+      [tooSlow, 408],
+    ] as const) {
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+        errors: { message: string; extensions: { code: string } }[];
+      };
+      expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    }
+  }, 20_000);
+
   it('keeps an idle keep-alive connection past the request time limit', async () => {
     const port = await start({ requestTimeoutMs: 500 });
     const socket = connect(port, '127.0.0.1');
