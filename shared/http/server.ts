@@ -1,8 +1,15 @@
 // One HTTP server per process: GraphQL, health and metrics share it. Routes are few and fixed,
 // so a small table beats a framework.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  STATUS_CODES,
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -91,10 +98,34 @@ export function createHttpServer(options: HttpServerOptions): Server {
         });
     },
   );
+  server.on('clientError', answerClientError);
   // Subgraphs sit behind a gateway that keeps connections open; outlive its idle timeout.
   // (headersTimeout no longer has to exceed it: Node starts that clock at a request's first byte.)
   server.keepAliveTimeout = 65_000;
   return server;
+}
+
+/** Node's own answers to what it cannot parse or did not receive in time, by its error code. */
+const CLIENT_ERRORS: Readonly<Record<string, readonly [number, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'The request line and headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'The request did not arrive in time'],
+};
+
+/**
+ * Node answers a request it cannot parse (or that arrives too slowly) itself, with a bare status
+ * and no body; this gives those answers the one JSON error shape every endpoint uses.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'The request is not valid HTTP'];
+  const body = JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Compares digests in constant time, so the answer's timing says nothing about the token. */
