@@ -96,9 +96,11 @@ async function gatewayText(path: string): Promise<{ status: number; text: string
 }
 
 /** A figure of the gateway's /metrics for one subgraph (undefined when it is not there). */
-async function metric(name: string, subgraph: string): Promise<number | undefined> {
+async function metric(name: string, subgraph: string, label = ''): Promise<number | undefined> {
   const { text } = await gatewayText('/metrics');
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{subgraph="${subgraph}"}`));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}{`) && l.includes(`subgraph="${subgraph}"`) && l.includes(label));
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
@@ -153,12 +155,17 @@ async function whileOut(
     }
     expect(await metric('gateway_subgraph_breaker_state', service)).toBe(2);
     expect(await metric('gateway_subgraph_breaker_opened_total', service)).toBe(openedBefore + 1);
+    // The last query was failed by the open breaker, without calling the subgraph.
+    expect(
+      await metric('gateway_subgraph_unavailable_total', service, 'reason="breaker-open"'),
+    ).toBeGreaterThan(0);
     // The gateway still answers what it can: it stays ready (200), and says which breaker is open.
     expect((await breaker(service))?.state).toBe('open');
     await alsoWhileOut?.();
   } finally {
     await bringBack();
   }
+  // The probe: it closes the breaker.
   expect(await orderQuery()).toEqual({ data: full });
   expect(await metric('gateway_subgraph_breaker_state', service)).toBe(0);
 }

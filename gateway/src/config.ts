@@ -15,6 +15,7 @@ import { readQueryLimits } from '../../shared/graphql/limits/config.ts';
 import type { QueryLimits } from './limits/query-limits.ts';
 import type { RateLimitOptions } from './limits/rate-limit.ts';
 import type { SubscriptionSettings } from './subscriptions/index.ts';
+import type { BreakerSettings } from './subgraphs/breaker.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -55,14 +56,29 @@ export interface GatewayConfig extends CommonConfig {
   readonly rateLimit: RateLimitOptions;
   /** Failed logins and registrations per account and address (see readLoginThrottle). */
   readonly loginThrottle: LoginThrottleOptions;
-  readonly subgraphs: {
-    /** Keep-alive connections per subgraph. */
-    readonly connections: number;
-    /** Time a subgraph has to answer one request. */
-    readonly timeoutMs: number;
-  };
+  readonly subgraphs: SubgraphsConfig;
   /** Live subscriptions (graphql-ws and SSE). */
   readonly subscriptions: SubscriptionSettings;
+}
+
+/** How the gateway calls one subgraph. */
+export interface SubgraphCallSettings {
+  /** Time the subgraph has to answer one request. */
+  readonly timeoutMs: number;
+  /** Its circuit breaker. */
+  readonly breaker: BreakerSettings;
+}
+
+export interface SubgraphsConfig extends SubgraphCallSettings {
+  /** Keep-alive connections per subgraph. */
+  readonly connections: number;
+  /** Settings of each known subgraph (the defaults above, with its own variables over them). */
+  readonly bySubgraph: Readonly<Record<string, SubgraphCallSettings>>;
+}
+
+/** The settings of the subgraph `name`: its own, else the defaults. */
+export function subgraphCallSettings(config: SubgraphsConfig, name: string): SubgraphCallSettings {
+  return config.bySubgraph[name] ?? config;
 }
 
 export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
@@ -111,10 +127,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       maxClients: readInt(env, 'RATE_LIMIT_MAX_CLIENTS', 100_000, 100, 10_000_000),
     },
     loginThrottle: readLoginThrottle(env),
-    subgraphs: {
-      connections: readInt(env, 'SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
-      timeoutMs: readInt(env, 'SUBGRAPH_TIMEOUT_MS', 30_000, 100, 600_000),
-    },
+    subgraphs: readSubgraphs(env),
     subscriptions: {
       maxQueuedEvents: readInt(env, 'SUBSCRIPTION_MAX_QUEUED_EVENTS', 100, 1, 100_000),
       maxBufferedBytes: readInt(env, 'SUBSCRIPTION_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
@@ -178,5 +191,42 @@ function readLoginThrottle(env: Env): LoginThrottleOptions {
       perSecond: readInt(env, 'LOGIN_THROTTLE_REGISTER_PER_MINUTE', 20, 1, 1_000_000_000) / 60,
     },
     maxKeys: readInt(env, 'LOGIN_THROTTLE_MAX_KEYS', 100_000, 100, 10_000_000),
+  };
+}
+
+const SUBGRAPH_CALL_DEFAULTS: SubgraphCallSettings = {
+  timeoutMs: 30_000,
+  breaker: { failureThreshold: 5, windowMs: 10_000, cooldownMs: 5_000 },
+};
+
+/**
+ * Subgraph calls: SUBGRAPH_TIMEOUT_MS and the breaker's BREAKER_FAILURE_THRESHOLD (failures
+ * within BREAKER_WINDOW_MS that open it) and BREAKER_COOLDOWN_MS (how long it stays open before
+ * a probe) apply to every subgraph; the same name with `_<SUBGRAPH>` appended
+ * (SUBGRAPH_TIMEOUT_MS_INVENTORY, BREAKER_COOLDOWN_MS_PAYMENTS) overrides one. A variable per
+ * setting rather than one JSON value: each is read and checked like any other, and a deployment
+ * sets only the one it changes.
+ */
+function readSubgraphs(env: Env): SubgraphsConfig {
+  const defaults = readCallSettings(env, '', SUBGRAPH_CALL_DEFAULTS);
+  const bySubgraph = Object.fromEntries(
+    Object.keys(SUBGRAPH_URL_VARIABLES).map((name) => [
+      name,
+      readCallSettings(env, `_${name.toUpperCase()}`, defaults),
+    ]),
+  );
+  return { connections: readInt(env, 'SUBGRAPH_CONNECTIONS', 64, 1, 10_000), ...defaults, bySubgraph };
+}
+
+function readCallSettings(env: Env, suffix: string, base: SubgraphCallSettings): SubgraphCallSettings {
+  const read = (name: string, fallback: number, min: number, max: number) =>
+    readInt(env, `${name}${suffix}`, fallback, min, max);
+  return {
+    timeoutMs: read('SUBGRAPH_TIMEOUT_MS', base.timeoutMs, 100, 600_000),
+    breaker: {
+      failureThreshold: read('BREAKER_FAILURE_THRESHOLD', base.breaker.failureThreshold, 1, 1_000_000),
+      windowMs: read('BREAKER_WINDOW_MS', base.breaker.windowMs, 100, 3_600_000),
+      cooldownMs: read('BREAKER_COOLDOWN_MS', base.breaker.cooldownMs, 10, 3_600_000),
+    },
   };
 }

@@ -1,11 +1,15 @@
 // The gateway's own figures, registered beside the shared ones in the process's registry.
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Metrics } from '../../shared/observability/metrics.ts';
 
 export interface GatewayMetrics {
   readonly rateLimited: Counter;
   readonly queriesRejected: Counter<'limit'>;
   readonly subgraphConnections: Counter<'subgraph'>;
+  /** 0 closed, 1 half-open, 2 open. */
+  readonly breakerState: Gauge<'subgraph'>;
+  readonly breakerOpened: Counter<'subgraph'>;
+  readonly subgraphUnavailable: Counter<'subgraph' | 'reason'>;
 }
 
 export function createGatewayMetrics(metrics: Metrics): GatewayMetrics {
@@ -26,6 +30,24 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetrics {
       name: 'gateway_subgraph_connections_opened_total',
       help: 'TCP connections opened to each subgraph (a low figure means keep-alive works)',
       labelNames: ['subgraph'],
+      registers,
+    }),
+    breakerState: new Gauge<'subgraph'>({
+      name: 'gateway_subgraph_breaker_state',
+      help: "Each subgraph's circuit breaker: 0 closed, 1 half-open (one probe out), 2 open (calls fail at once)",
+      labelNames: ['subgraph'],
+      registers,
+    }),
+    breakerOpened: new Counter<'subgraph'>({
+      name: 'gateway_subgraph_breaker_opened_total',
+      help: "Times each subgraph's circuit breaker opened",
+      labelNames: ['subgraph'],
+      registers,
+    }),
+    subgraphUnavailable: new Counter<'subgraph' | 'reason'>({
+      name: 'gateway_subgraph_unavailable_total',
+      help: 'Subgraph calls answered SUBGRAPH_UNAVAILABLE, by why (unreachable, timeout, unavailable, breaker-open)',
+      labelNames: ['subgraph', 'reason'],
       registers,
     }),
   };

@@ -28,7 +28,7 @@ import { connectNats, natsReadiness, type NatsConnection } from '../../shared/me
 import { createMetrics } from '../../shared/observability/metrics.ts';
 import { withServerSpan } from '../../shared/observability/tracing.ts';
 import { createContextFactory, type GatewayContext } from './auth/context.ts';
-import { SUBGRAPH_URL_VARIABLES, type GatewayConfig } from './config.ts';
+import { SUBGRAPH_URL_VARIABLES, subgraphCallSettings, type GatewayConfig } from './config.ts';
 import { createGatewayErrorFormatter } from './errors.ts';
 import { withCors } from './http/cors.ts';
 import { requestMeta } from './http/request-meta.ts';
@@ -37,7 +37,9 @@ import { loginThrottlePlugin, withClientAddress } from './limits/login-throttle-
 import { hardenedApolloOptions, queryLimitsPlugin } from './limits/query-limits.ts';
 import { createRateLimiter } from './limits/rate-limit.ts';
 import { createGatewayMetrics } from './metrics.ts';
+import { createSubgraphBreakers } from './subgraphs/breakers.ts';
 import { createDataSource } from './subgraphs/data-source.ts';
+import { subgraphUnavailablePlugin } from './subgraphs/unavailable-plugin.ts';
 import { createServiceHeaders } from '../../shared/auth/service-identity.ts';
 import { createSubgraphFetcher, type SubgraphFetcher } from './subgraphs/fetcher.ts';
 import { createSubscriptions, SSE_PATH, type Subscriptions } from './subscriptions/index.ts';
@@ -68,6 +70,7 @@ export async function startGateway(
   const metrics = createMetrics(config.service);
   const gatewayMetrics = createGatewayMetrics(metrics);
   const fetchers: SubgraphFetcher[] = [];
+  const breakers = createSubgraphBreakers(gatewayMetrics, logger);
   const rateLimiter = createRateLimiter(config.rateLimit, () => gatewayMetrics.rateLimited.inc());
   const loginThrottle = createLoginThrottle(config.loginThrottle);
   let nats: NatsConnection | undefined;
@@ -100,13 +103,25 @@ export async function startGateway(
           );
         }
         routed.add(name);
+        const settings = subgraphCallSettings(config.subgraphs, name);
         const fetcher = createSubgraphFetcher({
-          ...config.subgraphs,
+          connections: config.subgraphs.connections,
+          timeoutMs: settings.timeoutMs,
           onConnect: () => gatewayMetrics.subgraphConnections.inc({ subgraph: name }),
         });
         fetchers.push(fetcher);
         logger.debug({ subgraph: name, url: target }, 'subgraph routed');
-        return createDataSource(name, target, fetcher.fetcher, serviceHeaders);
+        return createDataSource({
+          name,
+          url: target,
+          fetcher: fetcher.fetcher,
+          serviceHeaders,
+          breaker: breakers.breakerFor(name, settings.breaker),
+          onUnavailable: (reason, err) => {
+            gatewayMetrics.subgraphUnavailable.inc({ subgraph: name, reason });
+            if (err) logger.debug({ subgraph: name, reason, err }, 'subgraph call failed');
+          },
+        });
       },
     });
 
@@ -134,6 +149,7 @@ export async function startGateway(
         ),
         operationMetricsPlugin<GatewayContext>(metrics),
         loginThrottlePlugin<GatewayContext>(loginThrottle, () => gatewayMetrics.rateLimited.inc()),
+        subgraphUnavailablePlugin<GatewayContext>(),
       ],
     });
     await apollo.start();
@@ -156,6 +172,8 @@ export async function startGateway(
       },
     },
     natsReadiness(nats),
+    // Always passes: the gateway answers what it can while a breaker is open; shows each state.
+    breakers.readiness,
   ];
   const verifyToken = dependencies.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl);
   const subscriptions: Subscriptions = createSubscriptions({

@@ -17,10 +17,13 @@ import { sendErrors } from './responses.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
-/** A dependency the process needs to do useful work; `/health/ready` reports each one. */
+/**
+ * A dependency the process needs to do useful work; `/health/ready` reports each one. A check
+ * passes unless it throws; what it resolves with (if anything) is shown as its `detail`.
+ */
 export interface ReadinessCheck {
   readonly name: string;
-  check(): Promise<void>;
+  check(): Promise<void | Readonly<Record<string, unknown>>>;
 }
 
 export interface HttpServerOptions {
@@ -138,16 +141,18 @@ function bearerCheck(token: string): (authorization: string | undefined) => bool
   };
 }
 
-async function probe(dep: ReadinessCheck): Promise<{ name: string; ok: boolean; error?: string }> {
+async function probe(
+  dep: ReadinessCheck,
+): Promise<{ name: string; ok: boolean; error?: string; detail?: Readonly<Record<string, unknown>> }> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    const detail = await Promise.race([
       dep.check(),
-      new Promise((_, reject) => {
+      new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('timed out')), READINESS_TIMEOUT_MS);
       }),
     ]);
-    return { name: dep.name, ok: true };
+    return { name: dep.name, ok: true, ...(detail ? { detail } : {}) };
   } catch (err) {
     return { name: dep.name, ok: false, error: err instanceof Error ? err.message : String(err) };
   } finally {
