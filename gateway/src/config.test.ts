@@ -2,7 +2,13 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../../shared/config.ts';
 import { SUBGRAPH_URL_ENV } from '../../scripts/lib/services.ts';
-import { DEFAULT_SUPERGRAPH_PATH, REPO_ROOT, SUBGRAPH_URL_VARIABLES, readGatewayConfig } from './config.ts';
+import {
+  DEFAULT_SUPERGRAPH_PATH,
+  REPO_ROOT,
+  SUBGRAPH_URL_VARIABLES,
+  readGatewayConfig,
+  subgraphCallSettings,
+} from './config.ts';
 
 describe('readGatewayConfig', () => {
   it('has working development defaults', () => {
@@ -151,9 +157,44 @@ describe('readGatewayConfig', () => {
     [{ RATE_LIMIT_PER_MINUTE: '1.5' }, /RATE_LIMIT_PER_MINUTE/],
     [{ RATE_LIMIT_ENABLED: 'maybe' }, /RATE_LIMIT_ENABLED must be true or false/],
     [{ USERS_JWKS_URL: 'not a url' }, /USERS_JWKS_URL is not a URL/],
+    [{ BREAKER_FAILURE_THRESHOLD: '0' }, /BREAKER_FAILURE_THRESHOLD must be a whole number from 1/],
+    [
+      { SUBGRAPH_TIMEOUT_MS_INVENTORY: '10' },
+      /SUBGRAPH_TIMEOUT_MS_INVENTORY must be a whole number from 100/,
+    ],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => readGatewayConfig(env)).toThrow(ConfigError);
     expect(() => readGatewayConfig(env)).toThrow(message);
+  });
+
+  it('reads subgraph timeouts and breaker settings, each subgraph’s own over the defaults', () => {
+    const defaults = readGatewayConfig({}).subgraphs;
+    expect(defaults).toMatchObject({
+      timeoutMs: 30_000,
+      breaker: { failureThreshold: 5, windowMs: 10_000, cooldownMs: 5_000 },
+    });
+    expect(subgraphCallSettings(defaults, 'payments')).toEqual({
+      timeoutMs: 30_000,
+      breaker: { failureThreshold: 5, windowMs: 10_000, cooldownMs: 5_000 },
+    });
+    const config = readGatewayConfig({
+      SUBGRAPH_TIMEOUT_MS: '2000',
+      BREAKER_FAILURE_THRESHOLD: '3',
+      BREAKER_WINDOW_MS: '20000',
+      BREAKER_COOLDOWN_MS: '1000',
+      SUBGRAPH_TIMEOUT_MS_PAYMENTS: '8000',
+      BREAKER_COOLDOWN_MS_PAYMENTS: '30000',
+    }).subgraphs;
+    expect(subgraphCallSettings(config, 'payments')).toEqual({
+      timeoutMs: 8000,
+      breaker: { failureThreshold: 3, windowMs: 20_000, cooldownMs: 30_000 },
+    });
+    expect(subgraphCallSettings(config, 'users')).toEqual({
+      timeoutMs: 2000,
+      breaker: { failureThreshold: 3, windowMs: 20_000, cooldownMs: 1000 },
+    });
+    // A subgraph the configuration does not know gets the defaults.
+    expect(subgraphCallSettings(config, 'reviews').timeoutMs).toBe(2000);
   });
 
   it('names the same URL variables as the launcher', () => {
