@@ -93,6 +93,11 @@ let main: RunningGateway;
 let strict: RunningGateway;
 let limited: RunningGateway;
 let broken: RunningGateway;
+/** A gateway whose users subgraph is a stub that answers, answers 503, or never answers. */
+let flaky: RunningGateway;
+let flakyStub: Server | undefined;
+let flakyMode: 'ok' | '503' | 'hang' = 'ok';
+let flakyRequests = 0;
 
 beforeAll(async () => {
   users = await startTestUsers(env);
@@ -130,12 +135,32 @@ beforeAll(async () => {
   const stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}/graphql`;
   // The supergraph file points at the real subgraph; USERS_URL overrides it.
   broken = await gateway(supergraph, { USERS_URL: stubUrl });
+  flakyStub = createServer((req, res) => {
+    flakyRequests += 1;
+    req.resume();
+    if (flakyMode === 'hang') return;
+    const status = flakyMode === 'ok' ? 200 : 503;
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(flakyMode === 'ok' ? { data: { me: null } } : { errors: [{ message: 'down' }] }));
+  });
+  await new Promise<void>((resolve) => flakyStub!.listen(0, '127.0.0.1', resolve));
+  flaky = await gateway(supergraph, {
+    USERS_URL: `http://127.0.0.1:${(flakyStub.address() as AddressInfo).port}/graphql`,
+    SUBGRAPH_TIMEOUT_MS_USERS: '300',
+    BREAKER_FAILURE_THRESHOLD: '2',
+    BREAKER_COOLDOWN_MS: '200',
+  });
 }, 60_000);
 
 afterAll(async () => {
   const results = await Promise.allSettled([
     ...gateways.map((g) => g.stop()),
     new Promise<void>((resolve) => (stub?.listening ? stub.close(() => resolve()) : resolve())),
+    new Promise<void>((resolve) => {
+      if (!flakyStub?.listening) return resolve();
+      flakyStub.close(() => resolve());
+      flakyStub.closeAllConnections();
+    }),
   ]);
   results.push(
     ...(await Promise.allSettled([
@@ -374,15 +399,56 @@ describe('a failing subgraph', () => {
     ]);
   });
 
-  it('masks an unreachable subgraph', async () => {
+  it('names an unreachable subgraph SUBGRAPH_UNAVAILABLE, and nothing of where it is', async () => {
     await new Promise<void>((resolve) => {
       stub!.close(() => resolve());
       stub!.closeAllConnections();
     });
     const response = await post(broken.url, ME);
-    const text = JSON.stringify(response.body);
-    expect(response.body.errors?.[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
-    expect(text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|fetch failed|users/);
+    expect(response.body.data).toEqual({ me: null });
+    expect(response.body.errors?.map((e) => e.extensions)).toEqual([
+      { code: 'SUBGRAPH_UNAVAILABLE', service: 'users' },
+    ]);
+    expect(JSON.stringify(response.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|fetch failed|:\d{4,5}/);
+  });
+});
+
+describe('a subgraph that is unavailable or too slow', () => {
+  it('is SUBGRAPH_UNAVAILABLE; its breaker opens, fails calls at once, and closes after a good probe', async () => {
+    const unavailable = { me: null };
+    const expectUnavailable = (body: GraphQLBody) => {
+      expect(body.data).toEqual(unavailable);
+      expect(body.errors?.map((e) => e.extensions)).toEqual([
+        { code: 'SUBGRAPH_UNAVAILABLE', service: 'users' },
+      ]);
+    };
+    flakyMode = '503';
+    expectUnavailable((await post(flaky.url, ME)).body);
+    flakyMode = 'hang';
+    expectUnavailable((await post(flaky.url, ME)).body);
+    const metrics = async () => (await fetch(new URL('/metrics', flaky.url))).text();
+    expect(await metrics()).toMatch(/gateway_subgraph_unavailable_total\{[^}]*reason="timeout"[^}]*\} 1/);
+    expect(await metrics()).toMatch(/gateway_subgraph_breaker_state\{[^}]*\} 2/);
+
+    // Open: the call fails without reaching the subgraph.
+    const reached = flakyRequests;
+    expectUnavailable((await post(flaky.url, ME)).body);
+    expect(flakyRequests).toBe(reached);
+
+    // Back: once the cool-down is over, the next call is the probe, and it closes the breaker.
+    flakyMode = 'ok';
+    const breaker = async () => {
+      const body = (await (await fetch(new URL('/health/ready', flaky.url))).json()) as {
+        checks: { name: string; detail?: Record<string, { state: string; retryInMs?: number }> }[];
+      };
+      return body.checks.find((c) => c.name === 'subgraphs')!.detail!.users!;
+    };
+    for (let wait = (await breaker()).retryInMs ?? 0; wait > 0; wait = (await breaker()).retryInMs ?? 0)
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    expect((await post(flaky.url, ME)).body).toEqual({ data: unavailable });
+    expect(flakyRequests).toBe(reached + 1);
+    expect((await breaker()).state).toBe('closed');
+    expect(await metrics()).toMatch(/gateway_subgraph_breaker_state\{[^}]*\} 0/);
   });
 });
 
@@ -396,6 +462,8 @@ describe('health', () => {
       checks: [
         { name: 'supergraph', ok: true },
         { name: 'nats', ok: true },
+        // Passes whatever the breakers' states: the gateway answers what it can.
+        { name: 'subgraphs', ok: true, detail: { users: { state: 'closed', failures: 0 } } },
       ],
     });
   });
