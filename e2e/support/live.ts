@@ -144,3 +144,78 @@ export function subscribeSse(
     };
   });
 }
+
+/** ORDER_SUBSCRIPTION with `afterSequence` taken from `$after` (absent or null: none). */
+export const RESUMABLE_SUBSCRIPTION = `subscription Live($id: ID!, $after: Int) {
+  orderStatusChanged(orderId: $id, afterSequence: $after) { ${ORDER_SELECTION} }
+}`;
+
+/** A graphql-ws client that resumes, as the README shows, and whose socket a test can cut. */
+export interface ResumingSubscription {
+  readonly live: LiveSubscription;
+  /** Drops the connection abruptly (no close frame), as a network failure would. */
+  cut(): void;
+  /** Connections made so far (the first, then one per reconnect). */
+  connections(): number;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Subscribes to one order and, whenever the connection drops, reconnects (after `reconnect()`
+ * resolves, so a test decides what happens meanwhile) and re-subscribes with the
+ * `statusSequence` of the last event it received as `afterSequence`. graphql-ws re-sends the
+ * same payload object after a reconnect, serialised afresh: the getter makes it carry the
+ * sequence seen last.
+ */
+export function resumingWs(
+  wsUrl: string,
+  token: string,
+  orderId: string,
+  options: { afterSequence?: number; reconnect: () => Promise<void> },
+): ResumingSubscription {
+  const sockets: WebSocket[] = [];
+  class TrackedWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      sockets.push(this);
+    }
+  }
+  const client = createWsClient({
+    url: wsUrl,
+    webSocketImpl: TrackedWebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 5,
+    retryWait: options.reconnect,
+    lazy: true,
+  });
+  let lastSequence = options.afterSequence;
+  const payload = {
+    query: RESUMABLE_SUBSCRIPTION,
+    variables: {
+      id: orderId,
+      get after() {
+        return lastSequence;
+      },
+    },
+  };
+  const live = new LiveSubscription((sink) =>
+    client.subscribe(payload, {
+      next: (value: Loose) => {
+        const sequence = value.data?.orderStatusChanged?.statusSequence;
+        if (typeof sequence === 'number') lastSequence = sequence;
+        sink.next(value);
+      },
+      error: sink.error,
+      complete: sink.complete,
+    }),
+  );
+  return {
+    live,
+    cut: () => sockets.at(-1)?.terminate(),
+    connections: () => sockets.length,
+    dispose: async () => {
+      live.close();
+      await client.dispose();
+    },
+  };
+}

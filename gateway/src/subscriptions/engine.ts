@@ -13,7 +13,9 @@
 // so a change committed after that read always arrives as an event. Anything not newer than
 // what the subscriber was last sent is dropped; a gap (an event lost, or one that arrived while
 // the current state was being read) is filled by executing the missing sequences with
-// `orderAt`. After DELIVERED or CANCELLED the stream ends.
+// `orderAt`. After DELIVERED or CANCELLED the stream ends. A subscriber resuming with
+// `afterSequence` starts as if that sequence had been sent to it: no current-state event, and
+// the changes since then are that same kind of gap, filled the same way (see resume.ts).
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Identity } from '../../../shared/auth/identity.ts';
@@ -24,6 +26,7 @@ import { qualify } from '../../../nats/topology.ts';
 import { LiveStream } from './live-stream.ts';
 import type { SubscriptionMetrics, Transport } from './metrics.ts';
 import { RefusedSubscription, requestError, type PreparedSubscription } from './operation.ts';
+import { TERMINAL_STATUSES, planResume } from './resume.ts';
 
 /** What a client is sent for one event: GraphQL data and already formatted (masked) errors. */
 export interface LiveResult {
@@ -62,7 +65,6 @@ export interface EngineOptions {
   readonly maxBufferedBytes: number;
 }
 
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['DELIVERED', 'CANCELLED']);
 /** How often an event whose execution failed is tried again before the stream ends with the error. */
 const EXECUTION_ATTEMPTS = 3;
 const RETRY_DELAY_MS = 200;
@@ -76,8 +78,10 @@ class Subscriber {
   readonly identity: Identity;
   readonly sink: Sink;
   readonly stream: LiveStream;
-  /** The sequence of the last event sent; 0 until the current state has been sent. */
+  /** The sequence of the last event sent (or the one a resuming client said it saw last). */
   last = 0;
+  /** Once `last` means something: the current state sent, or the resume point taken. */
+  started = false;
   /** The newest sequence heard of. */
   target = 0;
   catchingUp = false;
@@ -117,7 +121,7 @@ class Group {
   prune(): void {
     if (this.results.size === 0) return;
     let oldest = Infinity;
-    for (const s of this.subscribers) if (s.last > 0 && s.last < oldest) oldest = s.last;
+    for (const s of this.subscribers) if (s.started && s.last < oldest) oldest = s.last;
     for (const sequence of this.results.keys()) if (sequence <= oldest) this.results.delete(sequence);
   }
 }
@@ -157,7 +161,8 @@ export class SubscriptionEngine {
 
   /**
    * Starts a subscription: joins the order's feed, reads the current state as `identity` (which
-   * decides whether the order may be seen) and returns the stream with that state queued.
+   * decides whether the order may be seen) and returns the stream with that state queued, or,
+   * resuming after `afterSequence`, with the changes since then on their way.
    * Throws RefusedSubscription (UNAUTHENTICATED, NOT_FOUND, ...) when it may not start. Also
    * returns the group's prepared operation: holding that one rather than the caller's own
    * copy keeps an idle subscription small.
@@ -197,10 +202,23 @@ export class SubscriptionEngine {
         prepared,
       );
       if (!current.ok) throw new RefusedSubscription(current.errors.map(toGraphQLError));
+      const resume =
+        prepared.afterSequence === undefined ? undefined : planResume(prepared.afterSequence, current);
+      if (resume?.kind === 'refuse') {
+        throw new RefusedSubscription([requestError(ErrorCode.BAD_USER_INPUT, resume.message)]);
+      }
       subscriber.counted = true;
       this.options.metrics.live.inc({ transport: sink.transport });
-      this.deliver(subscriber, current);
-      if (!subscriber.stream.isClosed) this.advance(subscriber, feed.maxSeen);
+      if (!resume) this.deliver(subscriber, current);
+      else if (resume.kind === 'complete') subscriber.stream.end();
+      else {
+        // No current-state event: the changes after the client's sequence are executed one by
+        // one as the order was then (shared with the group where others need them too), and
+        // from there it follows the group's live events like any member.
+        subscriber.last = resume.last;
+        subscriber.started = true;
+      }
+      if (!subscriber.stream.isClosed) this.advance(subscriber, Math.max(feed.maxSeen, current.sequence));
       return { stream: subscriber.stream, shared: group.prepared };
     } catch (err) {
       await subscriber.stream.return();
@@ -291,14 +309,14 @@ export class SubscriptionEngine {
     if (sequence > feed.maxSeen) feed.maxSeen = sequence;
     for (const group of feed.groups.values()) {
       group.prune();
-      for (const s of group.subscribers) if (s.last > 0) this.advance(s, sequence);
+      for (const s of group.subscribers) if (s.started) this.advance(s, sequence);
     }
   }
 
   /** Sends the subscriber every sequence after its last one up to `target`, in order. */
   private advance(s: Subscriber, target: number): void {
     if (target > s.target) s.target = target;
-    if (s.catchingUp || s.last === 0 || s.last >= s.target || s.stream.isClosed) return;
+    if (s.catchingUp || !s.started || s.last >= s.target || s.stream.isClosed) return;
     s.catchingUp = true;
     void (async () => {
       try {
@@ -339,6 +357,7 @@ export class SubscriptionEngine {
       return;
     }
     s.last = event.sequence;
+    s.started = true;
     s.stream.push(event.result);
     this.options.metrics.delivered.inc({ transport: s.sink.transport });
     if (TERMINAL_STATUSES.has(event.status)) s.stream.end();

@@ -7,7 +7,7 @@ import { RefusedSubscription, prepareSubscription } from './operation.ts';
 const schema = buildSchema(`
   type Order { id: ID! status: String! statusSequence: Int! note: String }
   type Query { order(id: ID!): Order  orderAt(id: ID!, sequence: Int!): Order  me: String }
-  type Subscription { orderStatusChanged(orderId: ID!): Order!  other: String }
+  type Subscription { orderStatusChanged(orderId: ID!, afterSequence: Int): Order!  other: String }
 `);
 const ID = '0b6f3f52-3c1e-4f5e-9a55-2f1d4b7e8a10';
 const LIMITS = readQueryLimits({});
@@ -120,6 +120,67 @@ describe('prepareSubscription', () => {
         ),
       ),
     ).toEqual(['QUERY_TOO_COMPLEX']);
+  });
+});
+
+describe('prepareSubscription with afterSequence', () => {
+  const RESUME = `subscription Live($id: ID!, $after: Int) {
+    orderStatusChanged(orderId: $id, afterSequence: $after) { status } }`;
+
+  it('takes afterSequence from a variable and leaves it out of the queries it runs', () => {
+    const prepared = prepareSubscription(schema, { query: RESUME, variables: { id: ID, after: 3 } }, LIMITS);
+    expect(prepared.afterSequence).toBe(3);
+    for (const query of [prepared.currentQuery, prepared.changeQuery]) {
+      expect(query).not.toContain('after');
+    }
+    expect(print(parse(prepared.currentQuery))).toBe(
+      print(
+        parse(
+          `query Live($id: ID!) { orderStatusChanged: order(id: $id) { status __seq: statusSequence __status: status } }`,
+        ),
+      ),
+    );
+    // Not part of what is executed, so not part of what subscribers share.
+    expect(prepared.variables).toEqual({ id: ID });
+  });
+
+  it('reads a literal, and treats an absent or null afterSequence as none', () => {
+    const literal = prepareSubscription(
+      schema,
+      { query: `subscription { orderStatusChanged(orderId: "${ID}", afterSequence: 0) { id } }` },
+      LIMITS,
+    );
+    expect(literal.afterSequence).toBe(0);
+    expect(literal.currentQuery).not.toContain('afterSequence');
+    expect(
+      prepareSubscription(schema, { query: RESUME, variables: { id: ID } }, LIMITS).afterSequence,
+    ).toBeUndefined();
+    expect(
+      prepareSubscription(schema, { query: RESUME, variables: { id: ID, after: null } }, LIMITS)
+        .afterSequence,
+    ).toBeUndefined();
+  });
+
+  it('keeps a variable that the selection uses besides afterSequence', () => {
+    const prepared = prepareSubscription(
+      schema,
+      {
+        query: `subscription($id: ID!, $n: Int, $skip: Boolean!) {
+          orderStatusChanged(orderId: $id, afterSequence: $n) { id note @skip(if: $skip) } }`,
+        variables: { id: ID, n: 2, skip: false },
+      },
+      LIMITS,
+    );
+    expect(prepared.afterSequence).toBe(2);
+    expect(prepared.variables).toEqual({ id: ID, skip: false });
+    expect(prepared.currentQuery).toContain('$skip: Boolean!');
+    expect(prepared.currentQuery).not.toContain('$n');
+  });
+
+  it('refuses a negative afterSequence with BAD_USER_INPUT', () => {
+    expect(
+      codes(() => prepareSubscription(schema, { query: RESUME, variables: { id: ID, after: -1 } }, LIMITS)),
+    ).toEqual(['BAD_USER_INPUT']);
   });
 });
 

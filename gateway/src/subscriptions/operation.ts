@@ -20,10 +20,8 @@ import {
   validate,
   type DocumentNode,
   type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type SelectionNode,
   type SelectionSetNode,
   type VariableDefinitionNode,
 } from 'graphql';
@@ -31,6 +29,16 @@ import { AppError, ErrorCode } from '../../../shared/errors.ts';
 import { checkDocumentStrings, checkVariables } from '../../../shared/graphql/limits/input-guard.ts';
 import { checkOperation, checkQueryText, type QueryLimits } from '../limits/query-limits.ts';
 import { isUuid } from '../../../shared/graphql/batch.ts';
+import { invalidAfterSequence } from './resume.ts';
+import {
+  collectFragmentNames,
+  collectResponseKeys,
+  fragmentMap,
+  freeName,
+  hiddenField,
+  rootFields,
+  usedVariables,
+} from './selection.ts';
 
 export const SUBSCRIPTION_FIELD = 'orderStatusChanged';
 
@@ -51,7 +59,10 @@ export interface PreparedSubscription {
   /** The state after one change: `orderAt(id, sequence: $<sequenceVariable>)`. */
   readonly changeQuery: string;
   readonly sequenceVariable: string;
+  /** The client's variables that the two queries use (not the one only afterSequence used). */
   readonly variables: Readonly<Record<string, unknown>>;
+  /** The client's `afterSequence` (0 or more): resume after it instead of the current state first. */
+  readonly afterSequence: number | undefined;
   readonly operationName: string | undefined;
   /** Response keys of the hidden `statusSequence` and `status` fields. */
   readonly sequenceKey: string;
@@ -157,9 +168,14 @@ export function prepareSubscription(
       ),
     );
   }
-  const orderId: unknown = getArgumentValues(fieldDef, field, coerced.coerced).orderId;
+  const args = getArgumentValues(fieldDef, field, coerced.coerced);
+  const orderId: unknown = args.orderId;
   // The id becomes part of a NATS subject: only a UUID may get there. Anything else cannot exist.
   if (!isUuid(orderId)) return refuse(ErrorCode.NOT_FOUND, `Order ${String(orderId)} was not found`);
+  // Null, like an absent argument, means no resume (the client has seen nothing yet).
+  const afterSequence = typeof args.afterSequence === 'number' ? args.afterSequence : undefined;
+  const invalidAfter = afterSequence === undefined ? undefined : invalidAfterSequence(afterSequence);
+  if (invalidAfter) refuse(ErrorCode.BAD_USER_INPUT, invalidAfter);
 
   const taken = new Set<string>();
   collectResponseKeys(field.selectionSet, fragments, taken, new Set());
@@ -169,6 +185,12 @@ export function prepareSubscription(
   const sequenceVariable = freeName('__seq', variableNames);
   const idArgument = field.arguments?.find((a) => a.name.value === 'orderId');
   if (!idArgument) return refuse(ErrorCode.BAD_USER_INPUT, 'orderId is required');
+  // The queries keep only orderId of the field's arguments: a variable only afterSequence used
+  // would be an unused variable there (invalid), and would split otherwise equal subscribers.
+  const used = usedVariables([idArgument, ...(field.directives ?? [])], field.selectionSet, fragments);
+  const keptDefinitions = (operation.variableDefinitions ?? []).filter((d) =>
+    used.has(d.variable.name.value),
+  );
 
   const selectionSet: SelectionSetNode = {
     kind: Kind.SELECTION_SET,
@@ -195,7 +217,7 @@ export function prepareSubscription(
       kind: Kind.OPERATION_DEFINITION,
       operation: 'query' as OperationDefinitionNode['operation'],
       name: operation.name,
-      variableDefinitions: [...(operation.variableDefinitions ?? []), ...extraVars],
+      variableDefinitions: [...keptDefinitions, ...extraVars],
       directives: [],
       selectionSet: { kind: Kind.SELECTION_SET, selections: [root] },
     };
@@ -231,83 +253,12 @@ export function prepareSubscription(
       ],
     ),
     sequenceVariable,
-    variables: { ...request.variables },
+    variables: Object.fromEntries(
+      Object.entries({ ...request.variables }).filter(([name]) => used.has(name)),
+    ),
+    afterSequence,
     operationName: operation.name?.value,
     sequenceKey,
     statusKey,
   };
-}
-
-function hiddenField(alias: string, name: string): FieldNode {
-  return {
-    kind: Kind.FIELD,
-    alias: { kind: Kind.NAME, value: alias },
-    name: { kind: Kind.NAME, value: name },
-  };
-}
-
-function freeName(base: string, taken: ReadonlySet<string>): string {
-  if (!taken.has(base)) return base;
-  let n = 1;
-  while (taken.has(`${base}${n}`)) n += 1;
-  return `${base}${n}`;
-}
-
-function fragmentMap(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const map = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) map.set(def.name.value, def);
-  }
-  return map;
-}
-
-/** The root fields, looking through fragment spreads and inline fragments. */
-function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>): FieldNode[] {
-  const fields: FieldNode[] = [];
-  const visit = (selections: readonly SelectionNode[], seen: Set<string>) => {
-    for (const s of selections) {
-      if (s.kind === Kind.FIELD) fields.push(s);
-      else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet.selections, seen);
-      else if (!seen.has(s.name.value)) {
-        seen.add(s.name.value);
-        const def = fragments.get(s.name.value);
-        if (def) visit(def.selectionSet.selections, seen);
-      }
-    }
-  };
-  visit(set.selections, new Set());
-  return fields;
-}
-
-/** The response keys selected directly on the object (through fragments too). */
-function collectResponseKeys(
-  set: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  keys: Set<string>,
-  seen: Set<string>,
-): void {
-  for (const s of set.selections) {
-    if (s.kind === Kind.FIELD) keys.add(s.alias?.value ?? s.name.value);
-    else if (s.kind === Kind.INLINE_FRAGMENT) collectResponseKeys(s.selectionSet, fragments, keys, seen);
-    else if (!seen.has(s.name.value)) {
-      seen.add(s.name.value);
-      const def = fragments.get(s.name.value);
-      if (def) collectResponseKeys(def.selectionSet, fragments, keys, seen);
-    }
-  }
-}
-
-function collectFragmentNames(
-  set: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  names: Set<string>,
-): void {
-  for (const s of set.selections) {
-    if (s.kind === Kind.FRAGMENT_SPREAD) {
-      if (names.has(s.name.value)) continue;
-      names.add(s.name.value);
-      const def = fragments.get(s.name.value);
-      if (def) collectFragmentNames(def.selectionSet, fragments, names);
-    } else if (s.selectionSet) collectFragmentNames(s.selectionSet, fragments, names);
-  }
 }

@@ -1,0 +1,220 @@
+// Resumable live status (issue 10): a client that lost its connection subscribes again with
+// `afterSequence` (the last `statusSequence` it saw) and gets every change after it, each as
+// the order was then, then the live ones: nothing missed, nothing twice. Real gateway, real
+// graphql-ws and graphql-sse clients, real saga.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Client as WsClient } from 'graphql-ws';
+import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
+import { Client, OrderEvents, type Loose } from '../support/client.ts';
+import {
+  LiveSubscription,
+  RESUMABLE_SUBSCRIPTION,
+  resumingWs,
+  subscribeSse,
+  subscribeWs,
+  wsClient,
+  type ResumingSubscription,
+} from '../support/live.ts';
+
+const LIFECYCLE = [
+  'PENDING',
+  'INVENTORY_RESERVED',
+  'PAYMENT_AUTHORIZED',
+  'CONFIRMED',
+  'SHIPPED',
+  'DELIVERED',
+];
+
+let system: TestSystem;
+let client: Client;
+let events: OrderEvents;
+let admin: string;
+const sockets: WsClient[] = [];
+const lives: LiveSubscription[] = [];
+const resuming: ResumingSubscription[] = [];
+
+beforeAll(async () => {
+  system = await startTestSystem({ env: { RATE_LIMIT_PER_MINUTE: '100000' } });
+  client = new Client(system.urls.gateway!);
+  events = await OrderEvents.listen(system);
+  admin = await client.adminToken();
+});
+
+afterAll(async () => {
+  for (const live of lives) live.close();
+  await Promise.all([...sockets.map((s) => s.dispose()), ...resuming.map((r) => r.dispose())]);
+  await events?.close();
+  await system?.dispose();
+});
+
+function watch(token: string, variables: Record<string, unknown>): LiveSubscription {
+  const socket = wsClient(system.urls.gatewayWs!, token);
+  sockets.push(socket);
+  const live = subscribeWs(socket, variables, RESUMABLE_SUBSCRIPTION);
+  lives.push(live);
+  return live;
+}
+
+async function placedOrder() {
+  const product = await client.createProduct(admin, { priceCents: 900, stock: 20 });
+  const customer = await client.registerCustomer();
+  const response = await client.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
+  expect(response.errors).toBeUndefined();
+  return { customer, orderId: response.data!.placeOrder.id };
+}
+
+async function confirmedOrder() {
+  const placed = await placedOrder();
+  expect((await events.until(placed.orderId)).status).toBe('CONFIRMED');
+  return placed;
+}
+
+async function fulfil(orderId: string, step: 'shipOrder' | 'deliverOrder') {
+  await client.data(`mutation($id: ID!) { ${step}(id: $id) { status } }`, { id: orderId }, admin);
+}
+
+/** Subscribers on the gateway right now (a subscription counts once it is being served). */
+async function liveSubscriptions(): Promise<number> {
+  const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('gateway_live_subscriptions{'))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+async function untilLiveSubscriptions(count: number): Promise<void> {
+  for (let i = 0; i < 200 && (await liveSubscriptions()) !== count; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(await liveSubscriptions()).toBe(count);
+}
+
+/** Every event shows the order as it was at its own sequence. */
+function expectAsItWas(orders: Loose[]) {
+  for (const order of orders) {
+    expect(order.status).toBe(LIFECYCLE[order.statusSequence - 1]);
+    expect(order.history.map((h: Loose) => h.status)).toEqual(LIFECYCLE.slice(0, order.statusSequence));
+  }
+}
+
+function codes(live: LiveSubscription): unknown[] {
+  const ending = live.ending as { kind: string; error?: Loose[] } | undefined;
+  const errors = ending?.kind === 'error' ? ending.error : live.results.flatMap((r) => r.errors ?? []);
+  return (errors ?? []).map((e) => e.extensions?.code);
+}
+
+describe('orderStatusChanged with afterSequence over graphql-ws', () => {
+  it('gives a subscriber cut twice mid-saga every status exactly once, in order', async () => {
+    const { customer, orderId } = await placedOrder();
+    // Each reconnect waits until the test lets it: the order moves on while the client is away.
+    let allowReconnect: () => void = () => undefined;
+    let reconnectAsked: () => void = () => undefined;
+    const reconnect = () =>
+      new Promise<void>((resolve) => {
+        allowReconnect = resolve;
+        reconnectAsked();
+      });
+    const asked = () => new Promise<void>((resolve) => (reconnectAsked = resolve));
+    const sub = resumingWs(system.urls.gatewayWs!, customer.token, orderId, { afterSequence: 0, reconnect });
+    resuming.push(sub);
+    const { live } = sub;
+
+    await live.until((l) => l.results.length >= 1, 'the first status');
+    let waiting = asked();
+    sub.cut();
+    await waiting;
+    await events.until(orderId, ['CONFIRMED']);
+    allowReconnect();
+
+    await live.untilStatus('CONFIRMED');
+    waiting = asked();
+    sub.cut();
+    await waiting;
+    await fulfil(orderId, 'shipOrder');
+    await events.until(orderId, ['SHIPPED']);
+    allowReconnect();
+
+    await live.untilStatus('SHIPPED');
+    await fulfil(orderId, 'deliverOrder');
+    expect(await live.ended()).toEqual({ kind: 'complete' });
+    expect(sub.connections()).toBe(3);
+    expect(live.results.every((r) => r.errors === undefined)).toBe(true);
+    expect(live.statuses).toEqual(LIFECYCLE);
+    expect(live.orders.map((o) => o.statusSequence)).toEqual([1, 2, 3, 4, 5, 6]);
+    expectAsItWas(live.orders);
+    expect(live.orders.every((o) => o.customer.email === customer.email)).toBe(true);
+  });
+
+  it('sends only live changes from the current sequence, next to other subscribers of the order', async () => {
+    const { customer, orderId } = await confirmedOrder();
+    const before = await liveSubscriptions();
+    const plain = watch(customer.token, { id: orderId });
+    const fromStart = watch(customer.token, { id: orderId, after: 1 });
+    const liveOnly = watch(customer.token, { id: orderId, after: 4 });
+    await plain.untilStatus('CONFIRMED');
+    await fromStart.untilStatus('CONFIRMED');
+    await untilLiveSubscriptions(before + 3);
+    expect(liveOnly.results).toEqual([]);
+
+    await fulfil(orderId, 'shipOrder');
+    await Promise.all([plain, fromStart, liveOnly].map((l) => l.untilStatus('SHIPPED')));
+    await fulfil(orderId, 'deliverOrder');
+    for (const live of [plain, fromStart, liveOnly]) expect(await live.ended()).toEqual({ kind: 'complete' });
+
+    expect(plain.statuses).toEqual(['CONFIRMED', 'SHIPPED', 'DELIVERED']);
+    expect(fromStart.statuses).toEqual(LIFECYCLE.slice(1));
+    expect(liveOnly.statuses).toEqual(['SHIPPED', 'DELIVERED']);
+    expect(liveOnly.orders.map((o) => o.statusSequence)).toEqual([5, 6]);
+    expectAsItWas([...plain.orders, ...fromStart.orders, ...liveOnly.orders]);
+  });
+
+  it('completes at once for an ended order resumed at its last sequence, catches up before it', async () => {
+    const { customer, orderId } = await confirmedOrder();
+    await fulfil(orderId, 'shipOrder');
+    await fulfil(orderId, 'deliverOrder');
+
+    const atEnd = watch(customer.token, { id: orderId, after: 6 });
+    expect(await atEnd.ended()).toEqual({ kind: 'complete' });
+    expect(atEnd.results).toEqual([]);
+
+    const before = watch(customer.token, { id: orderId, after: 3 });
+    expect(await before.ended()).toEqual({ kind: 'complete' });
+    expect(before.statuses).toEqual(['CONFIRMED', 'SHIPPED', 'DELIVERED']);
+    expectAsItWas(before.orders);
+  });
+
+  it('refuses a negative sequence or one the order has not reached with BAD_USER_INPUT', async () => {
+    const { customer, orderId } = await confirmedOrder();
+    const negative = watch(customer.token, { id: orderId, after: -1 });
+    const beyond = watch(customer.token, { id: orderId, after: 5 });
+    const stranger = await client.registerCustomer();
+    const foreign = watch(stranger.token, { id: orderId, after: 1 });
+    for (const live of [negative, beyond, foreign]) expect((await live.ended()).kind).toBe('error');
+    expect(codes(negative)).toEqual(['BAD_USER_INPUT']);
+    expect(codes(beyond)).toEqual(['BAD_USER_INPUT']);
+    // Someone else's order stays NOT_FOUND, whatever the sequence: it reveals nothing.
+    expect(codes(foreign)).toEqual(['NOT_FOUND']);
+    expect(negative.results).toEqual([]);
+  });
+});
+
+describe('orderStatusChanged with afterSequence over Server-Sent Events', () => {
+  it('catches up, then follows live changes until the end', async () => {
+    const { customer, orderId } = await confirmedOrder();
+    const streamUrl = `${system.urls.gateway!}/stream`;
+    const live = subscribeSse(streamUrl, customer.token, { id: orderId, after: 2 }, RESUMABLE_SUBSCRIPTION);
+    lives.push(live);
+    await live.untilStatus('CONFIRMED');
+    await fulfil(orderId, 'shipOrder');
+    await live.untilStatus('SHIPPED');
+    await fulfil(orderId, 'deliverOrder');
+    expect(await live.ended()).toEqual({ kind: 'complete' });
+    expect(live.statuses).toEqual(['PAYMENT_AUTHORIZED', 'CONFIRMED', 'SHIPPED', 'DELIVERED']);
+    expectAsItWas(live.orders);
+
+    const beyond = subscribeSse(streamUrl, customer.token, { id: orderId, after: 7 }, RESUMABLE_SUBSCRIPTION);
+    lives.push(beyond);
+    await beyond.ended();
+    expect(codes(beyond)).toEqual(['BAD_USER_INPUT']);
+  });
+});
