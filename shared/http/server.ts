@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { diagnosticsRoutes } from './diagnostics.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -17,7 +18,7 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly readiness: readonly ReadinessCheck[];
-  /** Path → handler; `/health/*` and `/metrics` are added. */
+  /** Path → handler; `/health/*`, `/metrics` (and `/debug/heap` if DIAGNOSTICS_ENABLED) are added. */
   readonly routes: Readonly<Record<string, RequestHandler>>;
 }
 
@@ -27,6 +28,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const { logger, metrics, readiness, routes } = options;
   const table: Record<string, RequestHandler> = {
     ...routes,
+    ...diagnosticsRoutes(),
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     '/health/ready': async (_req, res) => {
       const results = await Promise.all(readiness.map((dep) => probe(dep)));
