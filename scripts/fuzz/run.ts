@@ -1,0 +1,228 @@
+// A fuzz run: start the system, send a warm-up pass, take each process's heap after GC as the
+// baseline, send the main pass, compare heaps, check the system still works, stop it. Probes
+// go out `concurrency` at a time, each with a timeout; a process that exits is recorded and
+// started again so the rest of the run still means something.
+import http from 'node:http';
+import type { HeapReport } from '../../shared/http/diagnostics.ts';
+import { checkOutcome, VIOLATION_CLASSES, type ViolationClass } from './checks.ts';
+import { generateProbe } from './generator.ts';
+import { describeProbe, type HttpProbe, type Outcome, type Probe } from './probe.ts';
+import { sendHttp } from './send-http.ts';
+import { sendWs } from './send-ws.ts';
+import { checkHealthy, readHeaps, startFuzzSystem, type FuzzSystem } from './system.ts';
+
+export interface FuzzOptions {
+  readonly seed: number;
+  readonly count: number;
+  /** Probes of the warm-up pass (another stream of the same generator); 0 skips it. */
+  readonly warmup: number;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  /** Compare heaps after GC (baseline after the warm-up, again after the main pass). */
+  readonly heap: boolean;
+  /** Allowed heap growth over the baseline, as a fraction (0.1 = 10 %). */
+  readonly heapTolerance: number;
+  /** Send only these probe indexes of the main pass (to replay findings). */
+  readonly only?: readonly number[];
+  readonly log: (line: string) => void;
+}
+
+export interface Finding {
+  readonly index: number;
+  readonly family: string;
+  readonly cls: ViolationClass;
+  readonly detail: string;
+  readonly status?: number;
+  readonly request: string;
+}
+
+export interface HeapRow {
+  readonly process: string;
+  readonly baseline: HeapReport;
+  readonly after: HeapReport;
+  readonly growth: number;
+}
+
+export interface FuzzReport {
+  readonly seed: number;
+  readonly sent: number;
+  readonly warmupSent: number;
+  readonly durationMs: number;
+  readonly families: Readonly<Record<string, number>>;
+  readonly statuses: Readonly<Record<string, number>>;
+  readonly findings: readonly Finding[];
+  readonly counts: Readonly<Record<ViolationClass, number>>;
+  readonly heaps: readonly HeapRow[];
+  readonly heapTolerance: number;
+}
+
+const familyRoot = (family: string) => family.split('+')[0]!;
+
+export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
+  const started = performance.now();
+  options.log(`starting the system (seed ${options.seed})`);
+  const fuzz = await startFuzzSystem();
+  try {
+    const warmupSeed = (options.seed ^ 0x5bd1e995) >>> 0;
+    let warmupSent = 0;
+    if (options.warmup > 0) {
+      options.log(`warm-up: ${options.warmup} probes`);
+      warmupSent = (await runPass(fuzz, warmupSeed, indexes(options.warmup), options)).sent;
+    }
+    const baseline = options.heap ? await readHeaps(fuzz.system) : undefined;
+    const exitsBefore = fuzz.exits.length;
+    options.log(`main run: ${options.only?.length ?? options.count} probes`);
+    const main = await runPass(fuzz, options.seed, options.only ?? indexes(options.count), options);
+    for (const exit of fuzz.exits.slice(exitsBefore)) {
+      main.findings.push({ index: -1, family: '-', cls: 'process-exit', detail: exit, request: '-' });
+    }
+    const heaps: HeapRow[] = [];
+    if (baseline) {
+      for (const [id, after] of await readHeaps(fuzz.system)) {
+        const base = baseline.get(id);
+        if (!base) continue;
+        const growth = (after.heapUsed - base.heapUsed) / base.heapUsed;
+        heaps.push({ process: id, baseline: base, after, growth });
+        if (growth > options.heapTolerance) {
+          const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+          main.findings.push({
+            index: -1,
+            family: '-',
+            cls: 'heap-growth',
+            detail: `${id}: ${mb(base.heapUsed)} → ${mb(after.heapUsed)} (+${(growth * 100).toFixed(1)} %)`,
+            request: '-',
+          });
+        }
+      }
+    }
+    options.log('checking that the system still works');
+    const unhealthy = await checkHealthy(fuzz);
+    if (unhealthy)
+      main.findings.push({ index: -1, family: '-', cls: 'unhealthy-after', detail: unhealthy, request: '-' });
+    const counts = Object.fromEntries(VIOLATION_CLASSES.map((c) => [c, 0])) as Record<ViolationClass, number>;
+    for (const finding of main.findings) counts[finding.cls] += 1;
+    return {
+      seed: options.seed,
+      sent: main.sent,
+      warmupSent,
+      durationMs: Math.round(performance.now() - started),
+      families: main.families,
+      statuses: main.statuses,
+      findings: main.findings,
+      counts,
+      heaps,
+      heapTolerance: options.heapTolerance,
+    };
+  } finally {
+    await fuzz.system.dispose();
+  }
+}
+
+function indexes(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}
+
+interface PassResult {
+  sent: number;
+  families: Record<string, number>;
+  statuses: Record<string, number>;
+  findings: Finding[];
+}
+
+async function runPass(
+  fuzz: FuzzSystem,
+  seed: number,
+  list: readonly number[],
+  options: FuzzOptions,
+): Promise<PassResult> {
+  const result: PassResult = { sent: 0, families: {}, statuses: {}, findings: [] };
+  let next = 0;
+  let restarting: Promise<void> | undefined;
+  const reviveExited = async () => {
+    const dead = fuzz.system.processes.filter((p) => !p.running);
+    if (dead.length === 0) return;
+    restarting ??= (async () => {
+      for (const p of dead) {
+        options.log(`${p.id} exited (${JSON.stringify(p.lastExit)}); starting it again`);
+        await fuzz.system.restart(p.id);
+      }
+    })().finally(() => (restarting = undefined));
+    await restarting;
+  };
+
+  const lane = async () => {
+    let agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (;;) {
+        const position = next++;
+        if (position >= list.length) return;
+        await reviveExited();
+        const index = list[position]!;
+        const probe = generateProbe(seed, index, fuzz.world);
+        const outcome = await send(fuzz, probe, agent, options.timeoutMs);
+        // A connection the probe left in a doubtful state is not reused by the next probe.
+        if (outcome.hung || outcome.dropped || outcome.status === 413 || outcome.status === undefined) {
+          agent.destroy();
+          agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        }
+        record(result, index, probe, outcome);
+        if (result.sent % 1000 === 0)
+          options.log(`  ${result.sent}/${list.length} sent, ${result.findings.length} violations`);
+      }
+    } finally {
+      agent.destroy();
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, lane));
+  return result;
+}
+
+async function send(fuzz: FuzzSystem, probe: Probe, agent: http.Agent, timeoutMs: number): Promise<Outcome> {
+  const authorization = fuzz.tokens[probe.auth];
+  if (probe.transport === 'ws')
+    return sendWs(probe, { url: fuzz.system.urls.gatewayWs!, timeoutMs, authorization });
+  const baseUrl = fuzz.system.process(probe.target).baseUrl;
+  if (!probe.followUp) return sendHttp(probe, { baseUrl, agent, timeoutMs, authorization });
+  // Its own connection, kept alive: the follow-up must travel on the socket the first request used.
+  const own = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const first = await sendHttp(probe, { baseUrl, agent: own, timeoutMs, authorization });
+    const followUp: HttpProbe = {
+      transport: 'http',
+      family: probe.family,
+      target: probe.target,
+      method: 'POST',
+      path: '/graphql',
+      headers: { 'content-type': 'application/json' },
+      auth: 'anonymous',
+      body: '{"query":"{ __typename }"}',
+    };
+    return { ...first, followUp: await sendHttp(followUp, { baseUrl, agent: own, timeoutMs }) };
+  } finally {
+    own.destroy();
+  }
+}
+
+function record(result: PassResult, index: number, probe: Probe, outcome: Outcome): void {
+  result.sent += 1;
+  const family = familyRoot(probe.family);
+  result.families[family] = (result.families[family] ?? 0) + 1;
+  const status = outcome.wsClose
+    ? `ws ${outcome.wsClose.code}`
+    : outcome.hung
+      ? 'hung'
+      : outcome.dropped
+        ? 'dropped'
+        : String(outcome.status ?? '-');
+  result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+  for (const violation of checkOutcome(probe, outcome)) {
+    result.findings.push({
+      index,
+      family: probe.family,
+      cls: violation.cls,
+      detail: violation.detail,
+      status: outcome.status,
+      request: describeProbe(probe),
+    });
+  }
+}
