@@ -110,7 +110,7 @@ const HTTP_ATTACKS: readonly (readonly [Maker, number])[] = [
           'application/xml',
           '',
           'application/json; charset=latin1',
-          `application/${noise(r, 10, true)}`,
+          `application/${noise(r, 10)}`,
         ]),
       }),
     3,
@@ -251,11 +251,11 @@ const HTTP_ATTACKS: readonly (readonly [Maker, number])[] = [
     1,
   ],
   [
-    () =>
+    (r) =>
       post(
         'http/keep-alive-after-413',
         {
-          size: BODY_LIMIT_BYTES + 64 * 1024,
+          size: BODY_LIMIT_BYTES + r.pick([64 * 1024, 1024 * 1024]),
           prefix: '{"query":"{ __typename }","variables":{"x":"',
           fill: 'x',
         },

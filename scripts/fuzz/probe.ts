@@ -61,6 +61,8 @@ export interface Outcome {
   readonly hung?: string;
   /** A connection error before any answer (reset, refused...). */
   readonly dropped?: string;
+  /** The client library refused to send the probe (not the server's doing; not a violation). */
+  readonly unsent?: string;
   /** The keep-alive follow-up's outcome, if the probe asked for one. */
   readonly followUp?: Outcome;
   readonly ms: number;

@@ -6,8 +6,9 @@ import http from 'node:http';
 import type { HeapReport } from '../../shared/http/diagnostics.ts';
 import { checkOutcome, VIOLATION_CLASSES, type ViolationClass } from './checks.ts';
 import { generateProbe } from './generator.ts';
-import { describeProbe, type HttpProbe, type Outcome, type Probe } from './probe.ts';
+import { describeProbe, type Outcome, type Probe } from './probe.ts';
 import { sendHttp } from './send-http.ts';
+import { sendWithFollowUp } from './send-keep-alive.ts';
 import { sendWs } from './send-ws.ts';
 import { checkHealthy, readHeaps, startFuzzSystem, type FuzzSystem } from './system.ts';
 
@@ -182,38 +183,23 @@ async function send(fuzz: FuzzSystem, probe: Probe, agent: http.Agent, timeoutMs
   if (probe.transport === 'ws')
     return sendWs(probe, { url: fuzz.system.urls.gatewayWs!, timeoutMs, authorization });
   const baseUrl = fuzz.system.process(probe.target).baseUrl;
-  if (!probe.followUp) return sendHttp(probe, { baseUrl, agent, timeoutMs, authorization });
-  // Its own connection, kept alive: the follow-up must travel on the socket the first request used.
-  const own = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  try {
-    const first = await sendHttp(probe, { baseUrl, agent: own, timeoutMs, authorization });
-    const followUp: HttpProbe = {
-      transport: 'http',
-      family: probe.family,
-      target: probe.target,
-      method: 'POST',
-      path: '/graphql',
-      headers: { 'content-type': 'application/json' },
-      auth: 'anonymous',
-      body: '{"query":"{ __typename }"}',
-    };
-    return { ...first, followUp: await sendHttp(followUp, { baseUrl, agent: own, timeoutMs }) };
-  } finally {
-    own.destroy();
-  }
+  if (probe.followUp) return sendWithFollowUp(probe, baseUrl, timeoutMs, authorization);
+  return sendHttp(probe, { baseUrl, agent, timeoutMs, authorization });
 }
 
 function record(result: PassResult, index: number, probe: Probe, outcome: Outcome): void {
   result.sent += 1;
   const family = familyRoot(probe.family);
   result.families[family] = (result.families[family] ?? 0) + 1;
-  const status = outcome.wsClose
-    ? `ws ${outcome.wsClose.code}`
-    : outcome.hung
-      ? 'hung'
-      : outcome.dropped
-        ? 'dropped'
-        : String(outcome.status ?? '-');
+  const status = outcome.unsent
+    ? 'unsent'
+    : outcome.wsClose
+      ? `ws ${outcome.wsClose.code}`
+      : outcome.hung
+        ? 'hung'
+        : outcome.dropped
+          ? 'dropped'
+          : String(outcome.status ?? '-');
   result.statuses[status] = (result.statuses[status] ?? 0) + 1;
   for (const violation of checkOutcome(probe, outcome)) {
     result.findings.push({

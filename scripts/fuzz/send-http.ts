@@ -73,6 +73,7 @@ export function sendHttp(probe: HttpProbe, target: HttpTarget): Promise<Outcome>
     let status: number | undefined;
     let contentType: string | undefined;
     let body = '';
+    let request: http.ClientRequest | undefined;
     const finish = (extra: Partial<Outcome> = {}) => {
       if (settled) return;
       settled = true;
@@ -88,7 +89,7 @@ export function sendHttp(probe: HttpProbe, target: HttpTarget): Promise<Outcome>
         ...extra,
       });
       // An event stream stays open after its first result; the probe has what it needs.
-      if (!request.destroyed && (events || extra.hung)) request.destroy();
+      if (request && !request.destroyed && (events || extra.hung)) request.destroy();
     };
     const timer = setTimeout(() => {
       finish({
@@ -99,31 +100,38 @@ export function sendHttp(probe: HttpProbe, target: HttpTarget): Promise<Outcome>
       });
     }, target.timeoutMs);
 
-    const request = http.request(url, { method: probe.method, headers, agent: target.agent }, (response) => {
-      status = response.statusCode;
-      contentType = response.headers['content-type'];
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        if (body.length < READ_LIMIT) body += chunk;
-        if (probe.stream && contentType?.includes('text/event-stream')) {
-          const events = parseEvents(body);
-          if (events.some((e) => e.event === 'next' || e.event === 'complete')) finish();
-        }
+    try {
+      request = http.request(url, { method: probe.method, headers, agent: target.agent }, (response) => {
+        status = response.statusCode;
+        contentType = response.headers['content-type'];
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          if (body.length < READ_LIMIT) body += chunk;
+          if (probe.stream && contentType?.includes('text/event-stream')) {
+            const events = parseEvents(body);
+            if (events.some((e) => e.event === 'next' || e.event === 'complete')) finish();
+          }
+        });
+        response.on('end', () => finish());
+        response.on('error', (err) => finish(status === undefined ? { dropped: err.message } : {}));
       });
-      response.on('end', () => finish());
-      response.on('error', (err) => finish(status === undefined ? { dropped: err.message } : {}));
-    });
-    request.on('error', (err: NodeJS.ErrnoException) => {
+    } catch (err) {
+      // Node's client refuses some requests itself (e.g. control characters in a header).
+      finish({ unsent: (err as Error).message });
+      return;
+    }
+    const sending = request;
+    sending.on('error', (err: NodeJS.ErrnoException) => {
       // Writing a refused body may fail once the server has answered and closed: that is fine.
       if (status === undefined) finish({ dropped: `${err.code ?? ''} ${err.message}`.trim() });
     });
     const { body: payload } = probe;
-    if (payload === undefined) request.end();
-    else if (typeof payload === 'string' || Buffer.isBuffer(payload)) request.end(payload);
+    if (payload === undefined) sending.end();
+    else if (typeof payload === 'string' || Buffer.isBuffer(payload)) sending.end(payload);
     else {
       const source = streamed(payload);
-      source.pipe(request);
-      request.on('close', () => source.destroy());
+      source.pipe(sending);
+      sending.on('close', () => source.destroy());
     }
   });
 }
