@@ -40,6 +40,10 @@ describe('checkOutcome', () => {
     ).toEqual(['uncontracted-code']);
   });
 
+  it('expects no body from a HEAD answer', () => {
+    expect(classes({ ...http, method: 'HEAD' }, { status: 405, body: '' })).toEqual([]);
+  });
+
   it('allows a 503 that says a dependency is unavailable', () => {
     const body = errors({ message: 'down', extensions: { code: 'SERVICE_UNAVAILABLE' } });
     expect(classes(http, { status: 503, body })).toEqual([]);

@@ -150,7 +150,8 @@ export function checkOutcome(probe: Probe, outcome: Outcome): Violation[] {
     }
     if (outcome.status !== undefined && outcome.status !== 101) checkHttpAnswer(outcome, out);
   } else if (outcome.status !== undefined) {
-    checkHttpAnswer(outcome, out);
+    // A HEAD answer has no body by definition: nothing to check beyond its status.
+    checkHttpAnswer(outcome, out, probe.method !== 'HEAD');
   }
   if (outcome.followUp) {
     for (const v of checkOutcome(
@@ -163,7 +164,7 @@ export function checkOutcome(probe: Probe, outcome: Outcome): Violation[] {
   return out;
 }
 
-function checkHttpAnswer(outcome: Outcome, out: Violation[]): void {
+function checkHttpAnswer(outcome: Outcome, out: Violation[], bodyExpected = true): void {
   const status = outcome.status!;
   if (outcome.events) {
     for (const event of outcome.events) {
@@ -192,7 +193,7 @@ function checkHttpAnswer(outcome: Outcome, out: Violation[]): void {
       });
   }
   if (errors) checkErrors(errors, `HTTP ${status}`, out);
-  if (status >= 400 && (!errors || errors.length === 0)) {
+  if (status >= 400 && bodyExpected && (!errors || errors.length === 0)) {
     out.push({
       cls: 'missing-code',
       detail: `HTTP ${status} without coded errors: ${JSON.stringify(outcome.body.slice(0, 120))}`,

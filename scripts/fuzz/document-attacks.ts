@@ -44,8 +44,9 @@ const ATTACKS: readonly (readonly [AttackMaker, number])[] = [
       ),
     2,
   ],
-  // Up to 21 levels: enough to show the doubling work before the fix without freezing the run for minutes.
-  [(r) => q('document/repeated-fragments', repeatedFragments(r.int(4, 21))), 1],
+  // Up to 22 levels: the deepest take tens of seconds where the work doubles per level, without
+  // freezing the run for minutes (check:hostile sends 40 levels).
+  [(r) => q('document/repeated-fragments', repeatedFragments(r.int(4, 22))), 1],
   [
     (r) => {
       const n = r.pick([100, 1_400, 3_000]);

@@ -60,6 +60,8 @@ export function formatReport(report: FuzzReport): string {
     for (const f of shown) lines.push(`  #${f.index} ${f.family}: ${f.detail}`, `      ${f.request}`);
     if (shown.length < findings.length) lines.push(`  … ${findings.length - shown.length} more`);
   }
+  lines.push('', 'slowest answers:');
+  for (const s of report.slowest) lines.push(`  ${s.ms} ms  #${s.index} ${s.family}: ${s.request}`);
   if (report.heaps.length > 0) {
     lines.push(
       '',

@@ -37,6 +37,13 @@ export interface Finding {
   readonly request: string;
 }
 
+export interface SlowAnswer {
+  readonly index: number;
+  readonly family: string;
+  readonly ms: number;
+  readonly request: string;
+}
+
 export interface HeapRow {
   readonly process: string;
   readonly baseline: HeapReport;
@@ -52,11 +59,14 @@ export interface FuzzReport {
   readonly families: Readonly<Record<string, number>>;
   readonly statuses: Readonly<Record<string, number>>;
   readonly findings: readonly Finding[];
+  /** The slowest answers of the main pass (not violations unless over the timeout). */
+  readonly slowest: readonly SlowAnswer[];
   readonly counts: Readonly<Record<ViolationClass, number>>;
   readonly heaps: readonly HeapRow[];
   readonly heapTolerance: number;
 }
 
+const SLOWEST = 8;
 const familyRoot = (family: string) => family.split('+')[0]!;
 
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
@@ -110,6 +120,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       families: main.families,
       statuses: main.statuses,
       findings: main.findings,
+      slowest: main.slowest,
       counts,
       heaps,
       heapTolerance: options.heapTolerance,
@@ -128,6 +139,7 @@ interface PassResult {
   families: Record<string, number>;
   statuses: Record<string, number>;
   findings: Finding[];
+  slowest: SlowAnswer[];
 }
 
 async function runPass(
@@ -136,7 +148,7 @@ async function runPass(
   list: readonly number[],
   options: FuzzOptions,
 ): Promise<PassResult> {
-  const result: PassResult = { sent: 0, families: {}, statuses: {}, findings: [] };
+  const result: PassResult = { sent: 0, families: {}, statuses: {}, findings: [], slowest: [] };
   let next = 0;
   let restarting: Promise<void> | undefined;
   const reviveExited = async () => {
@@ -201,6 +213,10 @@ function record(result: PassResult, index: number, probe: Probe, outcome: Outcom
           ? 'dropped'
           : String(outcome.status ?? '-');
   result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+  if (result.slowest.length < SLOWEST || outcome.ms > result.slowest[SLOWEST - 1]!.ms) {
+    result.slowest.push({ index, family: probe.family, ms: outcome.ms, request: describeProbe(probe, 120) });
+    result.slowest.sort((a, b) => b.ms - a.ms).splice(SLOWEST);
+  }
   for (const violation of checkOutcome(probe, outcome)) {
     result.findings.push({
       index,

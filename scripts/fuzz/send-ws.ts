@@ -73,7 +73,10 @@ export function sendWs(probe: WsProbe, target: WsTarget): Promise<Outcome> {
     });
     socket.on('close', (code, reason) => finish({ wsClose: { code, reason: reason.toString() } }));
     socket.on('error', (err) => {
-      if (status === undefined) finish({ dropped: err.message });
+      // The server declined the subprotocol offered: the client library gives up by itself.
+      if (err.message === 'Server sent no subprotocol')
+        finish({ body: 'the server selected no subprotocol' });
+      else if (status === undefined) finish({ dropped: err.message });
     });
   });
 }
