@@ -59,7 +59,7 @@ export interface FuzzReport {
   readonly families: Readonly<Record<string, number>>;
   readonly statuses: Readonly<Record<string, number>>;
   readonly findings: readonly Finding[];
-  /** The slowest answers of the main pass (not violations unless over the timeout). */
+  /** The slowest answers of the main pass that came within the timeout. */
   readonly slowest: readonly SlowAnswer[];
   readonly counts: Readonly<Record<ViolationClass, number>>;
   readonly heaps: readonly HeapRow[];
@@ -213,7 +213,7 @@ function record(result: PassResult, index: number, probe: Probe, outcome: Outcom
           ? 'dropped'
           : String(outcome.status ?? '-');
   result.statuses[status] = (result.statuses[status] ?? 0) + 1;
-  if (result.slowest.length < SLOWEST || outcome.ms > result.slowest[SLOWEST - 1]!.ms) {
+  if (!outcome.hung && (result.slowest.length < SLOWEST || outcome.ms > result.slowest[SLOWEST - 1]!.ms)) {
     result.slowest.push({ index, family: probe.family, ms: outcome.ms, request: describeProbe(probe, 120) });
     result.slowest.sort((a, b) => b.ms - a.ms).splice(SLOWEST);
   }
