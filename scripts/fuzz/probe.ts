@@ -79,7 +79,10 @@ export interface World {
 
 /** A short human-readable form of a probe for reports (bodies cut). */
 export function describeProbe(probe: Probe, max = 300): string {
-  const cut = (text: string) => (text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text);
+  // Head and tail: what goes wrong is often at the end (operationName, extensions).
+  const tail = Math.floor(max / 4);
+  const cut = (text: string) =>
+    text.length > max ? `${text.slice(0, max - tail)}…${text.slice(-tail)} (${text.length} chars)` : text;
   if (probe.transport === 'ws') {
     return cut(
       `WS ${probe.protocol === undefined ? '' : `protocol=${probe.protocol} `}auth=${probe.auth} frames=${JSON.stringify(

@@ -35,6 +35,8 @@ export async function startFuzzSystem(): Promise<FuzzSystem> {
     env: FUZZ_SYSTEM_ENV,
     nodeArgs: ['--expose-gc'],
     output: ({ id, stream, line }) => {
+      // TEST_SYSTEM_OUTPUT=prefix shows the processes' logs, as for the other test systems.
+      if (process.env.TEST_SYSTEM_OUTPUT === 'prefix') process.stderr.write(`${id} | ${line}\n`);
       // processes.ts reports an exit nobody asked for with this line.
       if (stream === 'stderr' && line.startsWith('exited unexpectedly')) exits.push(`${id} ${line}`);
     },
