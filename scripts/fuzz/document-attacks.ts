@@ -52,7 +52,8 @@ const ATTACKS: readonly (readonly [AttackMaker, number])[] = [
       const n = r.pick([100, 1_400, 3_000]);
       return q(
         'document/nested-inline-fragments',
-        `{ ${'... on Query { '.repeat(n)}__typename${' }'.repeat(n)} }`,
+        // Written tight (`...on Query{`), as an attacker would, to fit more levels under the size limit.
+        `{${'...on Query{'.repeat(n)}__typename${'}'.repeat(n)}}`,
       );
     },
     2,
