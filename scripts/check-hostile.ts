@@ -162,6 +162,10 @@ async function revive(system: TestSystem, id: string): Promise<void> {
   await system.restart(id);
 }
 
+/** The connection was reset before any answer could be read (not a timeout). */
+const reset = (result: { status?: number; error?: string }) =>
+  result.status === undefined && /EPIPE|ECONNRESET|closed with no answer/.test(result.error ?? '');
+
 async function bodyChecks(system: TestSystem): Promise<Row[]> {
   const gateway = system.process('gateway');
   const products = system.process('products');
@@ -192,7 +196,7 @@ async function bodyChecks(system: TestSystem): Promise<Row[]> {
       // A server that refuses early and closes can reset the connection before its 413 is read
       // (a race in TCP, not a fault): try again before calling it a failure.
       let result = await upload();
-      for (let attempt = 1; attempt < 3 && result.status === undefined && target.running; attempt += 1) {
+      for (let attempt = 1; attempt < 3 && reset(result) && target.running; attempt += 1) {
         result = await upload();
       }
       const exited = !target.running;
