@@ -68,7 +68,8 @@ export function buildOperation(
     r.pick(fields),
   );
   const body = picked.map((field, i) => fieldText(builder, field, 0, i > 0 ? `f${i}` : undefined)).join(' ');
-  const name = r.chance(0.5) ? `Op${r.int(0, 999)}` : undefined;
+  // Names are new every time: whatever keeps one entry per client-chosen name grows in the run.
+  const name = r.chance(0.5) ? `Op${r.hex(8)}` : undefined;
   const head = `${options.root}${name ? ` ${name}` : ''}${builder.declarations.length ? `(${builder.declarations.join(', ')})` : ''}`;
   const operation: Operation & { query: string } = {
     query: `${head} { ${body} }`,
@@ -121,7 +122,7 @@ function argumentText(b: Builder, arg: GraphQLArgument): string {
 export function mutateRequest(r: Random, operation: Operation & { query: string }): Operation {
   return r.weighted<() => Operation>([
     [() => operation, 5],
-    [() => ({ ...operation, operationName: `Unknown${r.int(0, 99)}` }), 2],
+    [() => ({ ...operation, operationName: `Unknown${r.hex(8)}` }), 2],
     [() => ({ ...operation, query: `${operation.query} query Second { __typename }` }), 1],
     [
       () => ({
