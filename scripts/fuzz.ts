@@ -39,7 +39,8 @@ const only = values.only?.split(',').map((s) => whole('only', s.trim().replace(/
 const report = await runFuzz({
   seed: whole('seed', values.seed, 0),
   count,
-  warmup: whole('warmup', values.warmup ?? String(only ? 0 : count), 0),
+  // Twice the count: bounded caches (parsed documents, query plans) fill before the baseline.
+  warmup: whole('warmup', values.warmup ?? String(only ? 0 : 2 * count), 0),
   concurrency: whole('concurrency', values.concurrency, 1),
   timeoutMs: whole('timeout-ms', values['timeout-ms'], 100),
   heap: !values['no-heap'] && !only,

@@ -213,7 +213,11 @@ function record(result: PassResult, index: number, probe: Probe, outcome: Outcom
           ? 'dropped'
           : String(outcome.status ?? '-');
   result.statuses[status] = (result.statuses[status] ?? 0) + 1;
-  if (!outcome.hung && (result.slowest.length < SLOWEST || outcome.ms > result.slowest[SLOWEST - 1]!.ms)) {
+  if (
+    !outcome.hung &&
+    !outcome.followUp?.hung &&
+    (result.slowest.length < SLOWEST || outcome.ms > result.slowest[SLOWEST - 1]!.ms)
+  ) {
     result.slowest.push({ index, family: probe.family, ms: outcome.ms, request: describeProbe(probe, 120) });
     result.slowest.sort((a, b) => b.ms - a.ms).splice(SLOWEST);
   }
