@@ -8,7 +8,7 @@
 // over the baseline, or a system that no longer works afterwards.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { formatReport } from './fuzz/report.ts';
+import { formatReport, totalViolations } from './fuzz/report.ts';
 import { runFuzz } from './fuzz/run.ts';
 
 const { values } = parseArgs({
@@ -50,5 +50,4 @@ const report = await runFuzz({
 });
 console.log(formatReport(report));
 if (values.json) await writeFile(values.json, JSON.stringify(report, null, 2));
-const total = Object.values(report.counts).reduce((a, b) => a + b, 0);
-process.exitCode = total === 0 ? 0 : 1;
+process.exitCode = totalViolations(report) === 0 ? 0 : 1;

@@ -6,9 +6,15 @@ import type { Finding, FuzzReport } from './run.ts';
 const EXAMPLES_PER_CLASS = 6;
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
 
-/** `{ hung: 3, 'server-error': 160 }`: the classes that occurred, for assertions. */
+/** `{ hung: 3, 'server-error': 160 }`: the classes that occurred (main pass), for assertions. */
 export function violationCounts(report: FuzzReport): Partial<Record<ViolationClass, number>> {
   return Object.fromEntries(Object.entries(report.counts).filter(([, n]) => n > 0));
+}
+
+/** Violations of both passes: what decides the exit code. */
+export function totalViolations(report: FuzzReport): number {
+  const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  return sum(report.counts) + sum(report.warmupCounts);
 }
 
 function byFamily(findings: readonly Finding[]): string {
@@ -48,10 +54,14 @@ export function formatReport(report: FuzzReport): string {
       .join(', ')}`,
     '',
   );
-  lines.push('| violation | count | meaning |', '| --- | ---: | --- |');
-  for (const cls of VIOLATION_CLASSES)
-    lines.push(`| ${cls} | ${report.counts[cls]} | ${VIOLATION_MEANING[cls]} |`);
-  lines.push(`| total | ${total} | |`);
+  const warmup = Object.values(report.warmupCounts).reduce((a, b) => a + b, 0);
+  lines.push('| violation | count | in the warm-up | meaning |', '| --- | ---: | ---: | --- |');
+  for (const cls of VIOLATION_CLASSES) {
+    lines.push(
+      `| ${cls} | ${report.counts[cls]} | ${report.warmupCounts[cls]} | ${VIOLATION_MEANING[cls]} |`,
+    );
+  }
+  lines.push(`| total | ${total} | ${warmup} | |`);
   for (const cls of VIOLATION_CLASSES) {
     const findings = report.findings.filter((f) => f.cls === cls);
     if (findings.length === 0) continue;
@@ -59,6 +69,17 @@ export function formatReport(report: FuzzReport): string {
     const shown = cls === 'server-error' ? findings : examples(findings, EXAMPLES_PER_CLASS);
     for (const f of shown) lines.push(`  #${f.index} ${f.family}: ${f.detail}`, `      ${f.request}`);
     if (shown.length < findings.length) lines.push(`  … ${findings.length - shown.length} more`);
+  }
+  if (report.warmupFindings.length > 0) {
+    lines.push('', `warm-up pass (seed ${report.warmupSeed}), examples:`);
+    for (const cls of VIOLATION_CLASSES) {
+      for (const f of examples(
+        report.warmupFindings.filter((w) => w.cls === cls),
+        3,
+      )) {
+        lines.push(`  ${cls} #${f.index} ${f.family}: ${f.detail}`, `      ${f.request}`);
+      }
+    }
   }
   lines.push('', 'slowest answers:');
   for (const s of report.slowest) lines.push(`  ${s.ms} ms  #${s.index} ${s.family}: ${s.request}`);
@@ -77,7 +98,9 @@ export function formatReport(report: FuzzReport): string {
   lines.push(
     '',
     total === 0
-      ? 'No violations.'
+      ? warmup === 0
+        ? 'No violations.'
+        : `${warmup} violations in the warm-up pass only: replay one with --seed ${report.warmupSeed} --only <#index>.`
       : `${total} violations: replay one with --seed ${report.seed} --only <#index>.`,
   );
   return lines.join('\n');

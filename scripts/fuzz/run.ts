@@ -55,6 +55,14 @@ export interface FuzzReport {
   readonly seed: number;
   readonly sent: number;
   readonly warmupSent: number;
+  /**
+   * Violations of the warm-up pass, by class. A document seen before can take another path
+   * (cached parse and validation), so the warm-up finds things the main pass does not.
+   */
+  readonly warmupCounts: Readonly<Record<ViolationClass, number>>;
+  /** The warm-up's findings (replay one with `--seed <warmupSeed> --only <index>`). */
+  readonly warmupFindings: readonly Finding[];
+  readonly warmupSeed: number;
   readonly durationMs: number;
   readonly families: Readonly<Record<string, number>>;
   readonly statuses: Readonly<Record<string, number>>;
@@ -76,9 +84,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   try {
     const warmupSeed = (options.seed ^ 0x5bd1e995) >>> 0;
     let warmupSent = 0;
+    const warmupCounts = zeroCounts();
+    let warmupFindings: Finding[] = [];
     if (options.warmup > 0) {
       options.log(`warm-up: ${options.warmup} probes`);
-      warmupSent = (await runPass(fuzz, warmupSeed, indexes(options.warmup), options)).sent;
+      const warmup = await runPass(fuzz, warmupSeed, indexes(options.warmup), options);
+      warmupSent = warmup.sent;
+      for (const finding of warmup.findings) warmupCounts[finding.cls] += 1;
+      warmupFindings = warmup.findings;
     }
     const baseline = options.heap ? await readHeaps(fuzz.system) : undefined;
     const exitsBefore = fuzz.exits.length;
@@ -110,12 +123,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const unhealthy = await checkHealthy(fuzz);
     if (unhealthy)
       main.findings.push({ index: -1, family: '-', cls: 'unhealthy-after', detail: unhealthy, request: '-' });
-    const counts = Object.fromEntries(VIOLATION_CLASSES.map((c) => [c, 0])) as Record<ViolationClass, number>;
+    const counts = zeroCounts();
     for (const finding of main.findings) counts[finding.cls] += 1;
     return {
       seed: options.seed,
       sent: main.sent,
       warmupSent,
+      warmupCounts,
+      warmupFindings,
+      warmupSeed,
       durationMs: Math.round(performance.now() - started),
       families: main.families,
       statuses: main.statuses,
@@ -128,6 +144,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   } finally {
     await fuzz.system.dispose();
   }
+}
+
+function zeroCounts(): Record<ViolationClass, number> {
+  return Object.fromEntries(VIOLATION_CLASSES.map((c) => [c, 0])) as Record<ViolationClass, number>;
 }
 
 function indexes(count: number): number[] {
