@@ -72,6 +72,8 @@ export interface StartSystemOptions {
   readonly stopTimeoutMs?: number;
   /** The Node binary (default: this one if it is Node >= 24, else node_modules/.bin/node). */
   readonly nodePath?: string;
+  /** Node options placed before each entry file, e.g. `['--expose-gc']`. */
+  readonly nodeArgs?: readonly string[];
   readonly cwd?: string;
 }
 
@@ -258,7 +260,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
 
   let stopping = false;
   const spawnProcess = (p: ManagedProcess): void => {
-    const child = spawn(nodePath, [entryFile(p.name)], {
+    const child = spawn(nodePath, [...(options.nodeArgs ?? []), entryFile(p.name)], {
       cwd,
       env: envOf(p) as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

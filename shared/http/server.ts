@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { diagnosticsRoutes } from './diagnostics.ts';
 import { sendErrors } from './responses.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -30,7 +31,7 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly readiness: readonly ReadinessCheck[];
-  /** Path → handler; `/health/*` and `/metrics` are added. */
+  /** Path → handler; `/health/*`, `/metrics` (and `/debug/heap` if DIAGNOSTICS_ENABLED) are added. */
   readonly routes: Readonly<Record<string, RequestHandler>>;
   /** The bearer token `/metrics` asks for (METRICS_TOKEN, see readCommonConfig); none leaves it open. */
   readonly metricsToken: string | undefined;
@@ -53,6 +54,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const authorized = metricsToken ? bearerCheck(metricsToken) : () => true;
   const table: Record<string, RequestHandler> = {
     ...routes,
+    ...diagnosticsRoutes(),
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     '/health/ready': async (_req, res) => {
       const results = await Promise.all(readiness.map((dep) => probe(dep)));
