@@ -17,6 +17,7 @@ import { withQuerySource, type MikroORM } from '../db/database.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { activeTraceId, traceIdOf, withServerSpan } from '../observability/tracing.ts';
 import { createApolloHandler } from '../http/apollo-handler.ts';
+import { refuseUnread } from '../http/body.ts';
 import {
   closeServer,
   createHttpServer,
@@ -197,9 +198,7 @@ function onlyServices(
       caller = await identifyService(req.headers, verify);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      // The body is never read: close the connection rather than leave it to a next request.
-      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-      res.end(JSON.stringify({ errors: [{ message: err.message, extensions: { code: err.code } }] }));
+      refuseUnread(req, res, 401, err.code, err.message);
       return;
     }
     if (caller) callers.set(req, caller);

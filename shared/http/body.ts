@@ -76,8 +76,22 @@ export function sendBodyTooLarge(
   res: ServerResponse,
   maxBytes: number = MAX_BODY_BYTES,
 ): void {
+  refuseUnread(req, res, 413, ErrorCode.BAD_USER_INPUT, `The request body is larger than ${maxBytes} bytes`);
+}
+
+/**
+ * Answers a request refused before its body was read (too large, or from a caller that may not
+ * send one) with a coded error, draining the body as above so the client reads the answer.
+ */
+export function refuseUnread(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+): void {
   discardRestOfBody(req);
-  sendErrors(res, 413, ErrorCode.BAD_USER_INPUT, `The request body is larger than ${maxBytes} bytes`);
+  sendErrors(res, status, code, message);
 }
 
 function discardRestOfBody(req: IncomingMessage): void {
