@@ -31,8 +31,13 @@ export const VIOLATION_MEANING: Readonly<Record<ViolationClass, string>> = {
   'unhealthy-after': 'the system did not answer normally after the run',
 };
 
-/** The codes of the API contract (shared/API.md, Errors). */
+/**
+ * The codes of the API contract (shared/API.md, Errors), and PERSISTED_QUERY_NOT_FOUND: the
+ * automatic persisted query protocol's own answer to a hash the gateway does not hold yet, the
+ * code on which APQ clients send the full query (README, Errors).
+ */
 export const CONTRACT_CODES: ReadonlySet<string> = new Set([
+  'PERSISTED_QUERY_NOT_FOUND',
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'BAD_USER_INPUT',
