@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { uploadHugeBody } from './fuzz/big-body.ts';
 import { repeatedFragments } from './fuzz/document-attacks.ts';
 import { Client } from '../e2e/support/client.ts';
+import { createServiceTokenSigner, SERVICE_TOKEN_HEADER } from '../shared/auth/service-identity.ts';
 import { startTestSystem, type TestSystem } from '../test/support/system.ts';
 
 const { values } = parseArgs({
@@ -178,7 +179,18 @@ async function bodyChecks(system: TestSystem): Promise<Row[]> {
       gateway,
       { accept: 'text/event-stream' },
     ],
-    ['products /graphql', `${products.baseUrl}/graphql`, products, {}],
+    // As the gateway calls it (a subgraph refuses any other caller before reading a byte).
+    [
+      'products /graphql',
+      `${products.baseUrl}/graphql`,
+      products,
+      {
+        [SERVICE_TOKEN_HEADER]: await createServiceTokenSigner(
+          system.env.SERVICE_SECRET!,
+          'gateway',
+        )('products'),
+      },
+    ],
   ];
   const rows: Row[] = [];
   for (const [endpoint, url, target, headers] of targets) {
