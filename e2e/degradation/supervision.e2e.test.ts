@@ -102,7 +102,8 @@ describe('supervision', () => {
     const from = lines.all.length;
     // Something else takes its port while it is down: every restart then fails to listen and
     // exits at once, a crash loop of the process's own making.
-    const squatter = net.createServer();
+    // It holds no connection (the gateway's would keep close() waiting).
+    const squatter = net.createServer((socket) => socket.destroy());
     try {
       process.kill(payments.pid!, 'SIGKILL');
       await lines.next('payments', /restarting in/, from);

@@ -8,7 +8,6 @@
 // process exits without stop(), an `exit` hook SIGKILLs whatever is still running.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -24,8 +23,15 @@ import {
   type SubgraphName,
 } from './services.ts';
 import { generateServiceSecret } from '../../shared/auth/service-identity.ts';
+import { ProcessLog } from './process-logs.ts';
+import { SystemStartError, waitReady } from './readiness.ts';
+import { Supervisor, describeExit, type ExitInfo } from './supervisor.ts';
+import { RestartPolicy, type SupervisionSettings } from './supervisor-policy.ts';
 
 export type { ProcessName, SubgraphName } from './services.ts';
+export type { ExitInfo } from './supervisor.ts';
+export type { SupervisionSettings } from './supervisor-policy.ts';
+export { SystemStartError } from './readiness.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -42,6 +48,8 @@ export interface OutputLine {
   readonly name: ProcessName;
   readonly stream: 'stdout' | 'stderr';
   readonly line: string;
+  /** `process`: the process printed it; `supervisor`: the launcher says it about the process. */
+  readonly source: 'process' | 'supervisor';
 }
 
 /**
@@ -64,6 +72,15 @@ export interface StartSystemOptions {
   /** The gateway's SUPERGRAPH_PATH (default: the gateway's own default). */
   readonly supergraphPath?: string;
   readonly output?: OutputOption;
+  /**
+   * Restart a process that exits when nobody asked it to, with growing delays, until it crashes
+   * in a loop (scripts/lib/supervisor-policy.ts): `true` for the default settings, or settings.
+   * Default off: a test that crashes a process should find it down, not quietly replaced.
+   * kill() and stop() are never undone by it.
+   */
+  readonly supervise?: boolean | Partial<SupervisionSettings>;
+  /** Each process's output also goes to `<logDir>/<id>.log` (emptied at start). */
+  readonly logDir?: string;
   /** Host the URLs name and readiness is probed on (default 127.0.0.1). */
   readonly host?: string;
   /** Per process, until /health/ready answers 200 (default 60 s). */
@@ -73,11 +90,6 @@ export interface StartSystemOptions {
   /** The Node binary (default: this one if it is Node >= 24, else node_modules/.bin/node). */
   readonly nodePath?: string;
   readonly cwd?: string;
-}
-
-export interface ExitInfo {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
 }
 
 export interface SystemProcess {
@@ -92,7 +104,7 @@ export interface SystemProcess {
   readonly graphqlUrl: string;
   readonly pid: number | undefined;
   readonly running: boolean;
-  /** How often restart() started it again. */
+  /** How often restart() or the supervisor started it again. */
   readonly restarts: number;
   /** How it last exited, while it is not running. */
   readonly lastExit: ExitInfo | undefined;
@@ -116,25 +128,14 @@ export interface RunningSystem extends AsyncDisposable {
   readonly env: Env;
   /** A process by id (`orders`, `inventory#2`); throws for an unknown id. */
   process(id: string): SystemProcess;
-  /** Sends `signal` (default SIGKILL) to the process and waits for it to exit. */
+  /** Sends `signal` (default SIGKILL) to the process and waits for it to exit; it stays down
+   *  (the supervisor does not restart it) until restart(). */
   kill(id: string, signal?: NodeJS.Signals): Promise<ExitInfo>;
   /** Stops the process if it runs (SIGTERM, then SIGKILL), starts it again on the same port
-   *  with the same environment and waits until it is ready. */
+   *  with the same environment and waits until it is ready; the supervisor forgets its crashes. */
   restart(id: string): Promise<void>;
   /** Stops every process (gateway first), SIGKILL after the grace period; idempotent. */
   stop(): Promise<void>;
-}
-
-export class SystemStartError extends Error {
-  override name = 'SystemStartError';
-  readonly processId: string;
-  readonly output: string;
-
-  constructor(processId: string, reason: string, output: string) {
-    super(`${processId} ${reason}${output ? `\n--- last output of ${processId} ---\n${output}` : ''}`);
-    this.processId = processId;
-    this.output = output;
-  }
 }
 
 const OUTPUT_LINES = 100;
@@ -172,6 +173,8 @@ class ManagedProcess implements SystemProcess {
   exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
   /** Set while this process is being stopped on purpose, so its exit is not reported. */
   expectingExit = false;
+  supervisor: Supervisor | undefined;
+  log: ProcessLog | undefined;
   private readonly lines: string[] = [];
 
   constructor(name: ProcessName, instance: number, port: number, host: string) {
@@ -220,6 +223,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   const selected = PROCESSES.filter((name) => (options.processes ?? PROCESSES).includes(name));
   if (selected.length === 0) throw new Error('startSystem: no processes selected');
+  const settings = supervisionSettings(options.supervise);
 
   for (const name of selected) {
     const file = path.join(cwd, entryFile(name));
@@ -230,6 +234,21 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   const processes = await allocate(selected, options, host);
   const width = Math.max(...processes.map((p) => p.id.length));
   const write = outputWriter(options.output ?? 'prefix', width);
+  if (options.logDir !== undefined) {
+    const dir = options.logDir;
+    await Promise.all(processes.map(async (p) => (p.log = await ProcessLog.open(dir, p.id))));
+  }
+  /** A line the process printed. */
+  const printed = (p: ManagedProcess, stream: OutputLine['stream'], line: string): void => {
+    p.remember(line);
+    p.log?.line(line);
+    write({ id: p.id, name: p.name, stream, line, source: 'process' });
+  };
+  /** A line the launcher says about the process. */
+  const report = (p: ManagedProcess, line: string): void => {
+    p.log?.note(line);
+    write({ id: p.id, name: p.name, stream: 'stderr', line, source: 'supervisor' });
+  };
 
   const first = (name: ProcessName): ManagedProcess | undefined =>
     processes.find((p) => p.name === name && p.instance === 1);
@@ -267,26 +286,22 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     p.child = child;
     p.expectingExit = false;
     p.lastExit = undefined;
+    p.supervisor?.started();
     for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream], crlfDelay: Infinity }).on('line', (line) => {
-        p.remember(line);
-        write({ id: p.id, name: p.name, stream, line });
-      });
+      createInterface({ input: child[stream], crlfDelay: Infinity }).on('line', (line) =>
+        printed(p, stream, line),
+      );
     }
     p.exited = new Promise<ExitInfo>((resolve) => {
       // 'close' comes after the output streams are drained, so recentOutput() is complete.
       child.once('close', (code, signal) => {
         const exit = { code, signal };
         p.lastExit = exit;
-        if (!p.expectingExit && !stopping) {
-          write({
-            id: p.id,
-            name: p.name,
-            stream: 'stderr',
-            line: `exited unexpectedly (${signal ?? `code ${code}`})`,
-          });
-        }
+        // Resolved first: whoever awaits this exit sees it before a restart replaces `exited`.
         resolve(exit);
+        if (p.expectingExit || stopping) return;
+        if (p.supervisor) p.supervisor.exited(exit);
+        else report(p, `exited unexpectedly (${describeExit(exit)})`);
       });
       child.once('error', (error) => {
         p.remember(`could not start: ${error.message}`);
@@ -314,10 +329,12 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
 
   const stopAll = async (): Promise<void> => {
     stopping = true;
+    processes.forEach((p) => p.supervisor?.cancel());
     // The gateway first (it stops taking requests), then the subgraphs together.
     await Promise.all(processes.filter((p) => p.name === 'gateway').map((p) => stopProcess(p)));
     await Promise.all(processes.filter((p) => p.name !== 'gateway').map((p) => stopProcess(p)));
     process.removeListener('exit', killAllNow);
+    await Promise.all(processes.map((p) => p.log?.close()));
   };
 
   const startAndWait = async (group: ManagedProcess[], signal: AbortSignal): Promise<void> => {
@@ -341,6 +358,24 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     throw error;
   }
 
+  // Supervised from here on: a process that fails while the system starts fails the start.
+  if (settings) {
+    for (const p of processes) {
+      p.supervisor = new Supervisor(settings, {
+        start: () => {
+          if (stopping) return;
+          p.restarts += 1;
+          spawnProcess(p);
+        },
+        waitReady: (signal) => waitReady(p, readyTimeoutMs, signal),
+        running: () => p.running,
+        report: (line) => report(p, line),
+        logFile: p.log?.file,
+      });
+      p.supervisor.started();
+    }
+  }
+
   const byId = (id: string): ManagedProcess => {
     const found = processes.find((p) => p.id === id);
     if (!found) throw new Error(`no process "${id}"; there are: ${processes.map((p) => p.id).join(', ')}`);
@@ -359,10 +394,15 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     processes,
     env: common,
     process: byId,
-    kill: (id, signal = 'SIGKILL') => stopProcess(byId(id), signal),
+    kill: (id, signal = 'SIGKILL') => {
+      const p = byId(id);
+      p.supervisor?.cancel();
+      return stopProcess(p, signal);
+    },
     restart: async (id) => {
       const p = byId(id);
       if (stopping) throw new Error(`cannot restart ${id}: the system is stopping`);
+      p.supervisor?.reset();
       await stopProcess(p);
       p.restarts += 1;
       try {
@@ -420,6 +460,12 @@ async function allocate(
   return result;
 }
 
+function supervisionSettings(supervise: StartSystemOptions['supervise']): SupervisionSettings | undefined {
+  if (supervise === undefined || supervise === false) return undefined;
+  // Validated here, before anything is started.
+  return new RestartPolicy(supervise === true ? {} : supervise).settings;
+}
+
 function mergeEnv(...layers: (Env | undefined)[]): Env {
   const merged: Record<string, string | undefined> = {};
   for (const layer of layers) {
@@ -442,54 +488,4 @@ function outputWriter(output: OutputOption, width: number): (line: OutputLine) =
     case 'prefix':
       return ({ id, stream, line }) => process[stream].write(`${id.padEnd(width)} | ${line}\n`);
   }
-}
-
-async function waitReady(p: ManagedProcess, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const url = `${p.baseUrl}/health/ready`;
-  let last: string;
-  for (;;) {
-    if (signal.aborted) return;
-    if (!p.running) {
-      const exit = await p.exited;
-      throw new SystemStartError(
-        p.id,
-        `exited (${exit.signal ?? `code ${exit.code}`}) before it was ready on port ${p.port}`,
-        p.recentOutput(),
-      );
-    }
-    try {
-      const { status, body } = await probe(url, signal);
-      if (status === 200) return;
-      last = `HTTP ${status} ${body.slice(0, 300)}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() > deadline) {
-      throw new SystemStartError(
-        p.id,
-        `was not ready within ${timeoutMs} ms (GET ${url}: ${last})`,
-        p.recentOutput(),
-      );
-    }
-    await Promise.race([new Promise((resolve) => setTimeout(resolve, 200)), p.exited]);
-  }
-}
-
-/**
- * One GET on a connection of its own (no keep-alive pool): a probe must not leave an idle
- * socket open that the process then waits for when it drains its HTTP server on SIGTERM.
- */
-function probe(url: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false, timeout: 2000, signal }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error('no answer within 2000 ms')));
-    request.on('error', reject);
-  });
 }

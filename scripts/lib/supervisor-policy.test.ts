@@ -75,7 +75,8 @@ describe('RestartPolicy', () => {
 
 describe('formatDuration', () => {
   it('reads as a person says it', () => {
-    expect([500, 1000, 1500, 30_000, 60_000, 120_000].map(formatDuration)).toEqual([
+    expect([20, 500, 1000, 1500, 30_000, 60_000, 120_000].map(formatDuration)).toEqual([
+      '20 ms',
       '0.5 s',
       '1 s',
       '1.5 s',

@@ -99,8 +99,9 @@ export class RestartPolicy {
   }
 }
 
-/** `0.5 s`, `1 s`, `30 s`, `1.5 min`: a delay or window as a person reads it. */
+/** `20 ms`, `0.5 s`, `1 s`, `30 s`, `1.5 min`: a delay or window as a person reads it. */
 export function formatDuration(ms: number): string {
+  if (ms < 1000 && ms % 100 !== 0) return `${ms} ms`;
   if (ms >= 90_000) return `${Number((ms / 60_000).toFixed(1))} min`;
   return `${Number((ms / 1000).toFixed(1))} s`;
 }
