@@ -7,11 +7,9 @@
 // launcher, which stops the gateway first and the subgraphs after it, in order; if this
 // process exits without stop(), an `exit` hook SIGKILLs whatever is still running.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import {
   DEFAULT_PORTS,
   PROCESSES,
@@ -23,6 +21,7 @@ import {
   type SubgraphName,
 } from './services.ts';
 import { generateServiceSecret } from '../../shared/auth/service-identity.ts';
+import { ManagedProcess } from './managed-process.ts';
 import { ProcessLog } from './process-logs.ts';
 import { SystemStartError, waitReady } from './readiness.ts';
 import { Supervisor, describeExit, type ExitInfo } from './supervisor.ts';
@@ -138,8 +137,6 @@ export interface RunningSystem extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const OUTPUT_LINES = 100;
-
 /** A free TCP port on host (the OS's choice, released again before it returns). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = net.createServer();
@@ -158,61 +155,6 @@ export function defaultNodePath(): string {
   if (major >= 24) return process.execPath;
   const local = path.join(REPO_ROOT, 'node_modules', '.bin', 'node');
   return existsSync(local) ? local : process.execPath;
-}
-
-class ManagedProcess implements SystemProcess {
-  readonly id: string;
-  readonly name: ProcessName;
-  readonly instance: number;
-  readonly port: number;
-  readonly baseUrl: string;
-  readonly graphqlUrl: string;
-  restarts = 0;
-  lastExit: ExitInfo | undefined;
-  child: ChildProcess | undefined;
-  exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
-  /** Set while this process is being stopped on purpose, so its exit is not reported. */
-  expectingExit = false;
-  supervisor: Supervisor | undefined;
-  log: ProcessLog | undefined;
-  private readonly lines: string[] = [];
-
-  constructor(name: ProcessName, instance: number, port: number, host: string) {
-    this.name = name;
-    this.instance = instance;
-    this.id = instance === 1 ? name : `${name}#${instance}`;
-    this.port = port;
-    this.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    this.graphqlUrl = `${this.baseUrl}/graphql`;
-  }
-
-  get pid(): number | undefined {
-    return this.running ? this.child?.pid : undefined;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  remember(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > OUTPUT_LINES) this.lines.shift();
-  }
-
-  recentOutput(): string {
-    return this.lines.join('\n');
-  }
-
-  /** Signals the whole process group (the child and anything it started). */
-  signal(signal: NodeJS.Signals): void {
-    const pid = this.child?.pid;
-    if (!this.running || pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      this.child?.kill(signal);
-    }
-  }
 }
 
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
@@ -238,12 +180,6 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     const dir = options.logDir;
     await Promise.all(processes.map(async (p) => (p.log = await ProcessLog.open(dir, p.id))));
   }
-  /** A line the process printed. */
-  const printed = (p: ManagedProcess, stream: OutputLine['stream'], line: string): void => {
-    p.remember(line);
-    p.log?.line(line);
-    write({ id: p.id, name: p.name, stream, line, source: 'process' });
-  };
   /** A line the launcher says about the process. */
   const report = (p: ManagedProcess, line: string): void => {
     p.log?.note(line);
@@ -276,53 +212,23 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   };
 
   let stopping = false;
-  const spawnProcess = (p: ManagedProcess): void => {
-    const child = spawn(nodePath, [entryFile(p.name)], {
-      cwd,
-      env: envOf(p) as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    p.child = child;
-    p.expectingExit = false;
-    p.lastExit = undefined;
-    p.supervisor?.started();
-    for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream], crlfDelay: Infinity }).on('line', (line) =>
-        printed(p, stream, line),
-      );
-    }
-    p.exited = new Promise<ExitInfo>((resolve) => {
-      // 'close' comes after the output streams are drained, so recentOutput() is complete.
-      child.once('close', (code, signal) => {
-        const exit = { code, signal };
-        p.lastExit = exit;
-        // Resolved first: whoever awaits this exit sees it before a restart replaces `exited`.
-        resolve(exit);
-        if (p.expectingExit || stopping) return;
-        if (p.supervisor) p.supervisor.exited(exit);
-        else report(p, `exited unexpectedly (${describeExit(exit)})`);
-      });
-      child.once('error', (error) => {
-        p.remember(`could not start: ${error.message}`);
-        const exit = { code: null, signal: null };
-        p.lastExit = exit;
-        resolve(exit);
-      });
-    });
-  };
-
-  const stopProcess = async (p: ManagedProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> => {
-    if (!p.running) return p.lastExit ?? { code: null, signal: null };
-    p.expectingExit = true;
-    p.signal(signal);
-    const timer = setTimeout(() => p.signal('SIGKILL'), stopTimeoutMs);
-    try {
-      return await p.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const spawnProcess = (p: ManagedProcess): void =>
+    p.spawn(
+      { nodePath, cwd, env: envOf(p) },
+      {
+        line: (stream, line) => {
+          p.log?.line(line);
+          write({ id: p.id, name: p.name, stream, line, source: 'process' });
+        },
+        unexpectedExit: (exit) => {
+          if (stopping) return;
+          if (p.supervisor) p.supervisor.exited(exit);
+          else report(p, `exited unexpectedly (${describeExit(exit)})`);
+        },
+      },
+    );
+  const stopProcess = (p: ManagedProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> =>
+    p.stop(signal, stopTimeoutMs);
 
   const killAllNow = (): void => processes.forEach((p) => p.signal('SIGKILL'));
   process.on('exit', killAllNow);
