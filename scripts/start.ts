@@ -63,6 +63,12 @@ function natsEnv(credentials: NatsCredentials | undefined): Partial<Record<Proce
   );
 }
 
+/** Relative to the working directory when below it, else absolute. */
+function shortPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
 function banner(system: RunningSystem, infra: Infrastructure, production: boolean, logDir: string): string {
   const local = (url: string): string => url.replace('//127.0.0.1:', '//localhost:');
   const lines = [
@@ -72,7 +78,7 @@ function banner(system: RunningSystem, infra: Infrastructure, production: boolea
     ...SUBGRAPHS.map((name) => `  ${name.padEnd(13)}${local(system.urls.subgraphs[name]!)}`),
     `PostgreSQL     ${redact(infra.databaseUrl)}${infra.started.postgres ? '   (embedded, started by npm start)' : ''}`,
     `NATS           ${infra.natsUrl}${infra.started.nats ? '   (nats-server, started by npm start: a user per process)' : ''}`,
-    `Logs           ${path.relative(process.cwd(), logDir) || '.'}/<process>.log   (a process that exits is restarted)`,
+    `Logs           ${shortPath(logDir)}/<process>.log   (a process that exits is restarted)`,
   ];
   if (!production) {
     const email = process.env.ADMIN_EMAIL ?? 'admin@example.com';
