@@ -188,28 +188,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
 
   const first = (name: ProcessName): ManagedProcess | undefined =>
     processes.find((p) => p.name === name && p.instance === 1);
-  const base = mergeEnv(process.env, options.env);
-  const users = first('users');
-  // Every process learns where the subgraphs are: the gateway routes to them, and orders reads
-  // products it has not seen yet from the products subgraph.
-  const subgraphUrlEnv: Record<string, string> = {};
-  for (const sub of processes) {
-    if (isSubgraph(sub.name) && sub.instance === 1)
-      subgraphUrlEnv[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
-  }
-  const common = mergeEnv(base, {
-    APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
-    // Subgraphs take GraphQL only from services holding this secret (shared/auth/service-identity.ts):
-    // a random one per system unless one is given, so it is enforced in development and tests too.
-    SERVICE_SECRET: base.SERVICE_SECRET ?? generateServiceSecret(),
-    ...(users ? { USERS_JWKS_URL: `${users.baseUrl}/.well-known/jwks.json` } : {}),
-    ...subgraphUrlEnv,
-  });
-  const envOf = (p: ManagedProcess): Env => {
-    const own: Record<string, string | undefined> = { PORT: String(p.port) };
-    if (p.name === 'gateway' && options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
-    return mergeEnv(common, own, options.processEnv?.[p.name]);
-  };
+  const { common, envOf } = environments(processes, options);
 
   let stopping = false;
   const spawnProcess = (p: ManagedProcess): void =>
@@ -322,6 +301,36 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     [Symbol.asyncDispose]: stopAll,
   };
   return system;
+}
+
+/** The environment every process shares, and each one's own on top of it. */
+function environments(
+  processes: readonly ManagedProcess[],
+  options: StartSystemOptions,
+): { common: Env; envOf: (p: ManagedProcess) => Env } {
+  const base = mergeEnv(process.env, options.env);
+  const users = processes.find((p) => p.name === 'users' && p.instance === 1);
+  // Every process learns where the subgraphs are: the gateway routes to them, and orders reads
+  // products it has not seen yet from the products subgraph.
+  const subgraphUrlEnv: Record<string, string> = {};
+  for (const sub of processes) {
+    if (isSubgraph(sub.name) && sub.instance === 1)
+      subgraphUrlEnv[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
+  }
+  const common = mergeEnv(base, {
+    APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
+    // Subgraphs take GraphQL only from services holding this secret (shared/auth/service-identity.ts):
+    // a random one per system unless one is given, so it is enforced in development and tests too.
+    SERVICE_SECRET: base.SERVICE_SECRET ?? generateServiceSecret(),
+    ...(users ? { USERS_JWKS_URL: `${users.baseUrl}/.well-known/jwks.json` } : {}),
+    ...subgraphUrlEnv,
+  });
+  const envOf = (p: ManagedProcess): Env => {
+    const own: Record<string, string | undefined> = { PORT: String(p.port) };
+    if (p.name === 'gateway' && options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
+    return mergeEnv(common, own, options.processEnv?.[p.name]);
+  };
+  return { common, envOf };
 }
 
 async function allocate(
