@@ -12,8 +12,10 @@ import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import path from 'node:path';
 import { REPO_ROOT } from '../scripts/lib/services.ts';
-import { startTestSystem, type TestSystem } from '../test/support/system.ts';
+import type { TestSystem } from '../test/support/system.ts';
 import { Client } from '../e2e/support/client.ts';
+import { markdown, percentile } from './lib/report.ts';
+import { createProducts, registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
 
 interface Phase {
   readonly rate: number;
@@ -64,11 +66,6 @@ function parsePhases(args: readonly string[]): Phase[] {
   return (args.length > 0 ? args : DEFAULT_PHASES).map(parsePhase);
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 /** CPU seconds used so far by each process of the system, its PostgreSQL backends and NATS (Linux /proc). */
 async function cpuSeconds(system: TestSystem): Promise<Record<string, number>> {
   const ticks = async (pid: number | string): Promise<number> => {
@@ -91,8 +88,6 @@ async function cpuSeconds(system: TestSystem): Promise<Record<string, number>> {
   result.nats = nats / 100;
   return result;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class Tracker {
   /** When each order's request started, by order id (set once the response names it). */
@@ -267,12 +262,6 @@ function stepTable(results: readonly PhaseResult[]): string {
   return markdown(head, rows);
 }
 
-function markdown(head: readonly string[], rows: readonly string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
-
 async function main(): Promise<void> {
   const phases = parsePhases(process.argv.slice(2));
   console.log('starting the system ...');
@@ -282,20 +271,13 @@ async function main(): Promise<void> {
   try {
     // BENCH_CPU_PROFILE=orders,gateway writes V8 CPU profiles of those processes (on exit) to .cache/bench-profiles.
     const profiled = (process.env.BENCH_CPU_PROFILE ?? '').split(',').filter(Boolean);
-    system = await startTestSystem({
+    system = await startBenchSystem({
       processEnv: Object.fromEntries(
         profiled.map((name) => [
           name,
           { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(REPO_ROOT, '.cache', 'bench-profiles')}` },
         ]),
       ),
-      env: {
-        RATE_LIMIT_PER_MINUTE: '10000000',
-        RATE_LIMIT_BURST: '1000000',
-        // The bench registers its customers from one address, faster than a client would.
-        LOGIN_THROTTLE_ENABLED: 'false',
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      },
     });
     const client = new Client(system.urls.gateway!);
     const tracker = new Tracker();
@@ -310,16 +292,8 @@ async function main(): Promise<void> {
     await nc.flush();
 
     const admin = await client.adminToken();
-    const products: string[] = [];
-    for (let i = 0; i < PRODUCTS; i++)
-      products.push((await client.createProduct(admin, { priceCents: 100 + i, stock: 1_000_000 })).id);
-    const customers: string[] = [];
-    while (customers.length < CUSTOMERS)
-      customers.push(
-        ...(await Promise.all(Array.from({ length: 10 }, () => client.registerCustomer()))).map(
-          (c) => c.token,
-        ),
-      );
+    const products = await createProducts(client, admin, PRODUCTS, 1_000_000);
+    const customers = await registerCustomers(client, CUSTOMERS);
     console.log(
       `${PRODUCTS} products, ${CUSTOMERS} customers; warm-up ${WARM_UP.rate}/s for ${WARM_UP.seconds} s`,
     );

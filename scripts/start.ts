@@ -3,6 +3,9 @@
 // nothing answers; composes gateway/supergraph.graphql when it is missing or stale; starts the
 // five subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0. A nats-server
 // started here has a user per process (nats/permissions.ts) with passwords made for the run.
+// A process that exits on its own is restarted with growing delays until it crashes in a loop
+// (SUPERVISOR_* variables, scripts/lib/supervisor-config.ts); each one's output also goes to
+// <data dir>/logs/<process>.log, the file named when it is given up on.
 //
 //   npm start                         the fixed ports, 4000-4005
 //   npm start -- --free-ports         any free ports (printed)
@@ -14,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { writeSupergraph } from './compose-supergraph.ts';
 import { ensureInfrastructure, type Infrastructure } from './lib/infra.ts';
 import { startSystem, type Env, type RunningSystem } from './lib/processes.ts';
+import { readSupervisionSettings } from './lib/supervisor-config.ts';
 import { generateServiceSecret } from '../shared/auth/service-identity.ts';
 import {
   DEFAULT_DATA_DIR,
@@ -59,7 +63,13 @@ function natsEnv(credentials: NatsCredentials | undefined): Partial<Record<Proce
   );
 }
 
-function banner(system: RunningSystem, infra: Infrastructure, production: boolean): string {
+/** Relative to the working directory when below it, else absolute. */
+function shortPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+function banner(system: RunningSystem, infra: Infrastructure, production: boolean, logDir: string): string {
   const local = (url: string): string => url.replace('//127.0.0.1:', '//localhost:');
   const lines = [
     '',
@@ -68,6 +78,7 @@ function banner(system: RunningSystem, infra: Infrastructure, production: boolea
     ...SUBGRAPHS.map((name) => `  ${name.padEnd(13)}${local(system.urls.subgraphs[name]!)}`),
     `PostgreSQL     ${redact(infra.databaseUrl)}${infra.started.postgres ? '   (embedded, started by npm start)' : ''}`,
     `NATS           ${infra.natsUrl}${infra.started.nats ? '   (nats-server, started by npm start: a user per process)' : ''}`,
+    `Logs           ${shortPath(logDir)}/<process>.log   (a process that exits is restarted)`,
   ];
   if (!production) {
     const email = process.env.ADMIN_EMAIL ?? 'admin@example.com';
@@ -116,6 +127,7 @@ async function main(): Promise<number> {
   }
   const production = process.env.NODE_ENV === 'production';
   const dataDir = path.resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
+  const logDir = path.join(dataDir, 'logs');
 
   // A signal during start-up is acted on as soon as the current step ends; a second one exits
   // at once (the `exit` hooks of infra.ts and processes.ts SIGKILL what is left).
@@ -136,6 +148,8 @@ async function main(): Promise<number> {
   let infra: Infrastructure | undefined;
   let system: RunningSystem | undefined;
   try {
+    // Read before anything starts: a bad setting fails at once.
+    const supervise = readSupervisionSettings(process.env);
     // Composition first: a broken schema fails before any server is started.
     const { path: file, changed } = await writeSupergraph();
     log(`${changed ? 'composed' : 'supergraph up to date:'} ${path.relative(REPO_ROOT, file)}`);
@@ -153,8 +167,10 @@ async function main(): Promise<number> {
         env: { DATABASE_URL: infra.databaseUrl, NATS_URL: infra.natsUrl, SERVICE_SECRET: serviceSecret },
         processEnv: natsEnv(infra.natsCredentials),
         output: 'prefix',
+        supervise,
+        logDir,
       });
-      console.log(banner(system, infra, production));
+      console.log(banner(system, infra, production, logDir));
     }
     const signal = await stopSignal;
     log(`${signal}: stopping`);

@@ -2,7 +2,7 @@
 // directory laid out like the repository), so the launcher's lifecycle is tested on its own:
 // readiness, environment, output, kill -9 and restart, failures half-way, clean stop.
 
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -10,10 +10,13 @@ import { PROCESSES, entryFile } from './services.ts';
 import { SystemStartError, startSystem, type OutputLine, type RunningSystem } from './processes.ts';
 
 // Answers /health/ready (after READY_DELAY_MS), echoes its environment at /env, logs one line,
-// exits on SIGTERM; FAIL_AT_START makes it exit at once with code 3.
+// exits on SIGTERM; FAIL_AT_START makes it exit at once with code 3, and so does the file
+// CRASH_IF_EXISTS names once it exists (a crash loop on demand).
 const FAKE_SERVICE = `
 import http from 'node:http';
+import { existsSync } from 'node:fs';
 if (process.env.FAIL_AT_START) { console.error('boom: cannot start'); process.exit(3); }
+if (process.env.CRASH_IF_EXISTS && existsSync(process.env.CRASH_IF_EXISTS)) { console.error('crashing as told'); process.exit(3); }
 const readyAt = Date.now() + Number(process.env.READY_DELAY_MS ?? 0);
 const server = http.createServer((req, res) => {
   if (req.url === '/health/ready') { res.statusCode = Date.now() >= readyAt ? 200 : 503; res.end('{}'); return; }
@@ -53,6 +56,15 @@ const isAlive = (pid: number): boolean => {
     return false;
   }
 };
+
+/** Resolves with the first line of `lines` from `from` on that matches, as soon as it is there. */
+async function lineMatching(lines: OutputLine[], pattern: RegExp, from = 0): Promise<OutputLine> {
+  for (;;) {
+    const found = lines.slice(from).find((l) => pattern.test(l.line));
+    if (found) return found;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 async function envOf(url: string): Promise<Record<string, string>> {
   return (await (await fetch(`${url}/env`)).json()) as Record<string, string>;
@@ -184,5 +196,91 @@ describe('startSystem', () => {
     await expect(startSystem({ cwd: os.tmpdir(), output: 'silent' })).rejects.toThrow(
       /users cannot start: subgraphs\/users\/src\/main.ts does not exist/,
     );
+  });
+});
+
+describe('startSystem with supervision', () => {
+  it('restarts a process killed from outside, says so, and keeps its output in its log file', async () => {
+    const lines: OutputLine[] = [];
+    const logDir = path.join(root, 'logs-restart');
+    system = await startSystem({
+      cwd: root,
+      ports: 'free',
+      processes: ['inventory', 'orders'],
+      output: (line) => lines.push(line),
+      supervise: { initialDelayMs: 100 },
+      logDir,
+    });
+    const inventory = system.process('inventory');
+    const before = inventory.pid!;
+    process.kill(before, 'SIGKILL');
+
+    const exited = await lineMatching(lines, /exited/);
+    expect(exited).toMatchObject({
+      id: 'inventory',
+      source: 'supervisor',
+      line: 'exited (SIGKILL); restarting in 0.1 s (restart 1)',
+    });
+    await lineMatching(lines, /ready again \(restart 1\)/);
+    expect(inventory.running).toBe(true);
+    expect(inventory.pid).not.toBe(before);
+    expect(inventory.restarts).toBe(1);
+    expect((await fetch(`${inventory.baseUrl}/health/ready`)).status).toBe(200);
+
+    await system.stop();
+    const log = (await readFile(path.join(logDir, 'inventory.log'), 'utf8')).trim().split('\n');
+    // both runs' own lines, and the supervisor's between them
+    expect(log.filter((l) => l.includes('listening'))).toHaveLength(2);
+    expect(JSON.parse(log[1]!)).toMatchObject({ service: 'supervisor', msg: exited.line });
+  });
+
+  it('gives up on a crash loop, naming the log; restart() starts afresh', async () => {
+    const lines: OutputLine[] = [];
+    const logDir = path.join(root, 'logs-loop');
+    const crashFlag = path.join(root, 'crash-now');
+    system = await startSystem({
+      cwd: root,
+      ports: 'free',
+      processes: ['payments'],
+      env: { CRASH_IF_EXISTS: crashFlag },
+      output: (line) => lines.push(line),
+      supervise: { initialDelayMs: 10, crashLoopExits: 3 },
+      logDir,
+    });
+    await writeFile(crashFlag, '');
+    try {
+      process.kill(system.process('payments').pid!, 'SIGKILL');
+      const gaveUp = await lineMatching(lines, /crash loop/);
+      const logFile = path.join(logDir, 'payments.log');
+      expect(gaveUp.line).toBe(
+        `exited 3 times within 60 s (code 3): crash loop, not restarting it; its output is in ${logFile}`,
+      );
+      expect(lines.filter((l) => l.source === 'supervisor').map((l) => l.line)).toEqual([
+        'exited (SIGKILL); restarting in 10 ms (restart 1)',
+        'exited (code 3); restarting in 20 ms (restart 2)',
+        gaveUp.line,
+      ]);
+      expect(system.process('payments').running).toBe(false);
+      expect(await readFile(logFile, 'utf8')).toContain('crashing as told');
+    } finally {
+      await rm(crashFlag, { force: true });
+    }
+    await system.restart('payments');
+    expect(system.process('payments').running).toBe(true);
+  });
+
+  it('leaves a process stopped with kill() down, and says nothing about it', async () => {
+    const lines: OutputLine[] = [];
+    system = await startSystem({
+      cwd: root,
+      ports: 'free',
+      processes: ['orders'],
+      output: (line) => lines.push(line),
+      supervise: { initialDelayMs: 0 },
+    });
+    await system.kill('orders');
+    // The supervisor decides in the exit handler, before kill() resolves: a restart would show now.
+    expect(lines.filter((l) => l.source === 'supervisor')).toEqual([]);
+    expect(system.process('orders').running).toBe(false);
   });
 });

@@ -7,12 +7,9 @@
 // launcher, which stops the gateway first and the subgraphs after it, in order; if this
 // process exits without stop(), an `exit` hook SIGKILLs whatever is still running.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import {
   DEFAULT_PORTS,
   PROCESSES,
@@ -24,8 +21,16 @@ import {
   type SubgraphName,
 } from './services.ts';
 import { generateServiceSecret } from '../../shared/auth/service-identity.ts';
+import { ManagedProcess } from './managed-process.ts';
+import { ProcessLog } from './process-logs.ts';
+import { SystemStartError, waitReady } from './readiness.ts';
+import { Supervisor, describeExit, type ExitInfo } from './supervisor.ts';
+import { RestartPolicy, type SupervisionSettings } from './supervisor-policy.ts';
 
 export type { ProcessName, SubgraphName } from './services.ts';
+export type { ExitInfo } from './supervisor.ts';
+export type { SupervisionSettings } from './supervisor-policy.ts';
+export { SystemStartError } from './readiness.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -42,6 +47,8 @@ export interface OutputLine {
   readonly name: ProcessName;
   readonly stream: 'stdout' | 'stderr';
   readonly line: string;
+  /** `process`: the process printed it; `supervisor`: the launcher says it about the process. */
+  readonly source: 'process' | 'supervisor';
 }
 
 /**
@@ -64,6 +71,15 @@ export interface StartSystemOptions {
   /** The gateway's SUPERGRAPH_PATH (default: the gateway's own default). */
   readonly supergraphPath?: string;
   readonly output?: OutputOption;
+  /**
+   * Restart a process that exits when nobody asked it to, with growing delays, until it crashes
+   * in a loop (scripts/lib/supervisor-policy.ts): `true` for the default settings, or settings.
+   * Default off: a test that crashes a process should find it down, not quietly replaced.
+   * kill() and stop() are never undone by it.
+   */
+  readonly supervise?: boolean | Partial<SupervisionSettings>;
+  /** Each process's output also goes to `<logDir>/<id>.log` (emptied at start). */
+  readonly logDir?: string;
   /** Host the URLs name and readiness is probed on (default 127.0.0.1). */
   readonly host?: string;
   /** Per process, until /health/ready answers 200 (default 60 s). */
@@ -75,11 +91,6 @@ export interface StartSystemOptions {
   /** Node options placed before each entry file, e.g. `['--expose-gc']`. */
   readonly nodeArgs?: readonly string[];
   readonly cwd?: string;
-}
-
-export interface ExitInfo {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
 }
 
 export interface SystemProcess {
@@ -94,7 +105,7 @@ export interface SystemProcess {
   readonly graphqlUrl: string;
   readonly pid: number | undefined;
   readonly running: boolean;
-  /** How often restart() started it again. */
+  /** How often restart() or the supervisor started it again. */
   readonly restarts: number;
   /** How it last exited, while it is not running. */
   readonly lastExit: ExitInfo | undefined;
@@ -118,28 +129,15 @@ export interface RunningSystem extends AsyncDisposable {
   readonly env: Env;
   /** A process by id (`orders`, `inventory#2`); throws for an unknown id. */
   process(id: string): SystemProcess;
-  /** Sends `signal` (default SIGKILL) to the process and waits for it to exit. */
+  /** Sends `signal` (default SIGKILL) to the process and waits for it to exit; it stays down
+   *  (the supervisor does not restart it) until restart(). */
   kill(id: string, signal?: NodeJS.Signals): Promise<ExitInfo>;
   /** Stops the process if it runs (SIGTERM, then SIGKILL), starts it again on the same port
-   *  with the same environment and waits until it is ready. */
+   *  with the same environment and waits until it is ready; the supervisor forgets its crashes. */
   restart(id: string): Promise<void>;
   /** Stops every process (gateway first), SIGKILL after the grace period; idempotent. */
   stop(): Promise<void>;
 }
-
-export class SystemStartError extends Error {
-  override name = 'SystemStartError';
-  readonly processId: string;
-  readonly output: string;
-
-  constructor(processId: string, reason: string, output: string) {
-    super(`${processId} ${reason}${output ? `\n--- last output of ${processId} ---\n${output}` : ''}`);
-    this.processId = processId;
-    this.output = output;
-  }
-}
-
-const OUTPUT_LINES = 100;
 
 /** A free TCP port on host (the OS's choice, released again before it returns). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -161,59 +159,6 @@ export function defaultNodePath(): string {
   return existsSync(local) ? local : process.execPath;
 }
 
-class ManagedProcess implements SystemProcess {
-  readonly id: string;
-  readonly name: ProcessName;
-  readonly instance: number;
-  readonly port: number;
-  readonly baseUrl: string;
-  readonly graphqlUrl: string;
-  restarts = 0;
-  lastExit: ExitInfo | undefined;
-  child: ChildProcess | undefined;
-  exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
-  /** Set while this process is being stopped on purpose, so its exit is not reported. */
-  expectingExit = false;
-  private readonly lines: string[] = [];
-
-  constructor(name: ProcessName, instance: number, port: number, host: string) {
-    this.name = name;
-    this.instance = instance;
-    this.id = instance === 1 ? name : `${name}#${instance}`;
-    this.port = port;
-    this.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    this.graphqlUrl = `${this.baseUrl}/graphql`;
-  }
-
-  get pid(): number | undefined {
-    return this.running ? this.child?.pid : undefined;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  remember(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > OUTPUT_LINES) this.lines.shift();
-  }
-
-  recentOutput(): string {
-    return this.lines.join('\n');
-  }
-
-  /** Signals the whole process group (the child and anything it started). */
-  signal(signal: NodeJS.Signals): void {
-    const pid = this.child?.pid;
-    if (!this.running || pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      this.child?.kill(signal);
-    }
-  }
-}
-
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
   const host = options.host ?? '127.0.0.1';
   const cwd = options.cwd ?? REPO_ROOT;
@@ -222,6 +167,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   const selected = PROCESSES.filter((name) => (options.processes ?? PROCESSES).includes(name));
   if (selected.length === 0) throw new Error('startSystem: no processes selected');
+  const settings = supervisionSettings(options.supervise);
 
   for (const name of selected) {
     const file = path.join(cwd, entryFile(name));
@@ -232,94 +178,50 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   const processes = await allocate(selected, options, host);
   const width = Math.max(...processes.map((p) => p.id.length));
   const write = outputWriter(options.output ?? 'prefix', width);
+  if (options.logDir !== undefined) {
+    const dir = options.logDir;
+    await Promise.all(processes.map(async (p) => (p.log = await ProcessLog.open(dir, p.id))));
+  }
+  /** A line the launcher says about the process. */
+  const report = (p: ManagedProcess, line: string): void => {
+    p.log?.note(line);
+    write({ id: p.id, name: p.name, stream: 'stderr', line, source: 'supervisor' });
+  };
 
   const first = (name: ProcessName): ManagedProcess | undefined =>
     processes.find((p) => p.name === name && p.instance === 1);
-  const base = mergeEnv(process.env, options.env);
-  const users = first('users');
-  // Every process learns where the subgraphs are: the gateway routes to them, and orders reads
-  // products it has not seen yet from the products subgraph.
-  const subgraphUrlEnv: Record<string, string> = {};
-  for (const sub of processes) {
-    if (isSubgraph(sub.name) && sub.instance === 1)
-      subgraphUrlEnv[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
-  }
-  const common = mergeEnv(base, {
-    APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
-    // Subgraphs take GraphQL only from services holding this secret (shared/auth/service-identity.ts):
-    // a random one per system unless one is given, so it is enforced in development and tests too.
-    SERVICE_SECRET: base.SERVICE_SECRET ?? generateServiceSecret(),
-    ...(users ? { USERS_JWKS_URL: `${users.baseUrl}/.well-known/jwks.json` } : {}),
-    ...subgraphUrlEnv,
-  });
-  const envOf = (p: ManagedProcess): Env => {
-    const own: Record<string, string | undefined> = { PORT: String(p.port) };
-    if (p.name === 'gateway' && options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
-    return mergeEnv(common, own, options.processEnv?.[p.name]);
-  };
+  const { common, envOf } = environments(processes, options);
 
   let stopping = false;
-  const spawnProcess = (p: ManagedProcess): void => {
-    const child = spawn(nodePath, [...(options.nodeArgs ?? []), entryFile(p.name)], {
-      cwd,
-      env: envOf(p) as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    p.child = child;
-    p.expectingExit = false;
-    p.lastExit = undefined;
-    for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream], crlfDelay: Infinity }).on('line', (line) => {
-        p.remember(line);
-        write({ id: p.id, name: p.name, stream, line });
-      });
-    }
-    p.exited = new Promise<ExitInfo>((resolve) => {
-      // 'close' comes after the output streams are drained, so recentOutput() is complete.
-      child.once('close', (code, signal) => {
-        const exit = { code, signal };
-        p.lastExit = exit;
-        if (!p.expectingExit && !stopping) {
-          write({
-            id: p.id,
-            name: p.name,
-            stream: 'stderr',
-            line: `exited unexpectedly (${signal ?? `code ${code}`})`,
-          });
-        }
-        resolve(exit);
-      });
-      child.once('error', (error) => {
-        p.remember(`could not start: ${error.message}`);
-        const exit = { code: null, signal: null };
-        p.lastExit = exit;
-        resolve(exit);
-      });
-    });
-  };
-
-  const stopProcess = async (p: ManagedProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> => {
-    if (!p.running) return p.lastExit ?? { code: null, signal: null };
-    p.expectingExit = true;
-    p.signal(signal);
-    const timer = setTimeout(() => p.signal('SIGKILL'), stopTimeoutMs);
-    try {
-      return await p.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const spawnProcess = (p: ManagedProcess): void =>
+    p.spawn(
+      { nodePath, nodeArgs: options.nodeArgs ?? [], cwd, env: envOf(p) },
+      {
+        line: (stream, line) => {
+          p.log?.line(line);
+          write({ id: p.id, name: p.name, stream, line, source: 'process' });
+        },
+        unexpectedExit: (exit) => {
+          if (stopping) return;
+          if (p.supervisor) p.supervisor.exited(exit);
+          else report(p, `exited unexpectedly (${describeExit(exit)})`);
+        },
+      },
+    );
+  const stopProcess = (p: ManagedProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> =>
+    p.stop(signal, stopTimeoutMs);
 
   const killAllNow = (): void => processes.forEach((p) => p.signal('SIGKILL'));
   process.on('exit', killAllNow);
 
   const stopAll = async (): Promise<void> => {
     stopping = true;
+    processes.forEach((p) => p.supervisor?.cancel());
     // The gateway first (it stops taking requests), then the subgraphs together.
     await Promise.all(processes.filter((p) => p.name === 'gateway').map((p) => stopProcess(p)));
     await Promise.all(processes.filter((p) => p.name !== 'gateway').map((p) => stopProcess(p)));
     process.removeListener('exit', killAllNow);
+    await Promise.all(processes.map((p) => p.log?.close()));
   };
 
   const startAndWait = async (group: ManagedProcess[], signal: AbortSignal): Promise<void> => {
@@ -343,6 +245,24 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     throw error;
   }
 
+  // Supervised from here on: a process that fails while the system starts fails the start.
+  if (settings) {
+    for (const p of processes) {
+      p.supervisor = new Supervisor(settings, {
+        start: () => {
+          if (stopping) return;
+          p.restarts += 1;
+          spawnProcess(p);
+        },
+        waitReady: (signal) => waitReady(p, readyTimeoutMs, signal),
+        running: () => p.running,
+        report: (line) => report(p, line),
+        logFile: p.log?.file,
+      });
+      p.supervisor.started();
+    }
+  }
+
   const byId = (id: string): ManagedProcess => {
     const found = processes.find((p) => p.id === id);
     if (!found) throw new Error(`no process "${id}"; there are: ${processes.map((p) => p.id).join(', ')}`);
@@ -361,10 +281,15 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     processes,
     env: common,
     process: byId,
-    kill: (id, signal = 'SIGKILL') => stopProcess(byId(id), signal),
+    kill: (id, signal = 'SIGKILL') => {
+      const p = byId(id);
+      p.supervisor?.cancel();
+      return stopProcess(p, signal);
+    },
     restart: async (id) => {
       const p = byId(id);
       if (stopping) throw new Error(`cannot restart ${id}: the system is stopping`);
+      p.supervisor?.reset();
       await stopProcess(p);
       p.restarts += 1;
       try {
@@ -378,6 +303,36 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     [Symbol.asyncDispose]: stopAll,
   };
   return system;
+}
+
+/** The environment every process shares, and each one's own on top of it. */
+function environments(
+  processes: readonly ManagedProcess[],
+  options: StartSystemOptions,
+): { common: Env; envOf: (p: ManagedProcess) => Env } {
+  const base = mergeEnv(process.env, options.env);
+  const users = processes.find((p) => p.name === 'users' && p.instance === 1);
+  // Every process learns where the subgraphs are: the gateway routes to them, and orders reads
+  // products it has not seen yet from the products subgraph.
+  const subgraphUrlEnv: Record<string, string> = {};
+  for (const sub of processes) {
+    if (isSubgraph(sub.name) && sub.instance === 1)
+      subgraphUrlEnv[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
+  }
+  const common = mergeEnv(base, {
+    APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
+    // Subgraphs take GraphQL only from services holding this secret (shared/auth/service-identity.ts):
+    // a random one per system unless one is given, so it is enforced in development and tests too.
+    SERVICE_SECRET: base.SERVICE_SECRET ?? generateServiceSecret(),
+    ...(users ? { USERS_JWKS_URL: `${users.baseUrl}/.well-known/jwks.json` } : {}),
+    ...subgraphUrlEnv,
+  });
+  const envOf = (p: ManagedProcess): Env => {
+    const own: Record<string, string | undefined> = { PORT: String(p.port) };
+    if (p.name === 'gateway' && options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
+    return mergeEnv(common, own, options.processEnv?.[p.name]);
+  };
+  return { common, envOf };
 }
 
 async function allocate(
@@ -422,6 +377,12 @@ async function allocate(
   return result;
 }
 
+function supervisionSettings(supervise: StartSystemOptions['supervise']): SupervisionSettings | undefined {
+  if (supervise === undefined || supervise === false) return undefined;
+  // Validated here, before anything is started.
+  return new RestartPolicy(supervise === true ? {} : supervise).settings;
+}
+
 function mergeEnv(...layers: (Env | undefined)[]): Env {
   const merged: Record<string, string | undefined> = {};
   for (const layer of layers) {
@@ -444,54 +405,4 @@ function outputWriter(output: OutputOption, width: number): (line: OutputLine) =
     case 'prefix':
       return ({ id, stream, line }) => process[stream].write(`${id.padEnd(width)} | ${line}\n`);
   }
-}
-
-async function waitReady(p: ManagedProcess, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const url = `${p.baseUrl}/health/ready`;
-  let last: string;
-  for (;;) {
-    if (signal.aborted) return;
-    if (!p.running) {
-      const exit = await p.exited;
-      throw new SystemStartError(
-        p.id,
-        `exited (${exit.signal ?? `code ${exit.code}`}) before it was ready on port ${p.port}`,
-        p.recentOutput(),
-      );
-    }
-    try {
-      const { status, body } = await probe(url, signal);
-      if (status === 200) return;
-      last = `HTTP ${status} ${body.slice(0, 300)}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() > deadline) {
-      throw new SystemStartError(
-        p.id,
-        `was not ready within ${timeoutMs} ms (GET ${url}: ${last})`,
-        p.recentOutput(),
-      );
-    }
-    await Promise.race([new Promise((resolve) => setTimeout(resolve, 200)), p.exited]);
-  }
-}
-
-/**
- * One GET on a connection of its own (no keep-alive pool): a probe must not leave an idle
- * socket open that the process then waits for when it drains its HTTP server on SIGTERM.
- */
-function probe(url: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false, timeout: 2000, signal }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error('no answer within 2000 ms')));
-    request.on('error', reject);
-  });
 }
