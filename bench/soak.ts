@@ -200,6 +200,9 @@ async function main(): Promise<void> {
   try {
     system = await startBenchSystem({
       env: {
+        // The customers sign in once: their tokens must outlive the run (a token that expires
+        // mid-run closes its socket with 4401 and refuses every order after it).
+        JWT_TTL_SECONDS: String(Math.ceil(settings.minutes * 60 + 600)),
         // One customer holds every live subscription of its orders on one connection.
         SUBSCRIPTION_MAX_PER_USER: '100000',
         SUBSCRIPTION_MAX_PER_CONNECTION: '100000',
