@@ -3,7 +3,8 @@
 // stack trace, SQL or host name reaches a client.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { AppError, ErrorCode, PUBLIC_ERROR_CODES } from '../errors.ts';
+import { AppError, ErrorCode, PUBLIC_ERROR_CODES, ServiceUnavailableError } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Logger } from '../logger.ts';
 
 // Apollo Server's own request-level codes, renamed to the contract's vocabulary.
@@ -23,7 +24,12 @@ const PROTOCOL_CODES: ReadonlySet<string> = new Set(['PERSISTED_QUERY_NOT_FOUND'
 
 export function createErrorFormatter(logger: Logger) {
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-    const original = rootCause(unwrapResolverError(error));
+    const cause = rootCause(unwrapResolverError(error));
+    // A database that cannot be reached is no bug: the client may retry (the cause is logged
+    // at warn, not as an unexpected error; its text never reaches the client).
+    const unavailable = !(cause instanceof AppError) && isDatabaseUnavailable(cause);
+    if (unavailable) logger.warn({ err: cause, path: formatted.path }, 'database unavailable');
+    const original = unavailable ? new ServiceUnavailableError() : cause;
     if (original instanceof AppError) {
       return {
         message: original.message,
@@ -66,6 +72,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_USER_INPUT: 400,
   RATE_LIMITED: 429,
   QUERY_TOO_COMPLEX: 400,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 /**

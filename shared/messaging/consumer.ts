@@ -4,10 +4,13 @@
 // never succeed. Consumers of the same name in several processes compete for messages.
 // Messages that arrive while a batch is being handled form the next batch, handled in one
 // transaction (see handleBatch); a batch that fails is handled again message by message.
+// A failure because the database cannot be reached is no failure of the message: the consumer
+// stops pulling, holds what it has and waits for the database (see waitOut).
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
-import { backgroundFork, type MikroORM } from '../db/database.ts';
+import { backgroundFork, withQuerySource, type MikroORM } from '../db/database.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { deferrable } from '../db/pipelined-client.ts';
 import { query } from '../db/statements.ts';
 import type { Logger } from '../logger.ts';
@@ -15,6 +18,7 @@ import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
 import { contractSubjectOf, validateMessage, type PayloadOf, type Subject } from '../contracts/index.ts';
 import {
+  ACK_WAIT_MS,
   CONSUMERS,
   MAX_DELIVER,
   consumerName,
@@ -25,6 +29,8 @@ import {
 } from '../../nats/topology.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
 import { deferOutbox } from './outbox.ts';
+import { MessagesInHand } from './in-hand.ts';
+import { createOutageWaiter } from './outage-waiter.ts';
 import { contextFrom, failSpan, tracer } from '../observability/tracing.ts';
 
 export interface MessageMeta {
@@ -74,6 +80,18 @@ export interface ConsumerOptions {
   readonly onHandled?: (subject: string, outcome: 'ok' | 'duplicate' | 'retry' | 'dead_letter') => void;
 }
 
+/** The consumer is stopping while its batch waits for the database: the batch is left as it is. */
+class Stopping extends Error {
+  override name = 'Stopping';
+}
+
+/**
+ * Retries in a row of a handler that failed as if the database were away while it answered
+ * every probe: e.g. a connection cut once, or a pool that was busy. Past this the failure is an
+ * ordinary one (retried later, counted).
+ */
+const QUICK_RETRIES = 3;
+
 /** Delay before the next delivery: 100 ms, 200 ms, 400 ms … capped at 5 s. */
 export function retryDelayMs(deliveryCount: number): number {
   return Math.min(5000, 100 * 2 ** Math.max(0, deliveryCount - 1));
@@ -90,6 +108,33 @@ export function createConsumer(options: ConsumerOptions): Worker {
   let loop: Promise<void> | undefined;
   let running = false;
   const inFlight = new Set<Promise<void>>();
+  const inHand = new MessagesInHand(ACK_WAIT_MS / 3);
+  const stopped = new AbortController();
+  /** Stops pulling: what was pulled still comes out of the iterator (set by run()). */
+  let pause = (): void => undefined;
+  const waitForDatabase = createOutageWaiter({
+    probe: () => withQuerySource('background', () => backgroundFork(orm).getConnection().execute('select 1')),
+    logger: log,
+    dependency: 'database',
+    signal: stopped.signal,
+  });
+
+  /**
+   * Why not nak: JetStream counts every delivery toward max deliveries, a nak'ed message comes
+   * back as one, and there is no nak that does not count. An outage longer than the retries
+   * would dead-letter good messages. So a failure because the database cannot be reached is
+   * waited out here, on the same delivery: pulling stops, the messages in hand are held (their
+   * ack timers reset with `working()`), the database is probed with back-off, and the handler
+   * runs again once it answers. Returns whether to run the handler again; throws Stopping when
+   * the consumer is stopped meanwhile (the messages are then redelivered after the ack wait).
+   */
+  async function waitOut(err: unknown, retries: number): Promise<boolean> {
+    if (!isDatabaseUnavailable(err)) return false;
+    pause();
+    const { available, wasDown } = await waitForDatabase();
+    if (!available) throw new Stopping();
+    return wasDown || retries < QUICK_RETRIES;
+  }
 
   async function deadLetter(msg: JsMsg, error: string): Promise<void> {
     log.error({ subject: msg.subject, seq: msg.seq, error }, 'message dead-lettered');
@@ -226,30 +271,39 @@ export function createConsumer(options: ConsumerOptions): Worker {
         failSpan(span, d.run);
         return await deadLetter(msg, d.run as string);
       }
-      try {
-        const handled = await transact([d]);
-        return finish(d, handled.has(d) ? 'ok' : 'duplicate');
-      } catch (err) {
-        failSpan(span, err);
-        const reason = err instanceof Error ? err.message : String(err);
-        if (err instanceof PermanentFailure || msg.info.deliveryCount >= MAX_DELIVER) {
-          return await deadLetter(msg, reason);
+      for (let retries = 0; ; retries++) {
+        try {
+          const handled = await transact([d]);
+          return finish(d, handled.has(d) ? 'ok' : 'duplicate');
+        } catch (err) {
+          if (await waitOut(err, retries)) continue;
+          return await fail(d, err);
         }
-        log.warn(
-          {
-            err,
-            subject: d.meta.subject,
-            deliveries: msg.info.deliveryCount,
-            traceId: span.spanContext().traceId,
-          },
-          'handler failed; will retry',
-        );
-        msg.nak(retryDelayMs(msg.info.deliveryCount));
-        options.onHandled?.(msg.subject, 'retry');
       }
     } finally {
       span.end();
     }
+  }
+
+  /** A handler failed: retried later with backoff, or dead-lettered. */
+  async function fail(d: Runnable, err: unknown): Promise<void> {
+    const { msg, span } = d;
+    failSpan(span, err);
+    const reason = err instanceof Error ? err.message : String(err);
+    if (err instanceof PermanentFailure || msg.info.deliveryCount >= MAX_DELIVER) {
+      return await deadLetter(msg, reason);
+    }
+    log.warn(
+      {
+        err,
+        subject: d.meta.subject,
+        deliveries: msg.info.deliveryCount,
+        traceId: span.spanContext().traceId,
+      },
+      'handler failed; will retry',
+    );
+    msg.nak(retryDelayMs(msg.info.deliveryCount));
+    options.onHandled?.(msg.subject, 'retry');
   }
 
   /**
@@ -261,25 +315,38 @@ export function createConsumer(options: ConsumerOptions): Worker {
   async function handleBatch(messages: readonly JsMsg[]): Promise<void> {
     const deliveries = messages.map(receive);
     const runnable = deliveries.filter(isRunnable);
-    if (runnable.length > 1) {
-      try {
-        const handled = await transact(runnable);
-        for (const d of runnable) {
-          finish(d, handled.has(d) ? 'ok' : 'duplicate');
-          d.span.end();
+    try {
+      for (let retries = 0; runnable.length > 1; retries++) {
+        try {
+          const handled = await transact(runnable);
+          for (const d of runnable) {
+            finish(d, handled.has(d) ? 'ok' : 'duplicate');
+            d.span.end();
+          }
+          for (const d of deliveries) if (!isRunnable(d)) await settle(d);
+          return;
+        } catch (err) {
+          if (await waitOut(err, retries)) continue;
+          log.debug({ err, size: runnable.length }, 'batch failed; handling its messages one by one');
+          break;
         }
-        for (const d of deliveries) if (!isRunnable(d)) await settle(d);
-        return;
-      } catch (err) {
-        log.debug({ err, size: runnable.length }, 'batch failed; handling its messages one by one');
       }
+    } catch (err) {
+      for (const d of deliveries) d.span.end();
+      throw err;
     }
     for (const d of deliveries) await settle(d);
   }
 
   async function run(): Promise<void> {
     const consumer = await js.consumers.get(stream, name);
-    messages = await consumer.consume({ max_messages: batchSize * 2 });
+    const pulled = await consumer.consume({ max_messages: batchSize * 2 });
+    messages = pulled;
+    let paused = false;
+    pause = () => {
+      paused = true;
+      pulled.stop();
+    };
     const waiting: JsMsg[] = [];
     let busy: Promise<void> | undefined;
     // One batch at a time: what arrives meanwhile forms the next batch. At low load a batch is
@@ -289,22 +356,30 @@ export function createConsumer(options: ConsumerOptions): Worker {
       const batch = waiting.splice(0, batchSize);
       busy = handleBatch(batch)
         .catch((err: unknown) => {
-          // Publishing a dead letter failed (NATS away): leave the rest to be redelivered.
-          log.error({ err }, 'messages left unacknowledged');
+          // Stopping meanwhile, or publishing a dead letter failed (NATS away): leave the rest
+          // to be redelivered.
+          if (!(err instanceof Stopping)) log.error({ err }, 'messages left unacknowledged');
         })
         .finally(() => {
+          inHand.delete(batch);
           inFlight.delete(busy!);
           busy = undefined;
           pump();
         });
       inFlight.add(busy);
     };
-    for await (const msg of messages) {
-      waiting.push(msg);
-      pump();
-      if (waiting.length >= batchSize && busy) await busy;
+    try {
+      for await (const msg of pulled) {
+        inHand.add(msg);
+        waiting.push(msg);
+        pump();
+        // Once paused, what is left in the iterator is taken in hand at once (and held).
+        if (waiting.length >= batchSize && busy && !paused) await busy;
+      }
+    } finally {
+      // Also when pulling failed (NATS away): what is in hand is handled, its acks sent later.
+      while (busy) await busy;
     }
-    while (busy) await busy;
   }
 
   return {
@@ -331,9 +406,11 @@ export function createConsumer(options: ConsumerOptions): Worker {
     async stop() {
       // Stop pulling, finish what is in hand (its acks still reach NATS), then return.
       running = false;
+      stopped.abort();
       messages?.stop();
       await loop;
       await Promise.allSettled([...inFlight]);
+      inHand.clear();
     },
   };
 }
