@@ -40,19 +40,31 @@ const PG_MESSAGES = [
 /** True when `err`, or an error it was caused by, says the database cannot be reached. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const seen = new Set<unknown>();
-  for (let current = err; current instanceof Error && !seen.has(current); current = current.cause) {
+  // Read structurally, not with `instanceof Error`: errors made by Node's own modules come from
+  // another realm inside a VM sandbox (Jest), and would not count as errors there.
+  for (let current = err; isObject(current) && !seen.has(current); current = current.cause) {
     seen.add(current);
     if (saysUnavailable(current)) return true;
   }
   return false;
 }
 
-function saysUnavailable(error: Error): boolean {
+interface ErrorLike {
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly cause?: unknown;
+  readonly errors?: unknown;
+}
+
+const isObject = (value: unknown): value is ErrorLike => typeof value === 'object' && value !== null;
+
+function saysUnavailable(error: ErrorLike): boolean {
   if (error instanceof ConnectionException) return true;
-  const code = (error as { code?: unknown }).code;
+  const { code, message, errors } = error;
   if (typeof code === 'string' && (SYSTEM_CODES.has(code) || SQLSTATES.has(code) || code.startsWith('08')))
     return true;
   // MikroORM appends details to the driver's message; the driver's own words come first.
-  if (PG_MESSAGES.some((pattern) => pattern.test(error.message))) return true;
-  return error instanceof AggregateError && error.errors.some(isDatabaseUnavailable);
+  if (typeof message === 'string' && PG_MESSAGES.some((pattern) => pattern.test(message))) return true;
+  // Connecting to a name with several addresses fails with one error per address.
+  return Array.isArray(errors) && errors.some(isDatabaseUnavailable);
 }

@@ -7,8 +7,7 @@
 // A failure because the database cannot be reached is no failure of the message: the consumer
 // stops pulling, holds what it has and waits for the database (see waitOut).
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { backgroundFork, withQuerySource, type MikroORM } from '../db/database.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { deferrable } from '../db/pipelined-client.ts';
@@ -16,7 +15,14 @@ import { query } from '../db/statements.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
-import { contractSubjectOf, validateMessage, type PayloadOf, type Subject } from '../contracts/index.ts';
+import {
+  PermanentFailure,
+  receive,
+  type BatchPreparer,
+  type BoundHandler,
+  type Delivery,
+  type Handlers,
+} from './delivery.ts';
 import {
   ACK_WAIT_MS,
   CONSUMERS,
@@ -24,47 +30,28 @@ import {
   consumerName,
   ensureConsumer,
   streamName,
-  unqualify,
   type ConsumerName,
 } from '../../nats/topology.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
 import { deferOutbox } from './outbox.ts';
 import { MessagesInHand } from './in-hand.ts';
 import { createOutageWaiter } from './outage-waiter.ts';
-import { contextFrom, failSpan, tracer } from '../observability/tracing.ts';
+import { failSpan } from '../observability/tracing.ts';
 
-export interface MessageMeta {
-  readonly subject: string;
-  readonly messageId: string;
-  readonly deliveryCount: number;
-}
-
-export type MessageHandler<S extends Subject> = (
-  em: EntityManager,
-  payload: PayloadOf<S>,
-  meta: MessageMeta,
-) => Promise<unknown>;
-export type HandlerMap = { readonly [S in Subject]?: MessageHandler<S> };
-export type BatchPreparer = (em: EntityManager, payloads: readonly unknown[]) => Promise<void>;
-type BoundHandler = (em: EntityManager, meta: MessageMeta) => Promise<unknown>;
-
-/** Thrown by a handler for input that can never succeed: dead-lettered at once, not retried. */
-export class PermanentFailure extends Error {
-  override name = 'PermanentFailure';
-}
-
-/** A message as it came, for consumers of streams that hold no single contract (dead letters). */
-export interface RawMessage {
-  readonly subject: string;
-  readonly data: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
-}
-export type RawHandler = (em: EntityManager, message: RawMessage, meta: MessageMeta) => Promise<void>;
+export {
+  PermanentFailure,
+  type BatchPreparer,
+  type HandlerMap,
+  type MessageHandler,
+  type MessageMeta,
+  type RawHandler,
+  type RawMessage,
+} from './delivery.ts';
 
 export interface ConsumerOptions {
   readonly consumer: ConsumerName;
   /** Contract handlers by subject; or `raw` for every message whatever its subject. */
-  readonly handlers: HandlerMap | { readonly raw: RawHandler };
+  readonly handlers: Handlers;
   readonly orm: MikroORM;
   readonly nats: NatsConnection;
   readonly namespace: string;
@@ -91,6 +78,9 @@ class Stopping extends Error {
  * ordinary one (retried later, counted).
  */
 const QUICK_RETRIES = 3;
+
+/** How long one pull request waits for messages before the next is made. */
+const FETCH_EXPIRES_MS = 5000;
 
 /** Delay before the next delivery: 100 ms, 200 ms, 400 ms … capped at 5 s. */
 export function retryDelayMs(deliveryCount: number): number {
@@ -141,74 +131,6 @@ export function createConsumer(options: ConsumerOptions): Worker {
     await publishDeadLetter(js, namespace, deadLetterOf(msg, options.consumer, error));
     msg.term(error.slice(0, 200));
     options.onHandled?.(msg.subject, 'dead_letter');
-  }
-
-  /** The handler bound to this message's payload, or why there is none. */
-  function bind(msg: JsMsg, subject: string): { run: BoundHandler | string; payload?: unknown } {
-    const handlers = options.handlers;
-    if ('raw' in handlers && typeof handlers.raw === 'function') {
-      const raw = handlers.raw;
-      const headers: Record<string, string> = {};
-      for (const key of msg.headers?.keys() ?? []) headers[key] = msg.headers!.get(key);
-      return { run: (em, meta) => raw(em, { subject, data: msg.data, headers }, meta) };
-    }
-    const contract = contractSubjectOf(subject);
-    const handler = contract
-      ? ((handlers as HandlerMap)[contract] as MessageHandler<Subject> | undefined)
-      : undefined;
-    if (!contract || !handler) return { run: `no handler for ${subject}` };
-    try {
-      const payload = validateMessage(contract, JSON.parse(new TextDecoder().decode(msg.data)));
-      return { run: (em, meta) => handler(em, payload, meta), payload };
-    } catch (err) {
-      return { run: `invalid message: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
-
-  /** A message read and checked: its handler bound, or why it has none; its CONSUMER span open. */
-  interface Delivery {
-    readonly msg: JsMsg;
-    readonly meta: MessageMeta;
-    /** The bound handler; a string says why there is none (the message is dead-lettered). */
-    readonly run: BoundHandler | string;
-    readonly payload: unknown;
-    /** The publisher's trace continued: the outbox stored its traceparent with the message. */
-    readonly context: Context;
-    readonly span: Span;
-  }
-
-  function receive(msg: JsMsg): Delivery {
-    const subject = unqualify(namespace, msg.subject);
-    const messageId = msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`;
-    const parent = contextFrom({
-      traceparent: msg.headers?.get('traceparent') || undefined,
-      tracestate: msg.headers?.get('tracestate') || undefined,
-    });
-    const span = tracer().startSpan(
-      // Named by the contract's subject: per-order suffixes would make a name per order.
-      `process ${contractSubjectOf(subject) ?? subject}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          // Messaging semantic conventions (still incubating, so spelled out here).
-          'messaging.system': 'nats',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': subject,
-          'messaging.consumer.group.name': options.consumer,
-          'messaging.message.id': messageId,
-        },
-      },
-      parent,
-    );
-    const { run, payload } = bind(msg, subject);
-    return {
-      msg,
-      meta: { subject, messageId, deliveryCount: msg.info.deliveryCount },
-      run,
-      payload,
-      context: trace.setSpan(parent, span),
-      span,
-    };
   }
 
   /**
@@ -313,7 +235,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
    * bad message still only affects itself.
    */
   async function handleBatch(messages: readonly JsMsg[]): Promise<void> {
-    const deliveries = messages.map(receive);
+    const deliveries = messages.map((msg) => receive(msg, namespace, options.consumer, options.handlers));
     const runnable = deliveries.filter(isRunnable);
     try {
       for (let retries = 0; runnable.length > 1; retries++) {
@@ -338,15 +260,14 @@ export function createConsumer(options: ConsumerOptions): Worker {
     for (const d of deliveries) await settle(d);
   }
 
+  // Pulled with fetch (one bounded pull request at a time) rather than consume(): consume()
+  // keeps pulling as messages arrive whether or not they are taken, and stopping it drops what
+  // is on its way, which comes back later as another delivery. A fetch hands over everything it
+  // pulled, and pausing is simply not fetching again until the batch in hand is through.
   async function run(): Promise<void> {
     const consumer = await js.consumers.get(stream, name);
-    const pulled = await consumer.consume({ max_messages: batchSize * 2 });
-    messages = pulled;
     let paused = false;
-    pause = () => {
-      paused = true;
-      pulled.stop();
-    };
+    pause = () => void (paused = true);
     const waiting: JsMsg[] = [];
     let busy: Promise<void> | undefined;
     // One batch at a time: what arrives meanwhile forms the next batch. At low load a batch is
@@ -369,12 +290,22 @@ export function createConsumer(options: ConsumerOptions): Worker {
       inFlight.add(busy);
     };
     try {
-      for await (const msg of pulled) {
-        inHand.add(msg);
-        waiting.push(msg);
-        pump();
-        // Once paused, what is left in the iterator is taken in hand at once (and held).
-        if (waiting.length >= batchSize && busy && !paused) await busy;
+      while (running) {
+        if (paused) {
+          // The database is away: nothing more is pulled until what is in hand is through.
+          while (busy) await busy;
+          paused = false;
+          continue;
+        }
+        const pulled = await consumer.fetch({ max_messages: batchSize * 2, expires: FETCH_EXPIRES_MS });
+        messages = pulled;
+        for await (const msg of pulled) {
+          inHand.add(msg);
+          waiting.push(msg);
+          pump();
+          // Once paused, the rest of this pull is taken in hand at once (and held).
+          if (waiting.length >= batchSize && busy && !paused) await busy;
+        }
       }
     } finally {
       // Also when pulling failed (NATS away): what is in hand is handled, its acks sent later.
