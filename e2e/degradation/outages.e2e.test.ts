@@ -208,6 +208,10 @@ describe('outages of a service database and of NATS', () => {
     expect(codes).toContain('SERVICE_UNAVAILABLE');
     expect(codes).not.toContain('INTERNAL_SERVER_ERROR');
     expect(ready.status).toBe(503);
+    // Says what is wrong without naming the database's host and port.
+    expect(JSON.parse(ready.body).checks).toContainEqual(
+      expect.objectContaining({ name: 'database', ok: false, error: 'unreachable' }),
+    );
     expect(failures).toEqual([]);
     expect(letters).toEqual([]);
     expect(report.problems).toEqual([]);

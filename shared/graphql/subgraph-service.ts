@@ -14,6 +14,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SubgraphConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { withQuerySource, type MikroORM } from '../db/database.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { activeTraceId, traceIdOf, withServerSpan } from '../observability/tracing.ts';
 import { createApolloHandler } from '../http/apollo-handler.ts';
@@ -139,8 +140,16 @@ export async function startSubgraphService<C extends BaseContext>(
   const readiness: ReadinessCheck[] = [
     {
       name: 'database',
+      // Bounded by the pool's connect timeout and the probe's own; the cause is not shown, as
+      // pg's words name the database's host and port.
       check: () =>
-        withQuerySource('health', async () => void (await orm.em.getConnection().execute('select 1'))),
+        withQuerySource('health', async () => {
+          try {
+            await orm.em.getConnection().execute('select 1');
+          } catch (err) {
+            throw new Error(isDatabaseUnavailable(err) ? 'unreachable' : 'failing', { cause: err });
+          }
+        }),
     },
     natsReadiness(nats),
   ];

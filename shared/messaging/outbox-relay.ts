@@ -173,17 +173,26 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   async function run(): Promise<void> {
+    /** When the current run of failures began: logged once at its start and once at its end. */
+    let failingSince: number | undefined;
     while (running) {
       try {
         signalled = false;
         const { published, more } = await relayBatch();
+        if (failingSince !== undefined) {
+          logger.info({ downMs: Date.now() - failingSince }, 'outbox relay resumed');
+          failingSince = undefined;
+        }
         if (published > 0) options.onPublished?.(published);
         if (more) continue;
         await sleep(POLL_MS);
       } catch (err) {
         // NATS or the database is away: keep the rows, try again shortly (on a new connection
         // if the database was the cause: this one may be dead without having said so).
-        logger.warn({ err }, 'outbox relay failed; retrying');
+        if (failingSince === undefined) {
+          failingSince = Date.now();
+          logger.warn({ err }, 'outbox relay failed; retrying until it succeeds');
+        } else logger.debug({ err }, 'outbox relay failed again');
         if (isDatabaseUnavailable(err)) await dropConnection();
         await sleep(RECONNECT_MS);
       }
