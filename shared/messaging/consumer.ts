@@ -100,7 +100,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
   const inFlight = new Set<Promise<void>>();
   const inHand = new MessagesInHand(ACK_WAIT_MS / 3);
   const stopped = new AbortController();
-  /** Stops pulling: what was pulled still comes out of the iterator (set by run()). */
+  /** Fetches no more until the batch in hand is through (set by run()). */
   let pause = (): void => undefined;
   const waitForDatabase = createOutageWaiter({
     probe: () => withQuerySource('background', () => backgroundFork(orm).getConnection().execute('select 1')),

@@ -14,7 +14,11 @@ export interface OutageWaiterOptions {
   readonly dependency: string;
   /** Aborted when the owner stops: the wait ends without the dependency back. */
   readonly signal: AbortSignal;
-  /** First delay between probes (default 250 ms), doubled up to maxDelayMs (default 5 s). */
+  /**
+   * First delay between probes (default 100 ms), doubled up to maxDelayMs (default 1 s): the
+   * work resumes at most that long after the dependency is back, and a probe of a server that
+   * is not there costs a refused connection.
+   */
   readonly minDelayMs?: number;
   readonly maxDelayMs?: number;
 }
@@ -28,8 +32,8 @@ export interface OutageWait {
 
 export function createOutageWaiter(options: OutageWaiterOptions): () => Promise<OutageWait> {
   const { logger, dependency, signal } = options;
-  const minDelay = options.minDelayMs ?? 250;
-  const maxDelay = options.maxDelayMs ?? 5000;
+  const minDelay = options.minDelayMs ?? 100;
+  const maxDelay = options.maxDelayMs ?? 1000;
   return async () => {
     let since: number | undefined;
     for (let wait = minDelay; !signal.aborted; wait = Math.min(maxDelay, wait * 2)) {
