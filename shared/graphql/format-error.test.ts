@@ -3,8 +3,11 @@ import { GraphQLError } from 'graphql';
 import { DriverException } from '@mikro-orm/core';
 import { createErrorFormatter } from './format-error.ts';
 import { createLogger } from '../logger.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
-const format = createErrorFormatter(createLogger('test', 'silent'));
+const logger = createLogger('test', 'silent');
+/** As a subgraph formats errors: its own database's outages are SERVICE_UNAVAILABLE. */
+const format = createErrorFormatter(logger, { isUnavailable: isDatabaseUnavailable });
 
 /** What Apollo Server hands formatError for an error thrown by a resolver at `path`. */
 function resolverError(original: Error) {
@@ -20,6 +23,14 @@ describe('the error formatter', () => {
     expect(answer.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
     expect(answer.path).toEqual(['product', 'stock']);
     expect(answer.message).not.toMatch(/ECONNREFUSED|10\.1\.2\.3|5432/);
+  });
+
+  it('leaves a refused connection masked where no dependency is declared (the gateway)', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.1.2.3:4003'), { code: 'ECONNREFUSED' });
+    const { formatted, error } = resolverError(refused);
+    expect(createErrorFormatter(logger)(formatted, error).extensions).toEqual({
+      code: 'INTERNAL_SERVER_ERROR',
+    });
   });
 
   it('still masks any other database error as INTERNAL_SERVER_ERROR', () => {

@@ -90,7 +90,7 @@ export async function startSubgraphService<C extends BaseContext>(
   const queryLimits = options.queryLimits ?? subgraphQueryLimits(readQueryLimits(process.env));
   const apollo = new ApolloServer<C>({
     schema,
-    formatError: createErrorFormatter(logger),
+    formatError: createErrorFormatter(logger, { isUnavailable: isDatabaseUnavailable }),
     includeStacktraceInErrorResponses: false,
     ...hardenedApolloOptions(queryLimits, config.production),
     // The gateway never sends persisted-query hashes; a cache of them would only serve others.
