@@ -99,6 +99,8 @@ export function createConsumer(options: ConsumerOptions): Worker {
   let running = false;
   const inFlight = new Set<Promise<void>>();
   const inHand = new MessagesInHand(ACK_WAIT_MS / 3);
+  /** When pulling began to fail (NATS away), until a pull request goes through again. */
+  let interruptedSince: number | undefined;
   const stopped = new AbortController();
   /** Fetches no more until the batch in hand is through (set by run()). */
   let pause = (): void => undefined;
@@ -299,6 +301,10 @@ export function createConsumer(options: ConsumerOptions): Worker {
         }
         const pulled = await consumer.fetch({ max_messages: batchSize * 2, expires: FETCH_EXPIRES_MS });
         messages = pulled;
+        if (interruptedSince !== undefined) {
+          log.info({ downMs: Date.now() - interruptedSince }, 'consumer pulling again');
+          interruptedSince = undefined;
+        }
         for await (const msg of pulled) {
           inHand.add(msg);
           waiting.push(msg);
@@ -327,8 +333,11 @@ export function createConsumer(options: ConsumerOptions): Worker {
           try {
             await run();
           } catch (err) {
-            // e.g. the stream was lost with a NATS restart: pull again once it is back.
-            log.error({ err }, 'consumer interrupted; resuming');
+            // e.g. NATS is restarting: pull again once it is back. Logged once per outage.
+            if (interruptedSince === undefined) {
+              interruptedSince = Date.now();
+              log.warn({ err }, 'consumer interrupted; pulling again until NATS answers');
+            } else log.debug({ err }, 'consumer still interrupted');
             await new Promise((resolve) => setTimeout(resolve, 1000));
           }
         }
