@@ -11,13 +11,14 @@
 // PostgreSQL, so orders are placed throughout and the saga's commands reach the services whose
 // database is gone.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureInfrastructure, type Infrastructure } from '../../scripts/lib/infra.ts';
 import { freePort } from '../../scripts/lib/processes.ts';
 import { DEFAULT_DATABASE_URL } from '../../scripts/lib/services.ts';
 import { startTestSystem, testId, type TestSystem } from '../../test/support/system.ts';
+import { startOwnPostgres, type OwnPostgres } from '../../test/support/own-postgres.ts';
 import { Client } from '../support/client.ts';
 import { SystemDatabases, checkInvariants, deadLetters, waitUntilQuiet } from '../faults.invariants.ts';
 
@@ -39,10 +40,8 @@ const systemId = testId();
 
 let tmp: string;
 let natsUrl: string;
-/** The embedded server's URL without its password (ensureInfrastructure keeps that in tmp). */
-let ownPostgresUrl: string;
 let nats: Infrastructure | undefined;
-let postgres: Infrastructure | undefined;
+let postgres: OwnPostgres | undefined;
 /** The embedded server's URL with its password, as the services use it. */
 let postgresUrl: string;
 let system: TestSystem | undefined;
@@ -61,26 +60,12 @@ async function startNats(): Promise<Infrastructure> {
   return infra;
 }
 
-/** The test's own PostgreSQL; started again on the same data directory. */
-async function startPostgres(): Promise<Infrastructure> {
-  const infra = await ensureInfrastructure({
-    databaseUrl: ownPostgresUrl,
-    natsUrl,
-    dataDir: path.join(tmp, 'postgres'),
-  });
-  if (!infra.started.postgres) throw new Error(`something else answers on ${ownPostgresUrl}`);
-  return infra;
-}
-
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'outages-'));
-  // As root, PostgreSQL runs as the `postgres` user, who must be able to reach its directory.
-  await chmod(tmp, 0o755);
   natsUrl = `nats://127.0.0.1:${await freePort()}`;
-  ownPostgresUrl = `postgres://postgres@127.0.0.1:${await freePort()}/postgres`;
   nats = await startNats();
-  postgres = await startPostgres();
-  postgresUrl = postgres.databaseUrl;
+  postgres = await startOwnPostgres(natsUrl);
+  postgresUrl = postgres.url;
   system = await startTestSystem({
     id: systemId,
     natsUrl,
@@ -96,7 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dbs?.close();
   await system?.dispose();
-  await postgres?.stop();
+  await postgres?.dispose();
   await nats?.stop();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 }, 60_000);
@@ -189,7 +174,7 @@ describe('outages of a service database and of NATS', () => {
     events.push(`inventory /health/ready: ${ready.status} ${ready.body}`);
     const remaining = DATABASE_DOWN_MS - (Date.now() - databaseDown);
     if (remaining > 0) await sleep(remaining);
-    postgres = await startPostgres();
+    await postgres!.start();
     events.push(`postgres: back after ${Date.now() - databaseDown} ms`);
     // The consumers resume: every order placed so far settles (while new ones keep coming).
     dbs = await SystemDatabases.open(sys, { inventory: postgresUrl, payments: postgresUrl });
