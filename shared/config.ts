@@ -153,6 +153,9 @@ export interface SubgraphConfig extends CommonConfig {
   readonly serviceSecret: string | undefined;
 }
 
+/** DATABASE_CONNECT_TIMEOUT_MS when unset. */
+export const DEFAULT_DATABASE_CONNECT_TIMEOUT_MS = 5000;
+
 /** Where a service's own database is (DATABASE_URL, DATABASE_PREFIX): also for operator scripts. */
 export function readDatabaseConfig(
   service: string,
@@ -175,7 +178,13 @@ export function readDatabaseConfig(
     // How long opening a connection (or waiting for a free one in the pool) may take before the
     // database counts as unavailable: a client then gets SERVICE_UNAVAILABLE at once rather than
     // after the operating system's connect timeout.
-    databaseConnectTimeoutMs: readInt(env, 'DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 120_000),
+    databaseConnectTimeoutMs: readInt(
+      env,
+      'DATABASE_CONNECT_TIMEOUT_MS',
+      DEFAULT_DATABASE_CONNECT_TIMEOUT_MS,
+      100,
+      120_000,
+    ),
   };
 }
 

@@ -8,11 +8,12 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator, type Migration } from '@mikro-orm/migrations';
 import type { Logger } from '../logger.ts';
+import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.ts';
 
 export type { MikroORM };
 
 const MIGRATION_LOCK_KEY = 7_263_101;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = DEFAULT_DATABASE_CONNECT_TIMEOUT_MS;
 
 export interface MigrationEntry {
   readonly name: string;
@@ -28,7 +29,7 @@ export interface DatabaseOptions {
   readonly logger: Logger;
   readonly poolSize?: number;
   /**
-   * Opening a connection, or waiting for a free one, fails after this (default 3 s), so a
+   * Opening a connection, or waiting for a free one, fails after this (default 5 s), so a
    * database that cannot be reached fails requests at once instead of holding them.
    */
   readonly connectTimeoutMs?: number;
