@@ -19,9 +19,15 @@ export class SystemDatabases {
     this.payments = payments;
   }
 
-  static async open(system: Pick<TestSystem, 'id' | 'databaseUrl'>): Promise<SystemDatabases> {
-    const client = (name: string) =>
-      new pg.Client({ connectionString: databaseUrl(system.databaseUrl, `${system.id}_${name}`) });
+  /** `servers`: the PostgreSQL server of a subgraph whose database is not on the system's. */
+  static async open(
+    system: Pick<TestSystem, 'id' | 'databaseUrl'>,
+    servers: Partial<Record<'orders' | 'inventory' | 'payments', string>> = {},
+  ): Promise<SystemDatabases> {
+    const client = (name: 'orders' | 'inventory' | 'payments') =>
+      new pg.Client({
+        connectionString: databaseUrl(servers[name] ?? system.databaseUrl, `${system.id}_${name}`),
+      });
     const dbs = new SystemDatabases(client('orders'), client('inventory'), client('payments'));
     await Promise.all([dbs.orders.connect(), dbs.inventory.connect(), dbs.payments.connect()]);
     return dbs;

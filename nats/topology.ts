@@ -19,6 +19,9 @@ export const STREAMS = {
 } as const;
 export type StreamName = keyof typeof STREAMS;
 
+/** A message neither acked nor nak'ed (nor reported in progress) is delivered again after this. */
+export const ACK_WAIT_MS = 15_000;
+
 /** How many times a message is delivered before it is dead-lettered. */
 export const MAX_DELIVER = 8;
 
@@ -111,7 +114,7 @@ export async function ensureConsumer(
     deliver_policy: DeliverPolicy.All,
     filter_subject: qualify(options.namespace, def.filter),
     // A handler that neither acks nor naks (process killed) gets its message back after this.
-    ack_wait: 15 * SECOND_NANOS,
+    ack_wait: (ACK_WAIT_MS / 1000) * SECOND_NANOS,
     max_deliver: MAX_DELIVER,
     max_ack_pending: 2000,
   };

@@ -146,16 +146,25 @@ export interface SubgraphConfig extends CommonConfig {
   readonly databaseUrl: string;
   /** This subgraph's own database on that server. */
   readonly databaseName: string;
+  /** Opening a connection, or waiting for one from the pool, fails after this (DATABASE_CONNECT_TIMEOUT_MS). */
+  readonly databaseConnectTimeoutMs: number;
   readonly jwksUrl: string;
   /** Verifies the service tokens of callers; undefined: direct calls are not checked (development only). */
   readonly serviceSecret: string | undefined;
 }
 
+/** DATABASE_CONNECT_TIMEOUT_MS when unset. */
+export const DEFAULT_DATABASE_CONNECT_TIMEOUT_MS = 5000;
+
 /** Where a service's own database is (DATABASE_URL, DATABASE_PREFIX): also for operator scripts. */
 export function readDatabaseConfig(
   service: string,
   env: Env = process.env,
-): { readonly databaseUrl: string; readonly databaseName: string } {
+): {
+  readonly databaseUrl: string;
+  readonly databaseName: string;
+  readonly databaseConnectTimeoutMs: number;
+} {
   const prefix = readString(env, 'DATABASE_PREFIX', 'supergraph');
   if (!/^[a-z][a-z0-9_]*$/.test(prefix)) {
     throw new ConfigError('DATABASE_PREFIX may hold only lower-case letters, digits and "_"');
@@ -166,6 +175,16 @@ export function readDatabaseConfig(
       'postgresql:',
     ]),
     databaseName: `${prefix}_${service}`,
+    // How long opening a connection (or waiting for a free one in the pool) may take before the
+    // database counts as unavailable: a client then gets SERVICE_UNAVAILABLE at once rather than
+    // after the operating system's connect timeout.
+    databaseConnectTimeoutMs: readInt(
+      env,
+      'DATABASE_CONNECT_TIMEOUT_MS',
+      DEFAULT_DATABASE_CONNECT_TIMEOUT_MS,
+      100,
+      120_000,
+    ),
   };
 }
 

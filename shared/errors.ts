@@ -10,6 +10,8 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** The service cannot reach its own database or NATS just now: retry later. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -56,5 +58,10 @@ export class UnauthenticatedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message = 'You are not allowed to do this') {
     super(ErrorCode.FORBIDDEN, message);
+  }
+}
+export class ServiceUnavailableError extends AppError {
+  constructor(message = 'The service is temporarily unavailable; try again shortly', options?: ErrorOptions) {
+    super(ErrorCode.SERVICE_UNAVAILABLE, message, {}, options);
   }
 }

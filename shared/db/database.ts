@@ -8,10 +8,12 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator, type Migration } from '@mikro-orm/migrations';
 import type { Logger } from '../logger.ts';
+import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.ts';
 
 export type { MikroORM };
 
 const MIGRATION_LOCK_KEY = 7_263_101;
+export const DEFAULT_CONNECT_TIMEOUT_MS = DEFAULT_DATABASE_CONNECT_TIMEOUT_MS;
 
 export interface MigrationEntry {
   readonly name: string;
@@ -26,6 +28,11 @@ export interface DatabaseOptions {
   readonly migrations: readonly MigrationEntry[];
   readonly logger: Logger;
   readonly poolSize?: number;
+  /**
+   * Opening a connection, or waiting for a free one, fails after this (default 5 s), so a
+   * database that cannot be reached fails requests at once instead of holding them.
+   */
+  readonly connectTimeoutMs?: number;
   /**
    * Called once per SQL statement sent (feeds the `sql_queries_total` metric), with the
    * `source` of the EntityManager that sent it: forks made with `backgroundFork` say
@@ -104,7 +111,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     pool: { min: 1, max: options.poolSize ?? 10 },
     // One write per statement instead of one per protocol message (see coalescing-socket.ts),
     // and statements nobody waits for ride with the next one (see pipelined-client.ts).
-    driverOptions: { stream: coalescingSocket, Client: PipelinedClient },
+    driverOptions: {
+      stream: coalescingSocket,
+      Client: PipelinedClient,
+      // pg waits without limit by default (for a connection, and for the pool to free one).
+      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      // A server that vanished without closing the connection is noticed by TCP keep-alive.
+      keepAlive: true,
+    },
     migrations: {
       migrationsList: options.migrations.map((m) => ({ name: m.name, class: m.class })),
       transactional: true,

@@ -3,7 +3,7 @@
 // stack trace, SQL or host name reaches a client.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { AppError, ErrorCode, PUBLIC_ERROR_CODES } from '../errors.ts';
+import { AppError, ErrorCode, PUBLIC_ERROR_CODES, ServiceUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 // Apollo Server's own request-level codes, renamed to the contract's vocabulary.
@@ -21,9 +21,23 @@ const APOLLO_CODE_MAP: Readonly<Record<string, ErrorCode>> = {
  */
 const PROTOCOL_CODES: ReadonlySet<string> = new Set(['PERSISTED_QUERY_NOT_FOUND']);
 
-export function createErrorFormatter(logger: Logger) {
+export interface ErrorFormatterOptions {
+  /**
+   * Recognises errors that mean a dependency of this process cannot be reached just now (a
+   * subgraph's own database): they answer SERVICE_UNAVAILABLE instead of a masked internal
+   * error. Only for the process that owns the dependency: at the gateway the same refused
+   * connection means a subgraph is down, which is another answer.
+   */
+  readonly isUnavailable?: (error: unknown) => boolean;
+}
+
+export function createErrorFormatter(logger: Logger, options: ErrorFormatterOptions = {}) {
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-    const original = rootCause(unwrapResolverError(error));
+    const cause = rootCause(unwrapResolverError(error));
+    // Not a bug: the client may retry (the cause is logged at warn, never sent).
+    const unavailable = !(cause instanceof AppError) && options.isUnavailable?.(cause) === true;
+    if (unavailable) logger.warn({ err: cause, path: formatted.path }, 'dependency unavailable');
+    const original = unavailable ? new ServiceUnavailableError() : cause;
     if (original instanceof AppError) {
       return {
         message: original.message,
@@ -66,6 +80,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_USER_INPUT: 400,
   RATE_LIMITED: 429,
   QUERY_TOO_COMPLEX: 400,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 /**

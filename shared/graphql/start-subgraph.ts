@@ -76,6 +76,7 @@ export async function startSubgraph<C extends BaseContext>(
     migrations: definition.migrations,
     logger,
     poolSize: definition.poolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
     onQuery: (source) => metrics.sqlQueries.inc({ source }),
   });
   let nats: NatsConnection | undefined;

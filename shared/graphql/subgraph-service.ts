@@ -14,6 +14,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SubgraphConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { withQuerySource, type MikroORM } from '../db/database.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { activeTraceId, traceIdOf, withServerSpan } from '../observability/tracing.ts';
 import { createApolloHandler } from '../http/apollo-handler.ts';
@@ -90,7 +91,7 @@ export async function startSubgraphService<C extends BaseContext>(
   const queryLimits = options.queryLimits ?? subgraphQueryLimits(readQueryLimits(process.env));
   const apollo = new ApolloServer<C>({
     schema,
-    formatError: createErrorFormatter(logger),
+    formatError: createErrorFormatter(logger, { isUnavailable: isDatabaseUnavailable }),
     includeStacktraceInErrorResponses: false,
     ...hardenedApolloOptions(queryLimits, config.production),
     // The gateway never sends persisted-query hashes; a cache of them would only serve others.
@@ -140,8 +141,16 @@ export async function startSubgraphService<C extends BaseContext>(
   const readiness: ReadinessCheck[] = [
     {
       name: 'database',
+      // Bounded by the pool's connect timeout and the probe's own; the cause is not shown, as
+      // pg's words name the database's host and port.
       check: () =>
-        withQuerySource('health', async () => void (await orm.em.getConnection().execute('select 1'))),
+        withQuerySource('health', async () => {
+          try {
+            await orm.em.getConnection().execute('select 1');
+          } catch (err) {
+            throw new Error(isDatabaseUnavailable(err) ? 'unreachable' : 'failing', { cause: err });
+          }
+        }),
     },
     natsReadiness(nats),
   ];

@@ -4,61 +4,54 @@
 // never succeed. Consumers of the same name in several processes compete for messages.
 // Messages that arrive while a batch is being handled form the next batch, handled in one
 // transaction (see handleBatch); a batch that fails is handled again message by message.
+// A failure because the database cannot be reached is no failure of the message: the consumer
+// stops pulling, holds what it has and waits for the database (see waitOut).
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
-import { backgroundFork, type MikroORM } from '../db/database.ts';
+import { context } from '@opentelemetry/api';
+import { backgroundFork, withQuerySource, type MikroORM } from '../db/database.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { deferrable } from '../db/pipelined-client.ts';
 import { query } from '../db/statements.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
-import { contractSubjectOf, validateMessage, type PayloadOf, type Subject } from '../contracts/index.ts';
 import {
+  PermanentFailure,
+  receive,
+  type BatchPreparer,
+  type BoundHandler,
+  type Delivery,
+  type Handlers,
+} from './delivery.ts';
+import {
+  ACK_WAIT_MS,
   CONSUMERS,
   MAX_DELIVER,
   consumerName,
   ensureConsumer,
   streamName,
-  unqualify,
   type ConsumerName,
 } from '../../nats/topology.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
 import { deferOutbox } from './outbox.ts';
-import { contextFrom, failSpan, tracer } from '../observability/tracing.ts';
+import { MessagesInHand } from './in-hand.ts';
+import { createOutageWaiter } from './outage-waiter.ts';
+import { failSpan } from '../observability/tracing.ts';
 
-export interface MessageMeta {
-  readonly subject: string;
-  readonly messageId: string;
-  readonly deliveryCount: number;
-}
-
-export type MessageHandler<S extends Subject> = (
-  em: EntityManager,
-  payload: PayloadOf<S>,
-  meta: MessageMeta,
-) => Promise<unknown>;
-export type HandlerMap = { readonly [S in Subject]?: MessageHandler<S> };
-export type BatchPreparer = (em: EntityManager, payloads: readonly unknown[]) => Promise<void>;
-type BoundHandler = (em: EntityManager, meta: MessageMeta) => Promise<unknown>;
-
-/** Thrown by a handler for input that can never succeed: dead-lettered at once, not retried. */
-export class PermanentFailure extends Error {
-  override name = 'PermanentFailure';
-}
-
-/** A message as it came, for consumers of streams that hold no single contract (dead letters). */
-export interface RawMessage {
-  readonly subject: string;
-  readonly data: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
-}
-export type RawHandler = (em: EntityManager, message: RawMessage, meta: MessageMeta) => Promise<void>;
+export {
+  PermanentFailure,
+  type BatchPreparer,
+  type HandlerMap,
+  type MessageHandler,
+  type MessageMeta,
+  type RawHandler,
+  type RawMessage,
+} from './delivery.ts';
 
 export interface ConsumerOptions {
   readonly consumer: ConsumerName;
   /** Contract handlers by subject; or `raw` for every message whatever its subject. */
-  readonly handlers: HandlerMap | { readonly raw: RawHandler };
+  readonly handlers: Handlers;
   readonly orm: MikroORM;
   readonly nats: NatsConnection;
   readonly namespace: string;
@@ -73,6 +66,21 @@ export interface ConsumerOptions {
   readonly prepareBatch?: BatchPreparer;
   readonly onHandled?: (subject: string, outcome: 'ok' | 'duplicate' | 'retry' | 'dead_letter') => void;
 }
+
+/** The consumer is stopping while its batch waits for the database: the batch is left as it is. */
+class Stopping extends Error {
+  override name = 'Stopping';
+}
+
+/**
+ * Retries in a row of a handler that failed as if the database were away while it answered
+ * every probe: e.g. a connection cut once, or a pool that was busy. Past this the failure is an
+ * ordinary one (retried later, counted).
+ */
+const QUICK_RETRIES = 3;
+
+/** How long one pull request waits for messages before the next is made. */
+const FETCH_EXPIRES_MS = 5000;
 
 /** Delay before the next delivery: 100 ms, 200 ms, 400 ms … capped at 5 s. */
 export function retryDelayMs(deliveryCount: number): number {
@@ -90,80 +98,41 @@ export function createConsumer(options: ConsumerOptions): Worker {
   let loop: Promise<void> | undefined;
   let running = false;
   const inFlight = new Set<Promise<void>>();
+  const inHand = new MessagesInHand(ACK_WAIT_MS / 3);
+  /** When pulling began to fail (NATS away), until a pull request goes through again. */
+  let interruptedSince: number | undefined;
+  const stopped = new AbortController();
+  /** Fetches no more until the batch in hand is through (set by run()). */
+  let pause = (): void => undefined;
+  const waitForDatabase = createOutageWaiter({
+    probe: () => withQuerySource('background', () => backgroundFork(orm).getConnection().execute('select 1')),
+    logger: log,
+    dependency: 'database',
+    signal: stopped.signal,
+  });
+
+  /**
+   * Why not nak: JetStream counts every delivery toward max deliveries, a nak'ed message comes
+   * back as one, and there is no nak that does not count. An outage longer than the retries
+   * would dead-letter good messages. So a failure because the database cannot be reached is
+   * waited out here, on the same delivery: pulling stops, the messages in hand are held (their
+   * ack timers reset with `working()`), the database is probed with back-off, and the handler
+   * runs again once it answers. Returns whether to run the handler again; throws Stopping when
+   * the consumer is stopped meanwhile (the messages are then redelivered after the ack wait).
+   */
+  async function waitOut(err: unknown, retries: number): Promise<boolean> {
+    if (!isDatabaseUnavailable(err)) return false;
+    pause();
+    const { available, wasDown } = await waitForDatabase();
+    if (!available) throw new Stopping();
+    return wasDown || retries < QUICK_RETRIES;
+  }
 
   async function deadLetter(msg: JsMsg, error: string): Promise<void> {
     log.error({ subject: msg.subject, seq: msg.seq, error }, 'message dead-lettered');
     await publishDeadLetter(js, namespace, deadLetterOf(msg, options.consumer, error));
     msg.term(error.slice(0, 200));
     options.onHandled?.(msg.subject, 'dead_letter');
-  }
-
-  /** The handler bound to this message's payload, or why there is none. */
-  function bind(msg: JsMsg, subject: string): { run: BoundHandler | string; payload?: unknown } {
-    const handlers = options.handlers;
-    if ('raw' in handlers && typeof handlers.raw === 'function') {
-      const raw = handlers.raw;
-      const headers: Record<string, string> = {};
-      for (const key of msg.headers?.keys() ?? []) headers[key] = msg.headers!.get(key);
-      return { run: (em, meta) => raw(em, { subject, data: msg.data, headers }, meta) };
-    }
-    const contract = contractSubjectOf(subject);
-    const handler = contract
-      ? ((handlers as HandlerMap)[contract] as MessageHandler<Subject> | undefined)
-      : undefined;
-    if (!contract || !handler) return { run: `no handler for ${subject}` };
-    try {
-      const payload = validateMessage(contract, JSON.parse(new TextDecoder().decode(msg.data)));
-      return { run: (em, meta) => handler(em, payload, meta), payload };
-    } catch (err) {
-      return { run: `invalid message: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
-
-  /** A message read and checked: its handler bound, or why it has none; its CONSUMER span open. */
-  interface Delivery {
-    readonly msg: JsMsg;
-    readonly meta: MessageMeta;
-    /** The bound handler; a string says why there is none (the message is dead-lettered). */
-    readonly run: BoundHandler | string;
-    readonly payload: unknown;
-    /** The publisher's trace continued: the outbox stored its traceparent with the message. */
-    readonly context: Context;
-    readonly span: Span;
-  }
-
-  function receive(msg: JsMsg): Delivery {
-    const subject = unqualify(namespace, msg.subject);
-    const messageId = msg.headers?.get('Nats-Msg-Id') || `${msg.info.stream}:${msg.seq}`;
-    const parent = contextFrom({
-      traceparent: msg.headers?.get('traceparent') || undefined,
-      tracestate: msg.headers?.get('tracestate') || undefined,
-    });
-    const span = tracer().startSpan(
-      // Named by the contract's subject: per-order suffixes would make a name per order.
-      `process ${contractSubjectOf(subject) ?? subject}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          // Messaging semantic conventions (still incubating, so spelled out here).
-          'messaging.system': 'nats',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': subject,
-          'messaging.consumer.group.name': options.consumer,
-          'messaging.message.id': messageId,
-        },
-      },
-      parent,
-    );
-    const { run, payload } = bind(msg, subject);
-    return {
-      msg,
-      meta: { subject, messageId, deliveryCount: msg.info.deliveryCount },
-      run,
-      payload,
-      context: trace.setSpan(parent, span),
-      span,
-    };
   }
 
   /**
@@ -226,30 +195,39 @@ export function createConsumer(options: ConsumerOptions): Worker {
         failSpan(span, d.run);
         return await deadLetter(msg, d.run as string);
       }
-      try {
-        const handled = await transact([d]);
-        return finish(d, handled.has(d) ? 'ok' : 'duplicate');
-      } catch (err) {
-        failSpan(span, err);
-        const reason = err instanceof Error ? err.message : String(err);
-        if (err instanceof PermanentFailure || msg.info.deliveryCount >= MAX_DELIVER) {
-          return await deadLetter(msg, reason);
+      for (let retries = 0; ; retries++) {
+        try {
+          const handled = await transact([d]);
+          return finish(d, handled.has(d) ? 'ok' : 'duplicate');
+        } catch (err) {
+          if (await waitOut(err, retries)) continue;
+          return await fail(d, err);
         }
-        log.warn(
-          {
-            err,
-            subject: d.meta.subject,
-            deliveries: msg.info.deliveryCount,
-            traceId: span.spanContext().traceId,
-          },
-          'handler failed; will retry',
-        );
-        msg.nak(retryDelayMs(msg.info.deliveryCount));
-        options.onHandled?.(msg.subject, 'retry');
       }
     } finally {
       span.end();
     }
+  }
+
+  /** A handler failed: retried later with backoff, or dead-lettered. */
+  async function fail(d: Runnable, err: unknown): Promise<void> {
+    const { msg, span } = d;
+    failSpan(span, err);
+    const reason = err instanceof Error ? err.message : String(err);
+    if (err instanceof PermanentFailure || msg.info.deliveryCount >= MAX_DELIVER) {
+      return await deadLetter(msg, reason);
+    }
+    log.warn(
+      {
+        err,
+        subject: d.meta.subject,
+        deliveries: msg.info.deliveryCount,
+        traceId: span.spanContext().traceId,
+      },
+      'handler failed; will retry',
+    );
+    msg.nak(retryDelayMs(msg.info.deliveryCount));
+    options.onHandled?.(msg.subject, 'retry');
   }
 
   /**
@@ -259,27 +237,39 @@ export function createConsumer(options: ConsumerOptions): Worker {
    * bad message still only affects itself.
    */
   async function handleBatch(messages: readonly JsMsg[]): Promise<void> {
-    const deliveries = messages.map(receive);
+    const deliveries = messages.map((msg) => receive(msg, namespace, options.consumer, options.handlers));
     const runnable = deliveries.filter(isRunnable);
-    if (runnable.length > 1) {
-      try {
-        const handled = await transact(runnable);
-        for (const d of runnable) {
-          finish(d, handled.has(d) ? 'ok' : 'duplicate');
-          d.span.end();
+    try {
+      for (let retries = 0; runnable.length > 1; retries++) {
+        try {
+          const handled = await transact(runnable);
+          for (const d of runnable) {
+            finish(d, handled.has(d) ? 'ok' : 'duplicate');
+            d.span.end();
+          }
+          for (const d of deliveries) if (!isRunnable(d)) await settle(d);
+          return;
+        } catch (err) {
+          if (await waitOut(err, retries)) continue;
+          log.debug({ err, size: runnable.length }, 'batch failed; handling its messages one by one');
+          break;
         }
-        for (const d of deliveries) if (!isRunnable(d)) await settle(d);
-        return;
-      } catch (err) {
-        log.debug({ err, size: runnable.length }, 'batch failed; handling its messages one by one');
       }
+    } catch (err) {
+      for (const d of deliveries) d.span.end();
+      throw err;
     }
     for (const d of deliveries) await settle(d);
   }
 
+  // Pulled with fetch (one bounded pull request at a time) rather than consume(): consume()
+  // keeps pulling as messages arrive whether or not they are taken, and stopping it drops what
+  // is on its way, which comes back later as another delivery. A fetch hands over everything it
+  // pulled, and pausing is simply not fetching again until the batch in hand is through.
   async function run(): Promise<void> {
     const consumer = await js.consumers.get(stream, name);
-    messages = await consumer.consume({ max_messages: batchSize * 2 });
+    let paused = false;
+    pause = () => void (paused = true);
     const waiting: JsMsg[] = [];
     let busy: Promise<void> | undefined;
     // One batch at a time: what arrives meanwhile forms the next batch. At low load a batch is
@@ -289,22 +279,44 @@ export function createConsumer(options: ConsumerOptions): Worker {
       const batch = waiting.splice(0, batchSize);
       busy = handleBatch(batch)
         .catch((err: unknown) => {
-          // Publishing a dead letter failed (NATS away): leave the rest to be redelivered.
-          log.error({ err }, 'messages left unacknowledged');
+          // Stopping meanwhile, or publishing a dead letter failed (NATS away): leave the rest
+          // to be redelivered.
+          if (!(err instanceof Stopping)) log.error({ err }, 'messages left unacknowledged');
         })
         .finally(() => {
+          inHand.delete(batch);
           inFlight.delete(busy!);
           busy = undefined;
           pump();
         });
       inFlight.add(busy);
     };
-    for await (const msg of messages) {
-      waiting.push(msg);
-      pump();
-      if (waiting.length >= batchSize && busy) await busy;
+    try {
+      while (running) {
+        if (paused) {
+          // The database is away: nothing more is pulled until what is in hand is through.
+          while (busy) await busy;
+          paused = false;
+          continue;
+        }
+        const pulled = await consumer.fetch({ max_messages: batchSize * 2, expires: FETCH_EXPIRES_MS });
+        messages = pulled;
+        if (interruptedSince !== undefined) {
+          log.info({ downMs: Date.now() - interruptedSince }, 'consumer pulling again');
+          interruptedSince = undefined;
+        }
+        for await (const msg of pulled) {
+          inHand.add(msg);
+          waiting.push(msg);
+          pump();
+          // Once paused, the rest of this pull is taken in hand at once (and held).
+          if (waiting.length >= batchSize && busy && !paused) await busy;
+        }
+      }
+    } finally {
+      // Also when pulling failed (NATS away): what is in hand is handled, its acks sent later.
+      while (busy) await busy;
     }
-    while (busy) await busy;
   }
 
   return {
@@ -321,8 +333,11 @@ export function createConsumer(options: ConsumerOptions): Worker {
           try {
             await run();
           } catch (err) {
-            // e.g. the stream was lost with a NATS restart: pull again once it is back.
-            log.error({ err }, 'consumer interrupted; resuming');
+            // e.g. NATS is restarting: pull again once it is back. Logged once per outage.
+            if (interruptedSince === undefined) {
+              interruptedSince = Date.now();
+              log.warn({ err }, 'consumer interrupted; pulling again until NATS answers');
+            } else log.debug({ err }, 'consumer still interrupted');
             await new Promise((resolve) => setTimeout(resolve, 1000));
           }
         }
@@ -331,9 +346,11 @@ export function createConsumer(options: ConsumerOptions): Worker {
     async stop() {
       // Stop pulling, finish what is in hand (its acks still reach NATS), then return.
       running = false;
+      stopped.abort();
       messages?.stop();
       await loop;
       await Promise.allSettled([...inFlight]);
+      inHand.clear();
     },
   };
 }

@@ -14,6 +14,11 @@
 // what is not yet visible is still there on the next pass. This is why the relay needs no
 // visibility horizon (pg_snapshot_xmin), which spans every database of the server and would hold
 // every service's messages back behind any long transaction anywhere.
+//
+// Outages: with NATS away a pass fails before it deletes anything, and is tried again. With the
+// database away the connection is lost, and with it the leadership (the server ends the session
+// and its lock): the relay opens a new connection, takes the lock again if no standby has, and
+// carries on from the rows still there (deleting first what it had published).
 import pg from 'pg';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
@@ -21,6 +26,8 @@ import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../db/database.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { qualify } from '../../nats/topology.ts';
 
 const RELAY_LOCK_KEY = 7_263_102;
@@ -33,6 +40,8 @@ export interface OutboxRelayOptions {
   readonly nats: NatsConnection;
   /** This service's database: the relay's own connection (LISTEN, leadership, reads, deletes). */
   readonly databaseUrl: string;
+  /** Opening the connection fails after this (default: the pool's default). */
+  readonly connectTimeoutMs?: number;
   readonly namespace: string;
   readonly logger: Logger;
   readonly onPublished?: (count: number) => void;
@@ -60,6 +69,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let signalled = false;
   let loop: Promise<void> | undefined;
   let connection: Promise<pg.Client> | undefined;
+  /** The connection once open, until it is lost. */
+  let current: pg.Client | undefined;
   let leading = false;
   /** Rows this relay has published and not yet deleted. */
   let unconfirmedDelete: string[] = [];
@@ -79,17 +90,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** The relay's connection, opened (and listening) on first use and again after it is lost. */
   function connect(): Promise<pg.Client> {
     connection ??= (async () => {
-      const client = new pg.Client({ connectionString: options.databaseUrl });
+      const client = new pg.Client({
+        connectionString: options.databaseUrl,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        keepAlive: true,
+      });
       client.on('notification', () => {
         signalled = true;
         wake?.();
       });
-      client.on('error', (err) => {
-        // Leadership goes with the connection: the session lock is released by the server.
-        logger.warn({ err }, 'outbox relay connection lost');
+      // Leadership goes with the connection: the session lock is released by the server. pg
+      // reports a connection that ends during a query to the query only, so 'end' counts too.
+      const lost = () => {
+        if (current !== client) return;
+        current = undefined;
         connection = undefined;
         leading = false;
+      };
+      client.on('error', (err) => {
+        if (current === client) logger.warn({ err }, 'outbox relay connection lost');
+        lost();
       });
+      client.on('end', lost);
       try {
         await client.connect();
         await client.query(`listen ${OUTBOX_CHANNEL}`);
@@ -98,6 +120,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await client.end().catch(() => undefined);
         throw err;
       }
+      current = client;
       return client;
     })();
     return connection;
@@ -141,17 +164,36 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return { published: rows.length, more: rows.length === BATCH_SIZE };
   }
 
+  async function dropConnection(): Promise<void> {
+    const client = current;
+    current = undefined;
+    connection = undefined;
+    leading = false;
+    await client?.end().catch(() => undefined);
+  }
+
   async function run(): Promise<void> {
+    /** When the current run of failures began: logged once at its start and once at its end. */
+    let failingSince: number | undefined;
     while (running) {
       try {
         signalled = false;
         const { published, more } = await relayBatch();
+        if (failingSince !== undefined) {
+          logger.info({ downMs: Date.now() - failingSince }, 'outbox relay resumed');
+          failingSince = undefined;
+        }
         if (published > 0) options.onPublished?.(published);
         if (more) continue;
         await sleep(POLL_MS);
       } catch (err) {
-        // NATS or the database is away: keep the rows, try again shortly.
-        logger.warn({ err }, 'outbox relay failed; retrying');
+        // NATS or the database is away: keep the rows, try again shortly (on a new connection
+        // if the database was the cause: this one may be dead without having said so).
+        if (failingSince === undefined) {
+          failingSince = Date.now();
+          logger.warn({ err }, 'outbox relay failed; retrying until it succeeds');
+        } else logger.debug({ err }, 'outbox relay failed again');
+        if (isDatabaseUnavailable(err)) await dropConnection();
         await sleep(RECONNECT_MS);
       }
     }
@@ -180,6 +222,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         unconfirmedDelete = [];
       }
       connection = undefined;
+      current = undefined;
       leading = false;
       // Ending the session releases the leadership lock for a standby.
       await client?.end().catch(() => undefined);

@@ -35,6 +35,7 @@ export async function createMessagingWorkers(options: MessagingOptions): Promise
   const relay = createOutboxRelay({
     nats,
     databaseUrl: databaseUrl(config.databaseUrl, config.databaseName),
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
     namespace: config.natsNamespace,
     logger,
     onPublished: (count) => metrics.messagesPublished.inc(count),
