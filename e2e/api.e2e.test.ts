@@ -854,6 +854,7 @@ function expectNoInternals(error: unknown): void {
     'RATE_LIMITED',
     'QUERY_TOO_COMPLEX',
     'SUBGRAPH_UNAVAILABLE',
+    'SERVICE_UNAVAILABLE',
     'INTERNAL_SERVER_ERROR',
   ];
   if (typeof code !== 'string' || !codes.includes(code))
