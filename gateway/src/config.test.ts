@@ -86,6 +86,12 @@ describe('readGatewayConfig', () => {
     SERVICE_SECRET: 'k7Qp2vX9mL4sT8wZ1bN6cR3yH5jF0dGa',
   };
 
+  it('sizes the gateway caches from GRAPHQL_CACHE_MIB (30 MiB each by default, as Apollo)', () => {
+    expect(readGatewayConfig({}).cacheMiB).toBe(30);
+    expect(readGatewayConfig({ GRAPHQL_CACHE_MIB: '4' }).cacheMiB).toBe(4);
+    expect(() => readGatewayConfig({ GRAPHQL_CACHE_MIB: '0' })).toThrow(/GRAPHQL_CACHE_MIB/);
+  });
+
   it('listens on every interface by default: it is the public face', () => {
     expect(readGatewayConfig({}).host).toBe('0.0.0.0');
   });

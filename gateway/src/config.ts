@@ -53,6 +53,11 @@ export interface GatewayConfig extends CommonConfig {
   /** How many X-Forwarded-For hops to trust for the client address (0: the socket's address). */
   readonly trustedProxyHops: number;
   readonly queryLimits: QueryLimits;
+  /**
+   * The size of each of the gateway's three caches (parsed documents, automatic persisted
+   * queries, query plans), in MiB as Apollo measures them (serialized size).
+   */
+  readonly cacheMiB: number;
   readonly rateLimit: RateLimitOptions;
   /** Failed logins and registrations per account and address (see readLoginThrottle). */
   readonly loginThrottle: LoginThrottleOptions;
@@ -120,6 +125,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     introspection: readBoolean(env, 'INTROSPECTION', !common.production),
     trustedProxyHops: readInt(env, 'TRUSTED_PROXY_HOPS', 0, 0, 10),
     queryLimits: readQueryLimits(env),
+    cacheMiB: readInt(env, 'GRAPHQL_CACHE_MIB', 30, 1, 1024),
     rateLimit: {
       enabled: readBoolean(env, 'RATE_LIMIT_ENABLED', true),
       burst: readInt(env, 'RATE_LIMIT_BURST', 100, 1),

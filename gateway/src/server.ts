@@ -6,7 +6,8 @@ import { apolloTelemetryEnabled } from './apollo-telemetry.ts';
 import type { Server } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import {
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
@@ -93,6 +94,7 @@ export async function startGateway(
     const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
     const gateway = new ApolloGateway({
       supergraphSdl,
+      experimental_approximateQueryPlanStoreMiB: config.cacheMiB,
       logger: logger.child({ component: 'apollo-gateway' }),
       buildService: ({ name, url }) => {
         const target = config.subgraphUrls[name] ?? url;
@@ -130,6 +132,10 @@ export async function startGateway(
 
     apollo = new ApolloServer<GatewayContext>({
       gateway,
+      // Bounded caches, sized explicitly (Apollo's defaults are the same 30 MiB each): every
+      // distinct document a client sends takes a place in them until evicted.
+      documentStore: new InMemoryLRUCache<DocumentNode>({ maxSize: config.cacheMiB * 2 ** 20 }),
+      cache: new InMemoryLRUCache({ maxSize: config.cacheMiB * 2 ** 20 }),
       formatError: createGatewayErrorFormatter(logger),
       includeStacktraceInErrorResponses: false,
       introspection: config.introspection,
