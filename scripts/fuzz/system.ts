@@ -19,6 +19,11 @@ export const FUZZ_SYSTEM_ENV: Readonly<Record<string, string>> = {
   DIAGNOSTICS_ENABLED: 'true',
   // Tokens taken at the start must outlive the run.
   JWT_TTL_SECONDS: '7200',
+  // Capped maps small enough for the warm-up to fill them: the heap check then measures growth
+  // without bound, not a cap of 100,000 throttle states still filling.
+  LOGIN_THROTTLE_MAX_KEYS: '1000',
+  RATE_LIMIT_MAX_CLIENTS: '1000',
+  GRAPHQL_CACHE_MIB: '2',
 };
 
 export interface FuzzSystem {
