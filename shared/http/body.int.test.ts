@@ -32,11 +32,22 @@ async function start(): Promise<number> {
  * POSTs `size` bytes with a Content-Length, writing as fast as the socket takes them; settles
  * when the request is closed, with the status read and any error on the way (EPIPE, reset).
  */
-function postBytes(port: number, size: number): Promise<{ status: number; error?: string }> {
+function postBytes(
+  port: number,
+  size: number,
+  keepAlive = true,
+): Promise<{ status: number; error?: string }> {
   return new Promise((resolve) => {
     const outcome: { status: number; error?: string } = { status: 0 };
     const req = request(
-      { port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': size } },
+      {
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        headers: { 'content-length': size },
+        // Without an agent, Node's client asks for `Connection: close`.
+        ...(keepAlive ? {} : { agent: false }),
+      },
       (res) => {
         outcome.status = res.statusCode ?? 0;
         res.resume();
@@ -67,6 +78,13 @@ describe('a body over the limit', () => {
     // A pipe broken before the answer is read shows on some sends, not all: send several.
     for (const size of Array.from({ length: 15 }, (_, i) => (1 + (i % 4)) * MAX_BODY_BYTES + 1)) {
       expect(await postBytes(port, size)).toEqual({ status: 413 });
+    }
+  });
+
+  it('is answered 413 and read by a client that asked for Connection: close', async () => {
+    const port = await start();
+    for (const size of Array.from({ length: 15 }, (_, i) => (1 + (i % 4)) * MAX_BODY_BYTES + 1)) {
+      expect(await postBytes(port, size, false)).toEqual({ status: 413 });
     }
   });
 
