@@ -11,7 +11,7 @@
 // limit sees.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../errors.ts';
-import { sendErrors } from './responses.ts';
+import { errorBody, sendErrors } from './responses.ts';
 
 /** The largest request body any endpoint accepts. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -82,6 +82,10 @@ export function sendBodyTooLarge(
 /**
  * Answers a request refused before its body was read (too large, or from a caller that may not
  * send one) with a coded error, draining the body as above so the client reads the answer.
+ *
+ * The whole answer is written at once, but the response is ended only when the body has been
+ * drained (or the bound is hit): Node closes a `Connection: close` socket as soon as its
+ * response ends, which would cut off a client still sending.
  */
 export function refuseUnread(
   req: IncomingMessage,
@@ -90,26 +94,34 @@ export function refuseUnread(
   code: ErrorCode,
   message: string,
 ): void {
-  discardRestOfBody(req);
-  sendErrors(res, status, code, message);
-}
-
-function discardRestOfBody(req: IncomingMessage): void {
-  if (req.complete) return;
-  const cut = () => req.socket.destroy();
-  const timer = setTimeout(cut, LINGER_MAX_MS);
-  timer.unref();
+  if (req.complete) {
+    sendErrors(res, status, code, message);
+    return;
+  }
+  const body = errorBody(code, message);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.write(body);
   let drained = 0;
-  const onData = (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > LINGER_MAX_BYTES) cut();
-  };
-  const stop = () => {
+  const done = (cut: boolean) => {
     clearTimeout(timer);
     req.off('data', onData);
+    req.off('end', onDrained);
+    req.off('close', onDrained);
+    // Cut: the rest of the body is still coming, so this connection can carry no next request.
+    res.end(cut ? () => req.socket.destroy() : undefined);
+  };
+  const onDrained = () => done(false);
+  const timer = setTimeout(() => done(true), LINGER_MAX_MS);
+  timer.unref();
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_MAX_BYTES) done(true);
   };
   req.on('data', onData);
-  req.once('end', stop);
-  req.once('close', stop);
+  req.once('end', onDrained);
+  req.once('close', onDrained);
   req.resume();
 }

@@ -11,11 +11,16 @@ export function sendErrors(
   message: string,
   headers: OutgoingHttpHeaders = {},
 ): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  const body = errorBody(code, message);
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
+}
+
+/** `{ errors: [{ message, extensions: { code } }] }` as JSON. */
+export function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
 }
