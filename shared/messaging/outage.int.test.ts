@@ -48,14 +48,20 @@ beforeAll(async () => {
   });
   nats = await connectNats(env.resources.natsUrl, 'outage-test', env.logger);
   await ensureStreams(await jetstreamManager(nats), { namespace: env.id, replicas: 1 });
-}, 60_000);
+}, 90_000);
 
+// Generous hooks: starting and stopping a PostgreSQL of its own is slow on a loaded machine
+// (a first run in CI, under load, took over 30 s to tear down).
 afterAll(async () => {
-  await orm?.close(true);
+  // Closing the pool sometimes waits for ever after the outage: a connection that was in use
+  // when the server died is not handed back (seen about one run in two). Bounded here so the
+  // suite ends; the server is stopped below, which closes that socket. Followed up in the
+  // data-layer work on the pipelined client.
+  await Promise.race([orm?.close(true), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   await nats?.close();
   if (postgres) await dropTestResources({ ...env.resources, databaseUrl: postgres.url });
   await postgres?.dispose();
-}, 30_000);
+}, 90_000);
 
 describe('an outage of the database', () => {
   it('costs the consumer no delivery and the relay resumes', async () => {
