@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents, TEST_ADMIN_EMAIL, type Loose } from './support/client.ts';
+import { PUBLIC_ERROR_CODES } from '../shared/errors.ts';
 
 const PROCESSES = ['gateway', 'users', 'products', 'inventory', 'orders', 'payments'] as const;
 
@@ -845,18 +846,6 @@ function expectNoInternals(error: unknown): void {
     if (pattern.test(json)) throw new Error(`an error carries ${what}: ${json}`);
   }
   const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
-  const codes = [
-    'UNAUTHENTICATED',
-    'FORBIDDEN',
-    'BAD_USER_INPUT',
-    'NOT_FOUND',
-    'CONFLICT',
-    'RATE_LIMITED',
-    'QUERY_TOO_COMPLEX',
-    'SUBGRAPH_UNAVAILABLE',
-    'SERVICE_UNAVAILABLE',
-    'INTERNAL_SERVER_ERROR',
-  ];
-  if (typeof code !== 'string' || !codes.includes(code))
+  if (typeof code !== 'string' || !PUBLIC_ERROR_CODES.has(code))
     throw new Error(`an error without a contract code: ${json}`);
 }

@@ -10,6 +10,8 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** The gateway got no answer from a subgraph (`service` names it); the rest of the data stands. */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** The service cannot reach its own database or NATS just now: retry later. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
@@ -17,6 +19,18 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/**
+ * The automatic persisted query protocol's answer to a hash the gateway does not hold yet: APQ
+ * clients send the full query on this code, so it reaches them unchanged.
+ */
+export const PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND';
+
+/** Every code a client may see in `extensions.code` (API.md's Errors, and the APQ protocol's). */
+export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set([
+  ...PUBLIC_ERROR_CODES,
+  PERSISTED_QUERY_NOT_FOUND,
+]);
 
 export class AppError extends Error {
   readonly code: ErrorCode;

@@ -3,6 +3,7 @@
 // coded (WebSocket close codes count as coded), nothing internal leaked, and an answer within
 // the timeout.
 import type { Outcome, Probe } from './probe.ts';
+import { CLIENT_ERROR_CODES } from '../../shared/errors.ts';
 
 export const VIOLATION_CLASSES = [
   'server-error',
@@ -31,24 +32,8 @@ export const VIOLATION_MEANING: Readonly<Record<ViolationClass, string>> = {
   'unhealthy-after': 'the system did not answer normally after the run',
 };
 
-/**
- * The codes of the API contract (shared/API.md, Errors), and PERSISTED_QUERY_NOT_FOUND: the
- * automatic persisted query protocol's own answer to a hash the gateway does not hold yet, the
- * code on which APQ clients send the full query (README, Errors).
- */
-export const CONTRACT_CODES: ReadonlySet<string> = new Set([
-  'PERSISTED_QUERY_NOT_FOUND',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'QUERY_TOO_COMPLEX',
-  'SUBGRAPH_UNAVAILABLE',
-  'SERVICE_UNAVAILABLE',
-  'INTERNAL_SERVER_ERROR',
-]);
+/** The codes a client may see (shared/errors.ts: API.md's Errors, and the APQ protocol's). */
+export const CONTRACT_CODES: ReadonlySet<string> = CLIENT_ERROR_CODES;
 
 /** Answers that may be 5xx by contract: a dependency is down. */
 const UNAVAILABLE_CODES = new Set(['SERVICE_UNAVAILABLE', 'SUBGRAPH_UNAVAILABLE']);

@@ -3,7 +3,7 @@
 // stack trace, SQL or host name reaches a client.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { AppError, ErrorCode, PUBLIC_ERROR_CODES, ServiceUnavailableError } from '../errors.ts';
+import { AppError, CLIENT_ERROR_CODES, ErrorCode, ServiceUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 // Apollo Server's own request-level codes, renamed to the contract's vocabulary.
@@ -19,7 +19,6 @@ const APOLLO_CODE_MAP: Readonly<Record<string, ErrorCode>> = {
  * Codes of a protocol rather than of the contract, kept as they are: an automatic-persisted-
  * query client sends the full query again only on PERSISTED_QUERY_NOT_FOUND.
  */
-const PROTOCOL_CODES: ReadonlySet<string> = new Set(['PERSISTED_QUERY_NOT_FOUND']);
 
 export interface ErrorFormatterOptions {
   /**
@@ -48,11 +47,7 @@ export function createErrorFormatter(logger: Logger, options: ErrorFormatterOpti
     }
     const rawCode = formatted.extensions?.code;
     const code = typeof rawCode === 'string' ? (APOLLO_CODE_MAP[rawCode] ?? rawCode) : undefined;
-    if (
-      code &&
-      code !== ErrorCode.INTERNAL_SERVER_ERROR &&
-      (PUBLIC_ERROR_CODES.has(code) || PROTOCOL_CODES.has(code))
-    ) {
+    if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR && CLIENT_ERROR_CODES.has(code)) {
       const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: { ...extensions, code } };
     }

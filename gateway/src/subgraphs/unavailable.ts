@@ -5,8 +5,9 @@
 // for it: `SUBGRAPH_UNAVAILABLE` with the subgraph's name in `service` (see ../errors.ts), never
 // the underlying network error, which names internal hosts and ports.
 import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../../../shared/errors.ts';
 
-export const SUBGRAPH_UNAVAILABLE = 'SUBGRAPH_UNAVAILABLE';
+export const SUBGRAPH_UNAVAILABLE = ErrorCode.SUBGRAPH_UNAVAILABLE;
 
 export type UnavailableReason = 'unreachable' | 'timeout' | 'unavailable' | 'breaker-open';
 
