@@ -172,6 +172,13 @@ describe('the Sandbox landing page', () => {
     for (const name of EXAMPLE_OPERATION_NAMES)
       expect(document).toMatch(new RegExp(`^(query|mutation|subscription) ${name}\\b`, 'm'));
     expect(page.sandboxConfig.initialState.headers).toEqual({ Authorization: '' });
+    // Sent as it is until a token is pasted in: an empty header is anonymous, not an error.
+    const anonymous = await fetch(system.urls.gateway!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', Authorization: '' },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(await anonymous.json()).toEqual({ data: { me: null } });
     expect(page.sandboxConfig.initialEndpoint).toBe(system.urls.gateway);
     // The policy names where the embed's script and frame come from; connections are not limited.
     expect(page.csp).toMatch(/script-src [^;]*https:\/\/embeddable-sandbox\.cdn\.apollographql\.com/);

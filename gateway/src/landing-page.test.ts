@@ -27,6 +27,11 @@ describe('the Sandbox example document', () => {
     expect(validate(await apiSchema(), document).map((e) => e.message)).toEqual([]);
   });
 
+  it('holds no character that could end the inline script Apollo Server writes it into', () => {
+    // Apollo Server escapes only the first "<", ">" and "&" of the options it inlines.
+    expect(EXAMPLE_DOCUMENT).not.toMatch(/[<>&]/);
+  });
+
   it('is what the landing page is given, with an Authorization header to fill in', () => {
     const options = landingPageOptions();
     expect(options).toMatchObject({
