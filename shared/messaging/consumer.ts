@@ -33,7 +33,8 @@ import {
   type ConsumerName,
 } from '../../nats/topology.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
-import { deferOutbox } from './outbox.ts';
+import { deferOutbox, type OutboxRow } from './outbox.ts';
+import type { CommitPublisher, PublishSlot } from './commit-publisher.ts';
 import { MessagesInHand } from './in-hand.ts';
 import { createOutageWaiter } from './outage-waiter.ts';
 import { failSpan } from '../observability/tracing.ts';
@@ -65,6 +66,11 @@ export interface ConsumerOptions {
    */
   readonly prepareBatch?: BatchPreparer;
   readonly onHandled?: (subject: string, outcome: 'ok' | 'duplicate' | 'retry' | 'dead_letter') => void;
+  /**
+   * Publishes what a batch's handlers enqueued as soon as its transaction has committed, instead
+   * of waking the outbox relay with a NOTIFY to read it back. Without it, the relay does.
+   */
+  readonly publisher?: CommitPublisher;
 }
 
 /** The consumer is stopping while its batch waits for the database: the batch is left as it is. */
@@ -145,6 +151,9 @@ export function createConsumer(options: ConsumerOptions): Worker {
     // Twice in one batch (a redelivery overtook the ack): only the first one counts.
     const seen = new Set<string>();
     const due = deliveries.filter((d) => !seen.has(d.meta.messageId) && seen.add(d.meta.messageId));
+    const { publisher } = options;
+    let slot: PublishSlot | undefined;
+    let written: readonly OutboxRow[] = [];
     try {
       await backgroundFork(orm).transactional(async (em) => {
         // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
@@ -161,11 +170,15 @@ export function createConsumer(options: ConsumerOptions): Worker {
             due.map((d) => d.payload),
           );
         }
-        const writeOutbox = deferOutbox(em);
+        const writeOutbox = deferOutbox(em, { notify: !publisher });
         for (const d of due) await context.with(d.context, () => d.run(em, d.meta));
-        await writeOutbox();
+        written = await writeOutbox();
+        // Taken last, just before COMMIT is sent: what keeps per-entity order (commit-publisher.ts).
+        if (written.length > 0) slot = publisher?.reserve();
       });
+      slot?.committed(written);
     } catch (err) {
+      slot?.abandoned();
       // Handled before: one message is a duplicate; a batch is handled one by one by the caller.
       if (due.length === 1 && isInboxConflict(err)) return new Set<Delivery>();
       throw err;
