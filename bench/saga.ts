@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import path from 'node:path';
 import { REPO_ROOT } from '../scripts/lib/services.ts';
-import type { TestSystem } from '../test/support/system.ts';
+import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { Client } from '../e2e/support/client.ts';
 import { markdown, percentile } from './lib/report.ts';
 import { createProducts, registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
     });
     const client = new Client(system.urls.gateway!);
     const tracker = new Tracker();
-    const nc = await connect({ servers: system.natsUrl });
+    const nc = await connect(natsAdminOptions(system));
     const sub = nc.subscribe(`${system.id}.orders.evt.status.>`);
     void (async () => {
       for await (const msg of sub) {

@@ -1,13 +1,13 @@
 // CPU time of a running system, read from Linux's /proc: every node process of the system, the
-// PostgreSQL server (its own processes, and the backends of this system's databases) and every
-// nats-server on the machine. The difference of two samples divided by the orders confirmed in
+// PostgreSQL server (its own processes, and the backends of this system's databases) and
+// the nats-server it uses. The difference of two samples divided by the orders confirmed in
 // between is what an order costs, the figure the saga's goal is set on: it moves less between
 // machines than latency does.
 //
 // What is left out, and why: backends of other databases (other systems sharing the server);
 // processes that ended between the samples (their time is gone from /proc; counted, so the
 // report can say so). A nats-server serves whoever connects: on a shared one, other clients'
-// load is in its figure.
+// load is in its figure (BENCH_NATS=own gives the system one of its own).
 import { readFile, readdir } from 'node:fs/promises';
 import type { TestSystem } from '../../test/support/system.ts';
 
@@ -31,8 +31,12 @@ async function cpuOf(pid: number | string): Promise<number> {
 const BACKEND = /^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/;
 
 /** Which group a process counts toward, or `other` for another system's backend, or none. */
-function groupOf(cmdline: string, databasePrefix: string): string | undefined {
-  if (cmdline.includes('nats-server')) return 'nats';
+function groupOf(cmdline: string, system: TestSystem): string | undefined {
+  if (cmdline.includes('nats-server')) {
+    // The one the system uses: its port is on the command line (`-p 4222`).
+    return ` ${cmdline} `.includes(` ${new URL(system.natsUrl).port || '4222'} `) ? 'nats' : undefined;
+  }
+  const databasePrefix = system.id;
   const backend = BACKEND.exec(cmdline);
   if (backend) {
     const database = backend[1]!;
@@ -57,7 +61,7 @@ export async function sampleCpu(system: TestSystem): Promise<CpuSample> {
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry) || nodePids.has(Number(entry))) continue;
     const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
-    const group = groupOf(cmdline.trim(), system.id);
+    const group = groupOf(cmdline.trim(), system);
     if (group) seconds.set(Number(entry), { group, seconds: await cpuOf(entry) });
   }
   return seconds;
