@@ -45,7 +45,7 @@ function summarize(profile: Profile, top: number): string {
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
   const lines = [`busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s`];
   const sorted = (m: Map<string, number>) =>
-    [...m].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top);
+    [...m].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top);
   lines.push('  by area:', ...sorted(areas).map(([k, v]) => `    ${pct(v)}  ${k}`));
   lines.push('  by function (self):', ...sorted(functions).map(([k, v]) => `    ${pct(v)}  ${k}`));
   return lines.join('\n');
@@ -53,7 +53,13 @@ function summarize(profile: Profile, top: number): string {
 
 for (const file of process.argv.slice(2)) {
   const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
-  const main = profile.nodes.find((n) => /\/(main)\.ts$/.test(n.callFrame.url))?.callFrame.url ?? '';
-  console.log(`\n${file}\n${main.split('/').slice(-4).join('/')}`);
+  // The process: the service whose source files appear most often in the profile.
+  const services = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const service = /\/(subgraphs\/[^/]+|gateway)\/src\//.exec(n.callFrame.url)?.[1];
+    if (service) services.set(service, (services.get(service) ?? 0) + 1);
+  }
+  const service = [...services].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '?';
+  console.log(`\n${file}: ${service}`);
   console.log(summarize(profile, 25));
 }

@@ -285,9 +285,20 @@ export function createConsumer(options: ConsumerOptions): Worker {
     pause = () => void (paused = true);
     const waiting: JsMsg[] = [];
     let busy: Promise<void> | undefined;
+    let scheduled = false;
     // One batch at a time: what arrives meanwhile forms the next batch. At low load a batch is
-    // a single message handled at once; under load batches grow and each message costs less.
+    // a single message; under load batches grow and each message costs less. A batch starts on
+    // the next turn of the event loop rather than at once, so that the messages that came in
+    // the same read from NATS (e.g. two orders' replies) share its transaction.
     const pump = (): void => {
+      if (busy || scheduled || waiting.length === 0) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        startBatch();
+      });
+    };
+    const startBatch = (): void => {
       if (busy || waiting.length === 0) return;
       const batch = waiting.splice(0, batchSize);
       busy = handleBatch(batch)
@@ -308,7 +319,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
       while (running) {
         if (paused) {
           // The database is away: nothing more is pulled until what is in hand is through.
-          while (busy) await busy;
+          while (busy || scheduled) await (busy ?? new Promise((resolve) => setImmediate(resolve)));
           paused = false;
           continue;
         }
@@ -328,7 +339,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
       }
     } finally {
       // Also when pulling failed (NATS away): what is in hand is handled, its acks sent later.
-      while (busy) await busy;
+      while (busy || scheduled) await (busy ?? new Promise((resolve) => setImmediate(resolve)));
     }
   }
 
