@@ -45,7 +45,10 @@ function summarize(profile: Profile, top: number): string {
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
   const lines = [`busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s`];
   const sorted = (m: Map<string, number>) =>
-    [...m].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top);
+    [...m]
+      .filter(([k]) => !k.startsWith('(idle)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top);
   lines.push('  by area:', ...sorted(areas).map(([k, v]) => `    ${pct(v)}  ${k}`));
   lines.push('  by function (self):', ...sorted(functions).map(([k, v]) => `    ${pct(v)}  ${k}`));
   return lines.join('\n');

@@ -324,7 +324,9 @@ async function main(): Promise<void> {
       const { total, ended, otherBackends } = usage[i]!;
       const notes = [
         ended > 0 ? `${ended} processes ended in the window, their last CPU time not counted` : '',
-        otherBackends > 0.05 ? `other databases' backends used ${otherBackends.toFixed(1)} CPU s meanwhile, not counted` : '',
+        otherBackends > 0.05
+          ? `other databases' backends used ${otherBackends.toFixed(1)} CPU s meanwhile, not counted`
+          : '',
       ].filter(Boolean);
       console.log(
         `CPU per confirmed order: ${((total * 1000) / r.confirmed).toFixed(1)} ms at ${r.phase.rate}/s${notes.length ? ` (${notes.join('; ')})` : ''}`,

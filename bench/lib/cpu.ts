@@ -40,7 +40,9 @@ function groupOf(cmdline: string, system: TestSystem): string | undefined {
   const backend = BACKEND.exec(cmdline);
   if (backend) {
     const database = backend[1]!;
-    return database.startsWith(`${databasePrefix}_`) ? `pg:${database.slice(databasePrefix.length + 1)}` : OTHER;
+    return database.startsWith(`${databasePrefix}_`)
+      ? `pg:${database.slice(databasePrefix.length + 1)}`
+      : OTHER;
   }
   // The postmaster and its helpers (WAL writer, checkpointer, autovacuum ...): work the
   // system's commits cause, shared with whatever else the server serves.

@@ -4,7 +4,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestSystem, testId, type TestSystem, type TestSystemOptions } from '../../test/support/system.ts';
+import {
+  startTestSystem,
+  testId,
+  type TestSystem,
+  type TestSystemOptions,
+} from '../../test/support/system.ts';
 import type { Client } from '../../e2e/support/client.ts';
 import { ensureInfrastructure } from '../../scripts/lib/infra.ts';
 import { freePort } from '../../scripts/lib/processes.ts';

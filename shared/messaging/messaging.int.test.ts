@@ -91,7 +91,9 @@ afterAll(async () => {
 });
 
 /** A consumer of inventory events on this test's database and namespace. */
-const testConsumer = (setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'onHandled' | 'publisher'>) =>
+const testConsumer = (
+  setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'onHandled' | 'publisher'>,
+) =>
   createConsumer({
     consumer: 'orders-inventory-events',
     orm,

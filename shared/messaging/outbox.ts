@@ -144,5 +144,3 @@ async function insertRows(em: EntityManager, rows: readonly OutboxRow[], notify 
   // transaction it travels with the next statement, usually the COMMIT.
   await query(em, deferrable(notify ? WRITE_AND_NOTIFY : WRITE_ONLY), outboxParams(rows));
 }
-
-
