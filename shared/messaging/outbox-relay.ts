@@ -15,6 +15,10 @@
 // visibility horizon (pg_snapshot_xmin), which spans every database of the server and would hold
 // every service's messages back behind any long transaction anywhere.
 //
+// Rows a consumer's transaction wrote are published by that process right after its commit
+// (commit-publisher.ts) and only deleted here; the relay publishes the rest (written by other
+// code, or left by a publish that failed or a process that died) and is the safety net.
+//
 // Outages: with NATS away a pass fails before it deletes anything, and is tried again. With the
 // database away the connection is lost, and with it the leadership (the server ends the session
 // and its lock): the relay opens a new connection, takes the lock again if no standby has, and

@@ -1,5 +1,6 @@
 // Transactional outbox: a state change and the messages it causes are written in one
-// PostgreSQL transaction; the relay (outbox-relay.ts) publishes them afterwards. A crash between
+// PostgreSQL transaction; the relay (outbox-relay.ts) publishes them afterwards, or, for a
+// consumer's transaction, its own process right after the commit (commit-publisher.ts). A crash between
 // commit and publish therefore loses nothing, and nothing is published for a rolled-back change.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
