@@ -1,7 +1,8 @@
 // Transactional outbox: a state change and the messages it causes are written in one
 // PostgreSQL transaction; the relay (outbox-relay.ts) publishes them afterwards, or, for a
-// consumer's transaction, its own process right after the commit (commit-publisher.ts). A crash between
-// commit and publish therefore loses nothing, and nothing is published for a rolled-back change.
+// consumer's transaction, its own process right after the commit (commit-publisher.ts). A crash
+// between commit and publish therefore loses nothing, and nothing is published for a rolled-back
+// change.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
