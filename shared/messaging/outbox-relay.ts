@@ -37,8 +37,13 @@ import { qualify } from '../../nats/topology.ts';
 
 const RELAY_LOCK_KEY = 7_263_102;
 const BATCH_SIZE = 500;
-/** The safety net behind LISTEN/NOTIFY, which is only a wake-up hint; also how often a standby tries to lead. */
-const POLL_MS = 250;
+/**
+ * The safety net behind LISTEN/NOTIFY (only a wake-up hint) and the commit publisher (which
+ * nudges the relay when a publish fails); also how often a standby tries to lead, and how often
+ * rows published right after their commit are deleted. Rarely needed for speed since most rows
+ * go out right after their commit, so a pass a second keeps an idle service quiet.
+ */
+const POLL_MS = 1000;
 const RECONNECT_MS = 1000;
 
 export interface OutboxRelayOptions {
