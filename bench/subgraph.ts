@@ -51,7 +51,8 @@ function readSettings(): Settings {
   });
   const number = (name: 'rounds' | 'seconds' | 'connections' | 'orders', min: number): number => {
     const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number >= ${min}`);
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`--${name} must be a whole number >= ${min}`);
     return value;
   };
   return {
