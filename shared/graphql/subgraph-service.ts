@@ -132,7 +132,9 @@ export async function startSubgraphService<C extends BaseContext>(
     return options.extendContext({
       identity,
       caller: callers.get(req) ?? null,
-      em: orm.em.fork(),
+      // From the global EntityManager, which no request context (MikroORM's RequestContext,
+      // unused here) could replace: skipping that lookup gives the same fork for less.
+      em: orm.em.fork({ disableContextResolution: true }),
       logger: logger.child({
         requestId,
         traceId: activeTraceId() ?? traceIdOf(req.headers.traceparent),
