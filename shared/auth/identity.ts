@@ -2,6 +2,7 @@
 // public keys as JWKS). The gateway verifies them, and so does every subgraph: a subgraph
 // trusts only what it can verify itself, never a bare header.
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { IncomingHttpHeaders } from 'node:http';
 import { UnauthenticatedError } from '../errors.ts';
 
@@ -59,13 +60,57 @@ export function createTokenVerifier(keys: JWTVerifyGetKey): TokenVerifier {
  */
 export const JWKS_REFETCH_COOLDOWN_SECONDS = 5;
 
-/** Verifies against the users subgraph's published keys (fetched lazily, cached, refreshed on a new key id). */
+/** Verified tokens remembered by one verifier, at most (least recently used go first). */
+export const VERIFIED_TOKENS_CACHED = 10_000;
+
+/**
+ * Remembers each token `verify` accepted until the token expires, so a client's token costs one
+ * signature check (an EdDSA verification, the largest single cost of a subgraph request) per
+ * verifier, not one per request; concurrent first uses of a token share one check.
+ *
+ * Why this is safe: a token's validity changes only at its `exp` (the verifier checks nothing
+ * else that moves with time: no `nbf` is issued), and an entry is never used at or past that
+ * second. Key rotation retires a key only after the last token it signed has expired
+ * (subgraphs/users/src/domain/signing-keys.ts), so no cached token outlives its key. Only
+ * accepted tokens enter, so only holders of valid tokens can fill the cache, and it is bounded.
+ * Refused tokens are never remembered: each is checked again (and refused again).
+ */
+export function cachingTokenVerifier(
+  verify: TokenVerifier,
+  max: number = VERIFIED_TOKENS_CACHED,
+  now: () => number = Date.now,
+): TokenVerifier {
+  const verified = new LRUCache<string, Identity>({ max });
+  const pending = new Map<string, Promise<Identity>>();
+  return async (token) => {
+    const known = verified.get(token);
+    if (known) {
+      if (known.expiresAt * 1000 > now()) return known;
+      verified.delete(token);
+    }
+    let check = pending.get(token);
+    if (!check) {
+      check = verify(token).finally(() => pending.delete(token));
+      pending.set(token, check);
+    }
+    const identity = await check;
+    if (identity.expiresAt * 1000 > now()) verified.set(token, identity);
+    return identity;
+  };
+}
+
+/**
+ * Verifies against the users subgraph's published keys (fetched lazily, cached, refreshed on a
+ * new key id), remembering accepted tokens until they expire (cachingTokenVerifier).
+ */
 export function createRemoteTokenVerifier(jwksUrl: string): TokenVerifier {
-  return createTokenVerifier(
-    createRemoteJWKSet(new URL(jwksUrl), {
-      cooldownDuration: JWKS_REFETCH_COOLDOWN_SECONDS * 1000,
-      cacheMaxAge: 600_000,
-    }),
+  return cachingTokenVerifier(
+    createTokenVerifier(
+      createRemoteJWKSet(new URL(jwksUrl), {
+        cooldownDuration: JWKS_REFETCH_COOLDOWN_SECONDS * 1000,
+        cacheMaxAge: 600_000,
+      }),
+    ),
   );
 }
 

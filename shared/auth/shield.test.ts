@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError, graphql, parse, type ExecutionResult } from 'graphql';
+import { GraphQLError, graphql, parse, type ExecutionResult, type GraphQLObjectType } from 'graphql';
 import { allow, and, applyPermissions, chain, deny, not, or, race, rule, type ShieldRule } from './shield.ts';
 
 type Context = { user?: { id: string; admin: boolean }; calls: string[] };
@@ -263,6 +263,21 @@ describe('applyPermissions', () => {
       expect(result.data).toBeNull();
       expect(codes(result)).toEqual([['_entities', 'FORBIDDEN']]);
     });
+  });
+
+  it('leaves the resolvers of `allow` fields unwrapped and wraps every other field', () => {
+    const fields = (s: typeof schema, type: string) => (s.getType(type) as GraphQLObjectType).getFields();
+    const original = fields(schema, 'Query');
+    const applied = fields(guarded, 'Query');
+    for (const field of ['open', 'product', 'missing', '_service', '_entities']) {
+      expect(applied[field]!.resolve).toBe(original[field]!.resolve);
+    }
+    for (const field of ['closed', 'unlisted', 'signedIn', 'admin']) {
+      expect(applied[field]!.resolve).not.toBe(original[field]!.resolve);
+    }
+    // A type's '*' rule reaches every field without a rule of its own; `cost` has one.
+    expect(fields(guarded, 'Product').name!.resolve).toBe(fields(schema, 'Product').name!.resolve);
+    expect(fields(guarded, 'Product').cost!.resolve).not.toBe(fields(schema, 'Product').cost!.resolve);
   });
 
   it('rejects two different rules with the same name', () => {

@@ -159,6 +159,12 @@ const forbidden = (): GraphQLError =>
  * Defaults: deny fallback, resolver errors pass through with their codes, a fresh FORBIDDEN
  * GraphQLError per denial. `_Service` (the SDL object behind `Query._service`) is allowed unless
  * the tree names it; `Query._service` and `Query._entities` still need rules of their own.
+ *
+ * Fields whose rule is `allow` keep their own resolver, unwrapped: graphql-shield would wrap
+ * them in an async middleware that only says yes, which turns every plain property read (an
+ * item's quantity, a Money's currency) into a chain of promises on each request. What it
+ * answers is the same: an allowed field runs its resolver, and a resolver's error is the field's
+ * error either way.
  */
 export function applyPermissions(
   schema: GraphQLSchema,
@@ -170,11 +176,33 @@ export function applyPermissions(
   // Each option is defaulted on its own, so an explicit `undefined` cannot fall back to
   // graphql-shield's defaults (an `allow` fallback, masked resolver errors).
   const fallbackError = options.fallbackError ?? forbidden;
-  const middleware = shieldCjs.shield(tree as Parameters<ShieldModule['shield']>[0], {
-    fallbackRule: options.fallbackRule ?? deny,
+  const fallbackRule = options.fallbackRule ?? deny;
+  const generator = shieldCjs.shield(tree as Parameters<ShieldModule['shield']>[0], {
+    fallbackRule,
     allowExternalErrors: options.allowExternalErrors ?? true,
     debug: options.debug ?? false,
     fallbackError: typeof fallbackError === 'function' ? () => fallbackError() : fallbackError,
   });
+  const middleware = generator.generate(schema) as MiddlewareTypeMap;
+  for (const [typeName, fields] of Object.entries(middleware)) {
+    for (const field of Object.keys(fields)) {
+      if (ruleOf(tree, typeName, field, fallbackRule) === allow) delete fields[field];
+    }
+  }
   return applyMiddleware(schema, middleware);
+}
+
+type MiddlewareTypeMap = Record<string, Record<string, unknown>>;
+
+/** The rule graphql-shield applies to a field: its own, else its type's `'*'`, else the fallback. */
+function ruleOf(tree: RuleTree, typeName: string, field: string, fallbackRule: ShieldRule): ShieldRule {
+  const rules = tree[typeName];
+  if (rules === undefined) return fallbackRule;
+  if (isRule(rules)) return rules;
+  return rules[field] ?? rules['*'] ?? fallbackRule;
+}
+
+/** A rule has a `resolve` method; in a field map, a field named `resolve` holds a rule object. */
+function isRule(value: ShieldRule | RuleFieldMap): value is ShieldRule {
+  return typeof (value as { resolve?: unknown }).resolve === 'function';
 }

@@ -15,7 +15,7 @@ const isSelfOrAdmin = rule('users.isSelfOrAdmin')((user: User, _args: unknown, c
   return new ForbiddenError('You may only see your own account');
 });
 
-const mayLookUpUser = rule('users.mayLookUpUser', { cache: 'strict' })((
+const mayLookUpUser = rule('users.mayLookUpUser')((
   _parent: unknown,
   args: { id: string },
   ctx: WithIdentity,

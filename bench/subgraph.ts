@@ -1,0 +1,246 @@
+// What one request costs a subgraph: `npm run bench:subgraph [-- --rounds 3 --seconds 5
+// --connections 20 --orders 5 --profile DIR]`.
+//
+// Starts the whole system on free ports (its own databases and NATS namespace, as the tests do),
+// places a few orders for one customer, then drives the orders subgraph directly (not through
+// the gateway) with autocannon, `--connections` keep-alive connections, alternating rounds of
+// `{ __typename }` (the server's floor: HTTP, Apollo, service token) and the one-order query
+// (the same plus the customer's token, graphql-shield and the data access). Each request carries
+// what the gateway sends: the customer's bearer token and a service token addressed to orders.
+//
+// Prints requests/s, p50 and p99 per round and for all rounds of each query, the ratio of the
+// one-order query's rate to `{ __typename }`'s (the issue's target: at least 0.5), and the
+// subgraph's CPU time per request (from /proc/<pid>/stat). With `--profile DIR` the orders
+// process runs with `--cpu-prof` and writes its profile into DIR when the bench stops it
+// (summarise it with `node bench/lib/cpu-profile.ts DIR/<file>.cpuprofile`).
+// Figures, never pass/fail; not run in CI.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { Client } from '../e2e/support/client.ts';
+import { createServiceTokenSigner, SERVICE_TOKEN_HEADER } from '../shared/auth/service-identity.ts';
+import type { TestSystem } from '../test/support/system.ts';
+import { markdown } from './lib/report.ts';
+import { createProducts, registerCustomers, startBenchSystem } from './lib/system.ts';
+
+const TYPENAME = '{ __typename }';
+const ONE_ORDER = 'query($id: ID!) { order(id: $id) { id status items { quantity } } }';
+/** The issue's target: the one-order query at least at this fraction of `{ __typename }`'s rate. */
+const TARGET_RATIO = 0.5;
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+interface Settings {
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly connections: number;
+  readonly orders: number;
+  readonly profile: string | undefined;
+}
+
+function readSettings(): Settings {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' },
+      seconds: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '20' },
+      orders: { type: 'string', default: '5' },
+      profile: { type: 'string' },
+    },
+  });
+  const number = (name: 'rounds' | 'seconds' | 'connections' | 'orders', min: number): number => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`--${name} must be a whole number >= ${min}`);
+    return value;
+  };
+  return {
+    rounds: number('rounds', 1),
+    seconds: number('seconds', 1),
+    connections: number('connections', 1),
+    orders: number('orders', 1),
+    profile: values.profile === undefined ? undefined : path.resolve(values.profile),
+  };
+}
+
+/** One kind of request: its name, its body, and what a correct answer contains. */
+interface Workload {
+  readonly name: string;
+  readonly body: string;
+  readonly expect: string;
+}
+
+interface Round {
+  readonly workload: string;
+  readonly requests: number;
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly cpuMs: number;
+}
+
+/** The process's CPU time (user + system) so far, ms. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** Checks one answer by hand before timing: a bench of errors measures nothing. */
+async function check(url: string, headers: Record<string, string>, workload: Workload): Promise<void> {
+  const response = await fetch(url, { method: 'POST', headers, body: workload.body });
+  const text = await response.text();
+  if (!response.ok || !text.includes(workload.expect) || text.includes('"errors"')) {
+    throw new Error(`${workload.name}: unexpected answer ${response.status} ${text.slice(0, 300)}`);
+  }
+}
+
+async function runRound(
+  url: string,
+  headers: Record<string, string>,
+  workload: Workload,
+  settings: Settings,
+  pid: number,
+): Promise<Round> {
+  const cpuBefore = await cpuMs(pid);
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers,
+    body: workload.body,
+    connections: settings.connections,
+    duration: settings.seconds,
+  });
+  const cpuAfter = await cpuMs(pid);
+  return {
+    workload: workload.name,
+    requests: result.requests.total,
+    seconds: result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    cpuMs: cpuAfter - cpuBefore,
+  };
+}
+
+function summary(rounds: readonly Round[], workload: string) {
+  const mine = rounds.filter((r) => r.workload === workload);
+  const requests = mine.reduce((n, r) => n + r.requests, 0);
+  const seconds = mine.reduce((n, r) => n + r.seconds, 0);
+  return {
+    rate: requests / seconds,
+    // Medians of the rounds' percentiles: autocannon gives no merged histogram.
+    p50: median(mine.map((r) => r.p50)),
+    p99: median(mine.map((r) => r.p99)),
+    cpuPerRequest: mine.reduce((n, r) => n + r.cpuMs, 0) / requests,
+    errors: mine.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  console.log(
+    `bench:subgraph: ${settings.rounds} rounds of ${settings.seconds} s per query, ` +
+      `${settings.connections} connections, orders subgraph called directly; starting the system ...`,
+  );
+  let system: TestSystem | undefined;
+  const stop = () => void system?.dispose().finally(() => process.exit(130));
+  process.once('SIGINT', stop);
+  try {
+    system = await startBenchSystem({
+      processEnv: settings.profile
+        ? { orders: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${settings.profile}` } }
+        : undefined,
+    });
+    const orders = system.processes.find((p) => p.name === 'orders' && p.instance === 1);
+    if (!orders?.pid) throw new Error('the orders subgraph is not running');
+    const secret = system.env.SERVICE_SECRET;
+    if (!secret) throw new Error('the system has no SERVICE_SECRET');
+
+    const client = new Client(system.urls.gateway!);
+    const admin = await client.adminToken();
+    const [product] = await createProducts(client, admin, 1, 1_000_000);
+    const [customer] = await registerCustomers(client, 1);
+    const orderIds: string[] = [];
+    for (let i = 0; i < settings.orders; i++) {
+      const placed = await client.placeOrder(customer!, [{ productId: product!, quantity: 1 + i }]);
+      if (!placed.data) throw new Error(`placeOrder failed: ${JSON.stringify(placed.errors)}`);
+      orderIds.push(placed.data.placeOrder.id);
+    }
+
+    // The gateway's service token, signed as the gateway signs it; renewed before each round.
+    const sign = createServiceTokenSigner(secret, 'gateway');
+    const headersNow = async () => ({
+      'content-type': 'application/json',
+      authorization: `Bearer ${customer}`,
+      [SERVICE_TOKEN_HEADER]: await sign('orders'),
+    });
+    const orderId = orderIds.at(-1)!;
+    const workloads: Workload[] = [
+      { name: TYPENAME, body: JSON.stringify({ query: TYPENAME }), expect: '"Query"' },
+      {
+        name: 'one order',
+        body: JSON.stringify({ query: ONE_ORDER, variables: { id: orderId } }),
+        expect: `"id":"${orderId}"`,
+      },
+    ];
+    const url = orders.graphqlUrl;
+    for (const workload of workloads) await check(url, await headersNow(), workload);
+
+    // A short warm-up of each, so the first timed round does not pay for JIT compilation.
+    const warmUp = { ...settings, seconds: 2 };
+    for (const workload of workloads) await runRound(url, await headersNow(), workload, warmUp, orders.pid);
+
+    const rounds: Round[] = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const workload of workloads) {
+        const result = await runRound(url, await headersNow(), workload, settings, orders.pid);
+        rounds.push(result);
+        console.log(
+          `round ${round} ${workload.name}: ${(result.requests / result.seconds).toFixed(0)} requests/s, ` +
+            `p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.errors} errors`,
+        );
+      }
+    }
+    for (const workload of workloads) await check(url, await headersNow(), workload);
+
+    const floor = summary(rounds, TYPENAME);
+    const order = summary(rounds, 'one order');
+    const row = (name: string, s: ReturnType<typeof summary>) => [
+      name,
+      s.rate.toFixed(0),
+      s.p50.toFixed(1),
+      s.p99.toFixed(1),
+      s.cpuPerRequest.toFixed(3),
+      String(s.errors),
+    ];
+    console.log(
+      `\norders subgraph, ${settings.connections} connections, ${settings.rounds} × ${settings.seconds} s each\n`,
+    );
+    console.log(
+      markdown(
+        ['query', 'requests/s', 'p50 ms', 'p99 ms', 'subgraph CPU ms/request', 'errors'],
+        [row(TYPENAME, floor), row('one order (token, shield, data)', order)],
+      ),
+    );
+    const ratio = order.rate / floor.rate;
+    console.log(
+      `\none-order rate / { __typename } rate: ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}: ` +
+        `${ratio >= TARGET_RATIO ? 'met' : 'not met'}); CPU per one-order request beyond the floor: ` +
+        `${(order.cpuPerRequest - floor.cpuPerRequest).toFixed(3)} ms`,
+    );
+  } finally {
+    await system?.dispose();
+    process.removeListener('SIGINT', stop);
+  }
+}
+
+await main();
