@@ -39,7 +39,8 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
-  modulePathIgnorePatterns: ['<rootDir>/.data/', '<rootDir>/.cache/'],
+  // bench/peers holds peer gateways with a node_modules of their own (bench/gateway.ts).
+  modulePathIgnorePatterns: ['<rootDir>/.data/', '<rootDir>/.cache/', '<rootDir>/bench/peers/'],
   clearMocks: true,
   restoreMocks: true,
 };

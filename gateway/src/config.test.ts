@@ -203,6 +203,15 @@ describe('readGatewayConfig', () => {
     expect(subgraphCallSettings(config, 'reviews').timeoutMs).toBe(2000);
   });
 
+  it('shares identical in-flight subgraph fetches unless SUBGRAPH_DEDUP is false', () => {
+    expect(readGatewayConfig({}).subgraphs.dedup).toBe(true);
+    expect(readGatewayConfig({ SUBGRAPH_DEDUP: 'false' }).subgraphs.dedup).toBe(false);
+    expect(readGatewayConfig({ SUBGRAPH_DEDUP: 'on' }).subgraphs.dedup).toBe(true);
+    expect(() => readGatewayConfig({ SUBGRAPH_DEDUP: 'sometimes' })).toThrow(
+      'SUBGRAPH_DEDUP must be true or false',
+    );
+  });
+
   it('names the same URL variables as the launcher', () => {
     expect(SUBGRAPH_URL_VARIABLES).toEqual(SUBGRAPH_URL_ENV);
   });

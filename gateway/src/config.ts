@@ -78,6 +78,11 @@ export interface SubgraphCallSettings {
 export interface SubgraphsConfig extends SubgraphCallSettings {
   /** Keep-alive connections per subgraph. */
   readonly connections: number;
+  /**
+   * Identical fetches of client queries in flight at the same time share one subgraph call
+   * (SUBGRAPH_DEDUP, default on; see subgraphs/shared-fetch.ts).
+   */
+  readonly dedup: boolean;
   /** Settings of each known subgraph (the defaults above, with its own variables over them). */
   readonly bySubgraph: Readonly<Record<string, SubgraphCallSettings>>;
 }
@@ -214,7 +219,12 @@ function readSubgraphs(env: Env): SubgraphsConfig {
       readCallSettings(env, `_${name.toUpperCase()}`, defaults),
     ]),
   );
-  return { connections: readInt(env, 'SUBGRAPH_CONNECTIONS', 64, 1, 10_000), ...defaults, bySubgraph };
+  return {
+    connections: readInt(env, 'SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
+    dedup: readBoolean(env, 'SUBGRAPH_DEDUP', true),
+    ...defaults,
+    bySubgraph,
+  };
 }
 
 function readCallSettings(env: Env, suffix: string, base: SubgraphCallSettings): SubgraphCallSettings {

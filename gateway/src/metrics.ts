@@ -10,6 +10,7 @@ export interface GatewayMetrics {
   readonly breakerState: Gauge<'subgraph'>;
   readonly breakerOpened: Counter<'subgraph'>;
   readonly subgraphUnavailable: Counter<'subgraph' | 'reason'>;
+  readonly subgraphFetches: Counter<'subgraph' | 'shared'>;
 }
 
 export function createGatewayMetrics(metrics: Metrics): GatewayMetrics {
@@ -48,6 +49,12 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetrics {
       name: 'gateway_subgraph_unavailable_total',
       help: 'Subgraph calls answered SUBGRAPH_UNAVAILABLE, by why (unreachable, timeout, unavailable, breaker-open)',
       labelNames: ['subgraph', 'reason'],
+      registers,
+    }),
+    subgraphFetches: new Counter<'subgraph' | 'shared'>({
+      name: 'gateway_subgraph_fetches_total',
+      help: 'Subgraph fetches of query plans: shared="true" joined an identical fetch in flight instead of calling the subgraph (SUBGRAPH_DEDUP)',
+      labelNames: ['subgraph', 'shared'],
       registers,
     }),
   };

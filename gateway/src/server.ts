@@ -120,6 +120,8 @@ export async function startGateway(
           fetcher: fetcher.fetcher,
           serviceHeaders,
           breaker: breakers.breakerFor(name, settings.breaker),
+          dedup: config.subgraphs.dedup,
+          onFetch: (shared) => gatewayMetrics.subgraphFetches.inc({ subgraph: name, shared: String(shared) }),
           onUnavailable: (reason, err) => {
             gatewayMetrics.subgraphUnavailable.inc({ subgraph: name, reason });
             if (err) logger.debug({ subgraph: name, reason, err }, 'subgraph call failed');

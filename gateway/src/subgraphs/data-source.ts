@@ -5,6 +5,11 @@
 // subgraph refuses the request (shared/auth/service-identity.ts). Every call passes the
 // subgraph's circuit breaker: a call the subgraph cannot answer (down, too slow, 502/503/504)
 // becomes a SubgraphUnavailableError, and while the breaker is open calls fail at once.
+//
+// Identical fetches of client queries in flight at the same time share one call (see
+// shared-fetch.ts for what counts as identical). Only that one call passes the breaker, so the
+// breaker counts calls to the subgraph, not the requests waiting on them; each waiter gets its
+// own copy of the answer, or its own SUBGRAPH_UNAVAILABLE error.
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GatewayContext } from '../auth/context.ts';
@@ -12,6 +17,8 @@ import type { ServiceHeaders } from '../../../shared/auth/service-identity.ts';
 import { traceHeaders } from '../../../shared/observability/tracing.ts';
 import { childTraceparent } from '../http/request-meta.ts';
 import type { CircuitBreaker } from './breaker.ts';
+import { InFlightCalls } from './in-flight.ts';
+import { copyResponse, fetchKey, mayShare, type SubgraphResponse } from './shared-fetch.ts';
 import { SubgraphUnavailableError, unavailabilityOf, type UnavailableReason } from './unavailable.ts';
 
 export interface DataSourceOptions {
@@ -20,9 +27,15 @@ export interface DataSourceOptions {
   readonly fetcher: Fetcher;
   readonly serviceHeaders: ServiceHeaders;
   readonly breaker: CircuitBreaker;
+  /** Identical concurrent fetches of client queries share one call (SUBGRAPH_DEDUP). */
+  readonly dedup: boolean;
+  /** Called for every fetch of a query plan: `shared` when it joined an identical one in flight. */
+  readonly onFetch?: (shared: boolean) => void;
   /** Called for every call that failed for want of the subgraph (breaker-open included). */
   readonly onUnavailable?: (reason: UnavailableReason, error?: unknown) => void;
 }
+
+type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
 
 /** A data source for one subgraph, behind its breaker. */
 export function createDataSource(options: DataSourceOptions): RemoteGraphQLDataSource<GatewayContext> {
@@ -31,25 +44,42 @@ export function createDataSource(options: DataSourceOptions): RemoteGraphQLDataS
 
 class GuardedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly guard: DataSourceOptions;
+  private readonly inFlight = new InFlightCalls<SubgraphResponse>(copyResponse);
 
   constructor(options: DataSourceOptions) {
-    const { name, url, fetcher, serviceHeaders } = options;
-    super({
-      url,
-      fetcher,
-      async willSendRequest(request: GraphQLDataSourceProcessOptions<GatewayContext>) {
-        const headers = request.request.http?.headers;
-        if (!headers) return;
-        const all = { ...subgraphHeaders(request.context), ...(await serviceHeaders(name)) };
-        for (const [header, value] of Object.entries(all)) headers.set(header, value);
-      },
-    });
+    super({ url: options.url, fetcher: options.fetcher });
     this.guard = options;
   }
 
-  override async process(
-    options: GraphQLDataSourceProcessOptions<GatewayContext>,
-  ): ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']> {
+  override async willSendRequest(options: ProcessOptions): Promise<void> {
+    const headers = options.request.http?.headers;
+    if (!headers) return;
+    const all = { ...requestHeaders(options.context), ...(await this.credentials(options.context)) };
+    for (const [header, value] of Object.entries(all)) headers.set(header, value);
+  }
+
+  override async process(options: ProcessOptions): Promise<SubgraphResponse> {
+    const { dedup, onFetch, onUnavailable } = this.guard;
+    if (!dedup || !mayShare(options)) {
+      onFetch?.(false);
+      return this.call(options);
+    }
+    const key = fetchKey(options.request, await this.credentials(options.context));
+    const { result, shared } = this.inFlight.call(key, () => this.call(options));
+    onFetch?.(shared);
+    if (!shared) return result;
+    try {
+      return await result;
+    } catch (error) {
+      if (!(error instanceof SubgraphUnavailableError)) throw error;
+      // Each waiter's response carries an error of its own, and counts as a call that failed.
+      onUnavailable?.(error.reason);
+      throw new SubgraphUnavailableError(error.service, error.reason);
+    }
+  }
+
+  /** One call to the subgraph, through its breaker. */
+  private async call(options: ProcessOptions): Promise<SubgraphResponse> {
     const { name, breaker, onUnavailable } = this.guard;
     const attempt = breaker.attempt();
     if (!attempt) {
@@ -72,12 +102,22 @@ class GuardedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       throw new SubgraphUnavailableError(name, reason);
     }
   }
+
+  /** The headers that say who calls: the user's token (if any) and the gateway's service token. */
+  private async credentials(context: Partial<GatewayContext> | undefined): Promise<Record<string, string>> {
+    const { name, serviceHeaders } = this.guard;
+    return { ...userCredentials(context), ...(await serviceHeaders(name)) };
+  }
 }
 
-/** The headers of one subgraph call, from the gateway's request context (if there is one). */
-export function subgraphHeaders(context: Partial<GatewayContext> | undefined): Record<string, string> {
+/** The user's verified token, forwarded as it came. */
+function userCredentials(context: Partial<GatewayContext> | undefined): Record<string, string> {
+  return context?.identity ? { authorization: `Bearer ${context.identity.token}` } : {};
+}
+
+/** The headers that name one request, not who makes it: its id and trace. */
+function requestHeaders(context: Partial<GatewayContext> | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (context?.identity) headers.authorization = `Bearer ${context.identity.token}`;
   if (context?.requestId) headers['x-request-id'] = context.requestId;
   // The active span (Apollo's `gateway.fetch` of this call, under the request's server span)
   // when tracing is on; else the request's trace with a fresh span id.
