@@ -21,6 +21,7 @@ import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { TestSystem } from '../test/support/system.ts';
 import { Client } from '../e2e/support/client.ts';
+import { processCpuMs } from './lib/process-cpu.ts';
 import { markdown } from './lib/report.ts';
 import { createProducts, registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
 
@@ -75,9 +76,6 @@ class Errors {
   }
 }
 
-/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
 interface Usage {
   /** Resident set size, MiB. */
   readonly rss: number;
@@ -89,16 +87,10 @@ interface Usage {
 async function usage(system: TestSystem): Promise<Record<string, Usage | undefined>> {
   const result: Record<string, Usage | undefined> = {};
   for (const p of system.processes) {
-    const read = (file: string) => (p.pid ? readFile(`/proc/${p.pid}/${file}`, 'utf8').catch(() => '') : '');
-    const [status, stat] = await Promise.all([read('status'), read('stat')]);
+    const status = p.pid ? await readFile(`/proc/${p.pid}/status`, 'utf8').catch(() => '') : '';
     const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    result[p.id] =
-      kb === undefined || !Number.isFinite(ticks)
-        ? undefined
-        : { rss: Number(kb) / 1024, cpuMs: (ticks * 1000) / TICKS_PER_SECOND };
+    const cpuMs = p.pid ? await processCpuMs(p.pid) : undefined;
+    result[p.id] = kb === undefined || cpuMs === undefined ? undefined : { rss: Number(kb) / 1024, cpuMs };
   }
   return result;
 }

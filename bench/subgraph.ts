@@ -14,7 +14,6 @@
 // process runs with `--cpu-prof` and writes its profile into DIR when the bench stops it
 // (summarise it with `node bench/lib/cpu-profile.ts DIR/<file>.cpuprofile`).
 // Figures, never pass/fail; not run in CI.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -22,14 +21,13 @@ import { Client } from '../e2e/support/client.ts';
 import { createServiceTokenSigner, SERVICE_TOKEN_HEADER } from '../shared/auth/service-identity.ts';
 import type { TestSystem } from '../test/support/system.ts';
 import { markdown } from './lib/report.ts';
+import { processCpuMs } from './lib/process-cpu.ts';
 import { createProducts, registerCustomers, startBenchSystem } from './lib/system.ts';
 
 const TYPENAME = '{ __typename }';
 const ONE_ORDER = 'query($id: ID!) { order(id: $id) { id status items { quantity } } }';
 /** The issue's target: the one-order query at least at this fraction of `{ __typename }`'s rate. */
 const TARGET_RATIO = 0.5;
-/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 
 interface Settings {
   readonly rounds: number;
@@ -83,10 +81,9 @@ interface Round {
 
 /** The process's CPU time (user + system) so far, ms. */
 async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  const ms = await processCpuMs(pid);
+  if (ms === undefined) throw new Error(`process ${pid} is not running`);
+  return ms;
 }
 
 /** Checks one answer by hand before timing: a bench of errors measures nothing. */

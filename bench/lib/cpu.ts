@@ -10,9 +10,7 @@
 // load is in its figure (BENCH_NATS=own gives the system one of its own).
 import { readFile, readdir } from 'node:fs/promises';
 import type { TestSystem } from '../../test/support/system.ts';
-
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
-const TICKS_PER_SECOND = 100;
+import { processCpuMs } from './process-cpu.ts';
 
 /** CPU seconds (user + system) by pid, and the group each pid counts toward. */
 export type CpuSample = ReadonlyMap<number, { readonly group: string; readonly seconds: number }>;
@@ -21,10 +19,7 @@ export type CpuSample = ReadonlyMap<number, { readonly group: string; readonly s
 const OTHER = 'other';
 
 async function cpuOf(pid: number | string): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // The command name may hold spaces and parentheses: the fields start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) / TICKS_PER_SECOND;
+  return ((await processCpuMs(Number(pid))) ?? 0) / 1000;
 }
 
 /** `postgres: [cluster: ]user database host(port) state`: a client backend and its database. */
