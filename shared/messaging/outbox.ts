@@ -5,8 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
 import { traceHeaders } from '../observability/tracing.ts';
-import { deferrable } from '../db/pipelined-client.ts';
-import { query } from '../db/statements.ts';
+import { queryUnread } from '../db/statements.ts';
 
 /** SQL for the tables every service that publishes or consumes needs; part of its first migration. */
 export const MESSAGING_TABLES_SQL = [
@@ -134,5 +133,5 @@ async function insertRows(em: EntityManager, rows: readonly PendingRow[]): Promi
   if (rows.length === 0) return;
   // One statement: the rows and the relay's wake-up. Nobody reads its result, so in a
   // transaction it travels with the next statement, usually the COMMIT.
-  await query(em, deferrable(`with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`), outboxParams(rows));
+  await queryUnread(em, `with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`, outboxParams(rows));
 }
