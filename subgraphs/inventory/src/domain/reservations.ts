@@ -24,9 +24,7 @@ import {
   insertReservationLines,
   lockAvailableStock,
   lockReservation,
-  moveUnits,
-  setReservationStatus,
-  type StockLine,
+  moveUnitsOf,
 } from './inventory.store.ts';
 
 export type { ReservationStatus };
@@ -98,8 +96,8 @@ export async function reserve(
   if (!created) return recordedOutcome(em, order);
   if (!lines) return { outcome: 'REJECTED', reason: REJECTION_REASONS.OUT_OF_STOCK, replayed: false };
   // Nobody waits for these: they travel with the reply's outbox row and the COMMIT.
-  await moveUnits(em, lines, 'reserve');
   await insertReservationLines(em, order, lines);
+  await moveUnitsOf(em, order, 'reserve');
   return { outcome: 'RESERVED', lines, replayed: false };
 }
 
@@ -112,9 +110,9 @@ export async function release(em: EntityManager, orderId: string): Promise<Reser
   requireTransaction(em);
   const order = orderKey(orderId);
   if (await writeTombstone(em, order)) return { status: 'RELEASED', changed: true };
-  const reservation = await lockReservation(em, order);
-  if (reservation?.status !== 'RESERVED') return { status: reservation?.status ?? null, changed: false };
-  await moveLines(em, order, reservation.lines, 'release', 'RELEASED');
+  const status = await lockReservation(em, order);
+  if (status !== 'RESERVED') return { status, changed: false };
+  await moveLines(em, order, 'release', 'RELEASED');
   return { status: 'RELEASED', changed: true };
 }
 
@@ -122,9 +120,9 @@ export async function release(em: EntityManager, orderId: string): Promise<Reser
 export async function commit(em: EntityManager, orderId: string): Promise<ReservationChange> {
   requireTransaction(em);
   const order = orderKey(orderId);
-  const reservation = await lockReservation(em, order);
-  if (reservation?.status !== 'RESERVED') return { status: reservation?.status ?? null, changed: false };
-  await moveLines(em, order, reservation.lines, 'commit', 'COMMITTED');
+  const status = await lockReservation(em, order);
+  if (status !== 'RESERVED') return { status, changed: false };
+  await moveLines(em, order, 'commit', 'COMMITTED');
   return { status: 'COMMITTED', changed: true };
 }
 
@@ -137,13 +135,13 @@ export async function restock(em: EntityManager, orderId: string): Promise<Reser
   requireTransaction(em);
   const order = orderKey(orderId);
   if (await writeTombstone(em, order)) return { status: 'RELEASED', changed: true };
-  const reservation = await lockReservation(em, order);
-  if (reservation?.status === 'RESERVED') {
-    await moveLines(em, order, reservation.lines, 'release', 'RELEASED');
+  const status = await lockReservation(em, order);
+  if (status === 'RESERVED') {
+    await moveLines(em, order, 'release', 'RELEASED');
     return { status: 'RELEASED', changed: true };
   }
-  if (reservation?.status !== 'COMMITTED') return { status: reservation?.status ?? null, changed: false };
-  await moveLines(em, order, reservation.lines, 'restock', 'RESTOCKED');
+  if (status !== 'COMMITTED') return { status, changed: false };
+  await moveLines(em, order, 'restock', 'RESTOCKED');
   return { status: 'RESTOCKED', changed: true };
 }
 
@@ -230,17 +228,14 @@ function writeTombstone(em: EntityManager, order: string): Promise<boolean> {
 }
 
 /**
- * Moves the units of the order's lines (locked with the reservation, in (product, warehouse)
- * order, as reserve locks them, so two orders never wait on each other in a cycle) and sets the
- * reservation's new status. Nobody waits for these statements.
+ * Moves the units of the order's lines and sets the reservation's new status, in one statement
+ * nobody waits for (see moveUnitsOf for the lock order).
  */
 async function moveLines(
   em: EntityManager,
   order: string,
-  lines: readonly StockLine[],
   move: 'release' | 'commit' | 'restock',
   to: ReservationStatus,
 ): Promise<void> {
-  await moveUnits(em, lines, move);
-  await setReservationStatus(em, order, to);
+  await moveUnitsOf(em, order, move, to);
 }
