@@ -7,15 +7,16 @@
 // ones are doing, and measures from the start of each placeOrder request to its CONFIRMED status
 // event on NATS (`<ns>.orders.evt.status.>`, the subject the gateway's subscriptions read).
 // Prints one row per phase; stops everything it started. Figures, never pass/fail.
-import { readFile, readdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import path from 'node:path';
 import { REPO_ROOT } from '../scripts/lib/services.ts';
-import type { TestSystem } from '../test/support/system.ts';
+import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { Client } from '../e2e/support/client.ts';
 import { markdown, percentile } from './lib/report.ts';
 import { createProducts, registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
+import { cpuBetween, sampleCpu, type CpuUsage } from './lib/cpu.ts';
+import { pgActivityBetween, samplePgActivity } from './lib/pg-activity.ts';
 
 interface Phase {
   readonly rate: number;
@@ -64,29 +65,6 @@ function parsePhase(arg: string): Phase {
 
 function parsePhases(args: readonly string[]): Phase[] {
   return (args.length > 0 ? args : DEFAULT_PHASES).map(parsePhase);
-}
-
-/** CPU seconds used so far by each process of the system, its PostgreSQL backends and NATS (Linux /proc). */
-async function cpuSeconds(system: TestSystem): Promise<Record<string, number>> {
-  const ticks = async (pid: number | string): Promise<number> => {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) || 0) + (Number(fields[12]) || 0);
-  };
-  const result: Record<string, number> = {};
-  for (const p of system.processes) if (p.pid) result[p.id] = (await ticks(p.pid)) / 100;
-  let postgres = 0;
-  let nats = 0;
-  const natsPort = new URL(system.natsUrl).port || '4222';
-  for (const pid of await readdir('/proc').catch(() => [])) {
-    if (!/^\d+$/.test(pid)) continue;
-    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
-    if (cmd.startsWith('postgres:') && cmd.includes(system.id)) postgres += await ticks(pid);
-    else if (cmd.includes('nats-server') && cmd.includes(` ${natsPort} `)) nats += await ticks(pid);
-  }
-  result.postgres = postgres / 100;
-  result.nats = nats / 100;
-  return result;
 }
 
 class Tracker {
@@ -262,6 +240,20 @@ function stepTable(results: readonly PhaseResult[]): string {
   return markdown(head, rows);
 }
 
+/** CPU per confirmed order by process, in ms, over each phase (from first order to last confirmation). */
+function cpuTable(results: readonly PhaseResult[], usage: readonly CpuUsage[]): string {
+  const groups = [...new Set(usage.flatMap((u) => Object.keys(u.byGroup)))].sort(
+    (a, b) => Number(a.startsWith('pg:')) - Number(b.startsWith('pg:')) || a.localeCompare(b),
+  );
+  const perOrder = (seconds: number, r: PhaseResult) => ((seconds * 1000) / r.confirmed).toFixed(1);
+  const rows = results.map((r, i) => [
+    String(r.phase.rate),
+    perOrder(usage[i]!.total, r),
+    ...groups.map((g) => perOrder(usage[i]!.byGroup[g] ?? 0, r)),
+  ]);
+  return markdown(['target/s', 'total', ...groups], rows);
+}
+
 async function main(): Promise<void> {
   const phases = parsePhases(process.argv.slice(2));
   console.log('starting the system ...');
@@ -281,7 +273,7 @@ async function main(): Promise<void> {
     });
     const client = new Client(system.urls.gateway!);
     const tracker = new Tracker();
-    const nc = await connect({ servers: system.natsUrl });
+    const nc = await connect(natsAdminOptions(system));
     const sub = nc.subscribe(`${system.id}.orders.evt.status.>`);
     void (async () => {
       for await (const msg of sub) {
@@ -300,26 +292,46 @@ async function main(): Promise<void> {
     await runPhase(WARM_UP, client, tracker, customers, products);
 
     const results: PhaseResult[] = [];
-    const cpu: string[][] = [];
+    const usage: CpuUsage[] = [];
+    const pgRows: string[][] = [];
     for (const phase of phases) {
       console.log(`phase ${phase.rate} orders/s for ${phase.seconds} s ...`);
-      const before = await cpuSeconds(system);
-      const began = performance.now();
-      results.push(await runPhase(phase, client, tracker, customers, products));
-      const after = await cpuSeconds(system);
-      const seconds = (performance.now() - began) / 1000;
-      cpu.push([
-        String(phase.rate),
-        ...Object.keys(after).map((k) => `${(((after[k]! - (before[k] ?? 0)) / seconds) * 100).toFixed(0)}%`),
-      ]);
+      const [before, pgBefore] = [await sampleCpu(system), await samplePgActivity(system)];
+      const result = await runPhase(phase, client, tracker, customers, products);
+      results.push(result);
+      usage.push(cpuBetween(before, await sampleCpu(system)));
       await sleep(2000);
+      const activity = pgActivityBetween(pgBefore, await samplePgActivity(system));
+      const perOrder = (n: number) => (n / result.confirmed).toFixed(1);
+      pgRows.push(
+        Object.entries(activity)
+          .filter(([, a]) => a.transactions > 0)
+          .map(([db, a]) => `${db} ${perOrder(a.transactions)} tx / ${perOrder(a.rowsWritten)} rows`),
+      );
     }
     console.log('\nplaceOrder -> CONFIRMED, open loop, every process on this machine\n');
     console.log(table(results));
     console.log('\nper hop, ms (request start -> PENDING event -> ... -> CONFIRMED event)\n');
     console.log(stepTable(results));
-    console.log('\nCPU per process over each phase (100% = one core; this bench client not included)\n');
-    console.log(markdown(['target/s', ...Object.keys(await cpuSeconds(system))], cpu));
+    console.log(
+      '\nCPU ms per confirmed order, by process (pg:<database> = its backends, pg:server = the postmaster and its helpers; this bench client not included)\n',
+    );
+    console.log(cpuTable(results, usage));
+    results.forEach((r, i) =>
+      console.log(`PostgreSQL per confirmed order at ${r.phase.rate}/s: ${pgRows[i]!.join(', ')}`),
+    );
+    results.forEach((r, i) => {
+      const { total, ended, otherBackends } = usage[i]!;
+      const notes = [
+        ended > 0 ? `${ended} processes ended in the window, their last CPU time not counted` : '',
+        otherBackends > 0.05
+          ? `other databases' backends used ${otherBackends.toFixed(1)} CPU s meanwhile, not counted`
+          : '',
+      ].filter(Boolean);
+      console.log(
+        `CPU per confirmed order: ${((total * 1000) / r.confirmed).toFixed(1)} ms at ${r.phase.rate}/s${notes.length ? ` (${notes.join('; ')})` : ''}`,
+      );
+    });
     sub.unsubscribe();
     await nc.close();
   } finally {

@@ -6,12 +6,15 @@
 // time whatever the earlier ones are doing. Every order is watched live by its customer on that
 // customer's connection until it is CONFIRMED (then that subscription is closed, as a client
 // would once it has what it waited for), so subscriptions come and go all run long.
-// The resident set size (RSS) of every process is sampled every minute (and at the start).
+// The resident set size (RSS) and CPU time of every process are sampled every minute (and at the
+// start).
 //
 // Prints RSS per process per minute, each process's band after the first `--settle` minutes
 // (as % of its RSS at that minute; the target is within ±15%), and every error counted: a
 // placeOrder that failed, a subscription that ended in error, an order that never settled or
-// was cancelled. Figures, never pass/fail; not run in CI (it takes the minutes it is given).
+// was cancelled; and each process's CPU time per order after the settling minutes (what the
+// heap limits of scripts/lib/services.ts cost in collections shows there). Figures, never
+// pass/fail; not run in CI (it takes the minutes it is given).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createClient, type Client as WsClient } from 'graphql-ws';
@@ -72,13 +75,30 @@ class Errors {
   }
 }
 
-/** RSS in MiB of each process of the system now (`-` for one that is not running). */
-async function rssMiB(system: TestSystem): Promise<Record<string, number | undefined>> {
-  const result: Record<string, number | undefined> = {};
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+interface Usage {
+  /** Resident set size, MiB. */
+  readonly rss: number;
+  /** CPU time used since the process started, user and system, ms. */
+  readonly cpuMs: number;
+}
+
+/** RSS and CPU time of each process of the system now (undefined for one that is not running). */
+async function usage(system: TestSystem): Promise<Record<string, Usage | undefined>> {
+  const result: Record<string, Usage | undefined> = {};
   for (const p of system.processes) {
-    const status = p.pid ? await readFile(`/proc/${p.pid}/status`, 'utf8').catch(() => '') : '';
+    const read = (file: string) => (p.pid ? readFile(`/proc/${p.pid}/${file}`, 'utf8').catch(() => '') : '');
+    const [status, stat] = await Promise.all([read('status'), read('stat')]);
     const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-    result[p.id] = kb === undefined ? undefined : Number(kb) / 1024;
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    result[p.id] =
+      kb === undefined || !Number.isFinite(ticks)
+        ? undefined
+        : { rss: Number(kb) / 1024, cpuMs: (ticks * 1000) / TICKS_PER_SECOND };
   }
   return result;
 }
@@ -86,6 +106,7 @@ async function rssMiB(system: TestSystem): Promise<Record<string, number | undef
 interface Sample {
   readonly minute: number;
   readonly rss: Record<string, number | undefined>;
+  readonly cpuMs: Record<string, number | undefined>;
   /** Orders placed and errors counted so far. */
   readonly placed: number;
   readonly errors: number;
@@ -188,6 +209,23 @@ function bandTable(samples: readonly Sample[], ids: readonly string[], settle: n
   );
 }
 
+/** Each process's CPU time per order placed between minute `settle` and the last sample. */
+function cpuTable(samples: readonly Sample[], ids: readonly string[], settle: number): string {
+  const from = samples.find((s) => s.minute === settle) ?? samples[0]!;
+  const to = samples.at(-1)!;
+  const orders = to.placed - from.placed;
+  let total = 0;
+  const rows = ids.map((id) => {
+    const start = from.cpuMs[id];
+    const end = to.cpuMs[id];
+    if (start === undefined || end === undefined || end < start || orders === 0) return [id, '-'];
+    total += end - start;
+    return [id, ((end - start) / orders).toFixed(2)];
+  });
+  rows.push(['all of the above', orders === 0 ? '-' : (total / orders).toFixed(2)]);
+  return markdown(['process', 'CPU ms per order'], rows);
+}
+
 async function main(): Promise<void> {
   const settings = readSettings();
   console.log(
@@ -229,8 +267,10 @@ async function main(): Promise<void> {
 
     const samples: Sample[] = [];
     const sample = async (minute: number) => {
-      const rss = await rssMiB(system!);
-      samples.push({ minute, rss, placed: load.placed, errors: load.errors.total });
+      const now = await usage(system!);
+      const rss = Object.fromEntries(ids.map((id) => [id, now[id]?.rss]));
+      const cpuMs = Object.fromEntries(ids.map((id) => [id, now[id]?.cpuMs]));
+      samples.push({ minute, rss, cpuMs, placed: load.placed, errors: load.errors.total });
       const row = ids.map((id) => `${id} ${rss[id]?.toFixed(0) ?? '-'}`).join(', ');
       console.log(`min ${minute}: ${load.placed} placed, ${load.errors.total} errors; RSS MiB ${row}`);
     };
@@ -273,6 +313,8 @@ async function main(): Promise<void> {
       console.log(`\n(a run this short has no minute ${settings.settle}: band from minute 1)`);
     console.log(`\nband after minute ${settle}, as % of the RSS at that minute\n`);
     console.log(bandTable(samples, ids, settle));
+    console.log(`\nCPU per order placed, minute ${settle} to the end\n`);
+    console.log(cpuTable(samples, ids, settle));
     const seconds = (performance.now() - begin) / 1000;
     console.log(
       `\n${load.placed} orders placed (${(load.placed / seconds).toFixed(1)}/s over the run), ${load.confirmed} confirmed; errors: ${load.errors.total}`,

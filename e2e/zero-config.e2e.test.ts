@@ -81,6 +81,15 @@ describe('npm start with no PostgreSQL and no NATS running', () => {
       const response = await graphqlRequest<{ __typename: string }>(url, '{ __typename }');
       expect(response).toEqual({ data: { __typename: 'Query' } });
 
+      // In development it seeds the demo data and prints the demo customer beside the admin.
+      expect(output).toContain('launcher | demo data: 20 products created, customer created');
+      expect(output).toMatch(/^Customer\s+customer@example\.com \/ customer-password\s/m);
+      const catalogue = await graphqlRequest<{ products: { totalCount: number } }>(
+        url,
+        '{ products { totalCount } }',
+      );
+      expect(catalogue).toEqual({ data: { products: { totalCount: 20 } } });
+
       const ports = [...output.matchAll(/http:\/\/localhost:(\d+)\/graphql/g)].map((m) => Number(m[1]));
       expect(new Set(ports).size).toBe(6);
 

@@ -3,6 +3,7 @@
 // nothing answers; composes gateway/supergraph.graphql when it is missing or stale; starts the
 // five subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0. A nats-server
 // started here has a user per process (nats/permissions.ts) with passwords made for the run.
+// In development it then seeds the demo data (scripts/lib/demo-seed.ts; SEED_DEMO=false skips it).
 // A process that exits on its own is restarted with growing delays until it crashes in a loop
 // (SUPERVISOR_* variables, scripts/lib/supervisor-config.ts); each one's output also goes to
 // <data dir>/logs/<process>.log, the file named when it is given up on.
@@ -15,10 +16,12 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeSupergraph } from './compose-supergraph.ts';
+import { demoSeedingWanted, seedDemoData } from './lib/demo-seed.ts';
 import { ensureInfrastructure, type Infrastructure } from './lib/infra.ts';
 import { startSystem, type Env, type RunningSystem } from './lib/processes.ts';
 import { readSupervisionSettings } from './lib/supervisor-config.ts';
 import { generateServiceSecret } from '../shared/auth/service-identity.ts';
+import { DEMO_CUSTOMER } from '../shared/demo.ts';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_DATABASE_URL,
@@ -69,7 +72,39 @@ function shortPath(file: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-function banner(system: RunningSystem, infra: Infrastructure, production: boolean, logDir: string): string {
+function adminCredentials(): { email: string; password: string } {
+  return {
+    email: process.env.ADMIN_EMAIL ?? 'admin@example.com',
+    password: process.env.ADMIN_PASSWORD ?? 'admin-password',
+  };
+}
+
+/**
+ * Seeds the demo data; true when it is there. A failure is reported and the system stays up:
+ * it is as usable without the demo data as before.
+ */
+async function seedDemo(gatewayUrl: string): Promise<boolean> {
+  try {
+    const result = await seedDemoData({ gatewayUrl, admin: adminCredentials() });
+    log(
+      result.productsCreated > 0 || result.customerCreated
+        ? `demo data: ${result.productsCreated} products created, customer ${result.customerCreated ? 'created' : 'already there'} (SEED_DEMO=false skips this)`
+        : 'demo data already there',
+    );
+    return true;
+  } catch (error) {
+    log(`demo data not seeded: ${error instanceof Error ? error.message : String(error)}`);
+    return false;
+  }
+}
+
+function banner(
+  system: RunningSystem,
+  infra: Infrastructure,
+  production: boolean,
+  logDir: string,
+  demoSeeded: boolean,
+): string {
   const local = (url: string): string => url.replace('//127.0.0.1:', '//localhost:');
   const lines = [
     '',
@@ -81,11 +116,15 @@ function banner(system: RunningSystem, infra: Infrastructure, production: boolea
     `Logs           ${shortPath(logDir)}/<process>.log   (a process that exits is restarted)`,
   ];
   if (!production) {
-    const email = process.env.ADMIN_EMAIL ?? 'admin@example.com';
-    const password = process.env.ADMIN_PASSWORD ?? 'admin-password';
+    const { email, password } = adminCredentials();
     lines.push(
       `Admin          ${email} / ${password}   (development credentials; set ADMIN_EMAIL / ADMIN_PASSWORD)`,
     );
+    if (demoSeeded) {
+      lines.push(
+        `Customer       ${DEMO_CUSTOMER.email} / ${DEMO_CUSTOMER.password}   (demo data; npm run demo shows an order live; SEED_DEMO=false skips it)`,
+      );
+    }
     const nats = infra.natsCredentials?.admin;
     if (nats) {
       lines.push(
@@ -150,6 +189,7 @@ async function main(): Promise<number> {
   try {
     // Read before anything starts: a bad setting fails at once.
     const supervise = readSupervisionSettings(process.env);
+    const seedDemoWanted = demoSeedingWanted(process.env);
     // Composition first: a broken schema fails before any server is started.
     const { path: file, changed } = await writeSupergraph();
     log(`${changed ? 'composed' : 'supergraph up to date:'} ${path.relative(REPO_ROOT, file)}`);
@@ -170,7 +210,8 @@ async function main(): Promise<number> {
         supervise,
         logDir,
       });
-      console.log(banner(system, infra, production, logDir));
+      const demoSeeded = seedDemoWanted && (await seedDemo(system.urls.gateway!));
+      console.log(banner(system, infra, production, logDir, demoSeeded));
     }
     const signal = await stopSignal;
     log(`${signal}: stopping`);

@@ -16,6 +16,14 @@ export function readString(env: Env, name: string, fallback?: string): string {
   throw new ConfigError(`${name} is required`);
 }
 
+export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
 export function readInt(
   env: Env,
   name: string,

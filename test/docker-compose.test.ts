@@ -5,7 +5,14 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { DEFAULT_PORTS, PROCESSES, REPO_ROOT, entryFile, type ProcessName } from '../scripts/lib/services.ts';
+import {
+  DEFAULT_PORTS,
+  PROCESSES,
+  REPO_ROOT,
+  entryFile,
+  withHeapLimit,
+  type ProcessName,
+} from '../scripts/lib/services.ts';
 import { NATS_USERS, SERVICE_USERS, passwordVariable } from '../nats/credentials.ts';
 import { authorizationFile } from '../scripts/nats-config.ts';
 
@@ -31,6 +38,9 @@ const service = (name: string): Service => services[name]!;
 const LIBRARY_VARIABLES: Record<string, string> = {
   APOLLO_TELEMETRY_DISABLED: '@apollo/gateway/dist/index.js',
 };
+
+/** Read by Node.js itself (the heap limit, checked below). */
+const NODE_ITSELF = 'NODE_OPTIONS';
 
 function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -80,6 +90,7 @@ describe('docker-compose.yml', () => {
 
     it('sets only variables the code reads', () => {
       const unread = Object.keys(s.environment ?? {}).filter((variable) => {
+        if (variable === NODE_ITSELF) return false;
         const library = LIBRARY_VARIABLES[variable];
         if (library)
           return !readFileSync(path.join(REPO_ROOT, 'node_modules', library), 'utf8').includes(variable);
@@ -115,6 +126,10 @@ describe('docker-compose.yml', () => {
 
     it('protects /metrics with a token the operator must set (production refuses to start without one)', () => {
       expect(s.environment?.METRICS_TOKEN).toMatch(/^\$\{METRICS_TOKEN:\?/);
+    });
+
+    it('runs with the heap limit npm start gives it', () => {
+      expect(s.environment?.NODE_OPTIONS).toBe(withHeapLimit(undefined, name));
     });
 
     it('is healthy only when /health/ready answers', () => {

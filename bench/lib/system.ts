@@ -1,8 +1,19 @@
 // The system a benchmark drives: the test harness's (free ports, its own databases and NATS
 // namespace), with the limits meant for real clients raised, since one benchmark client is
 // many users from one address; and the products and customers it orders with.
-import { startTestSystem, type TestSystem, type TestSystemOptions } from '../../test/support/system.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  startTestSystem,
+  testId,
+  type TestSystem,
+  type TestSystemOptions,
+} from '../../test/support/system.ts';
 import type { Client } from '../../e2e/support/client.ts';
+import { ensureInfrastructure } from '../../scripts/lib/infra.ts';
+import { freePort } from '../../scripts/lib/processes.ts';
+import { DEFAULT_DATABASE_URL } from '../../scripts/lib/services.ts';
 
 export const BENCH_ENV = {
   RATE_LIMIT_PER_MINUTE: '10000000',
@@ -12,8 +23,40 @@ export const BENCH_ENV = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 } as const;
 
-export function startBenchSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
-  return startTestSystem({ ...options, env: { ...BENCH_ENV, ...options.env } });
+/**
+ * `BENCH_NATS=own` runs the system on a nats-server of its own (started here, stopped with the
+ * system) rather than the one at NATS_URL: on a machine where others use that one, its CPU
+ * time is then the system's alone.
+ */
+export async function startBenchSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  const env = { ...BENCH_ENV, ...options.env };
+  if (process.env.BENCH_NATS !== 'own') return startTestSystem({ ...options, env });
+  const id = testId();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-nats-'));
+  const nats = await ensureInfrastructure({
+    databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    natsUrl: `nats://127.0.0.1:${await freePort()}`,
+    natsNamespace: id,
+    dataDir,
+  });
+  const stopNats = async () => {
+    await nats.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const system = await startTestSystem({
+      ...options,
+      id,
+      env,
+      natsUrl: nats.natsUrl,
+      natsCredentials: nats.natsCredentials,
+    });
+    const dispose = () => system.dispose().finally(stopNats);
+    return { ...system, dispose, [Symbol.asyncDispose]: dispose };
+  } catch (err) {
+    await stopNats();
+    throw err;
+  }
 }
 
 /** `count` products with `stock` each; their ids. */

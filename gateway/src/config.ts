@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
+  readBoolean,
   readCommonConfig,
   readInt,
   readServiceSecret,
@@ -84,14 +85,6 @@ export interface SubgraphsConfig extends SubgraphCallSettings {
 /** The settings of the subgraph `name`: its own, else the defaults. */
 export function subgraphCallSettings(config: SubgraphsConfig, name: string): SubgraphCallSettings {
   return config.bySubgraph[name] ?? config;
-}
-
-export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-  if (['false', '0', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
 export function readGatewayConfig(env: Env = process.env): GatewayConfig {

@@ -31,6 +31,7 @@ import { withServerSpan } from '../../shared/observability/tracing.ts';
 import { createContextFactory, type GatewayContext } from './auth/context.ts';
 import { SUBGRAPH_URL_VARIABLES, subgraphCallSettings, type GatewayConfig } from './config.ts';
 import { createGatewayErrorFormatter } from './errors.ts';
+import { landingPageOptions } from './landing-page.ts';
 import { withCors } from './http/cors.ts';
 import { requestMeta } from './http/request-meta.ts';
 import { createLoginThrottle } from './limits/login-throttle.ts';
@@ -148,7 +149,7 @@ export async function startGateway(
         ApolloServerPluginUsageReportingDisabled(),
         ApolloServerPluginSchemaReportingDisabled(),
         config.introspection
-          ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+          ? ApolloServerPluginLandingPageLocalDefault(landingPageOptions())
           : ApolloServerPluginLandingPageDisabled(),
         queryLimitsPlugin<GatewayContext>(config.queryLimits, (limit) =>
           gatewayMetrics.queriesRejected.inc({ limit }),

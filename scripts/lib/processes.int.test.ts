@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { PROCESSES, entryFile } from './services.ts';
+import { HEAP_LIMIT_MIB, PROCESSES, entryFile, type ProcessName } from './services.ts';
 import { SystemStartError, startSystem, type OutputLine, type RunningSystem } from './processes.ts';
 
 // Answers /health/ready (after READY_DELAY_MS), echoes its environment at /env, logs one line,
@@ -14,6 +14,7 @@ import { SystemStartError, startSystem, type OutputLine, type RunningSystem } fr
 // CRASH_IF_EXISTS names once it exists (a crash loop on demand).
 const FAKE_SERVICE = `
 import http from 'node:http';
+import v8 from 'node:v8';
 import { existsSync } from 'node:fs';
 if (process.env.FAIL_AT_START) { console.error('boom: cannot start'); process.exit(3); }
 if (process.env.CRASH_IF_EXISTS && existsSync(process.env.CRASH_IF_EXISTS)) { console.error('crashing as told'); process.exit(3); }
@@ -21,6 +22,7 @@ const readyAt = Date.now() + Number(process.env.READY_DELAY_MS ?? 0);
 const server = http.createServer((req, res) => {
   if (req.url === '/health/ready') { res.statusCode = Date.now() >= readyAt ? 200 : 503; res.end('{}'); return; }
   if (req.url === '/env') { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(process.env)); return; }
+  if (req.url === '/heap-limit') { res.end(String(v8.getHeapStatistics().heap_size_limit)); return; }
   res.statusCode = 404; res.end();
 });
 server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', port: process.env.PORT })));
@@ -101,6 +103,15 @@ describe('startSystem', () => {
     expect(system.urls.gatewayWs).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/graphql$/);
 
     expect(lines.some((l) => l.id === 'inventory' && l.line.includes('listening'))).toBe(true);
+
+    // Each process runs with its own heap limit (services.ts), not one derived from the machine
+    // (the limit V8 reports adds the young generation to it).
+    const limitMiB = async (name: ProcessName) =>
+      Number(await (await fetch(`${system!.process(name).baseUrl}/heap-limit`)).text()) / 2 ** 20;
+    for (const name of PROCESSES) {
+      expect(await limitMiB(name)).toBeGreaterThanOrEqual(HEAP_LIMIT_MIB[name]);
+      expect(await limitMiB(name)).toBeLessThan(HEAP_LIMIT_MIB[name] * 2);
+    }
 
     const pids = system.processes.map((p) => p.pid!);
     await system.stop();

@@ -17,6 +17,7 @@ import {
   SUBGRAPH_URL_ENV,
   entryFile,
   isSubgraph,
+  withHeapLimit,
   type ProcessName,
   type SubgraphName,
 } from './services.ts';
@@ -330,7 +331,8 @@ function environments(
   const envOf = (p: ManagedProcess): Env => {
     const own: Record<string, string | undefined> = { PORT: String(p.port) };
     if (p.name === 'gateway' && options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
-    return mergeEnv(common, own, options.processEnv?.[p.name]);
+    const env = mergeEnv(common, own, options.processEnv?.[p.name]);
+    return mergeEnv(env, { NODE_OPTIONS: withHeapLimit(env.NODE_OPTIONS, p.name) });
   };
   return { common, envOf };
 }

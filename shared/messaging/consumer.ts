@@ -32,7 +32,8 @@ import {
   type ConsumerName,
 } from '../../nats/topology.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
-import { deferOutbox } from './outbox.ts';
+import { deferOutbox, type OutboxRow } from './outbox.ts';
+import type { CommitPublisher, PublishSlot } from './commit-publisher.ts';
 import { MessagesInHand } from './in-hand.ts';
 import { createOutageWaiter } from './outage-waiter.ts';
 import { failSpan } from '../observability/tracing.ts';
@@ -64,6 +65,11 @@ export interface ConsumerOptions {
    */
   readonly prepareBatch?: BatchPreparer;
   readonly onHandled?: (subject: string, outcome: 'ok' | 'duplicate' | 'retry' | 'dead_letter') => void;
+  /**
+   * Publishes what a batch's handlers enqueued as soon as its transaction has committed, instead
+   * of waking the outbox relay with a NOTIFY to read it back. Without it, the relay does.
+   */
+  readonly publisher?: CommitPublisher;
 }
 
 /** The consumer is stopping while its batch waits for the database: the batch is left as it is. */
@@ -144,6 +150,9 @@ export function createConsumer(options: ConsumerOptions): Worker {
     // Twice in one batch (a redelivery overtook the ack): only the first one counts.
     const seen = new Set<string>();
     const due = deliveries.filter((d) => !seen.has(d.meta.messageId) && seen.add(d.meta.messageId));
+    const { publisher } = options;
+    let slot: PublishSlot | undefined;
+    let written: readonly OutboxRow[] = [];
     try {
       await backgroundFork(orm).transactional(async (em) => {
         // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
@@ -160,11 +169,15 @@ export function createConsumer(options: ConsumerOptions): Worker {
             due.map((d) => d.payload),
           );
         }
-        const writeOutbox = deferOutbox(em);
+        const writeOutbox = deferOutbox(em, { notify: !publisher });
         for (const d of due) await context.with(d.context, () => d.run(em, d.meta));
-        await writeOutbox();
+        written = await writeOutbox();
+        // Taken last, just before COMMIT is sent: what keeps per-entity order (commit-publisher.ts).
+        if (written.length > 0) slot = publisher?.reserve();
       });
+      slot?.committed(written);
     } catch (err) {
+      slot?.abandoned();
       // Handled before: one message is a duplicate; a batch is handled one by one by the caller.
       if (due.length === 1 && isInboxConflict(err)) return new Set<Delivery>();
       throw err;
@@ -271,9 +284,20 @@ export function createConsumer(options: ConsumerOptions): Worker {
     pause = () => void (paused = true);
     const waiting: JsMsg[] = [];
     let busy: Promise<void> | undefined;
+    let scheduled = false;
     // One batch at a time: what arrives meanwhile forms the next batch. At low load a batch is
-    // a single message handled at once; under load batches grow and each message costs less.
+    // a single message; under load batches grow and each message costs less. A batch starts on
+    // the next turn of the event loop rather than at once, so that the messages that came in
+    // the same read from NATS (e.g. two orders' replies) share its transaction.
     const pump = (): void => {
+      if (busy || scheduled || waiting.length === 0) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        startBatch();
+      });
+    };
+    const startBatch = (): void => {
       if (busy || waiting.length === 0) return;
       const batch = waiting.splice(0, batchSize);
       busy = handleBatch(batch)
@@ -294,7 +318,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
       while (running) {
         if (paused) {
           // The database is away: nothing more is pulled until what is in hand is through.
-          while (busy) await busy;
+          while (busy || scheduled) await (busy ?? new Promise((resolve) => setImmediate(resolve)));
           paused = false;
           continue;
         }
@@ -314,7 +338,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
       }
     } finally {
       // Also when pulling failed (NATS away): what is in hand is handled, its acks sent later.
-      while (busy) await busy;
+      while (busy || scheduled) await (busy ?? new Promise((resolve) => setImmediate(resolve)));
     }
   }
 

@@ -9,6 +9,7 @@ import { databaseUrl, openDatabase, type MikroORM } from '../db/database.ts';
 import { connectNats, type NatsConnection } from './nats.ts';
 import { enqueue, MESSAGING_TABLES_SQL } from './outbox.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
+import { CommitPublisher } from './commit-publisher.ts';
 import { createConsumer, PermanentFailure, type ConsumerOptions } from './consumer.ts';
 import { DLQ_HEADERS } from './dead-letters.ts';
 import { forgetHandledMessages } from './inbox-janitor.ts';
@@ -49,11 +50,11 @@ const publishReleased = (id: string, msgID?: string) =>
     msgID ? { msgID } : undefined,
   );
 
-/** The order ids of the messages in the INVENTORY stream, in stream order. */
-async function streamedOrderIds(): Promise<string[]> {
+/** The order ids of the messages in a stream (default INVENTORY), in stream order. */
+async function streamedOrderIds(stream: 'INVENTORY' | 'PAYMENTS' = 'INVENTORY'): Promise<string[]> {
   const js = jetstream(nats);
-  const info = await jsm.streams.info(streamName(ns, 'INVENTORY'));
-  const consumer = await js.consumers.get(streamName(ns, 'INVENTORY'), { deliver_policy: DeliverPolicy.All });
+  const info = await jsm.streams.info(streamName(ns, stream));
+  const consumer = await js.consumers.get(streamName(ns, stream), { deliver_policy: DeliverPolicy.All });
   const ids: string[] = [];
   if (info.state.messages === 0) return ids;
   const batch = await consumer.fetch({ max_messages: info.state.messages, expires: 2000 });
@@ -66,6 +67,7 @@ async function streamedOrderIds(): Promise<string[]> {
 
 async function purge(): Promise<void> {
   await jsm.streams.purge(streamName(ns, 'INVENTORY'));
+  await jsm.streams.purge(streamName(ns, 'PAYMENTS'));
   await orm.em.fork().execute('delete from outbox');
 }
 
@@ -89,7 +91,9 @@ afterAll(async () => {
 });
 
 /** A consumer of inventory events on this test's database and namespace. */
-const testConsumer = (setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'onHandled'>) =>
+const testConsumer = (
+  setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'onHandled' | 'publisher'>,
+) =>
   createConsumer({
     consumer: 'orders-inventory-events',
     orm,
@@ -100,12 +104,13 @@ const testConsumer = (setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' |
     ...setup,
   });
 
-const newRelay = () =>
+const newRelay = (publisher?: CommitPublisher) =>
   createOutboxRelay({
     nats,
     databaseUrl: databaseUrl(env.resources.databaseUrl, dbName),
     namespace: ns,
     logger: env.logger,
+    publisher,
   });
 
 describe('outbox relay', () => {
@@ -327,6 +332,54 @@ describe('consumer batches', () => {
     expect(outcomes).toEqual({ ok: 8, duplicate: 3 });
     const markers = await em.execute<{ id: number }[]>('select id from markers order by id');
     expect(markers.map((m) => m.id)).toEqual([1, 2, 3, 4, 6, 7, 8, 9]);
+  });
+});
+
+describe('publishing right after commit', () => {
+  it("sends a batch's messages once it has committed, nothing of a rolled-back one, and the relay only deletes them", async () => {
+    await purge();
+    const ids: string[] = Array.from({ length: 10 }, () => orderId());
+    const flaky = ids[3]!;
+    let failedOnce = false;
+    let handled = 0;
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    // Waiting together when the consumer pulls: a batch forms, fails on `flaky` and rolls back
+    // with the replies it had enqueued; then each message is handled on its own.
+    for (const [n, id] of ids.entries()) await publishReleased(id, `after-commit-${n}`);
+    const publisher = new CommitPublisher({ nats, namespace: ns, logger: env.logger });
+    const consumer = testConsumer({
+      publisher,
+      handlers: {
+        'inventory.evt.released': async (em, { orderId: id }) => {
+          await enqueue(em, [{ subject: 'payments.cmd.void', payload: { v: 1, orderId: id } }]);
+          if (id === flaky && !failedOnce) {
+            failedOnce = true;
+            throw new Error('transient');
+          }
+        },
+      },
+      onHandled: (_subject, outcome) => {
+        if (outcome === 'ok' && ++handled === ids.length) allDone();
+      },
+    });
+    // The relay is not running: what reaches the stream was sent by the publisher.
+    const relay = newRelay(publisher);
+    await consumer.start();
+    try {
+      await done;
+      await publisher.settled();
+      const streamed = await streamedOrderIds('PAYMENTS');
+      expect([...streamed].sort()).toEqual([...ids].sort());
+      // Rows stay in the outbox until the relay deletes them, which it does without sending them again.
+      expect(await relay.relayOnce()).toBe(0);
+      const left = await orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox');
+      expect(Number(left[0]!.n)).toBe(0);
+      expect(await streamedOrderIds('PAYMENTS')).toEqual(streamed);
+    } finally {
+      await consumer.stop();
+      await relay.stop();
+    }
   });
 });
 

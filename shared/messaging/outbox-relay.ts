@@ -15,6 +15,10 @@
 // visibility horizon (pg_snapshot_xmin), which spans every database of the server and would hold
 // every service's messages back behind any long transaction anywhere.
 //
+// Rows a consumer's transaction wrote are published by that process right after its commit
+// (commit-publisher.ts) and only deleted here; the relay publishes the rest (written by other
+// code, or left by a publish that failed or a process that died) and is the safety net.
+//
 // Outages: with NATS away a pass fails before it deletes anything, and is tried again. With the
 // database away the connection is lost, and with it the leadership (the server ends the session
 // and its lock): the relay opens a new connection, takes the lock again if no standby has, and
@@ -26,14 +30,20 @@ import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
+import type { CommitPublisher } from './commit-publisher.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../db/database.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { qualify } from '../../nats/topology.ts';
 
 const RELAY_LOCK_KEY = 7_263_102;
 const BATCH_SIZE = 500;
-/** The safety net behind LISTEN/NOTIFY, which is only a wake-up hint; also how often a standby tries to lead. */
-const POLL_MS = 250;
+/**
+ * The safety net behind LISTEN/NOTIFY (only a wake-up hint) and the commit publisher (which
+ * nudges the relay when a publish fails); also how often a standby tries to lead, and how often
+ * rows published right after their commit are deleted. Rarely needed for speed since most rows
+ * go out right after their commit, so a pass a second keeps an idle service quiet.
+ */
+const POLL_MS = 1000;
 const RECONNECT_MS = 1000;
 
 export interface OutboxRelayOptions {
@@ -45,6 +55,12 @@ export interface OutboxRelayOptions {
   readonly namespace: string;
   readonly logger: Logger;
   readonly onPublished?: (count: number) => void;
+  /**
+   * This process's publisher of rows right after their commit: the relay leaves alone what it
+   * has in flight and deletes what it has published (as a standby too: those rows are this
+   * process's to delete).
+   */
+  readonly publisher?: CommitPublisher;
 }
 
 interface OutboxRow {
@@ -58,6 +74,8 @@ interface OutboxRow {
 export interface OutboxRelay extends Worker {
   /** One pass: publishes what is committed now, if this relay leads; returns how many rows. */
   relayOnce(): Promise<number>;
+  /** Runs a pass now rather than at the next poll. */
+  nudge(): void;
 }
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -128,21 +146,45 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function relayBatch(): Promise<{ published: number; more: boolean }> {
     const client = await connect();
-    if (!leading) {
-      const { rows } = await client.query<{ held: boolean }>('select pg_try_advisory_lock($1) as held', [
-        RELAY_LOCK_KEY,
-      ]);
-      leading = rows[0]?.held === true;
-      if (!leading) return { published: 0, more: false };
+    // Taken together, so that a row is in one list or the other: published here and to be
+    // deleted, or still in flight and neither to be sent again nor deleted yet.
+    const publishedHere = options.publisher?.takePublished() ?? [];
+    const inFlight = options.publisher?.inFlight() ?? [];
+    try {
+      if (!leading) {
+        const { rows } = await client.query<{ held: boolean }>('select pg_try_advisory_lock($1) as held', [
+          RELAY_LOCK_KEY,
+        ]);
+        leading = rows[0]?.held === true;
+        if (!leading) {
+          if (publishedHere.length > 0) {
+            await client.query('delete from outbox where id = any($1::uuid[])', [publishedHere]);
+          }
+          return { published: 0, more: false };
+        }
+      }
+      return await pass(client, publishedHere, inFlight);
+    } catch (err) {
+      options.publisher?.returnPublished(publishedHere);
+      throw err;
     }
-    // Deletes what the previous pass published and reads what is next, in one statement. The
-    // read does not see the delete (one snapshot), so those rows are excluded by seq.
+  }
+
+  async function pass(
+    client: pg.Client,
+    publishedHere: readonly string[],
+    inFlight: readonly string[],
+  ): Promise<{ published: number; more: boolean }> {
+    // Deletes what was published (by the previous pass, or right after its commit) and reads
+    // what is next, in one statement. The read does not see the delete (one snapshot), so those
+    // rows are excluded by seq and id.
     const { rows } = await client.query<OutboxRow>({
       name: 'outbox-relay-pass',
-      text: `with published as (delete from outbox where seq = any($1::bigint[]))
+      text: `with published as (delete from outbox where seq = any($1::bigint[]) or id = any($3::uuid[]))
              select seq, id, subject, payload, headers from outbox
-              where seq <> all($1::bigint[]) order by seq limit $2`,
-      values: [unconfirmedDelete, BATCH_SIZE],
+              where seq <> all($1::bigint[]) and id <> all($3::uuid[]) and id <> all($4::uuid[])
+              order by seq limit $2`,
+      values: [unconfirmedDelete, BATCH_SIZE, publishedHere, inFlight],
     });
     unconfirmedDelete = [];
     if (rows.length === 0) return { published: 0, more: false };
@@ -202,6 +244,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   return {
     name: 'outbox-relay',
     relayOnce: async () => (await relayBatch()).published,
+    nudge() {
+      signalled = true;
+      wake?.();
+    },
     async start() {
       running = true;
       await connect().catch((err: unknown) =>
@@ -213,11 +259,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       running = false;
       wake?.();
       await loop;
+      await options.publisher?.settled();
       const client = await connection?.catch(() => undefined);
-      if (leading && unconfirmedDelete.length > 0) {
+      const publishedHere = options.publisher?.takePublished() ?? [];
+      if ((leading && unconfirmedDelete.length > 0) || publishedHere.length > 0) {
         // Not left for the next leader to publish again (JetStream would drop the copies anyway).
         await client
-          ?.query('delete from outbox where seq = any($1::bigint[])', [unconfirmedDelete])
+          ?.query('delete from outbox where seq = any($1::bigint[]) or id = any($2::uuid[])', [
+            leading ? unconfirmedDelete : [],
+            publishedHere,
+          ])
           .catch(() => undefined);
         unconfirmedDelete = [];
       }

@@ -1,6 +1,8 @@
 // Transactional outbox: a state change and the messages it causes are written in one
-// PostgreSQL transaction; the relay (outbox-relay.ts) publishes them afterwards. A crash between
-// commit and publish therefore loses nothing, and nothing is published for a rolled-back change.
+// PostgreSQL transaction; the relay (outbox-relay.ts) publishes them afterwards, or, for a
+// consumer's transaction, its own process right after the commit (commit-publisher.ts). A crash
+// between commit and publish therefore loses nothing, and nothing is published for a rolled-back
+// change.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
@@ -42,7 +44,8 @@ export interface OutgoingMessage<S extends Subject = Subject> {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-interface PendingRow {
+/** A message as the outbox stores it: its subject unqualified, payload and headers as JSON. */
+export interface OutboxRow {
   readonly id: string;
   readonly subject: string;
   readonly payload: string;
@@ -53,18 +56,21 @@ interface PendingRow {
  * Transactions that write their outbox rows once, at the end: a consumer handling a batch of
  * messages in one transaction sends one INSERT for every reply instead of one per message.
  */
-const deferred = new WeakMap<EntityManager, PendingRow[]>();
+const deferred = new WeakMap<EntityManager, OutboxRow[]>();
 
 /**
  * From now on, `enqueue(em, ...)` only collects rows for this transaction; the returned function
- * writes them all (in the order they were enqueued) and must run before the transaction commits.
+ * writes them all (in the order they were enqueued), must run before the transaction commits,
+ * and returns them. `notify: false` leaves out the relay's wake-up, for a caller that publishes
+ * the rows itself once the transaction has committed (commit-publisher.ts).
  */
-export function deferOutbox(em: EntityManager): () => Promise<void> {
-  const rows: PendingRow[] = [];
+export function deferOutbox(em: EntityManager, { notify = true } = {}): () => Promise<readonly OutboxRow[]> {
+  const rows: OutboxRow[] = [];
   deferred.set(em, rows);
   return async () => {
     deferred.delete(em);
-    await insertRows(em, rows);
+    await insertRows(em, rows, notify);
+    return rows;
   };
 }
 
@@ -82,11 +88,11 @@ export async function enqueue(em: EntityManager, messages: readonly OutgoingMess
 }
 
 /** Validated rows for the outbox, with the active trace's headers. */
-function outboxRows(messages: readonly OutgoingMessage[]): PendingRow[] {
+function outboxRows(messages: readonly OutgoingMessage[]): OutboxRow[] {
   // The active trace (a request's or a handled message's) travels with the messages it causes:
   // the relay copies these headers onto the NATS message and the consumer continues the trace.
   const trace = traceHeaders();
-  return messages.map((message): PendingRow => {
+  return messages.map((message): OutboxRow => {
     validateMessage(message.subject, message.payload);
     return {
       id: message.id ?? randomUUID(),
@@ -122,16 +128,21 @@ const WRITE_OUTBOX_CTE = `written as (
 // A notification delivered at commit wakes the relay at once instead of at its next poll.
 const NOTIFY_IF_WRITTEN = `select pg_notify('${OUTBOX_CHANNEL}', '') from (select 1) once where exists (select 1 from written)`;
 
-const outboxParams = (rows: readonly PendingRow[]) => [
+const WRITE_AND_NOTIFY = `with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`;
+const WRITE_ONLY = `insert into outbox (id, subject, payload, headers)
+  select * from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::jsonb[])`;
+
+const outboxParams = (rows: readonly OutboxRow[]) => [
   rows.map((r) => r.id),
   rows.map((r) => r.subject),
   rows.map((r) => r.payload),
   rows.map((r) => r.headers),
 ];
 
-async function insertRows(em: EntityManager, rows: readonly PendingRow[]): Promise<void> {
+async function insertRows(em: EntityManager, rows: readonly OutboxRow[], notify = true): Promise<void> {
   if (rows.length === 0) return;
-  // One statement: the rows and the relay's wake-up. Nobody reads its result, so in a
+  // One statement: the rows and (unless the caller publishes them itself) the relay's wake-up.
+  // Nobody reads its result, so in a
   // transaction it travels with the next statement, usually the COMMIT.
-  await queryUnread(em, `with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`, outboxParams(rows));
+  await queryUnread(em, notify ? WRITE_AND_NOTIFY : WRITE_ONLY, outboxParams(rows));
 }

@@ -12,6 +12,7 @@ import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';
 import { createInboxJanitor } from './inbox-janitor.ts';
+import { CommitPublisher } from './commit-publisher.ts';
 
 /** What one consumer does: its handlers, and optionally what a batch of messages needs first. */
 export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'batchSize'>;
@@ -32,13 +33,24 @@ export async function createMessagingWorkers(options: MessagingOptions): Promise
     replicas: config.natsReplicas,
     service: config.service,
   });
+  const onPublished = (count: number) => metrics.messagesPublished.inc(count);
+  // What the consumers' transactions write is published by this process right after each
+  // commit; the relay publishes the rest (other writers, and whatever that missed).
+  const publisher = new CommitPublisher({
+    nats,
+    namespace: config.natsNamespace,
+    logger,
+    onPublished,
+    onFailed: () => relay.nudge(),
+  });
   const relay = createOutboxRelay({
     nats,
     databaseUrl: databaseUrl(config.databaseUrl, config.databaseName),
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     namespace: config.natsNamespace,
     logger,
-    onPublished: (count) => metrics.messagesPublished.inc(count),
+    onPublished,
+    publisher,
   });
   const consumers = Object.entries(options.consumers).map(([consumer, setup]) =>
     createConsumer({
@@ -49,6 +61,7 @@ export async function createMessagingWorkers(options: MessagingOptions): Promise
       namespace: config.natsNamespace,
       replicas: config.natsReplicas,
       logger,
+      publisher,
       onHandled: (_subject, outcome) => metrics.messagesHandled.inc({ consumer, outcome }),
     }),
   );

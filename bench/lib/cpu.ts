@@ -1,0 +1,97 @@
+// CPU time of a running system, read from Linux's /proc: every node process of the system, the
+// PostgreSQL server (its own processes, and the backends of this system's databases) and
+// the nats-server it uses. The difference of two samples divided by the orders confirmed in
+// between is what an order costs, the figure the saga's goal is set on: it moves less between
+// machines than latency does.
+//
+// What is left out, and why: backends of other databases (other systems sharing the server);
+// processes that ended between the samples (their time is gone from /proc; counted, so the
+// report can say so). A nats-server serves whoever connects: on a shared one, other clients'
+// load is in its figure (BENCH_NATS=own gives the system one of its own).
+import { readFile, readdir } from 'node:fs/promises';
+import type { TestSystem } from '../../test/support/system.ts';
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) by pid, and the group each pid counts toward. */
+export type CpuSample = ReadonlyMap<number, { readonly group: string; readonly seconds: number }>;
+
+/** Other databases' backends: not part of the system, reported as an aside. */
+const OTHER = 'other';
+
+async function cpuOf(pid: number | string): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The command name may hold spaces and parentheses: the fields start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) / TICKS_PER_SECOND;
+}
+
+/** `postgres: [cluster: ]user database host(port) state`: a client backend and its database. */
+const BACKEND = /^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])/;
+
+/** Which group a process counts toward, or `other` for another system's backend, or none. */
+function groupOf(cmdline: string, system: TestSystem): string | undefined {
+  if (cmdline.includes('nats-server')) {
+    // The one the system uses: its port is on the command line (`-p 4222`).
+    return ` ${cmdline} `.includes(` ${new URL(system.natsUrl).port || '4222'} `) ? 'nats' : undefined;
+  }
+  const databasePrefix = system.id;
+  const backend = BACKEND.exec(cmdline);
+  if (backend) {
+    const database = backend[1]!;
+    return database.startsWith(`${databasePrefix}_`)
+      ? `pg:${database.slice(databasePrefix.length + 1)}`
+      : OTHER;
+  }
+  // The postmaster and its helpers (WAL writer, checkpointer, autovacuum ...): work the
+  // system's commits cause, shared with whatever else the server serves.
+  if (cmdline.startsWith('postgres:') || /\/postgres(\s|$)/.test(cmdline.split(' ')[0] ?? '')) {
+    return 'pg:server';
+  }
+  return undefined;
+}
+
+export async function sampleCpu(system: TestSystem): Promise<CpuSample> {
+  const seconds = new Map<number, { group: string; seconds: number }>();
+  const nodePids = new Set<number>();
+  for (const p of system.processes) {
+    if (!p.pid) continue;
+    nodePids.add(p.pid);
+    seconds.set(p.pid, { group: p.id, seconds: await cpuOf(p.pid) });
+  }
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(entry) || nodePids.has(Number(entry))) continue;
+    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+    const group = groupOf(cmdline.trim(), system);
+    if (group) seconds.set(Number(entry), { group, seconds: await cpuOf(entry) });
+  }
+  return seconds;
+}
+
+export interface CpuUsage {
+  /** CPU seconds used between the samples, by group: process id, `pg:<database>`, `pg:server`, `nats`. */
+  readonly byGroup: Readonly<Record<string, number>>;
+  readonly total: number;
+  /** Processes of the system that ended between the samples: their last CPU time is missing. */
+  readonly ended: number;
+  readonly otherBackends: number;
+}
+
+/** What was used between two samples (a process that started meanwhile counts from zero). */
+export function cpuBetween(before: CpuSample, after: CpuSample): CpuUsage {
+  const byGroup: Record<string, number> = {};
+  let total = 0;
+  let otherBackends = 0;
+  for (const [pid, { group, seconds }] of after) {
+    const used = Math.max(0, seconds - (before.get(pid)?.seconds ?? 0));
+    if (group === OTHER) {
+      otherBackends += used;
+      continue;
+    }
+    byGroup[group] = (byGroup[group] ?? 0) + used;
+    total += used;
+  }
+  const ended = [...before].filter(([pid, { group }]) => group !== OTHER && !after.has(pid)).length;
+  return { byGroup, total, ended, otherBackends };
+}
