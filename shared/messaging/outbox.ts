@@ -142,7 +142,7 @@ const outboxParams = (rows: readonly OutboxRow[]) => [
 async function insertRows(em: EntityManager, rows: readonly OutboxRow[], notify = true): Promise<void> {
   if (rows.length === 0) return;
   // One statement: the rows and (unless the caller publishes them itself) the relay's wake-up.
-  // Nobody reads its result, so in a
-  // transaction it travels with the next statement, usually the COMMIT.
+  // Nobody reads its result, so in a transaction it travels with the next statement, usually
+  // the COMMIT.
   await queryUnread(em, notify ? WRITE_AND_NOTIFY : WRITE_ONLY, outboxParams(rows));
 }
