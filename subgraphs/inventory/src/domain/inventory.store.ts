@@ -1,6 +1,7 @@
 // The inventory tables' SQL, all of it built from the entities (stock.entity.ts) by Kysely: the
 // one place that reads and writes stock and reservation rows. Rows come back typed as the
-// entities are; a column added to an entity is known here without another edit.
+// entities are; a column added to an entity is known here without another edit. Each statement
+// is compiled once per shape and then only bound (shared/db/store.ts).
 //
 // Writes whose result nobody reads go through `withoutWaiting`: in a transaction they travel with
 // the next statement, in order (shared/db/pipelined-client.ts). Stock counts never go below
@@ -9,13 +10,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Insertable } from 'kysely';
 import { withoutWaiting } from '../../../../shared/db/pipelined-client.ts';
-import { STORE_OPTIONS, StoreStatementLogging, type StoreTables } from '../../../../shared/db/store.ts';
+import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
 import { Reservation, ReservationLine, Stock, type ReservationStatus } from './stock.entity.ts';
 
 type Tables = StoreTables<typeof Stock | typeof Reservation | typeof ReservationLine>;
 
-const db = (em: EntityManager) =>
-  em.getKysely<Tables>(STORE_OPTIONS).withPlugin(new StoreStatementLogging(em));
+const statement = storeStatements([Stock, Reservation, ReservationLine], (em) =>
+  em.getKysely<Tables>(STORE_OPTIONS),
+);
 
 export type NewReservation = Insertable<Tables['reservations']>;
 export type StockLine = Pick<ReservationLine, 'productId' | 'warehouse' | 'quantity'>;
@@ -24,16 +26,18 @@ export type StockLine = Pick<ReservationLine, 'productId' | 'warehouse' | 'quant
 
 /** The products' stock rows that have units available, locked, in (product, warehouse) order. */
 export function lockAvailableStock(em: EntityManager, productIds: readonly string[]) {
-  return db(em)
+  return lockAvailable(em, { productIds });
+}
+const lockAvailable = statement((db, p: { productIds: readonly string[] }) =>
+  db
     .selectFrom('stock')
     .select(['productId', 'warehouse', 'available'])
-    .where('productId', '=', (eb) => eb.fn.any(eb.val([...productIds])))
+    .where('productId', '=', (eb) => eb.fn.any(eb.val(p.productIds)))
     .where('available', '>', 0)
     .orderBy('productId')
     .orderBy('warehouse')
-    .forUpdate()
-    .execute();
-}
+    .forUpdate(),
+);
 
 /** How a line's units move between the counters of its stock row. */
 export const MOVES = {
@@ -55,39 +59,52 @@ export async function moveUnitsOf(
   move: keyof typeof MOVES,
   status?: ReservationStatus,
 ): Promise<void> {
+  await withoutWaiting(() => MOVE_STATEMENTS[move](em, { orderId, status, now: new Date() }));
+}
+
+/** One statement per move; each with or without the status change (two shapes). */
+const MOVE_STATEMENTS = {
+  reserve: moveStatement('reserve'),
+  release: moveStatement('release'),
+  commit: moveStatement('commit'),
+  restock: moveStatement('restock'),
+};
+
+function moveStatement(move: keyof typeof MOVES) {
   const { from, to } = MOVES[move];
-  const moved = db(em)
-    .updateTable('stock')
-    .from((eb) =>
-      eb
-        .selectFrom('stock as held')
-        .innerJoin('reservation_lines as line', (join) =>
-          join.onRef('line.productId', '=', 'held.productId').onRef('line.warehouse', '=', 'held.warehouse'),
-        )
-        .select(['held.productId', 'held.warehouse', 'line.quantity'])
-        .where('line.orderId', '=', orderId)
-        .orderBy('held.productId')
-        .orderBy('held.warehouse')
-        .forUpdate('held')
-        .as('l'),
-    )
-    .set((eb) => ({
-      [from]: eb(`stock.${from}`, '-', eb.ref('l.quantity')),
-      [to]: eb(`stock.${to}`, '+', eb.ref('l.quantity')),
-      version: eb('stock.version', '+', 1),
-    }))
-    .whereRef('stock.productId', '=', 'l.productId')
-    .whereRef('stock.warehouse', '=', 'l.warehouse');
-  await withoutWaiting(() =>
-    status === undefined
-      ? moved.execute()
-      : db(em)
+  return statement((db, p: { orderId: string; status?: ReservationStatus; now: Date }) => {
+    const moved = db
+      .updateTable('stock')
+      .from((eb) =>
+        eb
+          .selectFrom('stock as held')
+          .innerJoin('reservation_lines as line', (join) =>
+            join
+              .onRef('line.productId', '=', 'held.productId')
+              .onRef('line.warehouse', '=', 'held.warehouse'),
+          )
+          .select(['held.productId', 'held.warehouse', 'line.quantity'])
+          .where('line.orderId', '=', p.orderId)
+          .orderBy('held.productId')
+          .orderBy('held.warehouse')
+          .forUpdate('held')
+          .as('l'),
+      )
+      .set((eb) => ({
+        [from]: eb(`stock.${from}`, '-', eb.ref('l.quantity')),
+        [to]: eb(`stock.${to}`, '+', eb.ref('l.quantity')),
+        version: eb('stock.version', '+', 1),
+      }))
+      .whereRef('stock.productId', '=', 'l.productId')
+      .whereRef('stock.warehouse', '=', 'l.warehouse');
+    return p.status === undefined
+      ? moved
+      : db
           .with('moved', () => moved)
           .updateTable('reservations')
-          .set({ status, updatedAt: new Date() })
-          .where('orderId', '=', orderId)
-          .execute(),
-  );
+          .set({ status: p.status, updatedAt: p.now })
+          .where('orderId', '=', p.orderId);
+  });
 }
 
 /** Sets the units available in one warehouse; held (reserved) and sold units are left alone. */
@@ -97,31 +114,35 @@ export async function upsertAvailable(
   warehouse: string,
   available: number,
 ): Promise<void> {
-  await db(em)
+  await upsertStock(em, { productId, warehouse, available });
+}
+const upsertStock = statement((db, row: Insertable<Tables['stock']>) =>
+  db
     .insertInto('stock')
-    .values({ productId, warehouse, available })
+    .values(row)
     .onConflict((oc) =>
       oc.columns(['productId', 'warehouse']).doUpdateSet((eb) => ({
         available: eb.ref('excluded.available'),
         version: eb('stock.version', '+', 1),
       })),
-    )
-    .execute();
-}
+    ),
+);
 
 /** Available and reserved units summed over warehouses, per product that has stock. */
 export async function sumStock(em: EntityManager, productIds: readonly string[]) {
-  return db(em)
+  return sumStockOf(em, { productIds });
+}
+const sumStockOf = statement((db, p: { productIds: readonly string[] }) =>
+  db
     .selectFrom('stock')
     .select((eb) => [
       'productId',
       eb.fn.sum<string>('available').as('available'),
       eb.fn.sum<string>('reserved').as('reserved'),
     ])
-    .where('productId', '=', (eb) => eb.fn.any(eb.val([...productIds])))
-    .groupBy('productId')
-    .execute();
-}
+    .where('productId', '=', (eb) => eb.fn.any(eb.val(p.productIds)))
+    .groupBy('productId'),
+);
 
 // --- reservations ---
 
@@ -130,14 +151,16 @@ export async function insertReservationIfNew(
   em: EntityManager,
   reservation: NewReservation,
 ): Promise<boolean> {
-  const created = await db(em)
+  const created = await insertReservation(em, reservation);
+  return created.length > 0;
+}
+const insertReservation = statement((db, reservation: NewReservation) =>
+  db
     .insertInto('reservations')
     .values(reservation)
     .onConflict((oc) => oc.column('orderId').doNothing())
-    .returning('orderId')
-    .execute();
-  return created.length > 0;
-}
+    .returning('orderId'),
+);
 
 export async function insertReservationLines(
   em: EntityManager,
@@ -145,39 +168,43 @@ export async function insertReservationLines(
   lines: readonly StockLine[],
 ): Promise<void> {
   if (lines.length === 0) return;
+  // One shape per number of lines: an order has few.
   await withoutWaiting(() =>
-    db(em)
-      .insertInto('reservation_lines')
-      .values(lines.map((line) => ({ orderId, ...line })))
-      .execute(),
+    insertLines(
+      em,
+      lines.map((line) => ({ orderId, ...line })),
+    ),
   );
 }
+const insertLines = statement((db, lines: Insertable<Tables['reservation_lines']>[]) =>
+  db.insertInto('reservation_lines').values(lines),
+);
 
-export function findReservation(em: EntityManager, orderId: string) {
-  return db(em)
-    .selectFrom('reservations')
-    .select(['status', 'reason'])
-    .where('orderId', '=', orderId)
-    .executeTakeFirst();
+export async function findReservation(em: EntityManager, orderId: string) {
+  const [row] = await findReservationOf(em, { orderId });
+  return row;
 }
+const findReservationOf = statement((db, p: { orderId: string }) =>
+  db.selectFrom('reservations').select(['status', 'reason']).where('orderId', '=', p.orderId),
+);
 
 /** The reservation's status, locked for update; null when the order has none. */
 export async function lockReservation(em: EntityManager, orderId: string): Promise<ReservationStatus | null> {
-  const row = await db(em)
-    .selectFrom('reservations')
-    .select('status')
-    .where('orderId', '=', orderId)
-    .forUpdate()
-    .executeTakeFirst();
+  const [row] = await lockReservationOf(em, { orderId });
   return row?.status ?? null;
 }
+const lockReservationOf = statement((db, p: { orderId: string }) =>
+  db.selectFrom('reservations').select('status').where('orderId', '=', p.orderId).forUpdate(),
+);
 
 export function findReservationLines(em: EntityManager, orderId: string): Promise<StockLine[]> {
-  return db(em)
+  return findLinesOf(em, { orderId });
+}
+const findLinesOf = statement((db, p: { orderId: string }) =>
+  db
     .selectFrom('reservation_lines')
     .select(['productId', 'warehouse', 'quantity'])
-    .where('orderId', '=', orderId)
+    .where('orderId', '=', p.orderId)
     .orderBy('productId')
-    .orderBy('warehouse')
-    .execute();
-}
+    .orderBy('warehouse'),
+);
