@@ -1,8 +1,10 @@
 // Turns the rows PostgreSQL returns for a store statement (column names, values as the driver
 // parses them) into what the entities say: property names and their types. It does what
 // MikroORM's Kysely plugin does to a result, but with the lookup built once from the metadata
-// instead of on every statement (the plugin builds it per query). Columns no entity has (an
-// alias such as a sum) are left as they are.
+// instead of on every statement (the plugin builds it per query, from the tables the query
+// names). Columns no entity has (an alias such as a sum) are left as they are; a column name two
+// of a store's entities share (`order_id`, `status`) maps as the first one says, so such columns
+// must mean the same in both.
 import type { EntityManager, EntityMetadata, EntityName, EntityProperty } from '@mikro-orm/postgresql';
 
 type Convert = (value: unknown) => unknown;
