@@ -39,6 +39,12 @@ export interface DatabaseOptions {
    * 'background', so the outbox relay's polling does not blur what requests cost.
    */
   readonly onQuery?: (source: string) => void;
+  /**
+   * Connect with the pipelined client (pipelined-client.ts): for services whose message handlers
+   * run short transactions of statements nobody waits for (the saga's). Others keep pg's own
+   * client, which waits for every statement and prepares none.
+   */
+  readonly pipelined?: boolean;
 }
 
 class QueryCountingLogger extends DefaultLogger {
@@ -77,6 +83,11 @@ export function backgroundFork(orm: MikroORM) {
   return orm.em.fork({ loggerContext: { source: 'background' } });
 }
 
+/** Whether the database answers a trivial statement (health checks, probes). */
+export async function databaseAnswers(orm: MikroORM): Promise<void> {
+  await orm.em.getConnection().execute('select 1');
+}
+
 export function databaseUrl(serverUrl: string, databaseName: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${databaseName}`;
@@ -110,10 +121,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     extensions: [Migrator],
     pool: { min: 1, max: options.poolSize ?? 10 },
     // One write per statement instead of one per protocol message (see coalescing-socket.ts),
-    // and statements nobody waits for ride with the next one (see pipelined-client.ts).
+    // and, where asked for, statements nobody waits for ride with the next one (see
+    // pipelined-client.ts).
     driverOptions: {
       stream: coalescingSocket,
-      Client: PipelinedClient,
+      Client: options.pipelined ? PipelinedClient : pg.Client,
       // pg waits without limit by default (for a connection, and for the pool to free one).
       connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       // A server that vanished without closing the connection is noticed by TCP keep-alive.

@@ -1,12 +1,12 @@
 // Every statement is a round trip, and on this kind of machine a round trip (two wake-ups, two
 // system calls) costs more than most statements themselves. Within a transaction some statements
 // return nothing anyone reads: BEGIN, and writes whose only possible outcome of interest is an
-// error (an inbox row, an outbox row, a history row, a lock). This client does not wait for them:
-//  - BEGIN and deferrable statements without bind parameters (MikroORM's `em.execute` writes the
-//    values into the text) are held and sent in front of the transaction's next statement, as
-//    one simple-query message;
-//  - deferrable statements with bind parameters are sent at once and not waited for: the client
-//    runs in pg's pipeline mode, so the next statement follows them on the wire.
+// error (an inbox row, an outbox row, a history row, a lock). Their callers say so by running
+// them through `withoutWaiting`, and this client does not wait for them:
+//  - BEGIN and such statements without bind parameters are held and sent in front of the
+//    transaction's next statement, as one simple-query message;
+//  - such statements with bind parameters are sent at once and not waited for: the client runs
+//    in pg's pipeline mode, so the next statement follows them on the wire.
 // Nothing is reordered: PostgreSQL runs everything in the order it was issued. What changes is
 // when an error is reported: with the next statement that is waited for (or COMMIT), which then
 // fails with the earlier statement's error. The transaction is failed either way.
@@ -15,16 +15,38 @@
 // ROLLBACK. A caller that caught an error it took for its own statement's and committed would
 // believe its changes kept; here such a COMMIT rolls back and throws the error instead.
 //
-// Statements with bind parameters are also prepared once per connection (named after their
-// text), so PostgreSQL parses and plans them once instead of every time.
+// Statements with bind parameters are also prepared per connection (see PreparedStatements), so
+// PostgreSQL parses and plans them once instead of every time.
 //
 // Outside a transaction nothing is held or left unawaited.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import { PreparedStatements } from './prepared-statements.ts';
 
-const DEFERRABLE = '/* deferrable */ ';
+/**
+ * Which statement `withoutWaiting` vouches for. The mark travels with the async context (not in
+ * the SQL text), because the statement reaches this client through Kysely and pg, which pass on
+ * only its text and values. It applies to the first statement sent from within, and only to it.
+ */
+const unread = new AsyncLocalStorage<{ claimed: boolean }>();
 
-/** Marks a statement the client may hold until the transaction's next one (see above). */
-export const deferrable = (sql: string): string => DEFERRABLE + sql;
+/**
+ * Runs `send`, which sends one statement whose result nobody reads: its rows and counts are
+ * ignored, only an error matters. Inside a transaction on a PipelinedClient the statement may
+ * then travel with the transaction's next one, which reports its error; elsewhere it runs as
+ * usual. Whatever `send` resolves to for such a statement carries no rows.
+ */
+export function withoutWaiting<T>(send: () => Promise<T>): Promise<T> {
+  return unread.run({ claimed: false }, send);
+}
+
+/** Whether the statement being issued now is the one a `withoutWaiting` caller vouched for. */
+function claimUnread(): boolean {
+  const mark = unread.getStore();
+  if (mark === undefined || mark.claimed) return false;
+  mark.claimed = true;
+  return true;
+}
 
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
 const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
@@ -37,16 +59,10 @@ const heldResult = (command: string) => ({ command, rowCount: 0, rows: [], field
 
 type QueryResult = pg.QueryResult | pg.QueryResult[];
 
-/** Prepared-statement names by text: the same text always gets the same name. */
-const statementNames = new Map<string, string>();
-const statementName = (text: string): string => {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    name = `pipelined_${statementNames.size + 1}`;
-    statementNames.set(text, name);
-  }
-  return name;
-};
+export interface PipelinedClientConfig extends pg.ClientConfig {
+  /** How many prepared statements one connection keeps (default PreparedStatements.DEFAULT_LIMIT). */
+  readonly preparedStatementLimit?: number;
+}
 
 export class PipelinedClient extends pg.Client {
   /** Simple statements held for the next one, in order. */
@@ -59,38 +75,46 @@ export class PipelinedClient extends pg.Client {
   #beginHeld = false;
   /** The first error of this transaction, if a statement failed. */
   #failed: unknown;
+  readonly #prepared: PreparedStatements;
 
-  constructor(config?: string | pg.ClientConfig) {
-    const options = typeof config === 'string' ? { connectionString: config } : (config ?? {});
+  constructor(config?: string | PipelinedClientConfig) {
+    const options: PipelinedClientConfig =
+      typeof config === 'string' ? { connectionString: config } : (config ?? {});
     // pg-pool makes `password` non-enumerable (to keep it out of stack traces): copy it by name.
     super({ ...options, password: options.password, pipeline: true } as pg.ClientConfig);
+    this.#prepared = new PreparedStatements(
+      { deallocate: (name) => this.#deallocate(name) },
+      options.preparedStatementLimit,
+    );
   }
 
   // pg.Client#query has a dozen overloads; this one passes every form it does not handle through.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(config: any, values?: any, callback?: any): any {
     const text = typeof config === 'string' ? config : undefined;
+    // Claimed before anything else, so that the mark never passes on to a later statement.
+    const deferrable = claimUnread();
     if (text === undefined || callback !== undefined) {
       // A cursor, a query object or a callback: not ours to hold; what is held goes first.
       this.#sendHeld();
       return super.query(config, values, callback);
     }
     return Array.isArray(values) && values.length > 0
-      ? this.#parameterized(text, values)
-      : this.#simple(text);
+      ? this.#parameterized(text, values, deferrable)
+      : this.#simple(text, deferrable);
   }
 
-  async #parameterized(text: string, values: unknown[]): Promise<QueryResult> {
-    const query = { name: statementName(text), text, values };
+  async #parameterized(text: string, values: unknown[], deferrable: boolean): Promise<QueryResult> {
     this.#sendHeld();
-    if (this.#inTransaction && text.startsWith(DEFERRABLE)) {
+    const query = { name: this.#prepared.nameFor(text), text, values };
+    if (this.#inTransaction && deferrable) {
       this.#track(super.query(query));
       return heldResult('DEFERRED');
     }
     return this.#settle(super.query(query));
   }
 
-  async #simple(text: string): Promise<QueryResult> {
+  async #simple(text: string, deferrable: boolean): Promise<QueryResult> {
     if (BEGIN.test(text)) {
       this.#inTransaction = true;
       this.#beginHeld = true;
@@ -98,7 +122,7 @@ export class PipelinedClient extends pg.Client {
       this.#held.push(text);
       return heldResult('BEGIN');
     }
-    if (this.#inTransaction && text.startsWith(DEFERRABLE)) {
+    if (this.#inTransaction && deferrable) {
       this.#held.push(text);
       return heldResult('DEFERRED');
     }
@@ -161,6 +185,20 @@ export class PipelinedClient extends pg.Client {
       throw error;
     }
     return own!;
+  }
+
+  /**
+   * Drops an evicted prepared statement on the server, in order behind whatever was sent before,
+   * and from pg's record of what this connection has prepared (`connection.parsedStatements`,
+   * not part of pg's typed API: without this, that record alone would keep growing). Its failure
+   * matters to nobody: in a failed transaction the statement just stays until the session ends,
+   * and its name is never used again.
+   */
+  #deallocate(name: string): void {
+    (super.query(`deallocate ${name}`) as Promise<unknown>).catch(() => undefined);
+    const connection = (this as unknown as { connection?: { parsedStatements?: Record<string, string> } })
+      .connection;
+    if (connection?.parsedStatements) delete connection.parsedStatements[name];
   }
 
   #track(result: Promise<unknown>): void {

@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { defineEntity, p } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { openDatabase, type MikroORM } from './database.ts';
-import { query } from './statements.ts';
-import { deferrable } from './pipelined-client.ts';
+import { query, queryUnread } from './statements.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
 
@@ -30,6 +29,7 @@ beforeAll(async () => {
     entities: [Item],
     migrations: [{ name: 'Init', class: Init }],
     logger: env.logger,
+    pipelined: true,
   });
 });
 afterAll(async () => {
@@ -57,7 +57,7 @@ describe('query', () => {
   it("runs on the transaction's connection, so a rollback undoes it", async () => {
     await expect(
       orm.em.fork().transactional(async (em) => {
-        await query(em, deferrable('insert into items (id, label) values (?, ?)'), [10, 'kept?']);
+        await queryUnread(em, 'insert into items (id, label) values (?, ?)', [10, 'kept?']);
         const [seen] = await query<{ n: string }>(em, 'select count(*) as n from items where id = ?', [10]);
         expect(seen?.n).toBe('1');
         throw new Error('undo');
@@ -73,8 +73,8 @@ describe('query', () => {
 
   it("reports PostgreSQL's error, with its code and constraint, at the next statement", async () => {
     const failure = orm.em.fork().transactional(async (em) => {
-      await query(em, deferrable('insert into items (id, label) values (?, ?)'), [20, 'first']);
-      await query(em, deferrable('insert into items (id, label) values (?, ?)'), [20, 'again']);
+      await queryUnread(em, 'insert into items (id, label) values (?, ?)', [20, 'first']);
+      await queryUnread(em, 'insert into items (id, label) values (?, ?)', [20, 'again']);
       await query(em, 'select 1 as one where ? = 1', [1]);
     });
     await expect(failure).rejects.toMatchObject({ code: '23505', constraint: 'items_pkey' });

@@ -60,6 +60,8 @@ export interface SubgraphDefinition<C extends BaseContext> extends SubgraphOptio
   readonly entities: DatabaseOptions['entities'];
   readonly migrations: DatabaseOptions['migrations'];
   readonly poolSize?: number;
+  /** Use the pipelined PostgreSQL client (see DatabaseOptions.pipelined). */
+  readonly pipelined?: boolean;
   /** Runs once the database and NATS are open, before the subgraph serves. */
   setup(parts: SubgraphParts): Promise<SubgraphSetup<C>> | SubgraphSetup<C>;
 }
@@ -76,6 +78,7 @@ export async function startSubgraph<C extends BaseContext>(
     migrations: definition.migrations,
     logger,
     poolSize: definition.poolSize,
+    pipelined: definition.pipelined,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     onQuery: (source) => metrics.sqlQueries.inc({ source }),
   });

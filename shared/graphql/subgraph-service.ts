@@ -14,7 +14,7 @@ import {
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SubgraphConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { withQuerySource, type MikroORM } from '../db/database.ts';
+import { databaseAnswers, withQuerySource, type MikroORM } from '../db/database.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { activeTraceId, traceIdOf, withServerSpan } from '../observability/tracing.ts';
@@ -152,7 +152,7 @@ export async function startSubgraphService<C extends BaseContext>(
       check: () =>
         withQuerySource('health', async () => {
           try {
-            await orm.em.getConnection().execute('select 1');
+            await databaseAnswers(orm);
           } catch (err) {
             throw new Error(isDatabaseUnavailable(err) ? 'unreachable' : 'failing', { cause: err });
           }

@@ -10,8 +10,7 @@ import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '
 import { context } from '@opentelemetry/api';
 import { backgroundFork, withQuerySource, type MikroORM } from '../db/database.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import { deferrable } from '../db/pipelined-client.ts';
-import { query } from '../db/statements.ts';
+import { queryUnread } from '../db/statements.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
@@ -159,7 +158,7 @@ export function createConsumer(options: ConsumerOptions): Worker {
         // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
         // statement. A message handled before fails it on the inbox's key, which ends the
         // transaction with nothing done (a concurrent twin's insert waits for our outcome).
-        await query(em, deferrable('insert into inbox (consumer, message_id) select ?, unnest(?::text[])'), [
+        await queryUnread(em, 'insert into inbox (consumer, message_id) select ?, unnest(?::text[])', [
           options.consumer,
           [...seen],
         ]);

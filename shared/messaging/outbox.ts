@@ -7,8 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
 import { traceHeaders } from '../observability/tracing.ts';
-import { deferrable } from '../db/pipelined-client.ts';
-import { query } from '../db/statements.ts';
+import { queryUnread } from '../db/statements.ts';
 
 /** SQL for the tables every service that publishes or consumes needs; part of its first migration. */
 export const MESSAGING_TABLES_SQL = [
@@ -142,7 +141,8 @@ const outboxParams = (rows: readonly OutboxRow[]) => [
 
 async function insertRows(em: EntityManager, rows: readonly OutboxRow[], notify = true): Promise<void> {
   if (rows.length === 0) return;
-  // One statement: the rows and the relay's wake-up. Nobody reads its result, so in a
-  // transaction it travels with the next statement, usually the COMMIT.
-  await query(em, deferrable(notify ? WRITE_AND_NOTIFY : WRITE_ONLY), outboxParams(rows));
+  // One statement: the rows and (unless the caller publishes them itself) the relay's wake-up.
+  // Nobody reads its result, so in a transaction it travels with the next statement, usually
+  // the COMMIT.
+  await queryUnread(em, notify ? WRITE_AND_NOTIFY : WRITE_ONLY, outboxParams(rows));
 }

@@ -30,6 +30,8 @@ export function startInventory(
     permissions,
     entities,
     migrations,
+    // Saga handlers: short transactions of statements nobody waits for.
+    pipelined: true,
     setup: () => ({
       consumers: { 'inventory-commands': { handlers: inventoryCommandHandlers } },
       extendContext: (base) => ({

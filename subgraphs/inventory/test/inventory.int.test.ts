@@ -100,6 +100,7 @@ beforeAll(async () => {
     migrations,
     logger: env.logger,
     poolSize: 20,
+    pipelined: true,
   });
 });
 

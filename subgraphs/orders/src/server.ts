@@ -54,6 +54,8 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
     permissions,
     entities: [Order, OrderItem, OrderStatusChange, ProductCopy],
     migrations,
+    // Saga handlers: short transactions of statements nobody waits for.
+    pipelined: true,
     poolSize: 20,
     setup: ({ orm, metrics, serviceHeaders }) => {
       const saga = createSaga({

@@ -47,6 +47,8 @@ export function startPayments(
     permissions,
     entities,
     migrations,
+    // Saga handlers: short transactions of statements nobody waits for.
+    pipelined: true,
     setup: ({ metrics }) => {
       const operations = new Counter({
         name: 'payments_operations_total',

@@ -77,6 +77,7 @@ beforeAll(async () => {
     entities,
     migrations,
     logger,
+    pipelined: true,
   });
   alice = await register('alice');
   bob = await register('bob');

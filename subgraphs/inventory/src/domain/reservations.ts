@@ -3,22 +3,29 @@
 // inbox row and the reply in the outbox commit together.
 //
 // Why nothing is oversold or sold twice, whatever the interleaving:
-//  - One `reservations` row per order. reserve inserts it (`on conflict do nothing`) in the same
-//    statement that takes the stock, and takes stock only if the row is new; the other calls
-//    insert a tombstone or lock the row (`for update`), so calls for the same order run one
-//    after another, and every transition checks the status it starts from: each happens at
-//    most once.
+//  - One `reservations` row per order. reserve inserts it (`on conflict do nothing`) before it
+//    takes the stock, and takes stock only if the row is new; the other calls insert a tombstone
+//    or lock the row (`for update`), so calls for the same order run one after another, and
+//    every transition checks the status it starts from: each happens at most once.
 //  - Stock rows are locked in one fixed order (product, warehouse) before they change, so two
 //    orders never wait on each other in a cycle (no deadlocks).
-//  - Each update is conditional (`available >= q`) and the table's CHECK constraints keep every
-//    count >= 0: even a bug here cannot take stock below zero; it fails the transaction instead.
+//  - Units are taken only from locked rows that hold them, and the table's CHECK constraints keep
+//    every count >= 0: even a bug here cannot take stock below zero; it fails the transaction.
 //  - A reservation is computed from the locked rows and applied only when every line can be
 //    served, so a shortage changes no stock at all (all lines or none).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
-import type { ReservationStatus } from './stock.entity.ts';
-import { query } from '../../../../shared/db/statements.ts';
+import type { ReservationStatus, Stock } from './stock.entity.ts';
+import {
+  findReservation,
+  findReservationLines,
+  insertReservationIfNew,
+  insertReservationLines,
+  lockAvailableStock,
+  lockReservation,
+  moveUnitsOf,
+} from './inventory.store.ts';
 
 export type { ReservationStatus };
 
@@ -74,53 +81,23 @@ export async function reserve(
   const wanted = mergeItems(items);
 
   // Lock the candidate rows in (product, warehouse) order, then decide with what they hold.
-  const rows = await query<{ product_id: string; warehouse: string; available: number }>(
+  const rows = await lockAvailableStock(
     em,
-    `select product_id, warehouse, available from stock
-      where product_id = any(?::uuid[]) and available > 0
-      order by product_id, warehouse for update`,
-    [wanted.map((item) => item.productId)],
+    wanted.map((item) => item.productId),
   );
   const lines = allocate(wanted, rows);
-  const json = JSON.stringify(
-    (lines ?? []).map((l) => ({ product_id: l.productId, warehouse: l.warehouse, quantity: l.quantity })),
-  );
-  // One statement: the reservation row, and (only if that row is new) the stock moved and the
-  // lines recorded. An existing row means this order was reserved, rejected or released before:
-  // nothing changes and the recorded outcome is the answer.
-  const [result] = await query<{ created: string; moved: string }>(
-    em,
-    `with created as (
-       insert into reservations (order_id, status, reason) values (?, ?, ?)
-       on conflict (order_id) do nothing returning order_id),
-     moved as (
-       update stock s
-          set available = s.available - a.quantity, reserved = s.reserved + a.quantity, version = s.version + 1
-         from jsonb_to_recordset(?::jsonb) as a (product_id uuid, warehouse text, quantity int)
-        where s.product_id = a.product_id and s.warehouse = a.warehouse and s.available >= a.quantity
-          and exists (select 1 from created)
-        returning 1),
-     recorded as (
-       insert into reservation_lines (order_id, product_id, warehouse, quantity)
-       select ?, product_id, warehouse, quantity
-         from jsonb_to_recordset(?::jsonb) as a (product_id uuid, warehouse text, quantity int)
-        where exists (select 1 from created))
-     select (select count(*) from created) as created, (select count(*) from moved) as moved`,
-    [
-      order,
-      lines ? 'RESERVED' : 'REJECTED',
-      lines ? null : REJECTION_REASONS.OUT_OF_STOCK,
-      json,
-      order,
-      json,
-    ],
-  );
-  if (Number(result?.created) === 0) return recordedOutcome(em, order);
+  // The reservation row first: an existing one means this order was reserved, rejected or
+  // released before; nothing changes and the recorded outcome is the answer.
+  const created = await insertReservationIfNew(em, {
+    orderId: order,
+    status: lines ? 'RESERVED' : 'REJECTED',
+    reason: lines ? null : REJECTION_REASONS.OUT_OF_STOCK,
+  });
+  if (!created) return recordedOutcome(em, order);
   if (!lines) return { outcome: 'REJECTED', reason: REJECTION_REASONS.OUT_OF_STOCK, replayed: false };
-  if (Number(result?.moved) !== lines.length) {
-    // Cannot happen while the rows are locked; if it does, roll everything back.
-    throw new Error(`reservation of order ${order}: stock changed under a lock`);
-  }
+  // Nobody waits for these: they travel with the reply's outbox row and the COMMIT.
+  await insertReservationLines(em, order, lines);
+  await moveUnitsOf(em, order, 'reserve');
   return { outcome: 'RESERVED', lines, replayed: false };
 }
 
@@ -135,7 +112,7 @@ export async function release(em: EntityManager, orderId: string): Promise<Reser
   if (await writeTombstone(em, order)) return { status: 'RELEASED', changed: true };
   const status = await lockReservation(em, order);
   if (status !== 'RESERVED') return { status, changed: false };
-  await moveLines(em, order, 'release', 'RESERVED', 'RELEASED');
+  await moveLines(em, order, 'release', 'RELEASED');
   return { status: 'RELEASED', changed: true };
 }
 
@@ -145,7 +122,7 @@ export async function commit(em: EntityManager, orderId: string): Promise<Reserv
   const order = orderKey(orderId);
   const status = await lockReservation(em, order);
   if (status !== 'RESERVED') return { status, changed: false };
-  await moveLines(em, order, 'commit', 'RESERVED', 'COMMITTED');
+  await moveLines(em, order, 'commit', 'COMMITTED');
   return { status: 'COMMITTED', changed: true };
 }
 
@@ -160,11 +137,11 @@ export async function restock(em: EntityManager, orderId: string): Promise<Reser
   if (await writeTombstone(em, order)) return { status: 'RELEASED', changed: true };
   const status = await lockReservation(em, order);
   if (status === 'RESERVED') {
-    await moveLines(em, order, 'release', 'RESERVED', 'RELEASED');
+    await moveLines(em, order, 'release', 'RELEASED');
     return { status: 'RELEASED', changed: true };
   }
   if (status !== 'COMMITTED') return { status, changed: false };
-  await moveLines(em, order, 'restock', 'COMMITTED', 'RESTOCKED');
+  await moveLines(em, order, 'restock', 'RESTOCKED');
   return { status: 'RESTOCKED', changed: true };
 }
 
@@ -209,12 +186,12 @@ function mergeItems(items: readonly ReserveItem[]): ReserveItem[] {
  */
 function allocate(
   wanted: readonly ReserveItem[],
-  rows: readonly { product_id: string; warehouse: string; available: number }[],
+  rows: readonly Pick<Stock, 'productId' | 'warehouse' | 'available'>[],
 ): ReservedLine[] | null {
   const lines: ReservedLine[] = [];
   for (const item of wanted) {
     const candidates = rows
-      .filter((row) => row.product_id === item.productId)
+      .filter((row) => row.productId === item.productId)
       .sort((a, b) => b.available - a.available || compare(a.warehouse, b.warehouse));
     let missing = item.quantity;
     for (const row of candidates) {
@@ -234,23 +211,10 @@ function compare(a: string, b: string): number {
 }
 
 async function recordedOutcome(em: EntityManager, order: string): Promise<ReserveResult> {
-  const [row] = await query<{ status: ReservationStatus; reason: string | null }>(
-    em,
-    `select status, reason from reservations where order_id = ?`,
-    [order],
-  );
+  const row = await findReservation(em, order);
   if (!row) throw new Error(`reservation of order ${order} vanished`);
   if (row.status === 'RESERVED' || row.status === 'COMMITTED') {
-    const lines = await query<{ product_id: string; warehouse: string; quantity: number }>(
-      em,
-      `select product_id, warehouse, quantity from reservation_lines where order_id = ? order by product_id, warehouse`,
-      [order],
-    );
-    return {
-      outcome: 'RESERVED',
-      lines: lines.map((l) => ({ productId: l.product_id, warehouse: l.warehouse, quantity: l.quantity })),
-      replayed: true,
-    };
+    return { outcome: 'RESERVED', lines: await findReservationLines(em, order), replayed: true };
   }
   if (row.status === 'REJECTED') {
     return { outcome: 'REJECTED', reason: row.reason ?? REJECTION_REASONS.OUT_OF_STOCK, replayed: true };
@@ -259,61 +223,19 @@ async function recordedOutcome(em: EntityManager, order: string): Promise<Reserv
 }
 
 /** Records RELEASED for an order that has no reservation; false when it has one. */
-async function writeTombstone(em: EntityManager, order: string): Promise<boolean> {
-  const created = await query<{ order_id: string }>(
-    em,
-    `insert into reservations (order_id, status, reason) values (?, ?, ?)
-     on conflict (order_id) do nothing returning order_id`,
-    [order, 'RELEASED', RELEASED_BEFORE_RESERVE],
-  );
-  return created.length > 0;
+function writeTombstone(em: EntityManager, order: string): Promise<boolean> {
+  return insertReservationIfNew(em, { orderId: order, status: 'RELEASED', reason: RELEASED_BEFORE_RESERVE });
 }
-
-async function lockReservation(em: EntityManager, order: string): Promise<ReservationStatus | null> {
-  const [row] = await query<{ status: ReservationStatus }>(
-    em,
-    `select status from reservations where order_id = ? for update`,
-    [order],
-  );
-  return row?.status ?? null;
-}
-
-/** How a reservation's lines move units between the counters of their stock rows. */
-const MOVES = {
-  release: 'available = s.available + l.quantity, reserved = s.reserved - l.quantity',
-  commit: 'reserved = s.reserved - l.quantity, sold = s.sold + l.quantity',
-  restock: 'available = s.available + l.quantity, sold = s.sold - l.quantity',
-} as const;
 
 /**
- * Moves the units of the order's lines between counters and sets the reservation's new status,
- * in one statement. The stock rows are locked in (product, warehouse) order first, as reserve
- * locks them, so two orders never wait on each other in a cycle.
+ * Moves the units of the order's lines and sets the reservation's new status, in one statement
+ * nobody waits for (see moveUnitsOf for the lock order).
  */
 async function moveLines(
   em: EntityManager,
   order: string,
-  move: keyof typeof MOVES,
-  from: ReservationStatus,
+  move: 'release' | 'commit' | 'restock',
   to: ReservationStatus,
 ): Promise<void> {
-  const [row] = await query<{ updated: string }>(
-    em,
-    `with moved as (
-       update stock s set ${MOVES[move]}, version = s.version + 1
-         from (select s2.product_id, s2.warehouse, lines.quantity
-                 from stock s2 join reservation_lines lines using (product_id, warehouse)
-                where lines.order_id = ?
-                order by s2.product_id, s2.warehouse
-                  for update of s2) l
-        where s.product_id = l.product_id and s.warehouse = l.warehouse
-        returning 1),
-     updated as (
-       update reservations set status = ?, updated_at = now() where order_id = ? and status = ?
-       returning 1)
-     select (select count(*) from updated) as updated, (select count(*) from moved) as moved`,
-    [order, to, order, from],
-  );
-  // The reservation row is locked by this transaction: it cannot have changed.
-  if (Number(row?.updated) !== 1) throw new Error(`reservation of order ${order} is no longer ${from}`);
+  await moveUnitsOf(em, order, move, to);
 }

@@ -1,5 +1,5 @@
-// The inventory tables. Stock moves only through the conditional SQL updates in stock.ts and
-// reservations.ts; these definitions give the ORM (and tests) typed access to the rows.
+// The inventory tables. Stock moves only through the statements of inventory.store.ts, which
+// Kysely builds from these definitions; they also give the ORM (and tests) typed access.
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
 export const RESERVATION_STATUSES = ['RESERVED', 'RELEASED', 'COMMITTED', 'RESTOCKED', 'REJECTED'] as const;
@@ -12,10 +12,10 @@ export const Stock = defineEntity({
   properties: {
     productId: p.uuid().primary(),
     warehouse: p.string().length(40).primary(),
-    available: p.integer(),
-    reserved: p.integer(),
-    sold: p.integer(),
-    version: p.integer(),
+    available: p.integer().default(0),
+    reserved: p.integer().default(0),
+    sold: p.integer().default(0),
+    version: p.integer().default(1),
   },
 });
 export type Stock = InferEntity<typeof Stock>;
@@ -28,8 +28,8 @@ export const Reservation = defineEntity({
     orderId: p.uuid().primary(),
     status: p.enum([...RESERVATION_STATUSES]),
     reason: p.text().nullable(),
-    createdAt: p.datetime(),
-    updatedAt: p.datetime(),
+    createdAt: p.datetime().defaultRaw('now()'),
+    updatedAt: p.datetime().defaultRaw('now()'),
   },
 });
 export type Reservation = InferEntity<typeof Reservation>;

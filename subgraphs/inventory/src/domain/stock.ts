@@ -3,6 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
+import { sumStock, upsertAvailable } from './inventory.store.ts';
 
 export const MAX_UNITS = 1_000_000_000;
 const WAREHOUSE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
@@ -42,13 +43,7 @@ export async function setStock(
   }
   const id = productId.toLowerCase();
   return em.transactional(async (tx) => {
-    await tx.execute(
-      `insert into stock (product_id, warehouse, available) values (?, ?, ?)
-       on conflict (product_id, warehouse)
-       do update set available = excluded.available, version = stock.version + 1`,
-      [id, warehouse, available],
-      'run',
-    );
+    await upsertAvailable(tx, id, warehouse, available);
     const [level] = await stockLevels(tx, [id]);
     return level ?? NO_STOCK;
   });
@@ -61,13 +56,9 @@ export async function stockLevels(
 ): Promise<ProductStockLevel[]> {
   const ids = productIds.filter(isUuid);
   if (ids.length === 0) return [];
-  const rows = await em.execute<{ product_id: string; available: string; reserved: string }[]>(
-    `select product_id, sum(available) as available, sum(reserved) as reserved
-       from stock where product_id = any(array[?]::uuid[]) group by product_id`,
-    [ids],
-  );
+  const rows = await sumStock(em, ids);
   return rows.map((row) => ({
-    productId: row.product_id,
+    productId: row.productId,
     available: Number(row.available),
     reserved: Number(row.reserved),
   }));

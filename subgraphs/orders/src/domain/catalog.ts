@@ -3,7 +3,7 @@
 // started after it was created) is read through from the products subgraph once and kept.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PayloadOf } from '../../../../shared/contracts/index.ts';
-import { query } from '../../../../shared/db/statements.ts';
+import { findProductCopies, insertMissingProductCopies, upsertProductCopy } from './order.store.ts';
 import type { CatalogEntry } from './pricing.ts';
 
 export interface FetchedProduct extends CatalogEntry {
@@ -17,16 +17,7 @@ export async function applyProductChanged(
   em: EntityManager,
   event: PayloadOf<'products.evt.product_changed'>,
 ): Promise<void> {
-  await em.execute(
-    `insert into product_copies (product_id, sku, name, price_cents, currency, active, revision)
-     values (?, ?, ?, ?, ?, ?, ?)
-     on conflict (product_id) do update set
-       sku = excluded.sku, name = excluded.name, price_cents = excluded.price_cents,
-       currency = excluded.currency, active = excluded.active, revision = excluded.revision
-     where product_copies.revision < excluded.revision`,
-    [event.productId, event.sku, event.name, event.priceCents, event.currency, event.active, event.revision],
-    'run',
-  );
+  await upsertProductCopy(em, event);
 }
 
 export async function loadCatalog(
@@ -34,29 +25,8 @@ export async function loadCatalog(
   ids: readonly string[],
   source: ProductSource,
 ): Promise<Map<string, CatalogEntry>> {
-  // Every placeOrder reads here: a prepared statement, not an ORM find (see statements.ts).
-  const copies = await query<{
-    product_id: string;
-    name: string;
-    price_cents: number;
-    currency: string;
-    active: boolean;
-  }>(
-    em,
-    'select product_id, name, price_cents, currency, active from product_copies where product_id = any(?::uuid[])',
-    [ids],
-  );
   const catalog = new Map<string, CatalogEntry>(
-    copies.map((c) => [
-      c.product_id,
-      {
-        productId: c.product_id,
-        name: c.name,
-        priceCents: c.price_cents,
-        currency: c.currency,
-        active: c.active,
-      },
-    ]),
+    (await findProductCopies(em, ids)).map((copy) => [copy.productId, copy]),
   );
   const missing = ids.filter((id) => !catalog.has(id));
   if (missing.length === 0) return catalog;
@@ -64,11 +34,17 @@ export async function loadCatalog(
   if (fetched.length === 0) return catalog;
   for (const product of fetched) catalog.set(product.productId, product);
   // Revision 0: the next product event, whatever its revision, replaces these copies.
-  await em.execute(
-    `insert into product_copies (product_id, sku, name, price_cents, currency, active, revision)
-     values ${fetched.map(() => '(?, ?, ?, ?, ?, ?, 0)').join(', ')} on conflict (product_id) do nothing`,
-    fetched.flatMap((p) => [p.productId, p.sku, p.name, p.priceCents, p.currency, p.active]),
-    'run',
+  await insertMissingProductCopies(
+    em,
+    fetched.map((p) => ({
+      productId: p.productId,
+      sku: p.sku,
+      name: p.name,
+      priceCents: p.priceCents,
+      currency: p.currency,
+      active: p.active,
+      revision: 0,
+    })),
   );
   return catalog;
 }

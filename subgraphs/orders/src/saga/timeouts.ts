@@ -4,6 +4,7 @@ import { backgroundFork, type MikroORM } from '../../../../shared/db/database.ts
 import type { Logger } from '../../../../shared/logger.ts';
 import type { Worker } from '../../../../shared/graphql/subgraph-service.ts';
 import type { Saga } from './orchestrator.ts';
+import { lockOverdueOrderIds } from '../domain/order.store.ts';
 
 const BATCH = 100;
 
@@ -14,11 +15,8 @@ export function createTimeoutSweeper(orm: MikroORM, saga: Saga, logger: Logger, 
   async function sweep(): Promise<void> {
     for (;;) {
       const cancelled = await backgroundFork(orm).transactional(async (em) => {
-        const overdue = await em.execute<{ id: string }[]>(
-          `select id from orders where step_deadline < now() order by step_deadline limit ? for update skip locked`,
-          [BATCH],
-        );
-        for (const { id } of overdue) await saga.timeOut(em, id);
+        const overdue = await lockOverdueOrderIds(em, BATCH);
+        for (const id of overdue) await saga.timeOut(em, id);
         return overdue.length;
       });
       if (cancelled > 0) logger.warn({ cancelled }, 'orders cancelled after a saga step timed out');

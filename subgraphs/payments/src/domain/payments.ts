@@ -24,8 +24,14 @@ import { ConflictError } from '../../../../shared/errors.ts';
 import { NO_CURRENCY, Payment, type PaymentStatus } from './payment.entity.ts';
 import { PaymentEvent, type PaymentEventKind } from './payment-event.entity.ts';
 import type { PaymentProvider } from './provider/payment-provider.ts';
-import { deferrable } from '../../../../shared/db/pipelined-client.ts';
-import { query } from '../../../../shared/db/statements.ts';
+import {
+  findPaymentOfOrder,
+  findPaymentsOfOrders,
+  insertPayment,
+  insertPaymentEvent,
+  lockKeys,
+  updatePayment,
+} from './payment.store.ts';
 
 /** The decline reason of an authorize that arrives after the order's payment was voided. */
 export const VOIDED_REASON = 'VOIDED';
@@ -239,22 +245,9 @@ export async function lockPayments(em: EntityManager, orderIds: readonly string[
   const keys = [...new Set(orderIds)].sort();
   if (keys.length === 0) return;
   // Nobody reads the locks' result: they travel with the read below (pipelined-client.ts).
-  await query(
-    em,
-    deferrable(
-      `select pg_advisory_xact_lock(hashtextextended(k, 0))
-         from (select k from unnest(?::text[]) k order by k) ordered`,
-    ),
-    [keys.map(lockKey)],
-  );
+  await lockKeys(em, keys.map(lockKey));
   // Read after every lock is held, so no command that committed meanwhile is missed.
-  const payments = (
-    await query<PaymentRecord>(
-      em,
-      `select ${PAYMENT_COLUMNS} from payments where order_id = any(?::uuid[])`,
-      [keys],
-    )
-  ).map(paymentOf);
+  const payments = await findPaymentsOfOrders(em, keys);
   const locked = lockedBefore.get(em) ?? new Map<string, Payment | null>();
   for (const orderId of keys) locked.set(orderId, null);
   for (const payment of payments) locked.set(payment.orderId, payment);
@@ -266,50 +259,9 @@ async function lockPayment(em: EntityManager, orderId: string): Promise<Payment 
   requireTransaction(em);
   const locked = lockedBefore.get(em);
   if (locked?.has(orderId)) return locked.get(orderId)!;
-  await query(em, deferrable('select pg_advisory_xact_lock(hashtextextended(?, 0))'), [lockKey(orderId)]);
-  const [row] = await query<PaymentRecord>(em, `select ${PAYMENT_COLUMNS} from payments where order_id = ?`, [
-    orderId,
-  ]);
-  return row ? paymentOf(row) : null;
+  await lockKeys(em, [lockKey(orderId)]);
+  return (await findPaymentOfOrder(em, orderId)) ?? null;
 }
-
-// Payment rows are read and written here with plain SQL, not through the unit of work: every
-// saga step runs a command, and the ORM's finds, hydration and change-set computation were a
-// large part of the service's CPU under load. The writes are deferrable (pipelined-client.ts):
-// nobody reads their result, so they travel with the transaction's next statement, in order.
-const PAYMENT_COLUMNS = `id, order_id, customer_id, amount_cents, currency, status, decline_reason,
-  payment_method, provider_reference, created_at, updated_at, version`;
-
-interface PaymentRecord {
-  id: string;
-  order_id: string;
-  customer_id: string | null;
-  amount_cents: number;
-  currency: string;
-  status: PaymentStatus;
-  decline_reason: string | null;
-  payment_method: string | null;
-  provider_reference: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
-
-const paymentOf = (r: PaymentRecord): Payment =>
-  ({
-    id: r.id,
-    orderId: r.order_id,
-    customerId: r.customer_id,
-    amountCents: r.amount_cents,
-    currency: r.currency,
-    status: r.status,
-    declineReason: r.decline_reason,
-    paymentMethod: r.payment_method,
-    providerReference: r.provider_reference,
-    createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at),
-    version: r.version,
-  }) as Payment;
 
 type NewPayment = Pick<
   Payment,
@@ -326,22 +278,8 @@ type NewPayment = Pick<
 /** A payment created in this transaction; a later command of the same batch finds it. */
 async function created(em: EntityManager, fields: NewPayment): Promise<Payment> {
   const now = new Date();
-  const payment = {
-    ...fields,
-    id: crypto.randomUUID(),
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-  } as Payment;
-  await query(
-    em,
-    deferrable(
-      `insert into payments (id, order_id, customer_id, amount_cents, currency, status, decline_reason,
-                             payment_method, provider_reference, created_at, updated_at, version)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, 1)`,
-    ),
-    [payment.id, payment.orderId, ...changeableValues(payment), now.toISOString(), now.toISOString()],
-  );
+  const payment: Payment = { ...fields, id: crypto.randomUUID(), createdAt: now, updatedAt: now, version: 1 };
+  await insertPayment(em, payment);
   lockedBefore.get(em)?.set(payment.orderId, payment);
   return payment;
 }
@@ -350,27 +288,8 @@ async function created(em: EntityManager, fields: NewPayment): Promise<Payment> 
 async function saved(em: EntityManager, payment: Payment): Promise<void> {
   payment.updatedAt = new Date();
   payment.version += 1;
-  await query(
-    em,
-    deferrable(
-      `update payments set customer_id = ?, amount_cents = ?, currency = ?, status = ?, decline_reason = ?,
-              payment_method = ?, provider_reference = ?, updated_at = ?::timestamptz, version = ?
-        where id = ?`,
-    ),
-    [...changeableValues(payment), payment.updatedAt.toISOString(), payment.version, payment.id],
-  );
+  await updatePayment(em, payment);
 }
-
-/** The columns a command may change, in the order both statements above list them. */
-const changeableValues = (payment: Payment) => [
-  payment.customerId,
-  payment.amountCents,
-  payment.currency,
-  payment.status,
-  payment.declineReason,
-  payment.paymentMethod,
-  payment.providerReference,
-];
 
 /**
  * The order's payment as its readers see it: a void tombstone that no authorize ever reached
@@ -410,12 +329,12 @@ async function record(
   kind: PaymentEventKind,
   reason: string | null,
 ): Promise<void> {
-  await query(
-    em,
-    deferrable(
-      `insert into payment_events (payment_id, kind, amount_cents, currency, reason, at)
-       values (?, ?, ?, ?, ?, ?::timestamptz)`,
-    ),
-    [payment.id, kind, payment.amountCents, payment.currency, reason, new Date().toISOString()],
-  );
+  await insertPaymentEvent(em, {
+    payment: payment.id,
+    kind,
+    amountCents: payment.amountCents,
+    currency: payment.currency,
+    reason,
+    at: new Date(),
+  });
 }

@@ -1,0 +1,210 @@
+// The inventory tables' SQL, all of it built from the entities (stock.entity.ts) by Kysely: the
+// one place that reads and writes stock and reservation rows. Rows come back typed as the
+// entities are; a column added to an entity is known here without another edit. Each statement
+// is compiled once per shape and then only bound (shared/db/store.ts).
+//
+// Writes whose result nobody reads go through `withoutWaiting`: in a transaction they travel with
+// the next statement, in order (shared/db/pipelined-client.ts). Stock counts never go below
+// zero: the table's CHECK constraint fails the transaction first (reservations.ts says why the
+// callers never ask for that).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Insertable } from 'kysely';
+import { withoutWaiting } from '../../../../shared/db/pipelined-client.ts';
+import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
+import { Reservation, ReservationLine, Stock, type ReservationStatus } from './stock.entity.ts';
+
+type Tables = StoreTables<typeof Stock | typeof Reservation | typeof ReservationLine>;
+
+const statement = storeStatements([Stock, Reservation, ReservationLine], (em) =>
+  em.getKysely<Tables>(STORE_OPTIONS),
+);
+
+export type NewReservation = Insertable<Tables['reservations']>;
+export type StockLine = Pick<ReservationLine, 'productId' | 'warehouse' | 'quantity'>;
+
+// --- stock ---
+
+/** The products' stock rows that have units available, locked, in (product, warehouse) order. */
+export function lockAvailableStock(em: EntityManager, productIds: readonly string[]) {
+  return lockAvailable(em, { productIds });
+}
+const lockAvailable = statement((db, p: { productIds: readonly string[] }) =>
+  db
+    .selectFrom('stock')
+    .select(['productId', 'warehouse', 'available'])
+    .where('productId', '=', (eb) => eb.fn.any(eb.val(p.productIds)))
+    .where('available', '>', 0)
+    .orderBy('productId')
+    .orderBy('warehouse')
+    .forUpdate(),
+);
+
+/** How a line's units move between the counters of its stock row. */
+export const MOVES = {
+  reserve: { from: 'available', to: 'reserved' },
+  release: { from: 'reserved', to: 'available' },
+  commit: { from: 'reserved', to: 'sold' },
+  restock: { from: 'sold', to: 'available' },
+} as const;
+
+/**
+ * Moves the units of the order's recorded lines between two counters of their stock rows, in one
+ * statement, and with it sets the reservation's new status when one is given. The stock rows are
+ * locked first in (product, warehouse) order, the order every transaction locks them in, so two
+ * orders never wait on each other in a cycle. Nobody reads the result.
+ */
+export async function moveUnitsOf(
+  em: EntityManager,
+  orderId: string,
+  move: keyof typeof MOVES,
+  status?: ReservationStatus,
+): Promise<void> {
+  await withoutWaiting(() => MOVE_STATEMENTS[move](em, { orderId, status, now: new Date() }));
+}
+
+/** One statement per move; each with or without the status change (two shapes). */
+const MOVE_STATEMENTS = {
+  reserve: moveStatement('reserve'),
+  release: moveStatement('release'),
+  commit: moveStatement('commit'),
+  restock: moveStatement('restock'),
+};
+
+function moveStatement(move: keyof typeof MOVES) {
+  const { from, to } = MOVES[move];
+  return statement((db, p: { orderId: string; status?: ReservationStatus; now: Date }) => {
+    const moved = db
+      .updateTable('stock')
+      .from((eb) =>
+        eb
+          .selectFrom('stock as held')
+          .innerJoin('reservation_lines as line', (join) =>
+            join
+              .onRef('line.productId', '=', 'held.productId')
+              .onRef('line.warehouse', '=', 'held.warehouse'),
+          )
+          .select(['held.productId', 'held.warehouse', 'line.quantity'])
+          .where('line.orderId', '=', p.orderId)
+          .orderBy('held.productId')
+          .orderBy('held.warehouse')
+          .forUpdate('held')
+          .as('l'),
+      )
+      .set((eb) => ({
+        [from]: eb(`stock.${from}`, '-', eb.ref('l.quantity')),
+        [to]: eb(`stock.${to}`, '+', eb.ref('l.quantity')),
+        version: eb('stock.version', '+', 1),
+      }))
+      .whereRef('stock.productId', '=', 'l.productId')
+      .whereRef('stock.warehouse', '=', 'l.warehouse');
+    return p.status === undefined
+      ? moved
+      : db
+          .with('moved', () => moved)
+          .updateTable('reservations')
+          .set({ status: p.status, updatedAt: p.now })
+          .where('orderId', '=', p.orderId);
+  });
+}
+
+/** Sets the units available in one warehouse; held (reserved) and sold units are left alone. */
+export async function upsertAvailable(
+  em: EntityManager,
+  productId: string,
+  warehouse: string,
+  available: number,
+): Promise<void> {
+  await upsertStock(em, { productId, warehouse, available });
+}
+const upsertStock = statement((db, row: Insertable<Tables['stock']>) =>
+  db
+    .insertInto('stock')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['productId', 'warehouse']).doUpdateSet((eb) => ({
+        available: eb.ref('excluded.available'),
+        version: eb('stock.version', '+', 1),
+      })),
+    ),
+);
+
+/** Available and reserved units summed over warehouses, per product that has stock. */
+export async function sumStock(em: EntityManager, productIds: readonly string[]) {
+  return sumStockOf(em, { productIds });
+}
+const sumStockOf = statement((db, p: { productIds: readonly string[] }) =>
+  db
+    .selectFrom('stock')
+    .select((eb) => [
+      'productId',
+      eb.fn.sum<string>('available').as('available'),
+      eb.fn.sum<string>('reserved').as('reserved'),
+    ])
+    .where('productId', '=', (eb) => eb.fn.any(eb.val(p.productIds)))
+    .groupBy('productId'),
+);
+
+// --- reservations ---
+
+/** Inserts the reservation unless the order has one; true when it was inserted. */
+export async function insertReservationIfNew(
+  em: EntityManager,
+  reservation: NewReservation,
+): Promise<boolean> {
+  const created = await insertReservation(em, reservation);
+  return created.length > 0;
+}
+const insertReservation = statement((db, reservation: NewReservation) =>
+  db
+    .insertInto('reservations')
+    .values(reservation)
+    .onConflict((oc) => oc.column('orderId').doNothing())
+    .returning('orderId'),
+);
+
+export async function insertReservationLines(
+  em: EntityManager,
+  orderId: string,
+  lines: readonly StockLine[],
+): Promise<void> {
+  if (lines.length === 0) return;
+  // One shape per number of lines: an order has few.
+  await withoutWaiting(() =>
+    insertLines(
+      em,
+      lines.map((line) => ({ orderId, ...line })),
+    ),
+  );
+}
+const insertLines = statement((db, lines: Insertable<Tables['reservation_lines']>[]) =>
+  db.insertInto('reservation_lines').values(lines),
+);
+
+export async function findReservation(em: EntityManager, orderId: string) {
+  const [row] = await findReservationOf(em, { orderId });
+  return row;
+}
+const findReservationOf = statement((db, p: { orderId: string }) =>
+  db.selectFrom('reservations').select(['status', 'reason']).where('orderId', '=', p.orderId),
+);
+
+/** The reservation's status, locked for update; null when the order has none. */
+export async function lockReservation(em: EntityManager, orderId: string): Promise<ReservationStatus | null> {
+  const [row] = await lockReservationOf(em, { orderId });
+  return row?.status ?? null;
+}
+const lockReservationOf = statement((db, p: { orderId: string }) =>
+  db.selectFrom('reservations').select('status').where('orderId', '=', p.orderId).forUpdate(),
+);
+
+export function findReservationLines(em: EntityManager, orderId: string): Promise<StockLine[]> {
+  return findLinesOf(em, { orderId });
+}
+const findLinesOf = statement((db, p: { orderId: string }) =>
+  db
+    .selectFrom('reservation_lines')
+    .select(['productId', 'warehouse', 'quantity'])
+    .where('orderId', '=', p.orderId)
+    .orderBy('productId')
+    .orderBy('warehouse'),
+);
