@@ -8,7 +8,7 @@
 // zero: the table's CHECK constraint fails the transaction first (reservations.ts says why the
 // callers never ask for that).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import { withoutWaiting } from '../../../../shared/db/pipelined-client.ts';
 import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
 import { Reservation, ReservationLine, Stock, type ReservationStatus } from './stock.entity.ts';
@@ -56,15 +56,14 @@ export const MOVES = {
 export async function moveUnitsOf(
   em: EntityManager,
   orderId: string,
-  move: keyof typeof MOVES,
+  move: keyof typeof MOVE_STATEMENTS,
   status?: ReservationStatus,
 ): Promise<void> {
   await withoutWaiting(() => MOVE_STATEMENTS[move](em, { orderId, status, now: new Date() }));
 }
 
-/** One statement per move; each with or without the status change (two shapes). */
+/** One statement per move of a recorded reservation (reserve takes its units as it records it); each with or without the status change (two shapes). */
 const MOVE_STATEMENTS = {
-  reserve: moveStatement('reserve'),
   release: moveStatement('release'),
   commit: moveStatement('commit'),
   restock: moveStatement('restock'),
@@ -162,22 +161,99 @@ const insertReservation = statement((db, reservation: NewReservation) =>
     .returning('orderId'),
 );
 
-export async function insertReservationLines(
+/**
+ * Inserts the reservation unless the order has one and, only if it was inserted, records its lines
+ * and takes their units (available to reserved): one statement, one round trip. The caller has
+ * locked the lines' stock rows (lockAvailableStock) and computed the lines from them; a row is
+ * only taken from when it still holds the line's units, and `taken` says how many lines were, so
+ * the caller can refuse a partial reservation. The lines bind as three arrays (one shape whatever
+ * their number), zipped back into rows by `unnest`.
+ */
+export async function insertReservationTakingStock(
   em: EntityManager,
-  orderId: string,
+  reservation: NewReservation,
   lines: readonly StockLine[],
-): Promise<void> {
-  if (lines.length === 0) return;
-  // One shape per number of lines: an order has few.
-  await withoutWaiting(() =>
-    insertLines(
-      em,
-      lines.map((line) => ({ orderId, ...line })),
-    ),
-  );
+): Promise<{ created: boolean; taken: number }> {
+  const [row] = await reserveStatement(em, {
+    reservation,
+    productIds: lines.map((line) => line.productId),
+    warehouses: lines.map((line) => line.warehouse),
+    quantities: lines.map((line) => line.quantity),
+  });
+  return { created: Number(row?.created) > 0, taken: Number(row?.taken) };
 }
-const insertLines = statement((db, lines: Insertable<Tables['reservation_lines']>[]) =>
-  db.insertInto('reservation_lines').values(lines),
+const reserveStatement = statement(
+  (
+    db,
+    p: {
+      reservation: NewReservation;
+      productIds: readonly string[];
+      warehouses: readonly string[];
+      quantities: readonly number[];
+    },
+  ) => {
+    const { from, to } = MOVES.reserve;
+    return (
+      db
+        .with('created', (db) =>
+          db
+            .insertInto('reservations')
+            .values(p.reservation)
+            .onConflict((oc) => oc.column('orderId').doNothing())
+            .returning('orderId'),
+        )
+        .with('lines', (db) =>
+          db.selectNoFrom((eb) => [
+            eb.fn<string>('unnest', [eb.cast(eb.val(p.productIds), sql`uuid[]`)]).as('productId'),
+            eb.fn<string>('unnest', [eb.cast(eb.val(p.warehouses), sql`text[]`)]).as('warehouse'),
+            eb.fn<number>('unnest', [eb.cast(eb.val(p.quantities), sql`int[]`)]).as('quantity'),
+          ]),
+        )
+        // The units are taken from what `recorded` returns (its rows exist only when the reservation
+        // is new); a CTE cannot see rows another CTE of the same statement wrote.
+        .with('recorded', (db) =>
+          db
+            .insertInto('reservation_lines')
+            .columns(['orderId', 'productId', 'warehouse', 'quantity'])
+            .expression((eb) =>
+              eb
+                .selectFrom('lines')
+                .select((eb) => [
+                  eb.cast<string>(eb.val(p.reservation.orderId), 'uuid').as('orderId'),
+                  'productId',
+                  'warehouse',
+                  'quantity',
+                ])
+                .where((eb) => eb.exists(eb.selectFrom('created').select(eb.lit(1).as('one')))),
+            )
+            .returning(['productId', 'warehouse', 'quantity']),
+        )
+        .with('taken', (db) =>
+          db
+            .updateTable('stock')
+            .from('recorded as l')
+            .set((eb) => ({
+              [from]: eb(`stock.${from}`, '-', eb.ref('l.quantity')),
+              [to]: eb(`stock.${to}`, '+', eb.ref('l.quantity')),
+              version: eb('stock.version', '+', 1),
+            }))
+            .whereRef('stock.productId', '=', 'l.productId')
+            .whereRef('stock.warehouse', '=', 'l.warehouse')
+            .whereRef('stock.available', '>=', 'l.quantity')
+            .returning('stock.productId'),
+        )
+        .selectNoFrom((eb) => [
+          eb
+            .selectFrom('created')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .as('created'),
+          eb
+            .selectFrom('taken')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .as('taken'),
+        ])
+    );
+  },
 );
 
 export async function findReservation(em: EntityManager, orderId: string) {

@@ -21,7 +21,7 @@ import {
   findReservation,
   findReservationLines,
   insertReservationIfNew,
-  insertReservationLines,
+  insertReservationTakingStock,
   lockAvailableStock,
   lockReservation,
   moveUnitsOf,
@@ -86,18 +86,24 @@ export async function reserve(
     wanted.map((item) => item.productId),
   );
   const lines = allocate(wanted, rows);
-  // The reservation row first: an existing one means this order was reserved, rejected or
-  // released before; nothing changes and the recorded outcome is the answer.
-  const created = await insertReservationIfNew(em, {
-    orderId: order,
-    status: lines ? 'RESERVED' : 'REJECTED',
-    reason: lines ? null : REJECTION_REASONS.OUT_OF_STOCK,
-  });
+  // One statement: the reservation row and, only if that row is new, its lines recorded and their
+  // units taken. An existing row means this order was reserved, rejected or released before:
+  // nothing changes and the recorded outcome is the answer.
+  const { created, taken } = await insertReservationTakingStock(
+    em,
+    {
+      orderId: order,
+      status: lines ? 'RESERVED' : 'REJECTED',
+      reason: lines ? null : REJECTION_REASONS.OUT_OF_STOCK,
+    },
+    lines ?? [],
+  );
   if (!created) return recordedOutcome(em, order);
   if (!lines) return { outcome: 'REJECTED', reason: REJECTION_REASONS.OUT_OF_STOCK, replayed: false };
-  // Nobody waits for these: they travel with the reply's outbox row and the COMMIT.
-  await insertReservationLines(em, order, lines);
-  await moveUnitsOf(em, order, 'reserve');
+  if (taken !== lines.length) {
+    // Cannot happen while the rows are locked; if it does, roll everything back.
+    throw new Error(`reservation of order ${order}: stock changed under a lock`);
+  }
   return { outcome: 'RESERVED', lines, replayed: false };
 }
 
