@@ -10,7 +10,12 @@ import type { Logger } from '../logger.ts';
 import { openDatabase, type DatabaseOptions, type MikroORM } from '../db/database.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { connectNats, type NatsConnection } from '../messaging/nats.ts';
-import { createMessagingWorkers, type MessagingOptions } from '../messaging/service-messaging.ts';
+import {
+  createMessagingWorkers,
+  createPublishing,
+  type MessagingOptions,
+} from '../messaging/service-messaging.ts';
+import type { CommitPublisher } from '../messaging/commit-publisher.ts';
 import { applyPermissions, type RuleTree } from '../auth/shield.ts';
 import { createRemoteTokenVerifier, type TokenVerifier } from '../auth/identity.ts';
 import { createServiceHeaders, type ServiceHeaders } from '../auth/service-identity.ts';
@@ -28,6 +33,11 @@ export interface SubgraphParts {
   readonly metrics: Metrics;
   /** Headers that name this subgraph to another service it calls (its service token). */
   readonly serviceHeaders: ServiceHeaders;
+  /**
+   * Publishes a transaction's outbox rows right after its commit (see publish-after-commit.ts);
+   * absent when the subgraph runs no messaging, whose rows then wait for a relay elsewhere.
+   */
+  readonly publisher?: CommitPublisher;
 }
 
 export interface SubgraphSetup<C extends BaseContext> {
@@ -86,18 +96,26 @@ export async function startSubgraph<C extends BaseContext>(
   try {
     nats = await connectNats(config.natsUrl, config.service, logger, config.natsCredentials);
     const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
-    const setup = await definition.setup({ orm, nats, metrics, serviceHeaders });
-    const messaging =
-      definition.messaging === false
-        ? []
-        : await createMessagingWorkers({
-            config,
-            orm,
-            nats,
-            logger,
-            metrics,
-            consumers: setup.consumers ?? {},
-          });
+    const publishing =
+      definition.messaging === false ? undefined : createPublishing({ config, nats, logger, metrics });
+    const setup = await definition.setup({
+      orm,
+      nats,
+      metrics,
+      serviceHeaders,
+      publisher: publishing?.publisher,
+    });
+    const messaging = publishing
+      ? await createMessagingWorkers({
+          config,
+          orm,
+          nats,
+          logger,
+          metrics,
+          consumers: setup.consumers ?? {},
+          publishing,
+        })
+      : [];
     const schema = applyPermissions(
       buildSubgraphSchema([
         {

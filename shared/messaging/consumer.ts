@@ -32,8 +32,8 @@ import {
   type ConsumerName,
 } from '../../nats/topology.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
-import { deferOutbox, type OutboxRow } from './outbox.ts';
-import type { CommitPublisher, PublishSlot } from './commit-publisher.ts';
+import type { CommitPublisher } from './commit-publisher.ts';
+import { transactionalPublishing } from './publish-after-commit.ts';
 import { MessagesInHand } from './in-hand.ts';
 import { createOutageWaiter } from './outage-waiter.ts';
 import { failSpan } from '../observability/tracing.ts';
@@ -150,11 +150,8 @@ export function createConsumer(options: ConsumerOptions): Worker {
     // Twice in one batch (a redelivery overtook the ack): only the first one counts.
     const seen = new Set<string>();
     const due = deliveries.filter((d) => !seen.has(d.meta.messageId) && seen.add(d.meta.messageId));
-    const { publisher } = options;
-    let slot: PublishSlot | undefined;
-    let written: readonly OutboxRow[] = [];
     try {
-      await backgroundFork(orm).transactional(async (em) => {
+      await transactionalPublishing(backgroundFork(orm), options.publisher, async (em) => {
         // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
         // statement. A message handled before fails it on the inbox's key, which ends the
         // transaction with nothing done (a concurrent twin's insert waits for our outcome).
@@ -169,15 +166,9 @@ export function createConsumer(options: ConsumerOptions): Worker {
             due.map((d) => d.payload),
           );
         }
-        const writeOutbox = deferOutbox(em, { notify: !publisher });
         for (const d of due) await context.with(d.context, () => d.run(em, d.meta));
-        written = await writeOutbox();
-        // Taken last, just before COMMIT is sent: what keeps per-entity order (commit-publisher.ts).
-        if (written.length > 0) slot = publisher?.reserve();
       });
-      slot?.committed(written);
     } catch (err) {
-      slot?.abandoned();
       // Handled before: one message is a duplicate; a batch is handled one by one by the caller.
       if (due.length === 1 && isInboxConflict(err)) return new Set<Delivery>();
       throw err;

@@ -9,7 +9,7 @@ import type { Worker } from '../graphql/subgraph-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { NatsConnection } from './nats.ts';
 import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
-import { createOutboxRelay } from './outbox-relay.ts';
+import { createOutboxRelay, type OutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';
 import { createInboxJanitor } from './inbox-janitor.ts';
 import { CommitPublisher } from './commit-publisher.ts';
@@ -26,16 +26,16 @@ export interface MessagingOptions {
   readonly consumers: Readonly<Partial<Record<ConsumerName, ConsumerSetup>>>;
 }
 
-export async function createMessagingWorkers(options: MessagingOptions): Promise<Worker[]> {
-  const { config, orm, nats, logger, metrics } = options;
-  await ensureStreams(await jetstreamManager(nats), {
-    namespace: config.natsNamespace,
-    replicas: config.natsReplicas,
-    service: config.service,
-  });
+/** How this process publishes its outbox: right after the commits it sees, and the relay for the rest. */
+export interface Publishing {
+  readonly publisher: CommitPublisher;
+  readonly relay: OutboxRelay;
+}
+
+/** Creates both; nothing is opened until the relay starts. */
+export function createPublishing(options: Omit<MessagingOptions, 'orm' | 'consumers'>): Publishing {
+  const { config, nats, logger, metrics } = options;
   const onPublished = (count: number) => metrics.messagesPublished.inc(count);
-  // What the consumers' transactions write is published by this process right after each
-  // commit; the relay publishes the rest (other writers, and whatever that missed).
   const publisher = new CommitPublisher({
     nats,
     namespace: config.natsNamespace,
@@ -51,6 +51,25 @@ export async function createMessagingWorkers(options: MessagingOptions): Promise
     logger,
     onPublished,
     publisher,
+  });
+  return { publisher, relay };
+}
+
+/**
+ * The relay and the consumers as workers. What the consumers' transactions write (and what
+ * other code writes through `transactionalPublishing` with `publishing.publisher`) is published
+ * by this process right after each commit; the relay publishes the rest (other writers, and
+ * whatever that missed).
+ */
+export async function createMessagingWorkers(
+  options: MessagingOptions & { readonly publishing: Publishing },
+): Promise<Worker[]> {
+  const { config, orm, nats, logger, metrics } = options;
+  const { publisher, relay } = options.publishing;
+  await ensureStreams(await jetstreamManager(nats), {
+    namespace: config.natsNamespace,
+    replicas: config.natsReplicas,
+    service: config.service,
   });
   const consumers = Object.entries(options.consumers).map(([consumer, setup]) =>
     createConsumer({

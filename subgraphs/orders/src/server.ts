@@ -57,7 +57,7 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
     // Saga handlers: short transactions of statements nobody waits for.
     pipelined: true,
     poolSize: 20,
-    setup: ({ orm, metrics, serviceHeaders }) => {
+    setup: ({ orm, metrics, serviceHeaders, publisher }) => {
       const saga = createSaga({
         stepTimeoutMs: config.stepTimeoutMs,
         logger,
@@ -66,6 +66,7 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
       const settings = {
         stepTimeoutMs: config.stepTimeoutMs,
         productSource: productsSubgraphSource(config.productsUrl, serviceHeaders),
+        publisher,
       };
       return {
         consumers: {

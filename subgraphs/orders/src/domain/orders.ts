@@ -4,6 +4,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Identity } from '../../../../shared/auth/identity.ts';
 import { NotFoundError } from '../../../../shared/errors.ts';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
+import type { CommitPublisher } from '../../../../shared/messaging/commit-publisher.ts';
+import { transactionalPublishing } from '../../../../shared/messaging/publish-after-commit.ts';
 import { insertOrder, type NewOrderItem } from './order.store.ts';
 import { Order } from './order.entity.ts';
 import { loadCatalog, type ProductSource } from './catalog.ts';
@@ -27,6 +29,8 @@ export interface PlaceOrderInput {
 export interface OrderSettings {
   readonly stepTimeoutMs: number;
   readonly productSource: ProductSource;
+  /** Publishes a new order's messages right after its commit; without it, the outbox relay does. */
+  readonly publisher?: CommitPublisher;
 }
 
 /** Returns the new order, PENDING, with the reservation command on its way; or the earlier order for the same key. */
@@ -76,8 +80,9 @@ export async function placeOrder(
   };
   try {
     // The order with its lines and first history entry, then its messages: two statements that
-    // nobody waits for, so the transaction is one round trip (see pipelined-client.ts).
-    await em.transactional(async (tx) => {
+    // nobody waits for, so the transaction is one round trip (see pipelined-client.ts). The
+    // messages are published from here once it has committed, without waking the relay.
+    await transactionalPublishing(em, settings.publisher, async (tx) => {
       await insertOrder(tx, order, orderItems(order.id, priced.lines));
       await enqueue(tx, [statusEvent(order, now), reserve]);
     });
