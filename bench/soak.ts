@@ -6,22 +6,22 @@
 // time whatever the earlier ones are doing. Every order is watched live by its customer on that
 // customer's connection until it is CONFIRMED (then that subscription is closed, as a client
 // would once it has what it waited for), so subscriptions come and go all run long.
-// The resident set size (RSS) and CPU time of every process are sampled every minute (and at the
-// start).
+// The resident set size (RSS) of every process, and the CPU time of the system (its processes,
+// PostgreSQL and NATS, as bench:saga reads it), are sampled every minute (and at the start).
 //
 // Prints RSS per process per minute, each process's band after the first `--settle` minutes
 // (as % of its RSS at that minute; the target is within ±15%), and every error counted: a
 // placeOrder that failed, a subscription that ended in error, an order that never settled or
-// was cancelled; and each process's CPU time per order after the settling minutes (what the
-// heap limits of scripts/lib/services.ts cost in collections shows there). Figures, never
-// pass/fail; not run in CI (it takes the minutes it is given).
+// was cancelled; and CPU time per order after the settling minutes, by process, PostgreSQL and
+// NATS included (what the heap limits of scripts/lib/services.ts cost in collections shows
+// there). Figures, never pass/fail; not run in CI (it takes the minutes it is given).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { TestSystem } from '../test/support/system.ts';
 import { Client } from '../e2e/support/client.ts';
-import { processCpuMs } from './lib/process-cpu.ts';
+import { cpuBetween, sampleCpu, type CpuSample } from './lib/cpu.ts';
 import { markdown } from './lib/report.ts';
 import { createProducts, registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
 
@@ -76,21 +76,13 @@ class Errors {
   }
 }
 
-interface Usage {
-  /** Resident set size, MiB. */
-  readonly rss: number;
-  /** CPU time used since the process started, user and system, ms. */
-  readonly cpuMs: number;
-}
-
-/** RSS and CPU time of each process of the system now (undefined for one that is not running). */
-async function usage(system: TestSystem): Promise<Record<string, Usage | undefined>> {
-  const result: Record<string, Usage | undefined> = {};
+/** RSS in MiB of each process of the system now (undefined for one that is not running). */
+async function rssMiB(system: TestSystem): Promise<Record<string, number | undefined>> {
+  const result: Record<string, number | undefined> = {};
   for (const p of system.processes) {
     const status = p.pid ? await readFile(`/proc/${p.pid}/status`, 'utf8').catch(() => '') : '';
     const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-    const cpuMs = p.pid ? await processCpuMs(p.pid) : undefined;
-    result[p.id] = kb === undefined || cpuMs === undefined ? undefined : { rss: Number(kb) / 1024, cpuMs };
+    result[p.id] = kb === undefined ? undefined : Number(kb) / 1024;
   }
   return result;
 }
@@ -98,7 +90,8 @@ async function usage(system: TestSystem): Promise<Record<string, Usage | undefin
 interface Sample {
   readonly minute: number;
   readonly rss: Record<string, number | undefined>;
-  readonly cpuMs: Record<string, number | undefined>;
+  /** CPU time so far of the system's processes, PostgreSQL and NATS (bench/lib/cpu.ts). */
+  readonly cpu: CpuSample;
   /** Orders placed and errors counted so far. */
   readonly placed: number;
   readonly errors: number;
@@ -201,20 +194,18 @@ function bandTable(samples: readonly Sample[], ids: readonly string[], settle: n
   );
 }
 
-/** Each process's CPU time per order placed between minute `settle` and the last sample. */
-function cpuTable(samples: readonly Sample[], ids: readonly string[], settle: number): string {
+/** CPU time per order placed between minute `settle` and the last sample, by process. */
+function cpuTable(samples: readonly Sample[], settle: number): string {
   const from = samples.find((s) => s.minute === settle) ?? samples[0]!;
   const to = samples.at(-1)!;
   const orders = to.placed - from.placed;
-  let total = 0;
-  const rows = ids.map((id) => {
-    const start = from.cpuMs[id];
-    const end = to.cpuMs[id];
-    if (start === undefined || end === undefined || end < start || orders === 0) return [id, '-'];
-    total += end - start;
-    return [id, ((end - start) / orders).toFixed(2)];
-  });
-  rows.push(['all of the above', orders === 0 ? '-' : (total / orders).toFixed(2)]);
+  if (orders === 0) return '(no orders placed in that window)';
+  const used = cpuBetween(from.cpu, to.cpu);
+  const perOrder = (seconds: number) => ((seconds * 1000) / orders).toFixed(2);
+  const rows = Object.entries(used.byGroup)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([group, seconds]) => [group, perOrder(seconds)]);
+  rows.push(['all of the above', perOrder(used.total)]);
   return markdown(['process', 'CPU ms per order'], rows);
 }
 
@@ -259,10 +250,8 @@ async function main(): Promise<void> {
 
     const samples: Sample[] = [];
     const sample = async (minute: number) => {
-      const now = await usage(system!);
-      const rss = Object.fromEntries(ids.map((id) => [id, now[id]?.rss]));
-      const cpuMs = Object.fromEntries(ids.map((id) => [id, now[id]?.cpuMs]));
-      samples.push({ minute, rss, cpuMs, placed: load.placed, errors: load.errors.total });
+      const [rss, cpu] = await Promise.all([rssMiB(system!), sampleCpu(system!)]);
+      samples.push({ minute, rss, cpu, placed: load.placed, errors: load.errors.total });
       const row = ids.map((id) => `${id} ${rss[id]?.toFixed(0) ?? '-'}`).join(', ');
       console.log(`min ${minute}: ${load.placed} placed, ${load.errors.total} errors; RSS MiB ${row}`);
     };
@@ -306,7 +295,7 @@ async function main(): Promise<void> {
     console.log(`\nband after minute ${settle}, as % of the RSS at that minute\n`);
     console.log(bandTable(samples, ids, settle));
     console.log(`\nCPU per order placed, minute ${settle} to the end\n`);
-    console.log(cpuTable(samples, ids, settle));
+    console.log(cpuTable(samples, settle));
     const seconds = (performance.now() - begin) / 1000;
     console.log(
       `\n${load.placed} orders placed (${(load.placed / seconds).toFixed(1)}/s over the run), ${load.confirmed} confirmed; errors: ${load.errors.total}`,
