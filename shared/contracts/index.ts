@@ -2,6 +2,7 @@
 // body. Publishers validate before writing to the outbox; consumers validate on receipt and
 // dead-letter what does not match. A breaking change gets a new version number here.
 import { z } from 'zod';
+import { ROLES } from '../auth/identity.ts';
 
 const id = z.uuid();
 /** PostgreSQL's `integer`, the type both products and orders store a revision in. */
@@ -19,6 +20,22 @@ export const ORDER_STATUSES = [
   'CANCELLED',
 ] as const;
 
+/** What a notification needs of an order, as it was placed (items and totals never change after). */
+const orderSummary = z.object({
+  items: z
+    .array(
+      z.object({
+        productId: id,
+        name: z.string(),
+        quantity: z.number().int().positive(),
+        unitPriceCents: z.number().int().nonnegative(),
+      }),
+    )
+    .min(1)
+    .max(100),
+  ...money,
+});
+
 export const contracts = {
   // products → orders (orders keeps a local copy of what it needs to price an order)
   'products.evt.product_changed': z.object({
@@ -35,6 +52,17 @@ export const contracts = {
      * once) rather than failing orders' insert on every delivery. That only products may
      * publish this subject at all is NATS's to enforce (nats/permissions.ts).
      */
+    revision: z.number().int().positive().max(INT4_MAX),
+  }),
+
+  // users → notifications (who to write to, and who the administrators are)
+  'users.evt.user_changed': z.object({
+    v: z.literal(1),
+    userId: id,
+    email: z.email(),
+    name: z.string(),
+    role: z.enum(ROLES),
+    /** Grows with every change to the user: a stale event never overwrites a newer copy. */
     revision: z.number().int().positive().max(INT4_MAX),
   }),
 
@@ -56,6 +84,16 @@ export const contracts = {
   'inventory.evt.released': orderId,
   'inventory.evt.committed': orderId,
   'inventory.evt.restocked': orderId,
+  // inventory → notifications: available stock fell below LOW_STOCK_THRESHOLD. Published once per
+  // crossing (the transaction that crossed it); `crossing` counts this product's crossings, so
+  // an alert is keyed by (productId, crossing) and a redelivery is recognisable.
+  'inventory.evt.stock_low': z.object({
+    v: z.literal(1),
+    productId: id,
+    available: z.number().int().nonnegative(),
+    threshold: z.number().int().positive(),
+    crossing: z.number().int().positive().max(INT4_MAX),
+  }),
 
   // orders → payments
   'payments.cmd.authorize': z.object({
@@ -85,6 +123,11 @@ export const contracts = {
     sequence: z.number().int().positive(),
     reason: z.string().nullable(),
     at: z.iso.datetime(),
+    /**
+     * The order as placed: on the PENDING event only (items and totals never change after it),
+     * so a consumer that needs them keeps its own copy instead of asking orders.
+     */
+    order: orderSummary.optional(),
   }),
 } as const;
 
