@@ -1,6 +1,7 @@
 // The NATS users and permissions of the static server configurations, from nats/permissions.ts:
-//   npm run nats:config                    writes nats/authorization.conf (namespace: NATS_NAMESPACE, default none)
-//   npm run nats:config -- --check         exits 1 when the committed file differs from what the code says
+//   npm run nats:config                    writes nats/authorization.conf and its copy for Kubernetes,
+//                                          k8s/base/nats/authorization.conf (namespace: NATS_NAMESPACE, default none)
+//   npm run nats:config -- --check         exits 1 when a committed file differs from what the code says
 //   npm run nats:config -- --passwords     prints a fresh random password per user, as .env lines
 // nats/nats-server.conf (compose) and nats/nats-server.local.conf include authorization.conf;
 // the server reads each password from its variable (NATS_PASSWORD_ORDERS ...), and each
@@ -13,6 +14,8 @@ import { authorizationConfig } from '../nats/permissions.ts';
 import { REPO_ROOT } from './lib/services.ts';
 
 export const AUTHORIZATION_FILE = path.join(REPO_ROOT, 'nats', 'authorization.conf');
+/** The same file where kustomize can read it (it reads no file outside the kustomization's folder). */
+export const K8S_AUTHORIZATION_FILE = path.join(REPO_ROOT, 'k8s', 'base', 'nats', 'authorization.conf');
 
 /** The file's content for `namespace`. */
 export function authorizationFile(namespace = ''): string {
@@ -31,15 +34,23 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const expected = authorizationFile(process.env.NATS_NAMESPACE ?? '');
-  const relative = path.relative(REPO_ROOT, AUTHORIZATION_FILE);
+  const files = [AUTHORIZATION_FILE, K8S_AUTHORIZATION_FILE];
   if (argv.includes('--check')) {
-    const actual = await readFile(AUTHORIZATION_FILE, 'utf8').catch(() => '');
-    if (actual === expected) return 0;
-    console.error(`${relative} is not what nats/permissions.ts says: run npm run nats:config`);
-    return 1;
+    let exitCode = 0;
+    for (const file of files) {
+      const actual = await readFile(file, 'utf8').catch(() => '');
+      if (actual === expected) continue;
+      console.error(
+        `${path.relative(REPO_ROOT, file)} is not what nats/permissions.ts says: run npm run nats:config`,
+      );
+      exitCode = 1;
+    }
+    return exitCode;
   }
-  await writeFile(AUTHORIZATION_FILE, expected);
-  console.log(`wrote ${relative}`);
+  for (const file of files) {
+    await writeFile(file, expected);
+    console.log(`wrote ${path.relative(REPO_ROOT, file)}`);
+  }
   return 0;
 }
 
