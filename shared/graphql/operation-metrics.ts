@@ -1,5 +1,5 @@
-// Counts GraphQL operations by what they run and their outcome for /metrics, and names the
-// operation on the request's server span.
+// Counts and times GraphQL operations by what they run (and counts them by outcome) for
+// /metrics, and names the operation on the request's server span.
 //
 // A Prometheus label value lives as long as the process, so it must come from a closed set:
 // the client's operation name does not (a loop of unique names grows memory and /metrics
@@ -23,13 +23,13 @@ const META_FIELDS: ReadonlySet<string> = new Set(['__typename', '__schema', '__t
 export function operationMetricsPlugin<C extends BaseContext>(metrics: Metrics): ApolloServerPlugin<C> {
   return {
     async requestDidStart() {
+      const started = performance.now();
       return {
         async willSendResponse({ operationName, operation, document, schema, errors }) {
           if (operationName) trace.getActiveSpan()?.setAttribute('graphql.operation.name', operationName);
-          metrics.graphqlOperations.inc({
-            operation: operationLabel(schema, document, operation),
-            outcome: errors?.length ? 'error' : 'ok',
-          });
+          const label = operationLabel(schema, document, operation);
+          metrics.graphqlOperations.inc({ operation: label, outcome: errors?.length ? 'error' : 'ok' });
+          metrics.graphqlDuration.observe({ operation: label }, (performance.now() - started) / 1000);
         },
       };
     },

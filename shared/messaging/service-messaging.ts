@@ -1,5 +1,6 @@
-// The messaging parts of one service, as workers: its outbox relay and its consumers. The
-// streams are ensured first, so whichever service starts first provisions them.
+// The messaging parts of one service, as workers: its outbox relay, its consumers and the
+// sampler of their backlogs for /metrics. The streams are ensured first, so whichever service
+// starts first provisions them.
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { SubgraphConfig } from '../config.ts';
 import type { MikroORM } from '../db/database.ts';
@@ -13,6 +14,7 @@ import { createOutboxRelay, type OutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';
 import { createInboxJanitor } from './inbox-janitor.ts';
 import { CommitPublisher } from './commit-publisher.ts';
+import { createBacklogSampler } from './backlog-sampler.ts';
 
 /** What one consumer does: its handlers, and optionally what a batch of messages needs first. */
 export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'batchSize'>;
@@ -84,5 +86,14 @@ export async function createMessagingWorkers(
       onHandled: (_subject, outcome) => metrics.messagesHandled.inc({ consumer, outcome }),
     }),
   );
-  return [relay, ...consumers, ...(consumers.length > 0 ? [createInboxJanitor(orm, logger)] : [])];
+  const sampler = createBacklogSampler({
+    service: config.service,
+    namespace: config.natsNamespace,
+    consumers: Object.keys(options.consumers) as ConsumerName[],
+    orm,
+    nats,
+    metrics,
+    logger,
+  });
+  return [relay, ...consumers, ...(consumers.length > 0 ? [createInboxJanitor(orm, logger)] : []), sampler];
 }

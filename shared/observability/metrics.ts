@@ -6,6 +6,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly graphqlOperations: Counter<'operation' | 'outcome'>;
+  readonly graphqlDuration: Histogram<'operation'>;
   readonly sqlQueries: Counter<'source'>;
   readonly messagesPublished: Counter;
   readonly messagesHandled: Counter<'consumer' | 'outcome'>;
@@ -28,6 +29,13 @@ export function createMetrics(service: string): Metrics {
       name: 'graphql_operations_total',
       help: 'GraphQL operations by type and first root field (a closed set) and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    graphqlDuration: new Histogram({
+      name: 'graphql_operation_duration_seconds',
+      help: 'GraphQL operations from the request to the response, by type and first root field (as graphql_operations_total)',
+      labelNames: ['operation'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
     sqlQueries: new Counter({
