@@ -41,7 +41,8 @@ export interface BacklogSampler extends Worker {
   sample(): Promise<void>;
 }
 
-function backlogGauges(metrics: Metrics) {
+/** The sampler's gauges, registered in the process's registry. */
+export function backlogGauges(metrics: Metrics) {
   const registers = [metrics.registry];
   const byConsumer = (name: string, help: string) =>
     new Gauge<'consumer'>({ name, help, labelNames: ['consumer'], registers });
