@@ -1,5 +1,10 @@
 // The backlog sampler against real PostgreSQL and NATS: a consumer's lag and unacknowledged
-// messages, the outbox rows not yet published, and the dead letters kept per consumer.
+// messages, the outbox rows not yet published, and the dead letters kept per consumer. NATS is a
+// server of this file's own with the users of nats/permissions.ts, so that each sampler runs
+// with only what its service's user may ask.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { defineEntity, p } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
@@ -10,7 +15,17 @@ import { connectNats, type NatsConnection } from './nats.ts';
 import { enqueue, MESSAGING_TABLES_SQL } from './outbox.ts';
 import { publishDeadLetter } from './dead-letters.ts';
 import { createBacklogSampler } from './backlog-sampler.ts';
-import { consumerName, ensureConsumer, ensureStreams, qualify, streamName } from '../../nats/topology.ts';
+import {
+  consumerName,
+  ensureConsumer,
+  ensureStreams,
+  qualify,
+  streamName,
+  type ConsumerName,
+} from '../../nats/topology.ts';
+import type { ServiceUser } from '../../nats/credentials.ts';
+import { startNatsServer, type StartedNats } from '../../scripts/lib/infra.ts';
+import { freePort } from '../../scripts/lib/processes.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
 
@@ -30,7 +45,10 @@ class Init extends Migration {
 const env = testEnvironment();
 const ns = env.id;
 let orm: MikroORM;
-let nats: NatsConnection;
+let dataDir: string;
+let server: StartedNats;
+let admin: NatsConnection;
+const opened: NatsConnection[] = [];
 
 beforeAll(async () => {
   orm = await openDatabase({
@@ -40,17 +58,43 @@ beforeAll(async () => {
     migrations: [{ name: 'Init', class: Init }],
     logger: env.logger,
   });
-  nats = await connectNats(env.resources.natsUrl, 'backlog-test', env.logger);
-  const jsm = await jetstreamManager(nats);
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'backlog-sampler-'));
+  server = await startNatsServer({
+    address: { host: '127.0.0.1', port: await freePort() },
+    dataDir,
+    namespace: ns,
+  });
+  admin = await connectNats(server.url, 'backlog-test', env.logger, server.credentials.admin);
+  const jsm = await jetstreamManager(admin);
   await ensureStreams(jsm, { namespace: ns, replicas: 1 });
-  await ensureConsumer(jsm, { namespace: ns, replicas: 1 }, 'inventory-commands');
+  for (const consumer of ['inventory-commands', 'orders-dead-letters'] as const)
+    await ensureConsumer(jsm, { namespace: ns, replicas: 1 }, consumer);
 });
 
 afterAll(async () => {
+  await Promise.allSettled([...opened, admin].map((nc) => nc?.close()));
+  await server?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
   await orm?.close(true);
-  await nats?.close();
   await dropTestResources(env.resources);
 });
+
+/** One sample by `service`'s sampler, connected as its NATS user, for its `consumers`. */
+async function sample(service: ServiceUser, consumers: ConsumerName[]): Promise<Metrics> {
+  const nats = await connectNats(server.url, service, env.logger, server.credentials[service]);
+  opened.push(nats);
+  const metrics = createMetrics(service);
+  await createBacklogSampler({
+    service,
+    namespace: ns,
+    consumers,
+    orm,
+    nats,
+    metrics,
+    logger: env.logger,
+  }).sample();
+  return metrics;
+}
 
 /** The value of a gauge for the given labels (undefined when it has none for them). */
 async function gauge(metrics: Metrics, name: string, labels: Record<string, string> = {}) {
@@ -58,8 +102,8 @@ async function gauge(metrics: Metrics, name: string, labels: Record<string, stri
   return values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))?.value;
 }
 
-it('samples lag, unacknowledged messages, the outbox backlog and the dead letters', async () => {
-  const js = jetstream(nats);
+it("samples a consumer's lag and unacknowledged messages, and the outbox backlog", async () => {
+  const js = jetstream(admin);
   for (let i = 0; i < 3; i++) await js.publish(qualify(ns, 'inventory.cmd.sample'), '{}');
   // One delivered and left unacknowledged.
   const consumer = await js.consumers.get(
@@ -75,7 +119,22 @@ it('samples lag, unacknowledged messages, the outbox backlog and the dead letter
       [1, 2].map(() => ({ subject: 'inventory.evt.released' as const, payload: { v: 1 as const, orderId } })),
     ),
   );
-  for (const streamSequence of [1, 2]) {
+
+  const inventory = await sample('inventory', ['inventory-commands']);
+  const labels = { consumer: 'inventory-commands' };
+  expect(await gauge(inventory, 'jetstream_consumer_pending_messages', labels)).toBe(2);
+  expect(await gauge(inventory, 'jetstream_consumer_ack_pending_messages', labels)).toBe(1);
+  expect(await gauge(inventory, 'jetstream_consumer_redelivered_messages', labels)).toBe(0);
+  expect(await gauge(inventory, 'outbox_backlog_messages')).toBe(2);
+  expect(await gauge(inventory, 'outbox_oldest_message_age_seconds')).toBeGreaterThanOrEqual(0);
+  // Only the owner of the dead-letter stream reports what it holds.
+  expect(await gauge(inventory, 'dead_letters_stored', labels)).toBeUndefined();
+  held!.ack();
+});
+
+it('samples the dead letters kept, by the consumer they were taken from', async () => {
+  const js = jetstream(admin);
+  for (const streamSequence of [101, 102]) {
     await publishDeadLetter(js, ns, {
       subject: qualify(ns, 'inventory.cmd.sample'),
       data: new TextEncoder().encode('{}'),
@@ -86,32 +145,9 @@ it('samples lag, unacknowledged messages, the outbox backlog and the dead letter
       error: 'sampled',
     });
   }
-
-  const sample = async (service: string) => {
-    const metrics = createMetrics(service);
-    const sampler = createBacklogSampler({
-      service,
-      namespace: ns,
-      consumers: ['inventory-commands'],
-      orm,
-      nats,
-      metrics,
-      logger: env.logger,
-    });
-    await sampler.sample();
-    return metrics;
-  };
-  const orders = await sample('orders');
-  const consumerLabels = { consumer: 'inventory-commands' };
-  expect(await gauge(orders, 'jetstream_consumer_pending_messages', consumerLabels)).toBe(2);
-  expect(await gauge(orders, 'jetstream_consumer_ack_pending_messages', consumerLabels)).toBe(1);
-  expect(await gauge(orders, 'jetstream_consumer_redelivered_messages', consumerLabels)).toBe(0);
-  expect(await gauge(orders, 'outbox_backlog_messages')).toBe(2);
-  expect(await gauge(orders, 'outbox_oldest_message_age_seconds')).toBeGreaterThanOrEqual(0);
-  // Orders owns the dead-letter stream, so it alone reports what it holds.
-  expect(await gauge(orders, 'dead_letters_stored', consumerLabels)).toBe(2);
-  const inventory = await sample('inventory');
-  expect(await gauge(inventory, 'dead_letters_stored', consumerLabels)).toBeUndefined();
-  expect(await gauge(inventory, 'jetstream_consumer_pending_messages', consumerLabels)).toBe(2);
-  held!.ack();
+  const orders = await sample('orders', ['orders-dead-letters']);
+  expect(await gauge(orders, 'dead_letters_stored', { consumer: 'inventory-commands' })).toBe(2);
+  expect(
+    await gauge(orders, 'jetstream_consumer_pending_messages', { consumer: 'orders-dead-letters' }),
+  ).toBe(2);
 });
