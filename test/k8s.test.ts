@@ -67,6 +67,7 @@ interface Generator {
   files?: string[];
 }
 interface Kustomization {
+  commonLabels?: Record<string, string>;
   resources?: string[];
   bases?: string[];
   namespace?: string;
@@ -290,6 +291,8 @@ describe('k8s/base', () => {
         maxReplicas: number;
       };
       expect(hpa.scaleTargetRef).toMatchObject({ kind: 'Deployment', name });
+      // The autoscaler alone sets the replicas: a Deployment's own would be reset on every apply.
+      expect((deployment.spec as { replicas?: number }).replicas).toBeUndefined();
       expect(hpa.minReplicas).toBeGreaterThanOrEqual(2);
       expect(hpa.maxReplicas).toBeGreaterThan(hpa.minReplicas);
     });
@@ -348,6 +351,25 @@ describe('k8s/base', () => {
       expect(Object.keys(localSecrets['nats-passwords'] ?? {}).sort()).toEqual(
         NATS_USERS.map(passwordVariable).sort(),
       );
+    });
+
+    it('takes routes only from its own nodes, and clients only from this system', () => {
+      const policy = find(baseManifests, 'NetworkPolicy', 'nats').spec as {
+        podSelector: { matchLabels: Record<string, string> };
+        ingress: {
+          from: { podSelector: { matchLabels: Record<string, string> } }[];
+          ports: { port: number }[];
+        }[];
+      };
+      expect(template(nats).metadata.labels).toMatchObject(policy.podSelector.matchLabels);
+      const allowed = (port: number) =>
+        policy.ingress.filter((rule) => rule.ports.some((p) => p.port === port)).flatMap((rule) => rule.from);
+      expect(allowed(6222)).toEqual([{ podSelector: { matchLabels: policy.podSelector.matchLabels } }]);
+      for (const port of [4222, 8222])
+        expect(allowed(port)).toEqual([
+          { podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'order-supergraph' } } },
+        ]);
+      expect(base.commonLabels).toEqual({ 'app.kubernetes.io/part-of': 'order-supergraph' });
     });
 
     it('loses at most one node to a disruption (two of three keep the quorum)', () => {
