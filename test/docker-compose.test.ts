@@ -1,7 +1,7 @@
 // docker-compose.yml checked against the code it runs: services, ports, entry files, the
 // environment variables the code reads, health checks, start order and the NATS config.
 
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
@@ -14,6 +14,7 @@ import {
   type ProcessName,
 } from '../scripts/lib/services.ts';
 import { NATS_USERS, SERVICE_USERS, passwordVariable } from '../nats/credentials.ts';
+import { codeReads } from './support/sources.ts';
 import { authorizationFile } from '../scripts/nats-config.ts';
 
 interface Service {
@@ -42,25 +43,6 @@ const LIBRARY_VARIABLES: Record<string, string> = {
 
 /** Read by Node.js itself (the heap limit, checked below). */
 const NODE_ITSELF = 'NODE_OPTIONS';
-
-function sourceFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((entry) => {
-    const file = path.join(dir, entry);
-    if (statSync(file).isDirectory()) return entry === 'node_modules' ? [] : sourceFiles(file);
-    return /\.ts$/.test(entry) && !/\.test\.ts$/.test(entry) ? [file] : [];
-  });
-}
-
-const sources = ['gateway', 'subgraphs', 'shared']
-  .flatMap((dir) => sourceFiles(path.join(REPO_ROOT, dir)))
-  .map((file) => readFileSync(file, 'utf8'))
-  .join('\n');
-
-/** The code reads NAME as `'NAME'`, `"NAME"`, `` `NAME` `` or `env.NAME`. */
-function codeReads(name: string): boolean {
-  return new RegExp(`['"\`]${name}['"\`]|\\.${name}\\b`).test(sources);
-}
 
 /** The container port a service listens on, from `ports` ("4000:4000") or `expose`. */
 function containerPorts(s: Service): number[] {

@@ -6,7 +6,7 @@
 // overlay is rendered and every reference in the output checked.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse, parseAllDocuments } from 'yaml';
@@ -23,6 +23,7 @@ import {
 } from '../scripts/lib/services.ts';
 import { NATS_USERS, passwordVariable } from '../nats/credentials.ts';
 import { authorizationFile } from '../scripts/nats-config.ts';
+import { codeReads, codeServes } from './support/sources.ts';
 
 type Manifest = {
   kind: string;
@@ -152,23 +153,6 @@ function unresolved(c: Container): string[] {
   }
   return missing;
 }
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const file = path.join(dir, entry);
-    if (statSync(file).isDirectory()) return entry === 'node_modules' ? [] : sourceFiles(file);
-    return /\.ts$/.test(entry) && !/\.test\.ts$/.test(entry) ? [file] : [];
-  });
-}
-const sources = ['gateway', 'subgraphs', 'shared']
-  .flatMap((dir) => sourceFiles(path.join(REPO_ROOT, dir)))
-  .map((file) => readFileSync(file, 'utf8'))
-  .join('\n');
-
-/** The code reads NAME as `'NAME'`, `"NAME"`, `` `NAME` `` or `env.NAME` (as the compose test). */
-const codeReads = (name: string) => new RegExp(`['"\`]${name}['"\`]|\\.${name}\\b`).test(sources);
-/** The code serves PATH as a route key (`'/health/ready': ...`). */
-const codeServes = (route: string) => sources.includes(`'${route}':`);
 
 /** A quantity such as 768Mi or 2Gi, in MiB. */
 function mebibytes(quantity: string): number {
