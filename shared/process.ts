@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { initTracing, type Tracing } from './observability/tracing.ts';
 
 /** How long a stop on SIGTERM/SIGINT may take before the process exits anyway. */
-const STOP_MS = 20_000;
+export const STOP_MS = 20_000;
 /** Shorter after a crash: the process is in an unknown state and should be replaced soon. */
 const CRASH_STOP_MS = 5_000;
 

@@ -24,6 +24,7 @@ import {
 import { NATS_USERS, passwordVariable } from '../nats/credentials.ts';
 import { authorizationFile } from '../scripts/nats-config.ts';
 import { codeReads, codeServes } from './support/sources.ts';
+import { STOP_MS } from '../shared/process.ts';
 
 type Manifest = {
   kind: string;
@@ -57,10 +58,15 @@ interface Container {
   readinessProbe?: Probe;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   volumeMounts?: { name: string; mountPath: string }[];
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
 }
 interface PodTemplate {
   metadata: { labels: Record<string, string> };
-  spec: { containers: Container[]; volumes?: { name: string; configMap?: { name: string } }[] };
+  spec: {
+    containers: Container[];
+    volumes?: { name: string; configMap?: { name: string } }[];
+    terminationGracePeriodSeconds?: number;
+  };
 }
 interface Generator {
   name: string;
@@ -210,6 +216,13 @@ describe('k8s/base', () => {
 
     it('takes its variables from a ConfigMap and Secrets that are made, by keys they hold', () => {
       expect(unresolved(c)).toEqual([]);
+    });
+
+    it('has time to leave the Service and drain before it is killed', () => {
+      const preStop = c.lifecycle?.preStop?.exec?.command ?? [];
+      expect(preStop[0]).toBe('sleep');
+      const graceSeconds = pod.spec.terminationGracePeriodSeconds ?? 30;
+      expect(graceSeconds).toBeGreaterThan(Number(preStop[1]) + STOP_MS / 1000);
     });
 
     it('sets only variables the code reads (NODE_OPTIONS: Node itself)', () => {
