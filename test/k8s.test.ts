@@ -295,6 +295,20 @@ describe('k8s/base', () => {
     });
   });
 
+  it("rotates the users subgraph's signing keys with the operators' script, on the users database", () => {
+    const cron = find(baseManifests, 'CronJob', 'users-key-rotation');
+    const job = (cron.spec as { jobTemplate: { spec: { template: PodTemplate } } }).jobTemplate.spec.template;
+    const [c] = job.spec.containers;
+    expect(c?.command?.slice(0, 2)).toEqual(['node', 'scripts/keys.ts']);
+    expect(existsSync(path.join(REPO_ROOT, 'scripts', 'keys.ts'))).toBe(true);
+    expect(c?.image).toBe(container(find(baseManifests, 'Deployment', 'users'), 'users').image);
+    expect(unresolved(c!)).toEqual([]);
+    expect(environment(c!).DATABASE_URL).toBe('secret:database');
+    // The same database as the users subgraph's.
+    const users = environment(container(find(baseManifests, 'Deployment', 'users'), 'users'));
+    expect(environment(c!).DATABASE_PREFIX).toBe(users.DATABASE_PREFIX);
+  });
+
   describe('nats', () => {
     const nats = find(baseManifests, 'StatefulSet', 'nats');
     const c = container(nats, 'nats');
@@ -432,8 +446,11 @@ describe('kubectl kustomize k8s/overlays/local', () => {
     const secrets = named('Secret');
     const configMaps = named('ConfigMap');
     const keysOf = (m: Manifest | undefined) => Object.keys(m?.data ?? {});
-    for (const m of rendered.filter((m) => m.kind === 'Deployment' || m.kind === 'StatefulSet')) {
-      const pod = template(m);
+    for (const m of rendered.filter((m) => ['Deployment', 'StatefulSet', 'CronJob'].includes(m.kind))) {
+      const pod =
+        m.kind === 'CronJob'
+          ? (m.spec as { jobTemplate: { spec: { template: PodTemplate } } }).jobTemplate.spec.template
+          : template(m);
       for (const c of pod.spec.containers) {
         for (const from of c.envFrom ?? []) {
           if (from.secretRef) expect(secrets.has(from.secretRef.name)).toBe(true);
