@@ -1,0 +1,35 @@
+// The gateway's one Redis connection, shared by the rate limit and the login throttle when
+// REDIS_URL is set. It is set up to fail fast rather than to wait: while Redis cannot be
+// reached a command is refused at once (no offline queue, no retries) or gives up after a
+// short timeout, and the limits answer from each instance's memory meanwhile
+// (limits-store.ts); the client keeps reconnecting in the background.
+import { Redis } from 'ioredis';
+import type { Logger } from '../../../shared/logger.ts';
+
+/**
+ * How long a limit waits for Redis before deciding from memory. Every request waits on it, so
+ * it is far below any client's patience and far above a healthy Redis's answer.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 500;
+const CONNECT_TIMEOUT_MS = 2_000;
+const MAX_RECONNECT_DELAY_MS = 2_000;
+
+export function connectLimitsRedis(url: string, keyPrefix: string, logger: Logger): Redis {
+  const redis = new Redis(url, {
+    keyPrefix,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+  });
+  let wasReady = false;
+  // Without a listener an 'error' event would crash the process; each one is a failed
+  // (re)connection, already reported by the fallback's warning (limits-store.ts).
+  redis.on('error', (err: Error) => logger.debug({ err }, 'Redis connection error'));
+  redis.on('ready', () => {
+    logger.info(wasReady ? 'Redis reachable again: limits shared across instances' : 'limits kept in Redis');
+    wasReady = true;
+  });
+  return redis;
+}
