@@ -29,12 +29,30 @@ export interface OwnRedis {
   readonly url: string;
   /** Kills the server (SIGKILL: connections drop as in a crash). */
   kill(): Promise<void>;
+  /** Starts it again on the same port, empty. */
+  start(): Promise<void>;
 }
 
-/** Debian's redis-server on a free port, without persistence. */
+/** Debian's redis-server on a free port, without persistence. Kill it when done. */
 export async function startOwnRedis(): Promise<OwnRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn(
+  let child = await launchRedis(port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async start() {
+      child = await launchRedis(port);
+    },
+  };
+}
+
+async function launchRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
@@ -49,14 +67,5 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       if (seen.includes('Ready to accept connections')) resolve();
     });
   });
-  child.stdout!.resume();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return child;
 }

@@ -8,6 +8,7 @@
 // a Redis outage into a gateway outage; letting everything through would lift the login
 // throttle for an attacker who can make Redis slow. Per-instance limits are the design's
 // known, bounded degradation: N instances allow up to N times the limit until Redis is back.
+import { once } from 'node:events';
 import type { Logger } from '../../../shared/logger.ts';
 import { FallbackThrottleStore } from './fallback-throttle-store.ts';
 import {
@@ -48,6 +49,11 @@ export interface Limits {
   readonly loginThrottle: LoginThrottle;
   /** True when the limits are shared through Redis (REDIS_URL). */
   readonly shared: boolean;
+  /**
+   * Resolves once Redis is connected and ready (at once without it). Decisions before that are
+   * taken from memory; start-up does not wait, tests that need the shared limit do.
+   */
+  connected(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,6 +69,7 @@ export function createLimits(options: LimitsOptions, logger: Logger, hooks: Limi
       rateLimiter,
       loginThrottle: throttle,
       shared: false,
+      connected: async () => undefined,
       close: async () => {
         rateLimiter.stop();
         await throttle.close();
@@ -93,6 +100,9 @@ export function createLimits(options: LimitsOptions, logger: Logger, hooks: Limi
     rateLimiter,
     loginThrottle: throttle,
     shared: true,
+    connected: async () => {
+      if (redis.status !== 'ready') await once(redis, 'ready');
+    },
     close: async () => {
       rateLimiter.stop();
       await throttle.close();

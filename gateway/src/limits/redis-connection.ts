@@ -21,6 +21,9 @@ export function connectLimitsRedis(url: string, keyPrefix: string, logger: Logge
     maxRetriesPerRequest: 0,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
+    // How long disconnect() lets a socket close gracefully (also kept alive after a refused
+    // connection, which never closes again: shutdown would wait that long).
+    disconnectTimeout: REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
   });
   let wasReady = false;
