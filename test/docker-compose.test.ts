@@ -70,8 +70,8 @@ function containerPorts(s: Service): number[] {
 }
 
 describe('docker-compose.yml', () => {
-  it('has PostgreSQL, NATS, the five subgraphs and the gateway', () => {
-    expect(Object.keys(services).sort()).toEqual(['postgres', 'nats', ...PROCESSES].sort());
+  it('has PostgreSQL, NATS, Redis, the five subgraphs and the gateway', () => {
+    expect(Object.keys(services).sort()).toEqual(['postgres', 'nats', 'redis', ...PROCESSES].sort());
   });
 
   describe.each(PROCESSES)('%s', (name: ProcessName) => {
@@ -146,6 +146,19 @@ describe('docker-compose.yml', () => {
       const needed = name === 'gateway' ? PROCESSES.filter((p) => p !== 'gateway') : ['postgres', 'nats'];
       expect(Object.keys(s.depends_on ?? {})).toEqual(expect.arrayContaining(needed));
     });
+  });
+
+  it('gives the gateway Redis for its shared limits, and only the gateway', () => {
+    for (const name of PROCESSES) {
+      expect({ name, url: service(name).environment?.REDIS_URL }).toEqual({
+        name,
+        url: name === 'gateway' ? 'redis://redis:6379' : undefined,
+      });
+    }
+    expect(service('gateway').depends_on?.redis).toEqual({ condition: 'service_healthy' });
+    const redis = service('redis');
+    expect(redis.image).toMatch(/^redis:7\./);
+    expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
   it('checks PostgreSQL with pg_isready', () => {
