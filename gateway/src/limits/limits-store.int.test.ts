@@ -9,6 +9,7 @@ import { createLogger } from '../../../shared/logger.ts';
 import { freePort } from '../../../scripts/lib/processes.ts';
 import { deleteKeys, startOwnRedis, TEST_REDIS_URL, testKeyPrefix } from '../../../test/support/redis.ts';
 import { createLimits, type LimiterName, type Limits, type LimitsOptions } from './limits-store.ts';
+import { lockingOptions } from './login-throttle.contract.ts';
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts';
 import { connectLimitsRedis, REDIS_COMMAND_TIMEOUT_MS } from './redis-connection.ts';
 import { createRedisTokenBuckets } from './redis-token-bucket.ts';
@@ -27,13 +28,7 @@ const RATE: RateLimitOptions = { enabled: true, burst: 5, perSecond: 1 / 60, max
 function limitsAt(redisUrl: string | undefined, fallbacks: LimiterName[] = []): Limits {
   const options: LimitsOptions = {
     rateLimit: RATE,
-    loginThrottle: {
-      enabled: true,
-      account: { freeFailures: 2, baseDelayMs: 60_000, maxDelayMs: 60_000, forgetAfterMs: 3_600_000 },
-      address: { freeFailures: 100, baseDelayMs: 1000, maxDelayMs: 60_000, forgetAfterMs: 3_600_000 },
-      register: { burst: 5, perSecond: 0.001 },
-      maxKeys: 1000,
-    },
+    loginThrottle: lockingOptions(2),
     store: { redisUrl, keyPrefix: prefix },
   };
   const limits = createLimits(options, logger, {

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from '../../../test/support/redis.ts';
-import { createLoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
-import { describeLoginThrottle } from './login-throttle.contract.ts';
+import { createLoginThrottle } from './login-throttle.ts';
+import { describeLoginThrottle, lockingOptions } from './login-throttle.contract.ts';
 import { RedisThrottleStore } from './login-throttle-redis-store.ts';
 
 const prefix = testKeyPrefix();
@@ -27,13 +27,7 @@ let nextStore = 0;
 // Each test a namespace of its own under the run's prefix, as each gets a fresh memory store.
 describeLoginThrottle('Redis', () => new RedisThrottleStore(redis, `login${nextStore++}:`));
 
-const OPTIONS: LoginThrottleOptions = {
-  enabled: true,
-  account: { freeFailures: 3, baseDelayMs: 60_000, maxDelayMs: 60_000, forgetAfterMs: 3_600_000 },
-  address: { freeFailures: 1000, baseDelayMs: 1000, maxDelayMs: 60_000, forgetAfterMs: 3_600_000 },
-  register: { burst: 5, perSecond: 0.001 },
-  maxKeys: 1000,
-};
+const OPTIONS = lockingOptions(3);
 
 describe('RedisThrottleStore shared by two gateway instances', () => {
   const twoThrottles = (namespace: string) => [

@@ -45,7 +45,7 @@ export class RedisThrottleStore implements ThrottleStore {
   readonly #queues = new Map<string, Promise<unknown>>();
 
   /** `prefix` comes after the connection's own key prefix (REDIS_KEY_PREFIX). */
-  constructor(redis: Redis, prefix = 'login:') {
+  constructor(redis: Redis, prefix = 'throttle:') {
     redis.defineCommand('throttleCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET });
     this.#redis = redis as Redis & CompareAndSet;
     this.#prefix = prefix;

@@ -13,6 +13,21 @@ const OPTIONS: LoginThrottleOptions = {
   maxKeys: 1000,
 };
 
+/**
+ * For tests on real time: `freeFailures` per account, then a one-minute lock (nothing unlocks
+ * while a test runs); addresses barely limited; 5 registrations per address, hardly refilled.
+ */
+export function lockingOptions(freeFailures: number): LoginThrottleOptions {
+  const minute = { baseDelayMs: 60_000, maxDelayMs: 60_000, forgetAfterMs: 3_600_000 };
+  return {
+    enabled: true,
+    account: { freeFailures, ...minute },
+    address: { freeFailures: 1000, ...minute },
+    register: { burst: 5, perSecond: 0.001 },
+    maxKeys: 1000,
+  };
+}
+
 /** One login attempt run to its end; returns whether it was allowed. */
 export async function login(
   throttle: LoginThrottle,
