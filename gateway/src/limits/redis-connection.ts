@@ -26,13 +26,23 @@ export function connectLimitsRedis(url: string, keyPrefix: string, logger: Logge
     disconnectTimeout: REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
   });
-  let wasReady = false;
-  // Without a listener an 'error' event would crash the process; each one is a failed
-  // (re)connection, already reported by the fallback's warning (limits-store.ts).
-  redis.on('error', (err: Error) => logger.debug({ err }, 'Redis connection error'));
+  // One warning when Redis is lost (or cannot be reached at start), one line when it is back:
+  // the client retries every few seconds, and each failed attempt is an 'error' event (without
+  // a listener, one would crash the process).
+  let state: 'starting' | 'up' | 'down' = 'starting';
+  redis.on('error', (err: Error) => {
+    if (state === 'down') return logger.debug({ err }, 'Redis connection error');
+    state = 'down';
+    logger.warn(
+      { err },
+      'Redis (REDIS_URL) cannot be reached: each gateway instance limits from its own memory until it is back',
+    );
+  });
   redis.on('ready', () => {
-    logger.info(wasReady ? 'Redis reachable again: limits shared across instances' : 'limits kept in Redis');
-    wasReady = true;
+    logger.info(
+      state === 'down' ? 'Redis reachable again: limits shared across instances' : 'limits kept in Redis',
+    );
+    state = 'up';
   });
   return redis;
 }
