@@ -53,9 +53,9 @@ function containerPorts(s: Service): number[] {
 }
 
 describe('docker-compose.yml', () => {
-  it('has PostgreSQL, NATS, the five subgraphs and the gateway (and profiles: test/observability.test.ts)', () => {
+  it('has PostgreSQL, NATS, Redis, the five subgraphs and the gateway (and profiles: test/observability.test.ts)', () => {
     const always = Object.keys(services).filter((name) => !services[name]!.profiles);
-    expect(always.sort()).toEqual(['postgres', 'nats', ...PROCESSES].sort());
+    expect(always.sort()).toEqual(['postgres', 'nats', 'redis', ...PROCESSES].sort());
   });
 
   describe.each(PROCESSES)('%s', (name: ProcessName) => {
@@ -130,6 +130,19 @@ describe('docker-compose.yml', () => {
       const needed = name === 'gateway' ? PROCESSES.filter((p) => p !== 'gateway') : ['postgres', 'nats'];
       expect(Object.keys(s.depends_on ?? {})).toEqual(expect.arrayContaining(needed));
     });
+  });
+
+  it('gives the gateway Redis for its shared limits, and only the gateway', () => {
+    for (const name of PROCESSES) {
+      expect({ name, url: service(name).environment?.REDIS_URL }).toEqual({
+        name,
+        url: name === 'gateway' ? 'redis://redis:6379' : undefined,
+      });
+    }
+    expect(service('gateway').depends_on?.redis).toEqual({ condition: 'service_healthy' });
+    const redis = service('redis');
+    expect(redis.image).toMatch(/^redis:7\./);
+    expect(redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
   it('checks PostgreSQL with pg_isready', () => {

@@ -12,6 +12,7 @@ import {
   type CommonConfig,
 } from '../../shared/config.ts';
 import type { LoginThrottleOptions } from './limits/login-throttle.ts';
+import type { LimitsStoreConfig } from './limits/limits-store.ts';
 import { readQueryLimits } from '../../shared/graphql/limits/config.ts';
 import type { QueryLimits } from './limits/query-limits.ts';
 import type { RateLimitOptions } from './limits/rate-limit.ts';
@@ -62,6 +63,8 @@ export interface GatewayConfig extends CommonConfig {
   readonly rateLimit: RateLimitOptions;
   /** Failed logins and registrations per account and address (see readLoginThrottle). */
   readonly loginThrottle: LoginThrottleOptions;
+  /** Where the rate limit and the login throttle keep their state (see readLimitsStore). */
+  readonly limitsStore: LimitsStoreConfig;
   readonly subgraphs: SubgraphsConfig;
   /** Live subscriptions (graphql-ws and SSE). */
   readonly subscriptions: SubscriptionSettings;
@@ -131,6 +134,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       maxClients: readInt(env, 'RATE_LIMIT_MAX_CLIENTS', 100_000, 100, 10_000_000),
     },
     loginThrottle: readLoginThrottle(env),
+    limitsStore: readLimitsStore(env),
     subgraphs: readSubgraphs(env),
     subscriptions: {
       maxQueuedEvents: readInt(env, 'SUBSCRIPTION_MAX_QUEUED_EVENTS', 100, 1, 100_000),
@@ -196,6 +200,21 @@ function readLoginThrottle(env: Env): LoginThrottleOptions {
     },
     maxKeys: readInt(env, 'LOGIN_THROTTLE_MAX_KEYS', 100_000, 100, 10_000_000),
   };
+}
+
+/**
+ * REDIS_URL (redis:// or rediss://, optional): the rate limit's buckets and the login
+ * throttle's states live there, shared by every gateway instance that names the same Redis;
+ * unset, each instance keeps its own in memory. REDIS_KEY_PREFIX starts every key, so several
+ * deployments (or test runs) can share one Redis.
+ */
+function readLimitsStore(env: Env): LimitsStoreConfig {
+  const redisUrl = env.REDIS_URL?.trim() ? readUrl(env, 'REDIS_URL', '', ['redis:', 'rediss:']) : undefined;
+  const keyPrefix = readString(env, 'REDIS_KEY_PREFIX', 'gateway:');
+  if (!/^[\w:.-]{1,64}$/.test(keyPrefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX: 1 to 64 letters, digits, "_", ":", "." or "-"');
+  }
+  return { redisUrl, keyPrefix };
 }
 
 const SUBGRAPH_CALL_DEFAULTS: SubgraphCallSettings = {

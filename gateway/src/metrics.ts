@@ -4,6 +4,7 @@ import type { Metrics } from '../../shared/observability/metrics.ts';
 
 export interface GatewayMetrics {
   readonly rateLimited: Counter;
+  readonly limitsFallbacks: Counter<'limiter'>;
   readonly queriesRejected: Counter<'limit'>;
   readonly subgraphConnections: Counter<'subgraph'>;
   /** 0 closed, 1 half-open, 2 open. */
@@ -19,6 +20,12 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetrics {
     rateLimited: new Counter({
       name: 'gateway_rate_limited_total',
       help: 'Requests refused by the per-client rate limit',
+      registers,
+    }),
+    limitsFallbacks: new Counter<'limiter'>({
+      name: 'gateway_limits_fallbacks_total',
+      help: 'Rate-limit (limiter="requests") and login-throttle (limiter="logins") decisions taken from the instance\'s own memory because Redis (REDIS_URL) could not answer',
+      labelNames: ['limiter'],
       registers,
     }),
     queriesRejected: new Counter<'limit'>({

@@ -34,10 +34,9 @@ import { createGatewayErrorFormatter } from './errors.ts';
 import { landingPageOptions } from './landing-page.ts';
 import { withCors } from './http/cors.ts';
 import { requestMeta } from './http/request-meta.ts';
-import { createLoginThrottle } from './limits/login-throttle.ts';
+import { createLimits } from './limits/limits-store.ts';
 import { loginThrottlePlugin, withClientAddress } from './limits/login-throttle-plugin.ts';
 import { hardenedApolloOptions, queryLimitsPlugin } from './limits/query-limits.ts';
-import { createRateLimiter } from './limits/rate-limit.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createSubgraphBreakers } from './subgraphs/breakers.ts';
 import { createDataSource } from './subgraphs/data-source.ts';
@@ -73,16 +72,22 @@ export async function startGateway(
   const gatewayMetrics = createGatewayMetrics(metrics);
   const fetchers: SubgraphFetcher[] = [];
   const breakers = createSubgraphBreakers(gatewayMetrics, logger);
-  const rateLimiter = createRateLimiter(config.rateLimit, () => gatewayMetrics.rateLimited.inc());
-  const loginThrottle = createLoginThrottle(config.loginThrottle);
+  const limits = createLimits(
+    { rateLimit: config.rateLimit, loginThrottle: config.loginThrottle, store: config.limitsStore },
+    logger,
+    {
+      onLimited: () => gatewayMetrics.rateLimited.inc(),
+      onFallback: (limiter) => gatewayMetrics.limitsFallbacks.inc({ limiter }),
+    },
+  );
+  const { rateLimiter, loginThrottle } = limits;
   let nats: NatsConnection | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
   let apiSchema: GraphQLSchema | undefined;
   let started = false;
 
   const release = async () => {
-    rateLimiter.stop();
-    await loginThrottle.close();
+    await limits.close();
     if (started)
       await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
     await Promise.all(fetchers.map((f) => f.close().catch(() => undefined)));

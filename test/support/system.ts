@@ -103,6 +103,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       env: {
         NODE_ENV: 'test',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        // Read only with REDIS_URL (a test's, or the shell's): systems never share a limit.
+        REDIS_KEY_PREFIX: `${id}:`,
         ...rest.env,
         DATABASE_URL: databaseUrl,
         DATABASE_PREFIX: id,

@@ -45,7 +45,7 @@ export function createContextFactory(options: ContextOptions) {
       throw err instanceof AppError ? toRequestError(err) : err;
     }
     if (identity) meta.userId = identity.userId;
-    options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${meta.clientAddress}`);
+    await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${meta.clientAddress}`);
     try {
       checkGraphQLRequest(request, options.queryLimits);
     } catch (err) {

@@ -1,5 +1,5 @@
 // The arithmetic of the login throttle, as pure functions of a key's state and the time, so it
-// is tested without clocks and runs unchanged over any store (in memory today, Redis later).
+// is tested without clocks and runs unchanged over any store (in memory, or Redis with REDIS_URL).
 //
 // Failed sign-ins: a key (an account at an address, or an address alone) has some free
 // failures; from then on each failure locks the key for a delay that doubles up to a maximum.

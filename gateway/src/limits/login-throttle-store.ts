@@ -1,7 +1,7 @@
 // Where the login throttle keeps its states. The interface is one atomic read-modify-write per
 // key, so the pure transitions of login-throttle-policy.ts run unchanged over a shared store
-// (Redis: a WATCH/MULTI retry loop or a script) when gateways must agree; this file holds the
-// in-process implementation, which each gateway instance keeps to itself.
+// (login-throttle-redis-store.ts) when gateways must agree; this file holds the in-process
+// implementation, which each gateway instance keeps to itself.
 import type { ThrottleState, Transition } from './login-throttle-policy.ts';
 
 export interface ThrottleStore {

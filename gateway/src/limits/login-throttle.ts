@@ -24,7 +24,7 @@ export interface LoginThrottleOptions {
   readonly address: BackOffOptions;
   /** Registrations from one address. */
   readonly register: RegisterBudget;
-  /** The most keys the in-memory store keeps. */
+  /** The most keys the in-memory store keeps (the Redis store lets keys expire instead). */
   readonly maxKeys: number;
 }
 
@@ -46,14 +46,18 @@ export interface LoginThrottle {
 const NO_ATTEMPT: LoginAttempt = { end: async () => undefined };
 const SWEEP_INTERVAL_MS = 60_000;
 
+/** The store each instance keeps for itself (without REDIS_URL, or while Redis cannot answer). */
+export function createMemoryThrottleStore(
+  options: Pick<LoginThrottleOptions, 'maxKeys'>,
+  now: () => number = Date.now,
+): ThrottleStore {
+  return new MemoryThrottleStore({ maxKeys: options.maxKeys, sweepIntervalMs: SWEEP_INTERVAL_MS, now });
+}
+
 export function createLoginThrottle(
   options: LoginThrottleOptions,
   now: () => number = Date.now,
-  store: ThrottleStore = new MemoryThrottleStore({
-    maxKeys: options.maxKeys,
-    sweepIntervalMs: SWEEP_INTERVAL_MS,
-    now,
-  }),
+  store: ThrottleStore = createMemoryThrottleStore(options, now),
 ): LoginThrottle {
   if (!options.enabled) {
     return {

@@ -1,9 +1,12 @@
 // A per-client request rate limit: signed-in clients by user id, anonymous ones by address.
-// Each gateway instance keeps its own buckets, so N instances allow up to N times the rate
-// to a client that is spread across all of them.
+// Without shared buckets each gateway instance keeps its own, so N instances allow up to N
+// times the rate to a client spread across all of them; with shared buckets (Redis, see
+// redis-token-bucket.ts) they enforce one limit, and an instance that cannot reach them decides
+// from its own buckets meanwhile, as it would without them.
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../../../shared/errors.ts';
+import type { SharedBuckets } from './redis-token-bucket.ts';
 import { TokenBuckets, type TokenBucketOptions } from './token-bucket.ts';
 
 export interface RateLimitOptions extends TokenBucketOptions {
@@ -17,8 +20,14 @@ export interface RateLimitOptions extends TokenBucketOptions {
 
 export interface RateLimiter {
   /** Takes a token for `clientKey`; throws RATE_LIMITED (HTTP 429, Retry-After) when none is left. */
-  check(clientKey: string): void;
+  check(clientKey: string): Promise<void>;
   stop(): void;
+}
+
+export interface SharedRateLimit {
+  readonly take: SharedBuckets;
+  /** Called when `take` failed and the instance's own buckets decided instead. */
+  readonly onFallback: (err: unknown) => void;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -27,14 +36,25 @@ export function createRateLimiter(
   options: RateLimitOptions,
   onLimited: () => void,
   now: () => number = Date.now,
+  shared?: SharedRateLimit,
 ): RateLimiter {
-  if (!options.enabled) return { check: () => undefined, stop: () => undefined };
+  if (!options.enabled) return { check: async () => undefined, stop: () => undefined };
   const buckets = new TokenBuckets(options, options.maxClients);
   const sweeper = setInterval(() => buckets.sweep(now()), SWEEP_INTERVAL_MS);
   sweeper.unref();
+  const take = async (clientKey: string) => {
+    if (shared) {
+      try {
+        return await shared.take(clientKey);
+      } catch (err) {
+        shared.onFallback(err);
+      }
+    }
+    return buckets.take(clientKey, now());
+  };
   return {
-    check(clientKey) {
-      const result = buckets.take(clientKey, now());
+    async check(clientKey) {
+      const result = await take(clientKey);
       if (result.allowed) return;
       onLimited();
       throw rateLimitedError(result.retryAfterSeconds);

@@ -38,7 +38,7 @@ export async function openSubscription(
 ): Promise<{ stream: LiveStream; document: DocumentNode }> {
   try {
     try {
-      options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${clientAddress}`);
+      await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${clientAddress}`);
     } catch (err) {
       if (err instanceof GraphQLError && err.extensions.code === ErrorCode.RATE_LIMITED) {
         throw new RefusedSubscription([

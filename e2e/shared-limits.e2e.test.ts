@@ -1,0 +1,121 @@
+// Two gateway instances with the same REDIS_URL enforce one rate limit and one login throttle
+// per client, whichever instance each request reaches; without REDIS_URL each instance keeps
+// its own, as before. The gateways trust one X-Forwarded-For hop, so each test speaks from
+// addresses of its own (documentation ranges, RFC 5737).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestSystem, type TestSystem } from '../test/support/system.ts';
+import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from '../test/support/redis.ts';
+
+const BURST = 6;
+const FREE_ATTEMPTS = 2;
+const LIMITS = {
+  TRUSTED_PROXY_HOPS: '1',
+  RATE_LIMIT_BURST: String(BURST),
+  // One token a minute: nothing refills while the test runs.
+  RATE_LIMIT_PER_MINUTE: '1',
+  LOGIN_THROTTLE_FREE_ATTEMPTS: String(FREE_ATTEMPTS),
+};
+const LOGIN = 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }';
+
+interface Answer {
+  readonly status: number;
+  readonly code: unknown;
+  readonly retryAfter: string | null;
+}
+
+async function send(url: string, address: string, query: string, variables?: object): Promise<Answer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { errors?: { extensions?: { code?: unknown } }[] };
+  return {
+    status: response.status,
+    code: body.errors?.[0]?.extensions?.code,
+    retryAfter: response.headers.get('retry-after'),
+  };
+}
+
+const gatewayUrls = (system: TestSystem) => [
+  system.process('gateway').graphqlUrl,
+  system.process('gateway#2').graphqlUrl,
+];
+
+/** `count` queries from `address`, alternating between the gateways. */
+async function queries(urls: readonly string[], address: string, count: number): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (let i = 0; i < count; i++) answers.push(await send(urls[i % urls.length]!, address, '{ __typename }'));
+  return answers;
+}
+
+describe('two gateways with the same REDIS_URL', () => {
+  const prefix = testKeyPrefix();
+  let system: TestSystem;
+  let urls: string[];
+
+  beforeAll(async () => {
+    system = await startTestSystem({
+      processes: ['users', 'gateway'],
+      instances: { gateway: 2 },
+      env: { ...LIMITS, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix },
+    });
+    urls = gatewayUrls(system);
+  });
+
+  afterAll(async () => {
+    await system?.dispose();
+    await deleteKeys(prefix);
+  });
+
+  it('share one rate limit per client: the burst spread over both, then 429 RATE_LIMITED with Retry-After', async () => {
+    const answers = await queries(urls, '198.51.100.1', BURST + 2);
+    expect(answers.slice(0, BURST).map((a) => a.status)).toEqual(Array<number>(BURST).fill(200));
+    for (const refused of answers.slice(BURST)) {
+      expect(refused).toEqual({ status: 429, code: 'RATE_LIMITED', retryAfter: '60' });
+    }
+    // Another client is not affected.
+    expect((await send(urls[1]!, '198.51.100.2', '{ __typename }')).status).toBe(200);
+  });
+
+  it('share one login throttle: failures at one gateway lock the account at the other', async () => {
+    const address = '198.51.100.3';
+    const email = 'nobody-shared-limits@example.com';
+    for (let i = 0; i < FREE_ATTEMPTS; i++) {
+      const failed = await send(urls[i % 2]!, address, LOGIN, { e: email, p: `wrong-${i}-password` });
+      expect(failed.code).toBe('UNAUTHENTICATED');
+    }
+    for (const url of urls) {
+      const throttled = await send(url, address, LOGIN, { e: email, p: 'wrong-again-password' });
+      expect(throttled.status).toBe(429);
+      expect(throttled.code).toBe('RATE_LIMITED');
+      expect(Number(throttled.retryAfter)).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('decided every request in Redis (no fallback to memory counted)', async () => {
+    for (const id of ['gateway', 'gateway#2']) {
+      const text = await (await fetch(`${system.process(id).baseUrl}/metrics`)).text();
+      expect(text).toContain('# TYPE gateway_limits_fallbacks_total counter');
+      expect(text).not.toMatch(/^gateway_limits_fallbacks_total\{/m);
+    }
+  });
+});
+
+describe('two gateways without REDIS_URL', () => {
+  let system: TestSystem;
+
+  beforeAll(async () => {
+    system = await startTestSystem({ processes: ['gateway'], instances: { gateway: 2 }, env: LIMITS });
+  });
+
+  afterAll(async () => {
+    await system?.dispose();
+  });
+
+  it('keep a rate limit each, as before: twice the burst passes', async () => {
+    const answers = await queries(gatewayUrls(system), '198.51.100.4', 2 * BURST + 1);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(2 * BURST);
+    expect(answers.at(-1)).toEqual({ status: 429, code: 'RATE_LIMITED', retryAfter: '60' });
+  });
+});
