@@ -50,7 +50,11 @@ export async function logMessages(nc: NatsConnection, namespace: string): Promis
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`no such message within ${timeoutMs} ms; seen: ${JSON.stringify(messages)}`));
+          reject(
+            new Error(
+              `no such message within ${timeoutMs} ms; the last seen: ${JSON.stringify(messages.slice(-20))}`,
+            ),
+          );
         }, timeoutMs);
         const waiter = {
           matches,
