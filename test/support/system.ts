@@ -213,12 +213,13 @@ export interface GraphQLResponse<TData = Record<string, unknown>> {
   extensions?: Record<string, unknown>;
 }
 
-/** POSTs a GraphQL operation and returns the parsed body (whatever the HTTP status). */
+/** POSTs a GraphQL operation and returns the parsed body (whatever the HTTP status); `headers` are added. */
 export async function graphqlRequest<TData = Record<string, unknown>>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
   token?: string,
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<TData>> {
   const response = await fetch(url, {
     method: 'POST',
@@ -226,6 +227,7 @@ export async function graphqlRequest<TData = Record<string, unknown>>(
       'content-type': 'application/json',
       accept: 'application/graphql-response+json, application/json',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
     },
     body: JSON.stringify({ query, variables }),
   });
