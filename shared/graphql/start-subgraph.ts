@@ -94,7 +94,7 @@ export async function startSubgraph<C extends BaseContext>(
   });
   let nats: NatsConnection | undefined;
   try {
-    nats = await connectNats(config.natsUrl, config.service, logger, config.natsCredentials);
+    nats = await connectNats(config.natsServers, config.service, logger, config.natsCredentials);
     const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
     const publishing =
       definition.messaging === false ? undefined : createPublishing({ config, nats, logger, metrics });
