@@ -32,6 +32,8 @@ export class NatsCluster {
   private constructor(binary: string, nodes: ClusterNode[]) {
     this.binary = binary;
     this.nodes = nodes;
+    // Whatever ends this process, no node outlives it.
+    process.once('exit', () => this.children.forEach((child) => child.kill('SIGKILL')));
   }
 
   /** Starts `size` nodes with their stores under `dir` and waits until JetStream has a meta leader. */
@@ -114,12 +116,12 @@ export class NatsCluster {
     }
   }
 
-  /** The node that leads `stream` now, once there is one. */
-  async leaderOf(stream: string, timeoutMs = 30_000): Promise<string> {
+  /** The node that leads `stream` now, once there is one (and it is not `not`: a node just killed). */
+  async leaderOf(stream: string, not?: string, timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const leader = (await this.streamInfo(stream, timeoutMs)).cluster?.leader;
-      if (leader) return leader;
+      if (leader && leader !== not) return leader;
       if (Date.now() > deadline) throw new Error(`${stream} has no leader after ${timeoutMs} ms`);
       await sleep(200);
     }

@@ -112,8 +112,8 @@ export interface LoadOptions {
 
 export interface LoadResult {
   readonly watches: OrderWatch[];
-  /** Placements sent again (same idempotency key) after a gateway or subgraph failed them. */
-  readonly placementRetries: number;
+  /** Placements sent again (same idempotency key) after a gateway or subgraph failed them, by why. */
+  readonly placementRetries: Readonly<Record<string, number>>;
   /** Placements given up on (every retry failed), with the last reason. */
   readonly placementFailures: string[];
 }
@@ -124,7 +124,7 @@ export async function runOrderLoad(options: LoadOptions, stop: Promise<void>): P
   void stop.then(() => (stopped = true));
   const watches: OrderWatch[] = [];
   const placementFailures: string[] = [];
-  let placementRetries = 0;
+  const placementRetries: Record<string, number> = {};
   let placed = 0;
 
   const placeOne = async (n: number): Promise<void> => {
@@ -137,7 +137,7 @@ export async function runOrderLoad(options: LoadOptions, stop: Promise<void>): P
     for (let attempt = 0; attempt < 10; attempt++) {
       const gateway = (n + attempt) % options.gateways.length;
       if (attempt > 0) {
-        placementRetries++;
+        placementRetries[reason] = (placementRetries[reason] ?? 0) + 1;
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       }
       let orderId: string | undefined;
@@ -151,7 +151,8 @@ export async function runOrderLoad(options: LoadOptions, stop: Promise<void>): P
         orderId = response.data?.placeOrder?.id;
         if (!orderId) reason = JSON.stringify(response.errors?.map((e) => e.extensions?.code ?? e.message));
       } catch (error) {
-        reason = error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error);
+        const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
+        reason = `${error instanceof Error ? error.message : String(error)}${cause?.code ? ` (${cause.code})` : ''}`;
       }
       if (orderId) {
         // Watched on the other gateway than the one that took the order.

@@ -12,7 +12,8 @@
 // exactly once. Prints the throughput and the longest stall; exits 1 when anything fails.
 //
 // Too heavy for `npm test` (fifteen processes on two cores): run by hand. Bounded in time
-// (SCENARIO_PHASE_SECONDS per load phase) and count (SCENARIO_MAX_ORDERS); loopback only.
+// (SCENARIO_PHASE_SECONDS per load phase, SCENARIO_TIMEOUT_SECONDS in all) and count
+// (SCENARIO_MAX_ORDERS, SCENARIO_WORKERS placing at once); loopback only.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,7 @@ import { runOrderLoad, type OrderWatch } from './orders-load.ts';
 
 const env = process.env;
 const PHASE_MS = readInt(env, 'SCENARIO_PHASE_SECONDS', 8, 1, 600) * 1000;
-const WORKERS = readInt(env, 'SCENARIO_WORKERS', 6, 1, 200);
+const WORKERS = readInt(env, 'SCENARIO_WORKERS', 12, 1, 200);
 const MAX_ORDERS = readInt(env, 'SCENARIO_MAX_ORDERS', 3000, 1, 1_000_000);
 const NODE_DOWN_MS = 3000;
 const REJOIN_TIMEOUT_MS = 120_000;
@@ -37,7 +38,16 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const log = (line: string) => console.log(`[${seconds(performance.now() - started).padStart(6)} s] ${line}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const TIMEOUT_MS = readInt(env, 'SCENARIO_TIMEOUT_SECONDS', 900, 60, 7200) * 1000;
+
 const problems: string[] = [];
+// The whole run is bounded: a hang anywhere fails it (the exit hook of startSystem kills the
+// processes; the nats-server children die with this process's group when run from npm).
+const watchdog = setTimeout(() => {
+  console.log(`scenario did not finish within ${TIMEOUT_MS / 1000} s`);
+  void cluster?.stop().finally(() => process.exit(1));
+}, TIMEOUT_MS);
+watchdog.unref();
 const timings: Record<string, number> = {};
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cluster-scenario-'));
 let cluster: NatsCluster | undefined;
@@ -103,13 +113,16 @@ try {
     loadStop,
   );
 
+  /** When each stretch of the load began, for the throughput of each. */
+  const phases: { name: string; at: number }[] = [{ name: 'steady', at: loadStarted }];
+  const phase = (name: string) => phases.push({ name, at: performance.now() });
   await sleep(PHASE_MS);
   const restartNode = async (what: string, node: string) => {
     const killedAt = performance.now();
     await cluster!.kill(node);
     log(`${what}: SIGKILLed ${node}`);
     if (what === 'leader') {
-      const leader = await cluster!.leaderOf(ordersStream);
+      const leader = await cluster!.leaderOf(ordersStream, node);
       timings['new orders-stream leader elected (s)'] = (performance.now() - killedAt) / 1000;
       log(`${ordersStream} now led by ${leader}`);
     }
@@ -123,13 +136,18 @@ try {
     log(`${what}: ${node} rejoined; leader of ${ordersStream}: ${await cluster!.leaderOf(ordersStream)}`);
   };
 
+  phase('orders-stream leader killed and restarted');
   await restartNode('leader', await cluster.leaderOf(ordersStream));
+  phase('steady');
   await sleep(PHASE_MS);
   const leader = await cluster.leaderOf(ordersStream);
+  phase('follower killed and restarted');
   await restartNode('non-leader', cluster.nodes.find((n) => n.name !== leader)!.name);
+  phase('steady');
   await sleep(PHASE_MS);
 
   const victims = [...SUBGRAPHS.map((name) => `${name}#2`), 'gateway#2'];
+  phase('one instance of each process SIGKILLed');
   await Promise.all(victims.map((victim) => system!.kill(victim, 'SIGKILL')));
   log(`SIGKILLed ${victims.join(', ')}`);
   await sleep(PHASE_MS);
@@ -157,7 +175,8 @@ try {
     .filter((w) => w.outcome === 'CONFIRMED')
     .map((w) => w.seen.at(-1)!.at)
     .sort((a, b) => a - b);
-  const stall = longestGap(confirmedAt, loadStarted, loadEnded);
+  // From the first confirmation: the first orders' wait is start-up, not a stall.
+  const stall = longestGap(confirmedAt, confirmedAt[0] ?? loadStarted, loadEnded);
   const reconnected = result.watches.filter((w) => w.connections > 1).length;
   const failovers = await metricSum(system.process('gateway').baseUrl, 'gateway_subgraph_failovers_total');
 
@@ -174,8 +193,17 @@ try {
   console.log(
     `longest stall   ${seconds(stall.ms)} s with no order confirmed (from ${seconds(stall.from - loadStarted)} s into the load)`,
   );
+  for (const [i, { name, at }] of phases.entries()) {
+    const until = phases[i + 1]?.at ?? loadEnded;
+    const settled = settledAt.filter((t) => t >= at && t < until).length;
+    console.log(
+      `  ${seconds(at - loadStarted).padStart(5)}-${seconds(until - loadStarted).padEnd(5)} s  ${(settled / ((until - at) / 1000)).toFixed(1).padStart(5)} settled/s  ${name}`,
+    );
+  }
   for (const [what, s] of Object.entries(timings)) console.log(`                ${what}: ${s.toFixed(1)}`);
-  console.log(`placements      ${result.placementRetries} sent again after a failure (same idempotency key)`);
+  console.log(
+    `placements      sent again after a failure (same idempotency key): ${JSON.stringify(result.placementRetries)}`,
+  );
   console.log(`watchers        ${reconnected} reconnected to the other gateway and resumed`);
   console.log(`gateway#1       ${failovers} subgraph calls failed over to another instance`);
   console.log(
