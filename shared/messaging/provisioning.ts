@@ -15,7 +15,9 @@ const JETSTREAM_NOT_READY = 10008;
 /** True for a failure that passes by itself once the cluster has a leader again. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof TimeoutError || error instanceof NoRespondersError) return true;
-  return error instanceof JetStreamApiError && error.code === JETSTREAM_NOT_READY;
+  if (error instanceof JetStreamApiError) return error.code === JETSTREAM_NOT_READY;
+  // A request's RequestError carries what went wrong (no responders) as its cause.
+  return error instanceof Error && error.cause !== undefined && isTransient(error.cause);
 }
 
 /** Runs `provision` until it succeeds, again after each transient failure, for up to `timeoutMs`. */
