@@ -100,7 +100,9 @@ export class NatsCluster {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
-    return jetstreamManager(this.admin, { timeout: 5000 });
+    // A short time limit: a request lost with a killed node is asked again soon, so the
+    // times measured (a new leader, a rejoin) are not the client's timeout.
+    return jetstreamManager(this.admin, { timeout: 1000 });
   }
 
   /** The stream's info, asked again until a node answers (one may be down or electing). */
@@ -150,8 +152,8 @@ export class NatsCluster {
 
   /**
    * Waits until every node answers its health check with JetStream ready, and each of
-   * `streams` has a leader and every one of its replicas is current (caught up), the restarted
-   * node among them.
+   * `streams` has a leader and every one of its replicas is current (caught up) and heard from
+   * within the last second, the restarted node among them.
    */
   async waitCurrent(streams: readonly string[], timeoutMs: number): Promise<void> {
     await this.waitHealthy(timeoutMs);
@@ -161,8 +163,10 @@ export class NatsCluster {
         const cluster = (await this.streamInfo(stream, timeoutMs)).cluster;
         const replicas = cluster?.replicas ?? [];
         const expected = this.nodes.length - 1;
-        if (cluster?.leader && replicas.length === expected && replicas.every((r) => r.current && !r.offline))
-          break;
+        // `active`: nanoseconds since the leader last heard from the replica; a replica last
+        // heard from before it was killed may still be listed as current.
+        const inStep = (r: (typeof replicas)[number]) => r.current && !r.offline && r.active < 1e9;
+        if (cluster?.leader && replicas.length === expected && replicas.every(inStep)) break;
         if (Date.now() > deadline)
           throw new Error(
             `${stream}: replicas not current after ${timeoutMs} ms: ${JSON.stringify(cluster)}`,
