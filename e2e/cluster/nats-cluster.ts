@@ -87,6 +87,11 @@ export class NatsCluster {
     return node;
   }
 
+  /** The process ids of the nodes running now. */
+  pids(): number[] {
+    return this.nodes.filter((n) => this.running(n.name)).map((n) => this.children.get(n.name)!.pid!);
+  }
+
   running(name: string): boolean {
     const child = this.children.get(name);
     return child !== undefined && child.exitCode === null && child.signalCode === null;

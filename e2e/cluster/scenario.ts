@@ -23,6 +23,7 @@ import { STREAMS, streamName, type StreamName } from '../../nats/topology.ts';
 import { startTestSystem, testId, type TestSystem } from '../../test/support/system.ts';
 import { Client } from '../support/client.ts';
 import { SystemDatabases, checkInvariants, deadLetters, waitUntilQuiet } from '../faults.invariants.ts';
+import { processCpuMs } from '../../bench/lib/process-cpu.ts';
 import { NatsCluster } from './nats-cluster.ts';
 import { runOrderLoad, type OrderWatch } from './orders-load.ts';
 
@@ -119,7 +120,18 @@ try {
   /** When each stretch of the load began, for the throughput of each. */
   const phases: { name: string; at: number }[] = [{ name: 'steady', at: loadStarted }];
   const phase = (name: string) => phases.push({ name, at: performance.now() });
+  // CPU time over the first stretch, before anything is killed: every process of the system
+  // and every nats-server (PostgreSQL is shared and left out). It travels better than orders
+  // per second on a busy machine.
+  const cpuNow = async () => {
+    const sum = async (pids: number[]) =>
+      (await Promise.all(pids.map((pid) => processCpuMs(pid)))).reduce<number>((a, b) => a + (b ?? 0), 0);
+    return { node: await sum(system!.processes.map((p) => p.pid!)), nats: await sum(cluster!.pids()) };
+  };
+  const cpuBefore = await cpuNow();
   await sleep(PHASE_MS);
+  const cpuAfter = await cpuNow();
+  const firstStretchEnded = performance.now();
   const restartNode = async (what: string, node: string) => {
     const killedAt = performance.now();
     await cluster!.kill(node);
@@ -204,6 +216,11 @@ try {
       `  ${seconds(at - loadStarted).padStart(5)}-${seconds(until - loadStarted).padEnd(5)} s  ${(settled / ((until - at) / 1000)).toFixed(1).padStart(5)} settled/s  ${name}`,
     );
   }
+  const steadyOrders = settledAt.filter((t) => t >= loadStarted && t < firstStretchEnded).length;
+  const perOrder = (ms: number) => (steadyOrders ? (ms / steadyOrders).toFixed(0) : '-');
+  console.log(
+    `CPU per order   ${perOrder(cpuAfter.node - cpuBefore.node + cpuAfter.nats - cpuBefore.nats)} ms over the first stretch (${steadyOrders} orders): node processes ${perOrder(cpuAfter.node - cpuBefore.node)} ms, nats-server ${perOrder(cpuAfter.nats - cpuBefore.nats)} ms`,
+  );
   for (const [what, s] of Object.entries(timings)) console.log(`                ${what}: ${s.toFixed(1)}`);
   console.log(
     `placements      sent again after a failure (same idempotency key): ${JSON.stringify(result.placementRetries)}`,
