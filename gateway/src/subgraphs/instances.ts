@@ -77,7 +77,7 @@ export class SubgraphInstances {
 
   /**
    * Sends one call (`send` to an instance) through the instances' breakers, going on to the
-   * next instance as the header says. Fails with SubgraphUnavailableError when no instance
+   * next instance by the rules at the top of this file. Fails with SubgraphUnavailableError when no instance
    * answered: for the last instance's reason, or `breaker-open` when every breaker was open.
    */
   async call<T>(
