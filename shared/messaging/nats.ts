@@ -11,8 +11,9 @@ import { inboxPrefix, type NatsCredential } from '../../nats/credentials.ts';
 export type { NatsConnection };
 
 /**
- * `servers`: one URL, a comma-separated list of them, or a list. Connects as `credentials`' user when given (each process has its own: nats/permissions.ts),
- * with that user's inbox prefix, the only inboxes the server lets it read.
+ * `servers`: one URL, a comma-separated list of them, or a list. Connects as `credentials`'
+ * user when given (each process has its own: nats/permissions.ts), with that user's inbox
+ * prefix, the only inboxes the server lets it read.
  */
 export async function connectNats(
   servers: string | readonly string[],
