@@ -175,6 +175,8 @@ export interface SubgraphConfig extends CommonConfig {
   readonly databaseName: string;
   /** Opening a connection, or waiting for one from the pool, fails after this (DATABASE_CONNECT_TIMEOUT_MS). */
   readonly databaseConnectTimeoutMs: number;
+  /** Most connections this process opens to its database (DATABASE_POOL_SIZE); unset: the subgraph's own default. */
+  readonly databasePoolSize: number | undefined;
   readonly jwksUrl: string;
   /** Verifies the service tokens of callers; undefined: direct calls are not checked (development only). */
   readonly serviceSecret: string | undefined;
@@ -191,6 +193,7 @@ export function readDatabaseConfig(
   readonly databaseUrl: string;
   readonly databaseName: string;
   readonly databaseConnectTimeoutMs: number;
+  readonly databasePoolSize: number | undefined;
 } {
   const prefix = readString(env, 'DATABASE_PREFIX', 'supergraph');
   if (!/^[a-z][a-z0-9_]*$/.test(prefix)) {
@@ -212,6 +215,12 @@ export function readDatabaseConfig(
       100,
       120_000,
     ),
+    // Every instance opens up to this many: instances × pool sizes of all subgraphs on one
+    // server must stay under its max_connections (100 by default), which two of everything
+    // with the defaults already exceeds.
+    databasePoolSize: env.DATABASE_POOL_SIZE?.trim()
+      ? readInt(env, 'DATABASE_POOL_SIZE', 10, 1, 1000)
+      : undefined,
   };
 }
 

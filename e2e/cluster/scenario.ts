@@ -72,6 +72,9 @@ try {
       RATE_LIMIT_BURST: '100000',
       LOGIN_THROTTLE_REGISTER_BURST: '100000',
       SUBSCRIPTION_MAX_PER_USER: '10000',
+      // Two of every subgraph with their default pools (10, orders 20) would want 120 connections,
+      // over PostgreSQL's default max_connections of 100, on a server others use too.
+      DATABASE_POOL_SIZE: env.DATABASE_POOL_SIZE ?? '5',
     },
   });
   log(`system up: ${system.processes.map((p) => p.id).join(', ')}`);

@@ -87,7 +87,7 @@ export async function startSubgraph<C extends BaseContext>(
     entities: definition.entities,
     migrations: definition.migrations,
     logger,
-    poolSize: definition.poolSize,
+    poolSize: config.databasePoolSize ?? definition.poolSize,
     pipelined: definition.pipelined,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     onQuery: (source) => metrics.sqlQueries.inc({ source }),
