@@ -1,6 +1,8 @@
 // Two instances of inventory and of payments side by side: their consumers compete for the
 // same durable consumers and their outbox relays share each database, and the saga gives the
 // same results as with one: exact stock under a race, confirmations, declines, nothing twice.
+// The gateway routes each subgraph over both its instances (INVENTORY_URL lists both): reads
+// spread over them, and one instance killed costs a client nothing.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents } from './support/client.ts';
@@ -42,13 +44,18 @@ async function placed(token: string, productId: string, quantity: number, card =
   return response.data!.placeOrder;
 }
 
-/** `messages_handled_total` of one process, summed over its consumers and outcomes. */
-async function handledBy(id: string): Promise<number> {
+/** The metric `name` of process `id`, summed over the series whose labels include `having`. */
+async function metricOf(id: string, name: string, having = ''): Promise<number> {
   const text = await (await fetch(`${system.process(id).baseUrl}/metrics`)).text();
   return text
     .split('\n')
-    .filter((line) => line.startsWith('messages_handled_total{'))
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(having))
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/** `messages_handled_total` of one process, summed over its consumers and outcomes. */
+function handledBy(id: string): Promise<number> {
+  return metricOf(id, 'messages_handled_total');
 }
 
 describe('two instances of inventory and of payments', () => {
@@ -110,5 +117,34 @@ describe('two instances of inventory and of payments', () => {
       'CANCELLED OUT_OF_STOCK': 35,
       'CANCELLED PAYMENT_DECLINED': 5,
     });
+  });
+});
+
+describe('the gateway routing inventory over its two instances', () => {
+  const INSTANCES = ['inventory', 'inventory#2'];
+  const served = () => Promise.all(INSTANCES.map((id) => metricOf(id, 'graphql_operations_total')));
+
+  it('spreads reads over both, and skips one that is killed once its breaker opens', async () => {
+    const item = await product(700, 30);
+    const before = await served();
+    for (let i = 0; i < 6; i++) expect(await client.stock(item.id)).toEqual({ available: 30, reserved: 0 });
+    const after = await served();
+    expect(after.map((n, i) => n - before[i]!)).toEqual([3, 3]);
+
+    const dead = `127.0.0.1:${system.process('inventory#2').port}`;
+    const failovers = () => metricOf('gateway', 'gateway_subgraph_failovers_total', `instance="${dead}"`);
+    const breakerOf = () => metricOf('gateway', 'gateway_subgraph_breaker_state', `instance="${dead}"`);
+    const failedOverBefore = await failovers();
+    await system.kill('inventory#2');
+    try {
+      // Every query answers in full: a call refused by the dead instance goes to the other.
+      for (let i = 0; i < 16; i++)
+        expect(await client.stock(item.id)).toEqual({ available: 30, reserved: 0 });
+      // Its breaker opened after the default threshold of 5 failures; after that it was skipped.
+      expect(await breakerOf()).toBe(2);
+      expect((await failovers()) - failedOverBefore).toBe(5);
+    } finally {
+      await system.restart('inventory#2');
+    }
   });
 });

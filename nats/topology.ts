@@ -86,10 +86,11 @@ export async function ensureStreams(jsm: JetStreamManager, options: TopologyOpti
   for (const stream of Object.keys(STREAMS) as StreamName[]) {
     const config = streamConfig(options, stream);
     try {
-      await jsm.streams.info(config.name);
-      if (options.service === undefined || STREAMS[stream].owner === options.service) {
-        await jsm.streams.update(config.name, config);
-      }
+      const current = (await jsm.streams.info(config.name)).config;
+      // Only a change is sent: in a cluster every update is a proposal all nodes must agree on,
+      // and a dozen processes starting together would otherwise each send one per stream.
+      const owned = options.service === undefined || STREAMS[stream].owner === options.service;
+      if (owned && differs(current, config)) await jsm.streams.update(config.name, config);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {
@@ -126,6 +127,12 @@ export async function ensureConsumer(
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(stream, config);
   }
+}
+
+/** True when `wanted` sets a field to something other than what `current` has. */
+function differs(current: object, wanted: object): boolean {
+  const have = current as Record<string, unknown>;
+  return Object.entries(wanted).some(([key, value]) => JSON.stringify(have[key]) !== JSON.stringify(value));
 }
 
 function isNotFound(err: unknown): boolean {

@@ -162,7 +162,8 @@ async function localServiceSecret(): Promise<string | undefined> {
 function urlsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<SubgraphUrls> {
   return Object.fromEntries(
     SUBGRAPHS.flatMap((name) => {
-      const value = env[SUBGRAPH_URL_ENV[name]];
+      // Several instances (comma-separated) serve one schema: the first one is asked.
+      const value = env[SUBGRAPH_URL_ENV[name]]?.split(',')[0]?.trim();
       return value ? [[name, value]] : [];
     }),
   );

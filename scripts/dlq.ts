@@ -16,9 +16,9 @@ async function main(args: readonly string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const { natsUrl, natsNamespace, natsCredentials } = readCommonConfig('dlq', 0);
+  const { natsServers, natsNamespace, natsCredentials } = readCommonConfig('dlq', 0);
   const nc = await connect({
-    servers: natsUrl,
+    servers: [...natsServers],
     name: 'dlq',
     ...(natsCredentials ? { user: natsCredentials.user, pass: natsCredentials.password } : {}),
   });

@@ -30,4 +30,12 @@ describe('readSubgraphConfig', () => {
       );
     }
   });
+
+  it("keeps the subgraph's own pool size unless DATABASE_POOL_SIZE says otherwise", () => {
+    expect(readSubgraphConfig('orders', 4004, {}).databasePoolSize).toBeUndefined();
+    expect(readSubgraphConfig('orders', 4004, { DATABASE_POOL_SIZE: '4' }).databasePoolSize).toBe(4);
+    expect(() => readSubgraphConfig('orders', 4004, { DATABASE_POOL_SIZE: '0' })).toThrow(
+      /DATABASE_POOL_SIZE must be a whole number from 1/,
+    );
+  });
 });

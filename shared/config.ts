@@ -54,6 +54,20 @@ export function readUrl(env: Env, name: string, fallback: string, protocols: str
   return raw;
 }
 
+/**
+ * A comma-separated list of URLs (`nats://a:4222,nats://b:4222`), each checked as readUrl does:
+ * the form every variable that may name several servers or instances takes. At least one.
+ */
+export function readUrls(env: Env, name: string, fallback: string, protocols: string[]): string[] {
+  const raw = readString(env, name, fallback);
+  const items = raw.split(',').map((item) => item.trim());
+  if (items.some((item) => !item)) {
+    throw new ConfigError(`${name} is a comma-separated list of URLs with no empty item, got "${raw}"`);
+  }
+  const urls = items.map((item) => readUrl({ [name]: item }, name, '', protocols));
+  return [...new Set(urls)];
+}
+
 /** Settings every process shares. */
 export interface CommonConfig {
   readonly service: string;
@@ -61,7 +75,10 @@ export interface CommonConfig {
   readonly port: number;
   readonly host: string;
   readonly logLevel: string;
+  /** NATS_URL as given: one server, or several comma-separated (a cluster's nodes). */
   readonly natsUrl: string;
+  /** Each server of NATS_URL: the client connects to one and fails over to the others. */
+  readonly natsServers: readonly string[];
   /** This process's NATS user (NATS_USER / NATS_PASSWORD); none: connect anonymously. */
   readonly natsCredentials: NatsCredential | undefined;
   /** Prefix for subjects, streams and consumers, so several systems can share one NATS. */
@@ -112,13 +129,15 @@ export function readCommonConfig(
     throw new ConfigError('NATS_NAMESPACE may hold only letters, digits, "_" and "-"');
   }
   const production = env.NODE_ENV === 'production';
+  const natsServers = readUrls(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']);
   return {
     service,
     production,
     port: readInt(env, 'PORT', defaultPort, 0, 65535),
     host: readString(env, 'HOST', defaultHost),
     logLevel: readString(env, 'LOG_LEVEL', 'info'),
-    natsUrl: readUrl(env, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+    natsUrl: natsServers.join(','),
+    natsServers,
     natsCredentials: readNatsCredentials(env, production),
     natsNamespace: namespace,
     natsReplicas: readInt(env, 'NATS_REPLICAS', 1, 1, 5),
@@ -156,6 +175,8 @@ export interface SubgraphConfig extends CommonConfig {
   readonly databaseName: string;
   /** Opening a connection, or waiting for one from the pool, fails after this (DATABASE_CONNECT_TIMEOUT_MS). */
   readonly databaseConnectTimeoutMs: number;
+  /** Most connections this process opens to its database (DATABASE_POOL_SIZE); unset: the subgraph's own default. */
+  readonly databasePoolSize: number | undefined;
   readonly jwksUrl: string;
   /** Verifies the service tokens of callers; undefined: direct calls are not checked (development only). */
   readonly serviceSecret: string | undefined;
@@ -172,6 +193,7 @@ export function readDatabaseConfig(
   readonly databaseUrl: string;
   readonly databaseName: string;
   readonly databaseConnectTimeoutMs: number;
+  readonly databasePoolSize: number | undefined;
 } {
   const prefix = readString(env, 'DATABASE_PREFIX', 'supergraph');
   if (!/^[a-z][a-z0-9_]*$/.test(prefix)) {
@@ -193,6 +215,12 @@ export function readDatabaseConfig(
       100,
       120_000,
     ),
+    // Every instance opens up to this many: instances × pool sizes of all subgraphs on one
+    // server must stay under its max_connections (100 by default), which two of everything
+    // with the defaults already exceeds.
+    databasePoolSize: env.DATABASE_POOL_SIZE?.trim()
+      ? readInt(env, 'DATABASE_POOL_SIZE', 10, 1, 1000)
+      : undefined,
   };
 }
 

@@ -38,6 +38,7 @@ describe('readGatewayConfig', () => {
       SUPERGRAPH_PATH: 'tmp/super.graphql',
       USERS_URL: 'http://users:4001/graphql',
       PAYMENTS_URL: 'https://payments.internal/graphql',
+      ORDERS_URL: 'http://orders-a:4004/graphql, http://orders-b:4004/graphql',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:3000',
       INTROSPECTION: 'false',
       MAX_QUERY_DEPTH: '5',
@@ -56,8 +57,9 @@ describe('readGatewayConfig', () => {
     expect(config.port).toBe(0);
     expect(config.supergraphPath).toBe(path.join(REPO_ROOT, 'tmp/super.graphql'));
     expect(config.subgraphUrls).toEqual({
-      users: 'http://users:4001/graphql',
-      payments: 'https://payments.internal/graphql',
+      users: ['http://users:4001/graphql'],
+      payments: ['https://payments.internal/graphql'],
+      orders: ['http://orders-a:4004/graphql', 'http://orders-b:4004/graphql'],
     });
     expect(config.corsOrigins).toEqual(
       expect.arrayContaining(['https://app.example.com', 'http://localhost:3000']),
@@ -154,6 +156,8 @@ describe('readGatewayConfig', () => {
   it.each([
     [{ USERS_URL: 'users:4001' }, /USERS_URL/],
     [{ ORDERS_URL: 'ftp://orders/graphql' }, /ORDERS_URL must use http: or https:/],
+    [{ ORDERS_URL: 'http://a/graphql,ftp://b/graphql' }, /ORDERS_URL must use http: or https:/],
+    [{ ORDERS_URL: 'http://a/graphql,,http://b/graphql' }, /ORDERS_URL is a comma-separated list/],
     [
       { CORS_ORIGINS: 'https://app.example.com/path' },
       /CORS_ORIGINS: "https:\/\/app.example.com\/path" is not an origin/,

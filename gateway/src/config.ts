@@ -9,6 +9,7 @@ import {
   readServiceSecret,
   readString,
   readUrl,
+  readUrls,
   type CommonConfig,
 } from '../../shared/config.ts';
 import type { LoginThrottleOptions } from './limits/login-throttle.ts';
@@ -24,7 +25,11 @@ type Env = Record<string, string | undefined>;
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_SUPERGRAPH_PATH = path.join(REPO_ROOT, 'gateway', 'supergraph.graphql');
 
-/** The variable that overrides each subgraph's URL from the supergraph file, by subgraph name. */
+/**
+ * The variable that overrides each subgraph's URL from the supergraph file, by subgraph name.
+ * Several instances: their URLs comma-separated (ORDERS_URL=http://a:4004/graphql,http://b:4004/graphql);
+ * the gateway spreads calls over them (subgraphs/instances.ts).
+ */
 export const SUBGRAPH_URL_VARIABLES = {
   users: 'USERS_URL',
   products: 'PRODUCTS_URL',
@@ -43,8 +48,8 @@ export const APOLLO_STUDIO_ORIGINS = [
 export interface GatewayConfig extends CommonConfig {
   /** An absolute path to the supergraph SDL file. */
   readonly supergraphPath: string;
-  /** Subgraph name → URL, replacing the URL in the supergraph file. */
-  readonly subgraphUrls: Readonly<Record<string, string>>;
+  /** Subgraph name → the URLs of its instances, replacing the URL in the supergraph file. */
+  readonly subgraphUrls: Readonly<Record<string, readonly string[]>>;
   readonly jwksUrl: string;
   /** Signs the gateway's service tokens to the subgraphs (required in production). */
   readonly serviceSecret: string | undefined;
@@ -99,9 +104,9 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
   // The gateway is the public face: it listens on every interface unless HOST says otherwise.
   const common = readCommonConfig('gateway', 4000, env, '0.0.0.0');
   const rawPath = readString(env, 'SUPERGRAPH_PATH', DEFAULT_SUPERGRAPH_PATH);
-  const subgraphUrls: Record<string, string> = {};
+  const subgraphUrls: Record<string, readonly string[]> = {};
   for (const [name, variable] of Object.entries(SUBGRAPH_URL_VARIABLES)) {
-    if (env[variable]?.trim()) subgraphUrls[name] = readUrl(env, variable, '', ['http:', 'https:']);
+    if (env[variable]?.trim()) subgraphUrls[name] = readUrls(env, variable, '', ['http:', 'https:']);
   }
   const rateLimitPerMinute = readInt(env, 'RATE_LIMIT_PER_MINUTE', 600, 1);
   // Production runs on no development default that points at this machine or opens a door.

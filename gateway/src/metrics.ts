@@ -8,8 +8,10 @@ export interface GatewayMetrics {
   readonly queriesRejected: Counter<'limit'>;
   readonly subgraphConnections: Counter<'subgraph'>;
   /** 0 closed, 1 half-open, 2 open. */
-  readonly breakerState: Gauge<'subgraph'>;
-  readonly breakerOpened: Counter<'subgraph'>;
+  readonly breakerState: Gauge<'subgraph' | 'instance'>;
+  readonly breakerOpened: Counter<'subgraph' | 'instance'>;
+  /** Calls that failed on one instance and went on to another. */
+  readonly subgraphFailovers: Counter<'subgraph' | 'instance' | 'reason'>;
   readonly subgraphUnavailable: Counter<'subgraph' | 'reason'>;
   readonly subgraphFetches: Counter<'subgraph' | 'shared'>;
 }
@@ -40,22 +42,28 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetrics {
       labelNames: ['subgraph'],
       registers,
     }),
-    breakerState: new Gauge<'subgraph'>({
+    breakerState: new Gauge<'subgraph' | 'instance'>({
       name: 'gateway_subgraph_breaker_state',
-      help: "Each subgraph's circuit breaker: 0 closed, 1 half-open (one probe out), 2 open (calls fail at once)",
-      labelNames: ['subgraph'],
+      help: 'The circuit breaker of each subgraph instance (host:port): 0 closed, 1 half-open (one probe out), 2 open (calls skip it)',
+      labelNames: ['subgraph', 'instance'],
       registers,
     }),
-    breakerOpened: new Counter<'subgraph'>({
+    breakerOpened: new Counter<'subgraph' | 'instance'>({
       name: 'gateway_subgraph_breaker_opened_total',
-      help: "Times each subgraph's circuit breaker opened",
-      labelNames: ['subgraph'],
+      help: 'Times the circuit breaker of each subgraph instance (host:port) opened',
+      labelNames: ['subgraph', 'instance'],
       registers,
     }),
     subgraphUnavailable: new Counter<'subgraph' | 'reason'>({
       name: 'gateway_subgraph_unavailable_total',
       help: 'Subgraph calls answered SUBGRAPH_UNAVAILABLE, by why (unreachable, timeout, unavailable, breaker-open)',
       labelNames: ['subgraph', 'reason'],
+      registers,
+    }),
+    subgraphFailovers: new Counter<'subgraph' | 'instance' | 'reason'>({
+      name: 'gateway_subgraph_failovers_total',
+      help: 'Subgraph calls that failed on one instance (host:port), by why, and were tried on another instance',
+      labelNames: ['subgraph', 'instance', 'reason'],
       registers,
     }),
     subgraphFetches: new Counter<'subgraph' | 'shared'>({

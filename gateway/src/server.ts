@@ -40,6 +40,7 @@ import { hardenedApolloOptions, queryLimitsPlugin } from './limits/query-limits.
 import { createGatewayMetrics } from './metrics.ts';
 import { createSubgraphBreakers } from './subgraphs/breakers.ts';
 import { createDataSource } from './subgraphs/data-source.ts';
+import { SubgraphInstances, instanceLabel } from './subgraphs/instances.ts';
 import { subgraphUnavailablePlugin } from './subgraphs/unavailable-plugin.ts';
 import { createServiceHeaders } from '../../shared/auth/service-identity.ts';
 import { createSubgraphFetcher, type SubgraphFetcher } from './subgraphs/fetcher.ts';
@@ -95,7 +96,7 @@ export async function startGateway(
   };
 
   try {
-    nats = await connectNats(config.natsUrl, config.service, logger, config.natsCredentials);
+    nats = await connectNats(config.natsServers, config.service, logger, config.natsCredentials);
     const routed = new Set<string>();
     const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
     const gateway = new ApolloGateway({
@@ -103,8 +104,8 @@ export async function startGateway(
       experimental_approximateQueryPlanStoreMiB: config.cacheMiB,
       logger: logger.child({ component: 'apollo-gateway' }),
       buildService: ({ name, url }) => {
-        const target = config.subgraphUrls[name] ?? url;
-        if (!target) {
+        const targets = config.subgraphUrls[name] ?? (url ? [url] : []);
+        if (targets.length === 0) {
           const variable = SUBGRAPH_URL_VARIABLES[name as keyof typeof SUBGRAPH_URL_VARIABLES];
           throw new Error(
             `the supergraph has no URL for subgraph "${name}"${variable ? `; set ${variable}` : ''}`,
@@ -112,24 +113,39 @@ export async function startGateway(
         }
         routed.add(name);
         const settings = subgraphCallSettings(config.subgraphs, name);
+        // One keep-alive pool per subgraph: undici keeps its connections per origin, so each
+        // instance gets its own `connections` within it.
         const fetcher = createSubgraphFetcher({
           connections: config.subgraphs.connections,
           timeoutMs: settings.timeoutMs,
           onConnect: () => gatewayMetrics.subgraphConnections.inc({ subgraph: name }),
         });
         fetchers.push(fetcher);
-        logger.debug({ subgraph: name, url: target }, 'subgraph routed');
+        const instances = new SubgraphInstances(
+          name,
+          targets.map((target) => {
+            const label = instanceLabel(target);
+            return { url: target, label, breaker: breakers.breakerFor(name, label, settings.breaker) };
+          }),
+        );
+        logger.debug({ subgraph: name, urls: targets }, 'subgraph routed');
         return createDataSource({
           name,
-          url: target,
+          instances,
           fetcher: fetcher.fetcher,
           serviceHeaders,
-          breaker: breakers.breakerFor(name, settings.breaker),
           dedup: config.subgraphs.dedup,
           onFetch: (shared) => gatewayMetrics.subgraphFetches.inc({ subgraph: name, shared: String(shared) }),
           onUnavailable: (reason, err) => {
             gatewayMetrics.subgraphUnavailable.inc({ subgraph: name, reason });
             if (err) logger.debug({ subgraph: name, reason, err }, 'subgraph call failed');
+          },
+          onFailover: (instance, reason, err) => {
+            gatewayMetrics.subgraphFailovers.inc({ subgraph: name, instance: instance.label, reason });
+            logger.debug(
+              { subgraph: name, instance: instance.label, reason, err },
+              'subgraph instance failed; trying another',
+            );
           },
         });
       },

@@ -109,6 +109,14 @@ describe('ensureInfrastructure with nothing listening', () => {
     await again.stop();
     expect(await isListening('127.0.0.1', pgPort)).toBe(true);
   });
+
+  it("takes a cluster's NATS_URL as up when one of its servers answers", async () => {
+    const natsUrl = `nats://127.0.0.1:${await freePort()},nats://127.0.0.1:${natsPort}`;
+    const again = await ensureInfrastructure({ ...options(), databaseUrl: infra!.databaseUrl, natsUrl });
+    expect(again.started).toEqual({ postgres: false, nats: false });
+    expect(again.natsUrl).toBe(natsUrl);
+    await again.stop();
+  });
 });
 
 describe('ensureInfrastructure errors', () => {
@@ -120,6 +128,14 @@ describe('ensureInfrastructure errors', () => {
     });
     await expect(attempt).rejects.toThrow(InfrastructureError);
     await expect(attempt).rejects.toThrow(/not on this machine/);
+  });
+
+  it('starts no NATS for a cluster none of whose servers answers', async () => {
+    const attempt = ensureInfrastructure({
+      natsUrl: `nats://127.0.0.1:${await freePort()},nats://127.0.0.1:${await freePort()}`,
+      dataDir: path.join(os.tmpdir(), 'infra-never-used'),
+    });
+    await expect(attempt).rejects.toThrow(/none of the NATS servers in NATS_URL answers/);
   });
 
   it('names what is missing in one line when there is no nats-server', () => {

@@ -13,6 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, REPO_ROOT } from './services.ts';
+import { splitServers } from '../../shared/messaging/nats.ts';
 import { generateCredentials, passwordEnv, type NatsCredentials } from '../../nats/credentials.ts';
 import { authorizationConfig } from '../../nats/permissions.ts';
 
@@ -65,10 +66,13 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
   const timeoutMs = options.startTimeoutMs ?? 30_000;
 
   const pgAddress = addressOf(databaseUrl, 5432, 'DATABASE_URL');
-  const natsAddress = addressOf(natsUrl, 4222, 'NATS_URL');
+  // NATS_URL may name a cluster's nodes: it is up when any of them answers. Only a single
+  // server is ever started here.
+  const natsAddresses = splitServers(natsUrl).map((url) => addressOf(url, 4222, 'NATS_URL'));
+  const natsAddress = natsAddresses[0] ?? addressOf(DEFAULT_NATS_URL, 4222);
   const [pgUp, natsUp] = await Promise.all([
     isListening(pgAddress.host, pgAddress.port),
-    isListening(natsAddress.host, natsAddress.port),
+    Promise.all(natsAddresses.map((a) => isListening(a.host, a.port))).then((up) => up.some(Boolean)),
   ]);
 
   const started: Started[] = [];
@@ -93,6 +97,10 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
     }
     let natsCredentials: NatsCredentials | undefined;
     if (!natsUp) {
+      if (natsAddresses.length > 1)
+        throw new InfrastructureError(
+          `none of the NATS servers in NATS_URL answers (${natsUrl}); start the cluster first`,
+        );
       requireLocal(natsAddress.host, 'NATS', 'NATS_URL', natsUrl);
       await prepareDataDir(dataDir);
       const nats = await startNatsServer({

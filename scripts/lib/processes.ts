@@ -313,12 +313,14 @@ function environments(
 ): { common: Env; envOf: (p: ManagedProcess) => Env } {
   const base = mergeEnv(process.env, options.env);
   const users = processes.find((p) => p.name === 'users' && p.instance === 1);
-  // Every process learns where the subgraphs are: the gateway routes to them, and orders reads
-  // products it has not seen yet from the products subgraph.
+  // Every process learns where the subgraphs are, every instance of each (comma-separated): the
+  // gateway spreads its calls over them, and orders reads products it has not seen yet from the
+  // products subgraph.
   const subgraphUrlEnv: Record<string, string> = {};
   for (const sub of processes) {
-    if (isSubgraph(sub.name) && sub.instance === 1)
-      subgraphUrlEnv[SUBGRAPH_URL_ENV[sub.name]] = sub.graphqlUrl;
+    if (!isSubgraph(sub.name)) continue;
+    const variable = SUBGRAPH_URL_ENV[sub.name];
+    subgraphUrlEnv[variable] = [subgraphUrlEnv[variable], sub.graphqlUrl].filter(Boolean).join(',');
   }
   const common = mergeEnv(base, {
     APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',

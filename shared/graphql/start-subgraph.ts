@@ -87,14 +87,14 @@ export async function startSubgraph<C extends BaseContext>(
     entities: definition.entities,
     migrations: definition.migrations,
     logger,
-    poolSize: definition.poolSize,
+    poolSize: config.databasePoolSize ?? definition.poolSize,
     pipelined: definition.pipelined,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     onQuery: (source) => metrics.sqlQueries.inc({ source }),
   });
   let nats: NatsConnection | undefined;
   try {
-    nats = await connectNats(config.natsUrl, config.service, logger, config.natsCredentials);
+    nats = await connectNats(config.natsServers, config.service, logger, config.natsCredentials);
     const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
     const publishing =
       definition.messaging === false ? undefined : createPublishing({ config, nats, logger, metrics });

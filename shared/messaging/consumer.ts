@@ -7,6 +7,7 @@
 // A failure because the database cannot be reached is no failure of the message: the consumer
 // stops pulling, holds what it has and waits for the database (see waitOut).
 import { jetstream, jetstreamManager, type JsMsg, type ConsumerMessages } from '@nats-io/jetstream';
+import { provisionPatiently } from './provisioning.ts';
 import { context } from '@opentelemetry/api';
 import { backgroundFork, withQuerySource, type MikroORM } from '../db/database.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
@@ -336,10 +337,11 @@ export function createConsumer(options: ConsumerOptions): Worker {
   return {
     name: `consumer:${options.consumer}`,
     async start() {
-      await ensureConsumer(
-        await jetstreamManager(options.nats),
-        { namespace, replicas: options.replicas },
-        options.consumer,
+      const jsm = await jetstreamManager(options.nats);
+      await provisionPatiently(
+        `creating consumer ${options.consumer}`,
+        () => ensureConsumer(jsm, { namespace, replicas: options.replicas }, options.consumer),
+        log,
       );
       running = true;
       loop = (async () => {

@@ -1,5 +1,7 @@
 // One NATS connection per process. It reconnects forever: a restarted NATS server must never
-// take a service down, only pause its messaging.
+// take a service down, only pause its messaging. Given several servers (a JetStream cluster's
+// nodes, NATS_URL=nats://a:4222,nats://b:4222), it connects to one and, when that one goes,
+// to another; the client also learns the cluster's other nodes from the server it reaches.
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../logger.ts';
@@ -9,17 +11,18 @@ import { inboxPrefix, type NatsCredential } from '../../nats/credentials.ts';
 export type { NatsConnection };
 
 /**
- * Connects as `credentials`' user when given (each process has its own: nats/permissions.ts),
- * with that user's inbox prefix, the only inboxes the server lets it read.
+ * `servers`: one URL, a comma-separated list of them, or a list. Connects as `credentials`'
+ * user when given (each process has its own: nats/permissions.ts), with that user's inbox
+ * prefix, the only inboxes the server lets it read.
  */
 export async function connectNats(
-  url: string,
+  servers: string | readonly string[],
   name: string,
   logger: Logger,
   credentials?: NatsCredential,
 ): Promise<NatsConnection> {
   const nc = await connect({
-    servers: url,
+    servers: typeof servers === 'string' ? splitServers(servers) : [...servers],
     name,
     ...(credentials
       ? { user: credentials.user, pass: credentials.password, inboxPrefix: inboxPrefix(credentials.user) }
@@ -40,6 +43,14 @@ export async function connectNats(
     }
   })().catch(() => undefined);
   return nc;
+}
+
+/** `nats://a:4222,nats://b:4222` → its servers (the client itself takes a list, not this form). */
+export function splitServers(servers: string): string[] {
+  return servers
+    .split(',')
+    .map((server) => server.trim())
+    .filter(Boolean);
 }
 
 export function natsReadiness(nc: NatsConnection): ReadinessCheck {

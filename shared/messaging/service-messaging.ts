@@ -10,6 +10,7 @@ import type { Worker } from '../graphql/subgraph-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { NatsConnection } from './nats.ts';
 import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
+import { provisionPatiently } from './provisioning.ts';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';
 import { createInboxJanitor } from './inbox-janitor.ts';
@@ -68,11 +69,17 @@ export async function createMessagingWorkers(
 ): Promise<Worker[]> {
   const { config, orm, nats, logger, metrics } = options;
   const { publisher, relay } = options.publishing;
-  await ensureStreams(await jetstreamManager(nats), {
-    namespace: config.natsNamespace,
-    replicas: config.natsReplicas,
-    service: config.service,
-  });
+  const jsm = await jetstreamManager(nats);
+  await provisionPatiently(
+    'creating the streams',
+    () =>
+      ensureStreams(jsm, {
+        namespace: config.natsNamespace,
+        replicas: config.natsReplicas,
+        service: config.service,
+      }),
+    logger,
+  );
   const consumers = Object.entries(options.consumers).map(([consumer, setup]) =>
     createConsumer({
       consumer: consumer as ConsumerName,

@@ -17,12 +17,13 @@ import pg from 'pg';
 import { composeSupergraph } from '../../scripts/compose-supergraph.ts';
 import { startSystem, type RunningSystem, type StartSystemOptions } from '../../scripts/lib/processes.ts';
 import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, PROCESSES } from '../../scripts/lib/services.ts';
+import { splitServers } from '../../shared/messaging/nats.ts';
 import { credentialEnv, type NatsCredential, type NatsCredentials } from '../../nats/credentials.ts';
 
 export interface TestSystemOptions extends StartSystemOptions {
   /** Default: DATABASE_URL from the environment, else postgres://postgres@127.0.0.1:5432/postgres */
   readonly databaseUrl?: string;
-  /** Default: NATS_URL from the environment, else nats://127.0.0.1:4222 */
+  /** Default: NATS_URL from the environment, else nats://127.0.0.1:4222 (several: comma-separated) */
   readonly natsUrl?: string;
   /**
    * For a NATS that requires users (a test's own nats-server, scripts/lib/infra.ts): each process
@@ -140,12 +141,15 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 
 /** How a test connects to the system's NATS: as admin when it requires users. */
 export function natsAdminOptions(system: Pick<TestSystem, 'natsUrl' | 'natsCredentials'>): {
-  servers: string;
+  servers: string[];
   user?: string;
   pass?: string;
 } {
   const admin = system.natsCredentials?.admin;
-  return { servers: system.natsUrl, ...(admin ? { user: admin.user, pass: admin.password } : {}) };
+  return {
+    servers: splitServers(system.natsUrl),
+    ...(admin ? { user: admin.user, pass: admin.password } : {}),
+  };
 }
 
 /** Each process's NATS_USER / NATS_PASSWORD under its own further variables. */
@@ -187,7 +191,7 @@ async function dropDatabases({ databaseUrl, databasePrefix }: TestResources): Pr
 
 async function deleteStreams({ natsUrl, natsNamespace, natsCredential }: TestResources): Promise<void> {
   const nc = await connect({
-    servers: natsUrl,
+    servers: splitServers(natsUrl),
     ...(natsCredential ? { user: natsCredential.user, pass: natsCredential.password } : {}),
   });
   try {

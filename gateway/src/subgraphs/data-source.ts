@@ -2,9 +2,10 @@
 // subgraph needs to trust and trace the call. The verified token is forwarded as it came (the
 // subgraph verifies it again against the users JWKS); a bare identity header is never sent.
 // Every call also carries the gateway's service token for that subgraph, without which a
-// subgraph refuses the request (shared/auth/service-identity.ts). Every call passes the
-// subgraph's circuit breaker: a call the subgraph cannot answer (down, too slow, 502/503/504)
-// becomes a SubgraphUnavailableError, and while the breaker is open calls fail at once.
+// subgraph refuses the request (shared/auth/service-identity.ts). Every call goes to one of the
+// subgraph's instances and passes that instance's circuit breaker (instances.ts): a call no
+// instance can answer (down, too slow, 502/503/504) becomes a SubgraphUnavailableError, and
+// while every instance's breaker is open calls fail at once.
 //
 // Identical fetches of client queries in flight at the same time share one call (see
 // shared-fetch.ts for what counts as identical). Only that one call passes the breaker, so the
@@ -16,28 +17,30 @@ import type { GatewayContext } from '../auth/context.ts';
 import type { ServiceHeaders } from '../../../shared/auth/service-identity.ts';
 import { traceHeaders } from '../../../shared/observability/tracing.ts';
 import { childTraceparent } from '../http/request-meta.ts';
-import type { CircuitBreaker } from './breaker.ts';
 import { InFlightCalls } from './in-flight.ts';
+import { isRead, type FailoverListener, type SubgraphInstance, type SubgraphInstances } from './instances.ts';
 import { copyResponse, fetchKey, mayShare, type SubgraphResponse } from './shared-fetch.ts';
-import { SubgraphUnavailableError, unavailabilityOf, type UnavailableReason } from './unavailable.ts';
+import { SubgraphUnavailableError, type UnavailableReason } from './unavailable.ts';
 
 export interface DataSourceOptions {
   readonly name: string;
-  readonly url: string;
+  /** Its instances, each behind its own breaker; calls are spread over them (instances.ts). */
+  readonly instances: SubgraphInstances;
   readonly fetcher: Fetcher;
   readonly serviceHeaders: ServiceHeaders;
-  readonly breaker: CircuitBreaker;
   /** Identical concurrent fetches of client queries share one call (SUBGRAPH_DEDUP). */
   readonly dedup: boolean;
   /** Called for every fetch of a query plan: `shared` when it joined an identical one in flight. */
   readonly onFetch?: (shared: boolean) => void;
   /** Called for every call that failed for want of the subgraph (breaker-open included). */
   readonly onUnavailable?: (reason: UnavailableReason, error?: unknown) => void;
+  /** Called when a call failed on one instance and goes on to another. */
+  readonly onFailover?: FailoverListener;
 }
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
 
-/** A data source for one subgraph, behind its breaker. */
+/** A data source for one subgraph, spreading its calls over the subgraph's instances. */
 export function createDataSource(options: DataSourceOptions): RemoteGraphQLDataSource<GatewayContext> {
   return new GuardedDataSource(options);
 }
@@ -45,17 +48,22 @@ export function createDataSource(options: DataSourceOptions): RemoteGraphQLDataS
 class GuardedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly guard: DataSourceOptions;
   private readonly inFlight = new InFlightCalls<SubgraphResponse>(copyResponse);
+  /** The instance each call in progress goes to; willSendRequest points the request there. */
+  private readonly targets = new WeakMap<ProcessOptions, SubgraphInstance>();
 
   constructor(options: DataSourceOptions) {
-    super({ url: options.url, fetcher: options.fetcher });
+    super({ url: options.instances.instances[0]!.url, fetcher: options.fetcher });
     this.guard = options;
   }
 
   override async willSendRequest(options: ProcessOptions): Promise<void> {
-    const headers = options.request.http?.headers;
-    if (!headers) return;
+    const target = this.targets.get(options);
+    // RemoteGraphQLDataSource addressed the request to the first instance; this call's goes here.
+    if (target && options.request.http) options.request.http = { ...options.request.http, url: target.url };
+    const http = options.request.http;
+    if (!http) return;
     const all = { ...requestHeaders(options.context), ...(await this.credentials(options.context)) };
-    for (const [header, value] of Object.entries(all)) headers.set(header, value);
+    for (const [header, value] of Object.entries(all)) http.headers.set(header, value);
   }
 
   override async process(options: ProcessOptions): Promise<SubgraphResponse> {
@@ -78,28 +86,21 @@ class GuardedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     }
   }
 
-  /** One call to the subgraph, through its breaker. */
+  /** One call to the subgraph, to one instance after another as instances.ts decides. */
   private async call(options: ProcessOptions): Promise<SubgraphResponse> {
-    const { name, breaker, onUnavailable } = this.guard;
-    const attempt = breaker.attempt();
-    if (!attempt) {
-      onUnavailable?.('breaker-open');
-      throw new SubgraphUnavailableError(name, 'breaker-open');
-    }
+    const { instances, onUnavailable, onFailover } = this.guard;
     try {
-      const response = await super.process(options);
-      attempt.succeeded();
-      return response;
+      return await instances.call(
+        (instance) => {
+          this.targets.set(options, instance);
+          return super.process(options);
+        },
+        isRead(options),
+        onFailover,
+      );
     } catch (error) {
-      const reason = unavailabilityOf(error);
-      // The subgraph answered, if with an error: it is up, the error is the caller's to see.
-      if (!reason) {
-        attempt.succeeded();
-        throw error;
-      }
-      attempt.failed();
-      onUnavailable?.(reason, error);
-      throw new SubgraphUnavailableError(name, reason);
+      if (error instanceof SubgraphUnavailableError) onUnavailable?.(error.reason, error.failure);
+      throw error;
     }
   }
 

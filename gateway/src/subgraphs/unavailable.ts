@@ -21,13 +21,16 @@ const DESCRIPTIONS: Readonly<Record<UnavailableReason, string>> = {
 export class SubgraphUnavailableError extends GraphQLError {
   readonly service: string;
   readonly reason: UnavailableReason;
-  constructor(service: string, reason: UnavailableReason) {
+  /** The network error or answer behind it, for the log (never shown to the client). */
+  readonly failure: unknown;
+  constructor(service: string, reason: UnavailableReason, failure?: unknown) {
     super(`The ${service} service ${DESCRIPTIONS[reason]}; the fields it provides are null`, {
       extensions: { code: SUBGRAPH_UNAVAILABLE, service },
     });
     this.name = 'SubgraphUnavailableError';
     this.service = service;
     this.reason = reason;
+    this.failure = failure;
   }
 }
 
@@ -72,6 +75,27 @@ export function unavailabilityOf(error: unknown): UnavailableReason | undefined 
   if (code && UNREACHABLE_CODES.has(code)) return 'unreachable';
   if (error instanceof TypeError && FETCH_FAILURES.has(error.message)) return 'unreachable';
   return undefined;
+}
+
+/**
+ * Errors of a call that never reached the subgraph: no connection could be opened (refused,
+ * no route, no such host, the connect time limit). Such a call did nothing there, so it may go
+ * to another instance whatever it is, a mutation included.
+ */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** True when the call failed before anything reached the subgraph (see NOT_SENT_CODES). */
+export function sentNothing(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = errorCode(error) ?? errorCode((error as { cause?: unknown }).cause);
+  return code !== undefined && NOT_SENT_CODES.has(code);
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -1,5 +1,5 @@
 // Entry of the orders subgraph: configuration and signals only.
-import { readInt, readSubgraphConfig, readUrl } from '../../../shared/config.ts';
+import { readInt, readSubgraphConfig, readUrls } from '../../../shared/config.ts';
 import { runService } from '../../../shared/process.ts';
 import { startOrders } from './server.ts';
 
@@ -8,7 +8,10 @@ await runService('orders', (logger) =>
     {
       ...readSubgraphConfig('orders', 4004),
       stepTimeoutMs: readInt(process.env, 'SAGA_STEP_TIMEOUT_MS', 30_000, 100, 3_600_000),
-      productsUrl: readUrl(process.env, 'PRODUCTS_URL', 'http://127.0.0.1:4002/graphql', ['http:', 'https:']),
+      productsUrls: readUrls(process.env, 'PRODUCTS_URL', 'http://127.0.0.1:4002/graphql', [
+        'http:',
+        'https:',
+      ]),
     },
     logger,
   ),

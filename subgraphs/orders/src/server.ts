@@ -21,7 +21,8 @@ export interface OrdersConfig extends SubgraphConfig {
   /** How long one saga step may take before the order is cancelled with TIMEOUT. */
   readonly stepTimeoutMs: number;
   /** Where products not yet in the local copy are read from. */
-  readonly productsUrl: string;
+  /** The products subgraph's instances (PRODUCTS_URL, comma-separated). */
+  readonly productsUrls: readonly string[];
 }
 
 /** Business figures: orders by final status, and how long their saga took. */
@@ -65,7 +66,7 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
       });
       const settings = {
         stepTimeoutMs: config.stepTimeoutMs,
-        productSource: productsSubgraphSource(config.productsUrl, serviceHeaders),
+        productSource: productsSubgraphSource(config.productsUrls, serviceHeaders),
         publisher,
       };
       return {

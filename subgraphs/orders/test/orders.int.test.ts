@@ -40,7 +40,7 @@ beforeAll(async () => {
   admin = users.adminToken;
   products = await startProducts(env.config('products', users.jwksUrl), env.logger, { messaging: false });
   orders = await startOrders(
-    { ...env.config('orders', users.jwksUrl), stepTimeoutMs: 120_000, productsUrl: products.url },
+    { ...env.config('orders', users.jwksUrl), stepTimeoutMs: 120_000, productsUrls: [products.url] },
     env.logger,
   );
   call = callAsGateway(env, 'orders', orders.url);
