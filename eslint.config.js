@@ -32,6 +32,8 @@ export default defineConfig(
     'dist/',
     // Peer gateways for bench/gateway.ts, with dependencies of their own.
     'bench/peers/',
+    // Resolver types written by `npm run codegen` (codegen.ts); `npm run codegen:check` keeps them current.
+    'subgraphs/*/src/generated/',
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,

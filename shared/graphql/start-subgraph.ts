@@ -2,7 +2,7 @@
 // migrated), connect NATS, run its outbox relay and consumers, apply its permissions to its
 // schema, and serve it — undoing what was opened if any step fails. A subgraph's own
 // server.ts only says what is particular to it (`setup`).
-import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
+import { buildSubgraphSchema, type GraphQLSchemaModule } from '@apollo/subgraph';
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { SubgraphConfig } from '../config.ts';
@@ -65,7 +65,11 @@ export interface SubgraphDefinition<C extends BaseContext> extends SubgraphOptio
   readonly logger: Logger;
   /** The subgraph's schema file (schema first: one file per subgraph). */
   readonly schemaFile: URL;
-  readonly resolvers: GraphQLResolverMap<C>;
+  /**
+   * The subgraph's resolvers, typed where they are written by the `Resolvers` type generated
+   * from its schema (subgraphs/<name>/src/generated/graphql.ts, see codegen.ts).
+   */
+  readonly resolvers: GraphQLSchemaModule['resolvers'];
   readonly permissions: RuleTree;
   readonly entities: DatabaseOptions['entities'];
   readonly migrations: DatabaseOptions['migrations'];
@@ -120,7 +124,7 @@ export async function startSubgraph<C extends BaseContext>(
       buildSubgraphSchema([
         {
           typeDefs: parse(readFileSync(definition.schemaFile, 'utf8')),
-          resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+          resolvers: definition.resolvers,
         },
       ]),
       definition.permissions,

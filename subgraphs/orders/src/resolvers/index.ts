@@ -3,9 +3,10 @@ import { DateTime } from '../../../../shared/graphql/scalars.ts';
 import { UnauthenticatedError } from '../../../../shared/errors.ts';
 import type { Identity } from '../../../../shared/auth/identity.ts';
 import type { OrdersContext } from '../context.ts';
-import type { Order, OrderItem } from '../domain/order.entity.ts';
-import { advanceFulfilment, cancelOrder, placeOrder, type PlaceOrderInput } from '../domain/orders.ts';
+import type { Order } from '../domain/order.entity.ts';
+import { advanceFulfilment, cancelOrder, placeOrder } from '../domain/orders.ts';
 import { customerOrders } from '../domain/queries.ts';
+import type { Resolvers } from '../generated/graphql.ts';
 
 const money = (amountCents: number, currency: string) => ({ amountCents, currency });
 
@@ -35,49 +36,44 @@ async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promis
   };
 }
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   DateTime,
   Query: {
-    order: (_: unknown, args: { id: string }, ctx: OrdersContext) => visibleOrder(ctx, args.id),
-    orderAt: (_: unknown, args: { id: string; sequence: number }, ctx: OrdersContext) =>
-      orderAt(ctx, args.id, args.sequence),
-    myOrders: (_: unknown, args: { first?: number; after?: string }, ctx: OrdersContext) =>
-      customerOrders(ctx.em, identity(ctx).userId, args.first, args.after),
+    order: (_, args, ctx) => visibleOrder(ctx, args.id),
+    orderAt: (_, args, ctx) => orderAt(ctx, args.id, args.sequence),
+    myOrders: (_, args, ctx) => customerOrders(ctx.em, identity(ctx).userId, args.first, args.after),
   },
   Mutation: {
-    placeOrder: (_: unknown, args: { input: PlaceOrderInput }, ctx: OrdersContext) =>
-      placeOrder(ctx.em, identity(ctx).userId, args.input, ctx.settings),
-    cancelOrder: (_: unknown, args: { id: string }, ctx: OrdersContext) =>
-      cancelOrder(ctx.em, args.id, identity(ctx), ctx.settings.stepTimeoutMs),
-    shipOrder: (_: unknown, args: { id: string }, ctx: OrdersContext) =>
+    placeOrder: (_, args, ctx) => placeOrder(ctx.em, identity(ctx).userId, args.input, ctx.settings),
+    cancelOrder: (_, args, ctx) => cancelOrder(ctx.em, args.id, identity(ctx), ctx.settings.stepTimeoutMs),
+    shipOrder: (_, args, ctx) =>
       advanceFulfilment(ctx.em, args.id, 'SHIPPED', identity(ctx), ctx.settings.stepTimeoutMs),
-    deliverOrder: (_: unknown, args: { id: string }, ctx: OrdersContext) =>
+    deliverOrder: (_, args, ctx) =>
       advanceFulfilment(ctx.em, args.id, 'DELIVERED', identity(ctx), ctx.settings.stepTimeoutMs),
   },
   Order: {
-    __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.orders.load(ref.id),
-    customer: (order: Order) => ({ __typename: 'User', id: order.customerId }),
-    total: (order: Order) => money(order.totalCents, order.currency),
-    items: (order: Order, _: unknown, ctx: OrdersContext) => ctx.items.load(order.id),
+    __resolveReference: (ref, ctx) => ctx.orders.load(ref.id),
+    customer: (order) => ({ __typename: 'User', id: order.customerId }),
+    total: (order) => money(order.totalCents, order.currency),
+    items: (order, _, ctx) => ctx.items.load(order.id),
     // Cut at the order's own sequence (orderAt's, or the row's): an order stays consistent with
     // itself even when a change commits between reading its row and reading its history.
-    history: async (order: Order, _: unknown, ctx: OrdersContext) => {
+    history: async (order, _, ctx) => {
       const changes = await ctx.history.load(order.id);
       return changes.filter((c) => c.sequence <= order.statusSequence);
     },
   },
   OrderItem: {
-    product: (item: OrderItem) => ({ __typename: 'Product', id: item.productId }),
-    unitPrice: (item: OrderItem) => money(item.unitPriceCents, item.currency),
-    subtotal: (item: OrderItem) => money(item.unitPriceCents * item.quantity, item.currency),
+    product: (item) => ({ __typename: 'Product', id: item.productId }),
+    unitPrice: (item) => money(item.unitPriceCents, item.currency),
+    subtotal: (item) => money(item.unitPriceCents * item.quantity, item.currency),
   },
   OrderConnection: {
-    totalCount: (connection: { totalCount: number | (() => Promise<number>) }) =>
+    totalCount: (connection) =>
       typeof connection.totalCount === 'function' ? connection.totalCount() : connection.totalCount,
   },
   User: {
-    __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-    orders: (user: { id: string }, args: { first?: number; after?: string }, ctx: OrdersContext) =>
-      customerOrders(ctx.em, user.id, args.first, args.after),
+    __resolveReference: (ref) => ref,
+    orders: (user, args, ctx) => customerOrders(ctx.em, user.id, args.first, args.after),
   },
 };

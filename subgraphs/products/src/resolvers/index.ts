@@ -1,28 +1,18 @@
 // Thin: read arguments, call the domain, shape the answer.
-import type { ProductsContext } from '../context.ts';
-import type { Product } from '../domain/product.entity.ts';
 import {
   countProducts,
   createProduct,
   findProductPage,
   prepareProductQuery,
   updateProduct,
-  type ProductFilter,
-  type ProductInput,
-  type ProductUpdate,
 } from '../domain/catalogue.ts';
 import { encodeCursor } from '../domain/validation.ts';
+import type { Resolvers } from '../generated/graphql.ts';
 
-interface ProductsArgs {
-  filter?: ProductFilter | null;
-  first?: number | null;
-  after?: string | null;
-}
-
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: {
-    product: (_: unknown, args: { id: string }, ctx: ProductsContext) => ctx.products.load(args.id),
-    products: async (_: unknown, args: ProductsArgs, ctx: ProductsContext) => {
+    product: (_, args, ctx) => ctx.products.load(args.id),
+    products: async (_, args, ctx) => {
       const query = prepareProductQuery({ ...args, includeInactive: ctx.identity?.role === 'ADMIN' });
       const page = await findProductPage(ctx.em, query);
       const edges = page.products.map((node) => ({ cursor: encodeCursor(node), node }));
@@ -35,13 +25,11 @@ export const resolvers = {
     },
   },
   Mutation: {
-    createProduct: (_: unknown, args: { input: ProductInput }, ctx: ProductsContext) =>
-      createProduct(ctx.em, args.input),
-    updateProduct: (_: unknown, args: { id: string; input: ProductUpdate }, ctx: ProductsContext) =>
-      updateProduct(ctx.em, args.id, args.input),
+    createProduct: (_, args, ctx) => createProduct(ctx.em, args.input),
+    updateProduct: (_, args, ctx) => updateProduct(ctx.em, args.id, args.input),
   },
   Product: {
-    __resolveReference: (ref: { id: string }, ctx: ProductsContext) => ctx.products.load(ref.id),
-    price: (product: Product) => ({ amountCents: product.priceCents, currency: product.currency }),
+    __resolveReference: (ref, ctx) => ctx.products.load(ref.id),
+    price: (product) => ({ amountCents: product.priceCents, currency: product.currency }),
   },
 };
