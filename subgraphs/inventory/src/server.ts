@@ -35,7 +35,6 @@ export function startInventory(
     setup: () => ({
       consumers: { 'inventory-commands': { handlers: inventoryCommandHandlers } },
       extendContext: (base) => ({
-        ...base,
         stock: batchById(
           (ids) => stockLevels(base.em, ids),
           (level) => level.productId,

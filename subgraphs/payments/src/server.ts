@@ -71,7 +71,6 @@ export function startPayments(
           },
         },
         extendContext: (base) => ({
-          ...base,
           paymentsById: batchById(
             (ids) => findPaymentsByIds(base.em, ids),
             (p) => p.id,

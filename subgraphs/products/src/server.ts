@@ -31,7 +31,6 @@ export function startProducts(
     // products consumes nothing; its outbox relay publishes product events.
     setup: () => ({
       extendContext: (base) => ({
-        ...base,
         products: batchById(
           (ids) => findProductsByIds(base.em, ids),
           (p) => p.id,

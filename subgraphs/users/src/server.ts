@@ -43,7 +43,6 @@ export function startUsers(config: UsersConfig, logger: Logger): Promise<Running
         verifyToken: tokens.verifier,
         routes: { '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, tokens.jwks()) },
         extendContext: (base) => ({
-          ...base,
           tokens,
           session: {},
           users: batchById(
