@@ -7,7 +7,7 @@ import { startSubgraph } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import type { Metrics } from '../../../shared/observability/metrics.ts';
 import { Order, OrderItem, OrderStatusChange, ProductCopy } from './domain/order.entity.ts';
-import { findHistory, findItems, findOrders } from './domain/queries.ts';
+import { findOrderItems, findOrdersWithItems, findStatusHistory } from './domain/order-reads.store.ts';
 import { createSaga } from './saga/orchestrator.ts';
 import { createTimeoutSweeper } from './saga/timeouts.ts';
 import { deadLetterHandler } from './saga/dead-letters.ts';
@@ -76,19 +76,20 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
           'orders-dead-letters': { handlers: { raw: deadLetterHandler(saga) } },
         },
         workers: [createTimeoutSweeper(orm, saga, logger)],
-        extendContext: (base) => ({
-          ...base,
+        // Reads run store statements on the global EntityManager: no unit of work, no fork.
+        extendContext: () => ({
           settings,
+          reads: orm.em,
           orders: batchById(
-            (ids) => findOrders(base.em, ids),
+            (ids) => findOrdersWithItems(orm.em, ids),
             (o) => o.id,
           ),
           items: batchGroups(
-            (ids) => findItems(base.em, ids),
+            (ids) => findOrderItems(orm.em, ids),
             (i) => i.orderId,
           ),
           history: batchGroups(
-            (ids) => findHistory(base.em, ids),
+            (ids) => findStatusHistory(orm.em, ids),
             (c) => c.orderId,
           ),
         }),

@@ -4,6 +4,7 @@ import { UnauthenticatedError } from '../../../../shared/errors.ts';
 import type { Identity } from '../../../../shared/auth/identity.ts';
 import type { OrdersContext } from '../context.ts';
 import type { Order, OrderItem } from '../domain/order.entity.ts';
+import type { OrderWithItems } from '../domain/order-reads.store.ts';
 import { advanceFulfilment, cancelOrder, placeOrder, type PlaceOrderInput } from '../domain/orders.ts';
 import { customerOrders } from '../domain/queries.ts';
 
@@ -15,13 +16,13 @@ function identity(ctx: OrdersContext): Identity {
 }
 
 /** Null both when the order does not exist and when the caller may not see it: nothing leaks. */
-async function visibleOrder(ctx: OrdersContext, id: string): Promise<Order | null> {
+async function visibleOrder(ctx: OrdersContext, id: string): Promise<OrderWithItems | null> {
   const order = await ctx.orders.load(id);
   const who = identity(ctx);
   return order && (who.role === 'ADMIN' || order.customerId === who.userId) ? order : null;
 }
 
-async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promise<Order | null> {
+async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promise<OrderWithItems | null> {
   const order = await visibleOrder(ctx, id);
   if (!order) return null;
   const change = (await ctx.history.load(id)).find((c) => c.sequence === sequence);
@@ -42,7 +43,7 @@ export const resolvers = {
     orderAt: (_: unknown, args: { id: string; sequence: number }, ctx: OrdersContext) =>
       orderAt(ctx, args.id, args.sequence),
     myOrders: (_: unknown, args: { first?: number; after?: string }, ctx: OrdersContext) =>
-      customerOrders(ctx.em, identity(ctx).userId, args.first, args.after),
+      customerOrders(ctx.reads, identity(ctx).userId, args.first, args.after),
   },
   Mutation: {
     placeOrder: (_: unknown, args: { input: PlaceOrderInput }, ctx: OrdersContext) =>
@@ -58,7 +59,9 @@ export const resolvers = {
     __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.orders.load(ref.id),
     customer: (order: Order) => ({ __typename: 'User', id: order.customerId }),
     total: (order: Order) => money(order.totalCents, order.currency),
-    items: (order: Order, _: unknown, ctx: OrdersContext) => ctx.items.load(order.id),
+    // Read orders come with their lines; those a mutation returns are read here.
+    items: (order: Order & { items?: OrderItem[] }, _: unknown, ctx: OrdersContext) =>
+      order.items ?? ctx.items.load(order.id),
     // Cut at the order's own sequence (orderAt's, or the row's): an order stays consistent with
     // itself even when a change commits between reading its row and reading its history.
     history: async (order: Order, _: unknown, ctx: OrdersContext) => {
@@ -78,6 +81,6 @@ export const resolvers = {
   User: {
     __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
     orders: (user: { id: string }, args: { first?: number; after?: string }, ctx: OrdersContext) =>
-      customerOrders(ctx.em, user.id, args.first, args.after),
+      customerOrders(ctx.reads, user.id, args.first, args.after),
   },
 };
