@@ -3,7 +3,8 @@
 //
 // Starts the whole system on free ports (its own databases and NATS namespace, as the tests do),
 // places a few orders for one customer, then drives the orders subgraph directly (not through
-// the gateway) with autocannon, `--connections` keep-alive connections, alternating rounds of
+// the gateway) with the benches' load driver (bench/lib/load.ts, as bench:gateway), `--connections`
+// keep-alive connections, alternating rounds of
 // `{ __typename }` (the server's floor: HTTP, Apollo, service token) and the one-order query
 // (the same plus the customer's token, graphql-shield and the data access). Each request carries
 // what the gateway sends: the customer's bearer token and a service token addressed to orders.
@@ -16,11 +17,11 @@
 // Figures, never pass/fail; not run in CI.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { Client } from '../e2e/support/client.ts';
 import { createServiceTokenSigner, SERVICE_TOKEN_HEADER } from '../shared/auth/service-identity.ts';
 import type { TestSystem } from '../test/support/system.ts';
-import { markdown } from './lib/report.ts';
+import { runLoad } from './lib/load.ts';
+import { markdown, percentile } from './lib/report.ts';
 import { processCpuMs } from './lib/process-cpu.ts';
 import { createProducts, registerCustomers, startBenchSystem } from './lib/system.ts';
 
@@ -73,9 +74,9 @@ interface Round {
   readonly workload: string;
   readonly requests: number;
   readonly seconds: number;
-  readonly p50: number;
-  readonly p99: number;
+  readonly latenciesMs: readonly number[];
   readonly errors: number;
+  readonly firstError: string | undefined;
   readonly cpuMs: number;
 }
 
@@ -102,44 +103,27 @@ async function runRound(
   settings: Settings,
   pid: number,
 ): Promise<Round> {
+  const request = { body: workload.body, headers };
   const cpuBefore = await cpuMs(pid);
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers,
-    body: workload.body,
-    connections: settings.connections,
-    duration: settings.seconds,
-  });
+  const result = await runLoad(url, () => request, settings);
   const cpuAfter = await cpuMs(pid);
-  return {
-    workload: workload.name,
-    requests: result.requests.total,
-    seconds: result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
-    cpuMs: cpuAfter - cpuBefore,
-  };
+  return { workload: workload.name, ...result, cpuMs: cpuAfter - cpuBefore };
 }
+
+const sorted = (latencies: readonly number[]) => [...latencies].sort((a, b) => a - b);
 
 function summary(rounds: readonly Round[], workload: string) {
   const mine = rounds.filter((r) => r.workload === workload);
   const requests = mine.reduce((n, r) => n + r.requests, 0);
   const seconds = mine.reduce((n, r) => n + r.seconds, 0);
+  const latencies = sorted(mine.flatMap((r) => r.latenciesMs));
   return {
     rate: requests / seconds,
-    // Medians of the rounds' percentiles: autocannon gives no merged histogram.
-    p50: median(mine.map((r) => r.p50)),
-    p99: median(mine.map((r) => r.p99)),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
     cpuPerRequest: mine.reduce((n, r) => n + r.cpuMs, 0) / requests,
     errors: mine.reduce((n, r) => n + r.errors, 0),
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 async function main(): Promise<void> {
@@ -201,9 +185,11 @@ async function main(): Promise<void> {
       for (const workload of workloads) {
         const result = await runRound(url, await headersNow(), workload, settings, orders.pid);
         rounds.push(result);
+        const latencies = sorted(result.latenciesMs);
         console.log(
           `round ${round} ${workload.name}: ${(result.requests / result.seconds).toFixed(0)} requests/s, ` +
-            `p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.errors} errors`,
+            `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ` +
+            `${result.errors} errors${result.firstError ? ` (first: ${result.firstError})` : ''}`,
         );
       }
     }
