@@ -58,34 +58,59 @@ export interface BaseContext {
 /** What a subgraph adds to the base context of each request (DataLoaders, settings). */
 export type ContextParts<C extends BaseContext> = Omit<C, keyof BaseContext>;
 
+/** Where a request's lazily made parts live; a symbol, so resolvers see only BaseContext's names. */
+const lazyParts = Symbol('lazy request parts');
+
+interface LazyParts {
+  em?: EntityManager;
+  logger?: Logger;
+  readonly orm: MikroORM;
+  readonly rootLogger: Logger;
+  readonly traceId: string | undefined;
+}
+
 /**
  * The base context of one request. Its EntityManager fork and its logger child are made when a
  * resolver first asks for them: most reads go through typed stores and log nothing, and both
- * showed in the profile of a one-order query as work done for every request. (Getters over
- * closures, not a class with private fields: the context reaches resolvers through objects
- * derived from it, on which a private field cannot be read.)
+ * showed in the profile of a one-order query as work done for every request.
+ *
+ * Apollo Server copies the context for every operation it runs (`Object.assign` onto a new
+ * object with the same prototype), which would call getters of the object's own (and so make
+ * the parts at once), and does not carry private fields. So the getters live on the prototype
+ * and the parts in one holder that the copy shares.
  */
-function requestBase(
-  orm: MikroORM,
-  rootLogger: Logger,
-  request: { identity: Identity | null; caller: ServiceCaller | null; requestId: string; traceId?: string },
-): BaseContext {
-  let em: EntityManager | undefined;
-  let logger: Logger | undefined;
-  const { identity, caller, requestId, traceId } = request;
-  return {
-    identity,
-    caller,
-    requestId,
-    get em() {
-      // From the global EntityManager, which no request context (MikroORM's RequestContext,
-      // unused here) could replace: skipping that lookup gives the same fork for less.
-      return (em ??= orm.em.fork({ disableContextResolution: true }));
-    },
-    get logger() {
-      return (logger ??= rootLogger.child({ requestId, traceId, userId: identity?.userId }));
-    },
-  };
+class RequestBase implements BaseContext {
+  readonly identity: Identity | null;
+  readonly caller: ServiceCaller | null;
+  readonly requestId: string;
+  readonly [lazyParts]: LazyParts;
+
+  constructor(
+    orm: MikroORM,
+    rootLogger: Logger,
+    request: { identity: Identity | null; caller: ServiceCaller | null; requestId: string; traceId?: string },
+  ) {
+    this.identity = request.identity;
+    this.caller = request.caller;
+    this.requestId = request.requestId;
+    this[lazyParts] = { orm, rootLogger, traceId: request.traceId };
+  }
+
+  get em(): EntityManager {
+    const parts = this[lazyParts];
+    // From the global EntityManager, which no request context (MikroORM's RequestContext,
+    // unused here) could replace: skipping that lookup gives the same fork for less.
+    return (parts.em ??= parts.orm.em.fork({ disableContextResolution: true }));
+  }
+
+  get logger(): Logger {
+    const parts = this[lazyParts];
+    return (parts.logger ??= parts.rootLogger.child({
+      requestId: this.requestId,
+      traceId: parts.traceId,
+      userId: this.identity?.userId,
+    }));
+  }
 }
 
 /** A loop that runs beside the HTTP server (outbox relay, consumers, timers). */
@@ -165,7 +190,7 @@ export async function startSubgraphService<C extends BaseContext>(
     const identity = await identify(req.headers, options.verifyToken).catch((err: unknown) => {
       throw err instanceof AppError ? toRequestError(err) : err;
     });
-    const base = requestBase(orm, logger, {
+    const base = new RequestBase(orm, logger, {
       identity,
       caller: callers.get(req) ?? null,
       requestId,
