@@ -2,7 +2,7 @@
 import { Counter, Histogram } from 'prom-client';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { batchById, batchGroups } from '../../../shared/graphql/batch.ts';
+import { batchById, batchGroups, sharedLookups } from '../../../shared/graphql/batch.ts';
 import { startSubgraph } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import type { Metrics } from '../../../shared/observability/metrics.ts';
@@ -68,6 +68,11 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
         productSource: productsSubgraphSource(config.productsUrl, serviceHeaders),
         publisher,
       };
+      // The hot read (`order`, `_entities`): concurrent requests share its statements.
+      const ordersById = sharedLookups(
+        (ids) => findOrdersWithItems(orm.em, ids),
+        (o) => o.id,
+      );
       return {
         consumers: {
           'orders-inventory-events': { handlers: saga.handlers, prepareBatch: saga.prepareBatch },
@@ -80,10 +85,7 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
         extendContext: () => ({
           settings,
           reads: orm.em,
-          orders: batchById(
-            (ids) => findOrdersWithItems(orm.em, ids),
-            (o) => o.id,
-          ),
+          orders: batchById(ordersById, (o) => o.id),
           items: batchGroups(
             (ids) => findOrderItems(orm.em, ids),
             (i) => i.orderId,
