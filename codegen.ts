@@ -9,7 +9,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
  * What each subgraph's resolvers hand to its types' fields, where that is not the type codegen
  * writes from the schema: the entity or store row the domain returns. Paths are relative to the
  * generated file; each mapped type is imported as `<Name>Model` (mapperTypeSuffix), so a
- * mapper may name another (`Connection<OrderModel>`).
+ * mapper may name another (`Connection<OrderViewModel>`).
  */
 interface Subgraph {
   /** The subgraph's context type, in its src/context.ts. */
@@ -28,7 +28,7 @@ const REFERENCE = (type: string) => `FederationReferenceTypes['${type}']`;
 const SUBGRAPHS: Readonly<Record<string, Subgraph>> = {
   users: {
     context: 'UsersContext',
-    mappers: { User: '../domain/user.entity.ts#User' },
+    mappers: { User: '../domain/user-reads.store.ts#UserProfile' },
   },
   products: {
     context: 'ProductsContext',
@@ -45,10 +45,10 @@ const SUBGRAPHS: Readonly<Record<string, Subgraph>> = {
   orders: {
     context: 'OrdersContext',
     mappers: {
-      Order: '../domain/order.entity.ts#Order',
+      Order: '../domain/order-reads.store.ts#OrderView',
       OrderItem: '../domain/order.entity.ts#OrderItem',
       OrderStatusChange: '../domain/order.entity.ts#OrderStatusChange',
-      OrderConnection: `${PAGINATION}#Connection<OrderModel>`,
+      OrderConnection: `${PAGINATION}#Connection<OrderViewModel>`,
       User: REFERENCE('User'),
     },
   },

@@ -1,8 +1,9 @@
-// Closed-loop HTTP load: a fixed number of connections, each sending its next request as soon
-// as the previous one is answered, for a fixed time. undici's Pool (already the gateway's HTTP
-// client) keeps one request in flight per connection; each request's latency is measured from
-// sending to the whole body read. autocannon would do the same but wants its requests fixed in
-// advance or rebuilt in a callback per connection; this loop is shorter than its set-up.
+// Closed-loop HTTP load, the one driver of bench:gateway and bench:subgraph: a fixed number of
+// connections, each sending its next request as soon as the previous one is answered, for a
+// fixed time. undici's Pool (already the gateway's HTTP client) keeps one request in flight per
+// connection; each request's latency is measured from sending to the whole body read.
+// autocannon would do the same but wants its requests fixed in advance or rebuilt in a callback
+// per connection; this loop is shorter than its set-up.
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 

@@ -184,6 +184,56 @@ describe('_entities fishing with a valid service token and a customer token', ()
   });
 });
 
+describe('entity lookups that concurrent requests share', () => {
+  // The subgraphs merge the by-id lookups of requests read at the same time into one statement
+  // (sharedLookups): each request must still see only what its own caller may.
+  it('answer each of two customers asking at once only with their own order and account', async () => {
+    const product = await client.createProduct(admin, { priceCents: 2468, stock: 50 });
+    const customers = [await client.registerCustomer(), await client.registerCustomer()];
+    const orders: string[] = [];
+    for (const customer of customers) {
+      const placed = await client.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
+      orders.push(placed.data!.placeOrder.id);
+    }
+    const ORDERS = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id status } } }';
+    const USERS = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }';
+    const both = {
+      orders: orders.map((id) => ({ __typename: 'Order', id })),
+      users: customers.map((c) => ({ __typename: 'User', id: c.id })),
+    };
+    const asking = Array.from({ length: 20 }, (_, i) => i % 2);
+    const answers = await Promise.all(
+      asking.flatMap((who) => [
+        directRequest(
+          system,
+          'orders',
+          ORDERS,
+          { r: both.orders },
+          { token: customers[who]!.token, asService: 'gateway' },
+        ),
+        directRequest(
+          system,
+          'users',
+          USERS,
+          { r: both.users },
+          { token: customers[who]!.token, asService: 'gateway' },
+        ),
+      ]),
+    );
+    asking.forEach((who, i) => {
+      const other = 1 - who;
+      const [order, user] = [answers[2 * i]!.body, answers[2 * i + 1]!.body];
+      const entities = (body: typeof order) => (body.data as { _entities: unknown[] })._entities;
+      expect(entities(order)[who]).toEqual({ id: orders[who], status: expect.any(String) });
+      expect(entities(order)[other]).toBeNull();
+      expect(entities(user)[who]).toEqual({ id: customers[who]!.id, email: customers[who]!.email });
+      expect(JSON.stringify(user.data)).not.toContain(customers[other]!.email);
+      for (const error of [...(order.errors ?? []), ...(user.errors ?? [])])
+        expect(error.extensions?.code).toBe('FORBIDDEN');
+    });
+  });
+});
+
 describe('administrator mutations by a customer', () => {
   it('are FORBIDDEN through the gateway and directly at the subgraph', async () => {
     const customer = await client.registerCustomer();

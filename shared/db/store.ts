@@ -49,8 +49,11 @@ export function storeStatements<Tables>(
         templates.set(shape, template);
       }
       mapper ??= new RowMapper(em, entities);
-      // Counted in `sql_queries_total` under the EntityManager's source, as `em.execute` is.
-      em.config.getLogger().logQuery({ level: 'info', ...em.getLoggerContext(), query: template.sql });
+      // Counted in `sql_queries_total` under the EntityManager's source, as `em.execute` is. The
+      // EntityManager's own context: it is never a RequestContext's, and reads may run on the
+      // global EntityManager (no unit of work, so no fork), which refuses to resolve one.
+      const context = em.getLoggerContext({ disableContextResolution: true });
+      em.config.getLogger().logQuery({ level: 'info', ...context, query: template.sql });
       const result = await em
         .getKysely()
         .executeQuery(CompiledQuery.raw(template.sql, bind(template, values)));

@@ -23,6 +23,7 @@ import type { RequestHandler } from '../http/server.ts';
 import {
   startSubgraphService,
   type BaseContext,
+  type ContextParts,
   type RunningService,
   type Worker,
 } from './subgraph-service.ts';
@@ -41,8 +42,8 @@ export interface SubgraphParts {
 }
 
 export interface SubgraphSetup<C extends BaseContext> {
-  /** Adds per-request parts (DataLoaders, settings) to the base context. */
-  readonly extendContext: (base: BaseContext) => C;
+  /** The per-request parts (DataLoaders, settings) added to the base context; not the base itself. */
+  readonly extendContext: (base: BaseContext) => ContextParts<C>;
   /** Default: tokens verified against the users subgraph's JWKS. */
   readonly verifyToken?: TokenVerifier;
   /** The JetStream consumers this subgraph runs, with their handlers. */

@@ -18,8 +18,16 @@ export class ForbiddenInputError extends AppError {
   }
 }
 
+/**
+ * Documents already walked and found clean. Apollo Server hands every request with the same text
+ * the same parsed document (its document cache), so a document is walked once, not per request;
+ * held weakly, so the cache's evictions free them.
+ */
+const cleanDocuments = new WeakSet<DocumentNode>();
+
 /** Throws for a string literal with a NUL anywhere in the document. */
 export function checkDocumentStrings(document: DocumentNode): void {
+  if (cleanDocuments.has(document)) return;
   visit(document, {
     [Kind.STRING]: (node) => {
       if (node.value.includes(NUL)) {
@@ -27,6 +35,7 @@ export function checkDocumentStrings(document: DocumentNode): void {
       }
     },
   });
+  cleanDocuments.add(document);
 }
 
 /** Throws for a NUL in any string of the variables, or variables nested too deeply. */

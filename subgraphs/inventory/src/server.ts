@@ -1,7 +1,7 @@
 // Builds the inventory subgraph; never listens on import, so tests can start it on any port.
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { batchById } from '../../../shared/graphql/batch.ts';
+import { batchById, sharedLookups } from '../../../shared/graphql/batch.ts';
 import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { Reservation, ReservationLine, Stock } from './domain/stock.entity.ts';
@@ -32,15 +32,17 @@ export function startInventory(
     migrations,
     // Saga handlers: short transactions of statements nobody waits for.
     pipelined: true,
-    setup: () => ({
-      consumers: { 'inventory-commands': { handlers: inventoryCommandHandlers } },
-      extendContext: (base) => ({
-        ...base,
-        stock: batchById(
-          (ids) => stockLevels(base.em, ids),
-          (level) => level.productId,
-        ),
-      }),
-    }),
+    setup: ({ orm }) => {
+      // Every product's stock comes through here: concurrent requests share the statement, run
+      // on the global EntityManager (a store statement needs no unit of work, so no fork).
+      const stockById = sharedLookups(
+        (ids) => stockLevels(orm.em, ids),
+        (level) => level.productId,
+      );
+      return {
+        consumers: { 'inventory-commands': { handlers: inventoryCommandHandlers } },
+        extendContext: () => ({ stock: batchById(stockById, (level) => level.productId) }),
+      };
+    },
   });
 }

@@ -2,12 +2,12 @@
 import { Counter, Histogram } from 'prom-client';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { batchById, batchGroups } from '../../../shared/graphql/batch.ts';
+import { batchById, batchGroups, sharedLookups } from '../../../shared/graphql/batch.ts';
 import { startSubgraph } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import type { Metrics } from '../../../shared/observability/metrics.ts';
 import { Order, OrderItem, OrderStatusChange, ProductCopy } from './domain/order.entity.ts';
-import { findHistory, findItems, findOrders } from './domain/queries.ts';
+import { findOrderItems, findOrdersWithItems, findStatusHistory } from './domain/order-reads.store.ts';
 import { createSaga } from './saga/orchestrator.ts';
 import { createTimeoutSweeper } from './saga/timeouts.ts';
 import { deadLetterHandler } from './saga/dead-letters.ts';
@@ -69,6 +69,11 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
         productSource: productsSubgraphSource(config.productsUrls, serviceHeaders),
         publisher,
       };
+      // The hot read (`order`, `_entities`): concurrent requests share its statements.
+      const ordersById = sharedLookups(
+        (ids) => findOrdersWithItems(orm.em, ids),
+        (o) => o.id,
+      );
       return {
         consumers: {
           'orders-inventory-events': { handlers: saga.handlers, prepareBatch: saga.prepareBatch },
@@ -77,19 +82,17 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
           'orders-dead-letters': { handlers: { raw: deadLetterHandler(saga) } },
         },
         workers: [createTimeoutSweeper(orm, saga, logger)],
-        extendContext: (base) => ({
-          ...base,
+        // Reads run store statements on the global EntityManager: no unit of work, no fork.
+        extendContext: () => ({
           settings,
-          orders: batchById(
-            (ids) => findOrders(base.em, ids),
-            (o) => o.id,
-          ),
+          reads: orm.em,
+          orders: batchById(ordersById, (o) => o.id),
           items: batchGroups(
-            (ids) => findItems(base.em, ids),
+            (ids) => findOrderItems(orm.em, ids),
             (i) => i.orderId,
           ),
           history: batchGroups(
-            (ids) => findHistory(base.em, ids),
+            (ids) => findStatusHistory(orm.em, ids),
             (c) => c.orderId,
           ),
         }),

@@ -2,17 +2,14 @@
 import { Counter } from 'prom-client';
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { batchById, batchGroups } from '../../../shared/graphql/batch.ts';
+import { batchById, batchGroups, sharedLookups } from '../../../shared/graphql/batch.ts';
 import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { Payment } from './domain/payment.entity.ts';
 import { PaymentEvent } from './domain/payment-event.entity.ts';
-import {
-  findPaymentEvents,
-  findPaymentsByIds,
-  findPaymentsByOrderIds,
-  lockPayments,
-} from './domain/payments.ts';
+import { findPaymentEvents, lockPayments } from './domain/payments.ts';
+import { findPaymentsOfOrders } from './domain/payment.store.ts';
+import { findPaymentsByIds } from './domain/payment-reads.store.ts';
 import type { PaymentProvider } from './domain/provider/payment-provider.ts';
 import { SimulatedPaymentProvider } from './domain/provider/simulated-provider.ts';
 import { createPaymentHandlers } from './messaging/handlers.ts';
@@ -49,7 +46,7 @@ export function startPayments(
     migrations,
     // Saga handlers: short transactions of statements nobody waits for.
     pipelined: true,
-    setup: ({ metrics }) => {
+    setup: ({ orm, metrics }) => {
       const operations = new Counter({
         name: 'payments_operations_total',
         help: 'Payment operations carried out, by operation and outcome (declines included)',
@@ -58,6 +55,10 @@ export function startPayments(
       });
       const provider =
         options.provider ?? new SimulatedPaymentProvider({ flakyFailures: config.flakyFailures });
+      const paymentsByOrderId = sharedLookups(
+        (orderIds) => findPaymentsOfOrders(orm.em, orderIds),
+        (p) => p.orderId,
+      );
       return {
         consumers: {
           'payments-commands': {
@@ -70,16 +71,14 @@ export function startPayments(
               ),
           },
         },
+        // Store statements on the global EntityManager (no unit of work, so no fork); every
+        // order's payment comes through `paymentsByOrderId`, whose statement concurrent requests share.
         extendContext: (base) => ({
-          ...base,
           paymentsById: batchById(
-            (ids) => findPaymentsByIds(base.em, ids),
+            (ids) => findPaymentsByIds(orm.em, ids),
             (p) => p.id,
           ),
-          paymentsByOrderId: batchById(
-            (orderIds) => findPaymentsByOrderIds(base.em, orderIds),
-            (p) => p.orderId,
-          ),
+          paymentsByOrderId: batchById(paymentsByOrderId, (p) => p.orderId),
           paymentEvents: batchGroups(
             (paymentIds) => findPaymentEvents(base.em, paymentIds),
             (e) => e.payment.id,

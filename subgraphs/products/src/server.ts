@@ -1,11 +1,11 @@
 // Builds the products subgraph; never listens on import, so tests can start it on any port.
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { batchById } from '../../../shared/graphql/batch.ts';
+import { batchById, sharedLookups } from '../../../shared/graphql/batch.ts';
 import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { Product } from './domain/product.entity.ts';
-import { findProductsByIds } from './domain/catalogue.ts';
+import { findProductsByIds } from './domain/product-reads.store.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import { permissions } from './permissions.ts';
@@ -29,14 +29,14 @@ export function startProducts(
     entities,
     migrations,
     // products consumes nothing; its outbox relay publishes product events.
-    setup: () => ({
-      extendContext: (base) => ({
-        ...base,
-        products: batchById(
-          (ids) => findProductsByIds(base.em, ids),
-          (p) => p.id,
-        ),
-      }),
-    }),
+    setup: ({ orm }) => {
+      // Every order line's product comes through here: concurrent requests share the statement,
+      // run on the global EntityManager (a store statement needs no unit of work, so no fork).
+      const productsById = sharedLookups(
+        (ids) => findProductsByIds(orm.em, ids),
+        (p) => p.id,
+      );
+      return { extendContext: () => ({ products: batchById(productsById, (p) => p.id) }) };
+    },
   });
 }

@@ -1,7 +1,7 @@
 // Builds the users subgraph; never listens on import, so tests can start it on any port.
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { batchById } from '../../../shared/graphql/batch.ts';
+import { batchById, sharedLookups } from '../../../shared/graphql/batch.ts';
 import { sendJson } from '../../../shared/http/server.ts';
 import { startSubgraph } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
@@ -9,7 +9,8 @@ import { User } from './domain/user.entity.ts';
 import { SigningKey } from './domain/signing-key.entity.ts';
 import { keyRefreshWorker, loadTokenIssuer } from './domain/tokens.ts';
 import { DEFAULT_KEY_REFRESH_SECONDS } from './domain/signing-keys.ts';
-import { findUsersByIds, seedAdministrator } from './domain/user-service.ts';
+import { seedAdministrator } from './domain/user-service.ts';
+import { findUserProfiles } from './domain/user-reads.store.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import { permissions } from './permissions.ts';
@@ -37,19 +38,21 @@ export function startUsers(config: UsersConfig, logger: Logger): Promise<Running
     async setup({ orm }) {
       await seedAdministrator(orm.em.fork(), config.adminEmail, config.adminPassword);
       const tokens = await loadTokenIssuer(() => orm.em.fork(), config.tokenTtlSeconds);
+      const usersById = sharedLookups(
+        (ids) => findUserProfiles(orm.em, ids),
+        (u) => u.id,
+      );
       return {
         workers: [keyRefreshWorker(tokens, config.keyRefreshSeconds ?? DEFAULT_KEY_REFRESH_SECONDS, logger)],
         // It signs the tokens, so it verifies them with the keys in hand.
         verifyToken: tokens.verifier,
         routes: { '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, tokens.jwks()) },
-        extendContext: (base) => ({
-          ...base,
+        // Every order's customer comes through here: concurrent requests share the statement,
+        // run on the global EntityManager (a store statement needs no unit of work, so no fork).
+        extendContext: () => ({
           tokens,
           session: {},
-          users: batchById(
-            (ids) => findUsersByIds(base.em, ids),
-            (u) => u.id,
-          ),
+          users: batchById(usersById, (u) => u.id),
         }),
       };
     },

@@ -1,4 +1,6 @@
 // Reading orders: one customer's orders a page at a time, and batches by id for the gateway.
+// Reads go through the read store (order-reads.store.ts), not the unit of work: nothing read here
+// is changed, so any EntityManager will do, the global one included (no fork per request).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
@@ -8,36 +10,31 @@ import {
   toConnection,
   type Connection,
 } from '../../../../shared/graphql/pagination.ts';
-import { Order, OrderItem, OrderStatusChange } from './order.entity.ts';
+import {
+  countCustomerOrders,
+  findCustomerOrderPage,
+  type OrderPageCursor,
+  type OrderWithItems,
+} from './order-reads.store.ts';
 
 export async function customerOrders(
   em: EntityManager,
   customerId: string,
   first: number | null | undefined,
   after: string | null | undefined,
-): Promise<Connection<Order>> {
+): Promise<Connection<OrderWithItems>> {
   const size = pageSize(first);
-  const cursor = orderCursor(after);
-  const where = cursor
-    ? {
-        customerId,
-        $or: [
-          { createdAt: { $lt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, id: { $lt: cursor.id } },
-        ],
-      }
-    : { customerId };
-  const rows = await em.find(Order, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: size + 1 });
+  const rows = await findCustomerOrderPage(em, customerId, size + 1, orderCursor(after));
   return toConnection(
     rows,
     size,
     (o) => [o.createdAt.toISOString(), o.id],
-    () => em.count(Order, { customerId }),
+    () => countCustomerOrders(em, customerId),
   );
 }
 
 /** A cursor of this list holds (createdAt, id); anything else is the client's mistake, not SQL's. */
-function orderCursor(after: string | null | undefined): { createdAt: Date; id: string } | null {
+function orderCursor(after: string | null | undefined): OrderPageCursor | null {
   const key = decodeCursor(after, 2);
   if (!key) return null;
   const [at, id] = key;
@@ -47,16 +44,3 @@ function orderCursor(after: string | null | undefined): { createdAt: Date; id: s
   }
   return { createdAt, id: id.toLowerCase() };
 }
-
-export const findOrders = (em: EntityManager, ids: readonly string[]) =>
-  em.find(Order, { id: { $in: [...ids] } });
-
-export const findItems = (em: EntityManager, orderIds: readonly string[]) =>
-  em.find(OrderItem, { orderId: { $in: [...orderIds] } }, { orderBy: { orderId: 'asc', position: 'asc' } });
-
-export const findHistory = (em: EntityManager, orderIds: readonly string[]) =>
-  em.find(
-    OrderStatusChange,
-    { orderId: { $in: [...orderIds] } },
-    { orderBy: { orderId: 'asc', sequence: 'asc' } },
-  );

@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { Order as OrderModel, OrderItem as OrderItemModel, OrderStatusChange as OrderStatusChangeModel } from '../domain/order.entity.ts';
+import type { OrderView as OrderViewModel } from '../domain/order-reads.store.ts';
+import type { OrderItem as OrderItemModel, OrderStatusChange as OrderStatusChangeModel } from '../domain/order.entity.ts';
 import type { Connection as ConnectionModel } from '../../../../shared/graphql/pagination.ts';
 import type { OrdersContext } from '../context.ts';
 export type Maybe<T> = T | null;
@@ -315,8 +316,8 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  Order: ResolverTypeWrapper<OrderModel>;
-  OrderConnection: ResolverTypeWrapper<ConnectionModel<OrderModel>>;
+  Order: ResolverTypeWrapper<OrderViewModel>;
+  OrderConnection: ResolverTypeWrapper<ConnectionModel<OrderViewModel>>;
   OrderEdge: ResolverTypeWrapper<Omit<OrderEdge, 'node'> & { node: ResolversTypes['Order'] }>;
   OrderItem: ResolverTypeWrapper<OrderItemModel>;
   OrderItemInput: OrderItemInput;
@@ -339,8 +340,8 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   ID: Scalars['ID']['output'];
-  Order: OrderModel;
-  OrderConnection: ConnectionModel<OrderModel>;
+  Order: OrderViewModel;
+  OrderConnection: ConnectionModel<OrderViewModel>;
   OrderEdge: Omit<OrderEdge, 'node'> & { node: ResolversParentTypes['Order'] };
   OrderItem: OrderItemModel;
   OrderItemInput: OrderItemInput;

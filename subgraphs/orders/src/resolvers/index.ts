@@ -3,7 +3,7 @@ import { DateTime } from '../../../../shared/graphql/scalars.ts';
 import { UnauthenticatedError } from '../../../../shared/errors.ts';
 import type { Identity } from '../../../../shared/auth/identity.ts';
 import type { OrdersContext } from '../context.ts';
-import type { Order } from '../domain/order.entity.ts';
+import type { OrderWithItems } from '../domain/order-reads.store.ts';
 import { advanceFulfilment, cancelOrder, placeOrder } from '../domain/orders.ts';
 import { customerOrders } from '../domain/queries.ts';
 import type { Resolvers } from '../generated/graphql.ts';
@@ -16,13 +16,13 @@ function identity(ctx: OrdersContext): Identity {
 }
 
 /** Null both when the order does not exist and when the caller may not see it: nothing leaks. */
-async function visibleOrder(ctx: OrdersContext, id: string): Promise<Order | null> {
+async function visibleOrder(ctx: OrdersContext, id: string): Promise<OrderWithItems | null> {
   const order = await ctx.orders.load(id);
   const who = identity(ctx);
   return order && (who.role === 'ADMIN' || order.customerId === who.userId) ? order : null;
 }
 
-async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promise<Order | null> {
+async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promise<OrderWithItems | null> {
   const order = await visibleOrder(ctx, id);
   if (!order) return null;
   const change = (await ctx.history.load(id)).find((c) => c.sequence === sequence);
@@ -41,7 +41,7 @@ export const resolvers: Resolvers = {
   Query: {
     order: (_, args, ctx) => visibleOrder(ctx, args.id),
     orderAt: (_, args, ctx) => orderAt(ctx, args.id, args.sequence),
-    myOrders: (_, args, ctx) => customerOrders(ctx.em, identity(ctx).userId, args.first, args.after),
+    myOrders: (_, args, ctx) => customerOrders(ctx.reads, identity(ctx).userId, args.first, args.after),
   },
   Mutation: {
     placeOrder: (_, args, ctx) => placeOrder(ctx.em, identity(ctx).userId, args.input, ctx.settings),
@@ -55,7 +55,8 @@ export const resolvers: Resolvers = {
     __resolveReference: (ref, ctx) => ctx.orders.load(ref.id),
     customer: (order) => ({ __typename: 'User', id: order.customerId }),
     total: (order) => money(order.totalCents, order.currency),
-    items: (order, _, ctx) => ctx.items.load(order.id),
+    // Read orders come with their lines; those a mutation returns are read here.
+    items: (order, _, ctx) => order.items ?? ctx.items.load(order.id),
     // Cut at the order's own sequence (orderAt's, or the row's): an order stays consistent with
     // itself even when a change commits between reading its row and reading its history.
     history: async (order, _, ctx) => {
@@ -74,6 +75,6 @@ export const resolvers: Resolvers = {
   },
   User: {
     __resolveReference: (ref) => ref,
-    orders: (user, args, ctx) => customerOrders(ctx.em, user.id, args.first, args.after),
+    orders: (user, args, ctx) => customerOrders(ctx.reads, user.id, args.first, args.after),
   },
 };

@@ -201,14 +201,6 @@ export async function refundPayment(
 
 // --- reads (one query per batch) ---
 
-export function findPaymentsByIds(em: EntityManager, ids: readonly string[]): Promise<Payment[]> {
-  return em.find(Payment, { id: { $in: [...ids] } });
-}
-
-export function findPaymentsByOrderIds(em: EntityManager, orderIds: readonly string[]): Promise<Payment[]> {
-  return em.find(Payment, { orderId: { $in: [...orderIds] } });
-}
-
 /** The events of many payments, oldest first. */
 export function findPaymentEvents(em: EntityManager, paymentIds: readonly string[]): Promise<PaymentEvent[]> {
   return em.find(PaymentEvent, { payment: { $in: [...paymentIds] } }, { orderBy: { id: 'asc' } });

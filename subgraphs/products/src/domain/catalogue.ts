@@ -145,11 +145,6 @@ function productChanged(product: Product) {
   };
 }
 
-/** One query for any number of ids (entity references, `product(id)`). */
-export async function findProductsByIds(em: EntityManager, ids: readonly string[]): Promise<Product[]> {
-  return em.find(Product, { id: { $in: [...ids] } });
-}
-
 export function prepareProductQuery(args: {
   filter?: ProductFilter | null;
   first?: number | null;

@@ -87,7 +87,3 @@ export async function seedAdministrator(
   await em.flush();
   return existing;
 }
-
-export async function findUsersByIds(em: EntityManager, ids: readonly string[]): Promise<User[]> {
-  return em.find(User, { id: { $in: [...ids] } });
-}

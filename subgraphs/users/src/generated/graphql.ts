@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { User as UserModel } from '../domain/user.entity.ts';
+import type { UserProfile as UserProfileModel } from '../domain/user-reads.store.ts';
 import type { UsersContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -179,7 +179,7 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   RegisterInput: RegisterInput;
   Role: Role;
-  User: ResolverTypeWrapper<UserModel>;
+  User: ResolverTypeWrapper<UserProfileModel>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 };
@@ -192,7 +192,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   ID: Scalars['ID']['output'];
   RegisterInput: RegisterInput;
-  User: UserModel;
+  User: UserProfileModel;
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
 };
