@@ -4,7 +4,8 @@ import type { Resolvers } from '../generated/graphql.ts';
 
 export const resolvers: Resolvers = {
   Mutation: {
-    setStock: (_, args, ctx) => setStock(ctx.em, args.productId, args.warehouse ?? 'main', args.available),
+    setStock: (_, args, ctx) =>
+      setStock(ctx.em, args.productId, args.warehouse ?? 'main', args.available, ctx.lowStockThreshold),
   },
   Product: {
     // Inventory does not know which products exist: any id is a product, with 0/0 if unknown.

@@ -10,8 +10,8 @@ type Tables = StoreTables<typeof User>;
 
 const statement = storeStatements([User], (em) => em.getKysely<Tables>(STORE_OPTIONS));
 
-/** A user as the read path serves it: never its password hash. */
-export type UserProfile = Omit<User, 'passwordHash'>;
+/** A user as the read path serves it: never its password hash (nor the events' revision). */
+export type UserProfile = Omit<User, 'passwordHash' | 'revision'>;
 
 /** The users of `ids` that exist, in no particular order. */
 export function findUserProfiles(em: EntityManager, ids: readonly string[]): Promise<UserProfile[]> {
