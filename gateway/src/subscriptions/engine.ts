@@ -192,15 +192,7 @@ export class SubscriptionEngine {
     feed.size += 1;
     try {
       await feed.ready;
-      const current = shape(
-        await this.options.execute(
-          prepared.currentQuery,
-          prepared.variables,
-          identity,
-          prepared.operationName,
-        ),
-        prepared,
-      );
+      const current = await this.currentState(group, identity);
       if (!current.ok) throw new RefusedSubscription(current.errors.map(toGraphQLError));
       const resume =
         prepared.afterSequence === undefined ? undefined : planResume(prepared.afterSequence, current);
@@ -234,6 +226,7 @@ export class SubscriptionEngine {
   private currentState(group: Group, identity: Identity): Promise<Shaped> {
     if (group.current) return group.current;
     const { prepared } = group;
+    this.options.metrics.firstStateReads.inc();
     const read = this.options
       .execute(prepared.currentQuery, prepared.variables, identity, prepared.operationName)
       .then((result) => shape(result, prepared));

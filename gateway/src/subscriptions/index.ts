@@ -13,6 +13,7 @@ import type { NatsConnection } from '../../../shared/messaging/nats.ts';
 import type { Metrics } from '../../../shared/observability/metrics.ts';
 import type { GatewayContext } from '../auth/context.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
+import { CompiledSubscriptions } from './compiled-cache.ts';
 import { SubscriptionEngine, type Execute } from './engine.ts';
 import { createSubscriptionMetrics } from './metrics.ts';
 import { SubscriptionQuota } from './quota.ts';
@@ -106,7 +107,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
     engine,
     schema: options.schema,
     rateLimiter: options.rateLimiter,
-    queryLimits: options.queryLimits,
+    compiled: new CompiledSubscriptions(options.queryLimits),
     logger,
     quota: new SubscriptionQuota(options.settings),
   };

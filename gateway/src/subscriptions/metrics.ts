@@ -10,6 +10,7 @@ export interface SubscriptionMetrics {
   readonly dropped: Counter<'transport' | 'reason'>;
   readonly feeds: Gauge;
   readonly executions: Counter;
+  readonly firstStateReads: Counter;
 }
 
 export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics {
@@ -41,6 +42,11 @@ export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics
     executions: new Counter({
       name: 'gateway_subscription_executions_total',
       help: 'Status changes executed through the supergraph for subscribers (one per event per group of identical subscriptions)',
+      registers,
+    }),
+    firstStateReads: new Counter({
+      name: 'gateway_subscription_first_state_reads_total',
+      help: 'Current-state reads through the supergraph for starting subscribers (subscribers of one group that start together share one)',
       registers,
     }),
   };

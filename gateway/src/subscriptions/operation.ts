@@ -20,6 +20,7 @@ import {
   validate,
   type DocumentNode,
   type FieldNode,
+  type GraphQLField,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -99,6 +100,26 @@ function limited(check: () => void): void {
 }
 
 /**
+ * What a subscription's text alone decides (parsed, validated, rewritten), shared by every
+ * subscriber that sends the same text: only the variables differ between them.
+ */
+export interface CompiledSubscription {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly field: FieldNode;
+  readonly fieldDef: GraphQLField<unknown, unknown>;
+  readonly responseKey: string;
+  readonly currentQuery: string;
+  readonly changeQuery: string;
+  readonly sequenceVariable: string;
+  readonly sequenceKey: string;
+  readonly statusKey: string;
+  /** The client's variables the two queries use. */
+  readonly usedVariables: ReadonlySet<string>;
+  readonly operationName: string | undefined;
+}
+
+/**
  * Parses, validates against the supergraph's API schema and rewrites; throws
  * RefusedSubscription (BAD_USER_INPUT, NOT_FOUND, QUERY_TOO_COMPLEX) with what a client may see.
  */
@@ -107,11 +128,22 @@ export function prepareSubscription(
   request: SubscriptionRequest,
   limits: QueryLimits,
 ): PreparedSubscription {
+  return bindSubscription(schema, compileSubscription(schema, request, limits), request, limits);
+}
+
+/**
+ * The part of prepareSubscription that depends on the text and the operation name only (the
+ * same checks, in the same order, as a query over HTTP: the text before it is parsed). Throws
+ * RefusedSubscription.
+ */
+export function compileSubscription(
+  schema: GraphQLSchema,
+  request: SubscriptionRequest,
+  limits: QueryLimits,
+): CompiledSubscription {
   if (typeof request.query !== 'string' || request.query.length === 0) {
     refuse(ErrorCode.BAD_USER_INPUT, 'The subscription has no query');
   }
-  // The same checks, in the same order, as a query over HTTP: the text before it is parsed,
-  // the operation once it is validated.
   limited(() => checkQueryText(request.query, limits));
   let document: DocumentNode;
   try {
@@ -142,11 +174,7 @@ export function prepareSubscription(
       'Only subscriptions are served here; send queries and mutations over HTTP POST /graphql',
     );
   }
-  limited(() => {
-    checkDocumentStrings(document);
-    checkVariables(request.variables ?? undefined);
-    checkOperation(document, operation, schema, request.variables ?? {}, limits);
-  });
+  limited(() => checkDocumentStrings(document));
   const fragments = fragmentMap(document);
   const roots = rootFields(operation.selectionSet, fragments);
   const field = roots[0];
@@ -157,25 +185,6 @@ export function prepareSubscription(
   if (!fieldDef || !field.selectionSet) {
     return refuse(ErrorCode.BAD_USER_INPUT, `${SUBSCRIPTION_FIELD} is not in the schema`);
   }
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], {
-    ...request.variables,
-  });
-  if (coerced.errors) {
-    throw new RefusedSubscription(
-      coerced.errors.map(
-        (e) =>
-          new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }),
-      ),
-    );
-  }
-  const args = getArgumentValues(fieldDef, field, coerced.coerced);
-  const orderId: unknown = args.orderId;
-  // The id becomes part of a NATS subject: only a UUID may get there. Anything else cannot exist.
-  if (!isUuid(orderId)) return refuse(ErrorCode.NOT_FOUND, `Order ${String(orderId)} was not found`);
-  // Null, like an absent argument, means no resume (the client has seen nothing yet).
-  const afterSequence = typeof args.afterSequence === 'number' ? args.afterSequence : undefined;
-  const invalidAfter = afterSequence === undefined ? undefined : invalidAfterSequence(afterSequence);
-  if (invalidAfter) refuse(ErrorCode.BAD_USER_INPUT, invalidAfter);
 
   const taken = new Set<string>();
   collectResponseKeys(field.selectionSet, fragments, taken, new Set());
@@ -229,7 +238,9 @@ export function prepareSubscription(
   };
   return {
     document,
-    orderId,
+    operation,
+    field,
+    fieldDef,
     responseKey: field.alias?.value ?? field.name.value,
     currentQuery: build('order', [], []),
     changeQuery: build(
@@ -253,12 +264,60 @@ export function prepareSubscription(
       ],
     ),
     sequenceVariable,
-    variables: Object.fromEntries(
-      Object.entries({ ...request.variables }).filter(([name]) => used.has(name)),
-    ),
-    afterSequence,
-    operationName: operation.name?.value,
     sequenceKey,
     statusKey,
+    usedVariables: used,
+    operationName: operation.name?.value,
+  };
+}
+
+/**
+ * A compiled subscription with one request's variables: the checks that depend on them (the
+ * limits, the order id, afterSequence). Throws RefusedSubscription.
+ */
+export function bindSubscription(
+  schema: GraphQLSchema,
+  compiled: CompiledSubscription,
+  request: SubscriptionRequest,
+  limits: QueryLimits,
+): PreparedSubscription {
+  const { document, operation, field, fieldDef } = compiled;
+  limited(() => {
+    checkVariables(request.variables ?? undefined);
+    checkOperation(document, operation, schema, request.variables ?? {}, limits);
+  });
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], {
+    ...request.variables,
+  });
+  if (coerced.errors) {
+    throw new RefusedSubscription(
+      coerced.errors.map(
+        (e) =>
+          new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }),
+      ),
+    );
+  }
+  const args = getArgumentValues(fieldDef, field, coerced.coerced);
+  const orderId: unknown = args.orderId;
+  // The id becomes part of a NATS subject: only a UUID may get there. Anything else cannot exist.
+  if (!isUuid(orderId)) return refuse(ErrorCode.NOT_FOUND, `Order ${String(orderId)} was not found`);
+  // Null, like an absent argument, means no resume (the client has seen nothing yet).
+  const afterSequence = typeof args.afterSequence === 'number' ? args.afterSequence : undefined;
+  const invalidAfter = afterSequence === undefined ? undefined : invalidAfterSequence(afterSequence);
+  if (invalidAfter) refuse(ErrorCode.BAD_USER_INPUT, invalidAfter);
+  return {
+    document,
+    orderId,
+    responseKey: compiled.responseKey,
+    currentQuery: compiled.currentQuery,
+    changeQuery: compiled.changeQuery,
+    sequenceVariable: compiled.sequenceVariable,
+    variables: Object.fromEntries(
+      Object.entries({ ...request.variables }).filter(([name]) => compiled.usedVariables.has(name)),
+    ),
+    afterSequence,
+    operationName: compiled.operationName,
+    sequenceKey: compiled.sequenceKey,
+    statusKey: compiled.statusKey,
   };
 }
