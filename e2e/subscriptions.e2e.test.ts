@@ -229,6 +229,94 @@ describe('orderStatusChanged over graphql-ws', () => {
   });
 });
 
+/** The sum of the gateway's /metrics lines named `name` that carry `label`. */
+async function labelled(name: string, label: string): Promise<number> {
+  const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(label))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+describe('subscriptions starting together', () => {
+  // The orders subgraph is frozen (SIGSTOP: it accepts connections and answers nothing) until
+  // the gateway counts every subscription as starting, so all of them are waiting for a current
+  // state at once, as after a gateway restart; then thawed (SIGCONT).
+  async function startTogether(subscribe: () => LiveSubscription[]): Promise<LiveSubscription[]> {
+    const starting = await metric('gateway_subscriptions_starting');
+    const pid = system.process('orders').pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const started = subscribe();
+      for (
+        let now = starting;
+        now < starting + started.length;
+        now = await metric('gateway_subscriptions_starting')
+      )
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      process.kill(pid, 'SIGCONT');
+      await Promise.all(
+        started.map((l) =>
+          l.until((x) => x.results.length === 1 || x.ending !== undefined, 'a first event or an end'),
+        ),
+      );
+      return started;
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  }
+
+  it('share one current-state read per order and selection, one query per user, never a user with another', async () => {
+    const product = await client.createProduct(admin, { priceCents: 300, stock: 50 });
+    const ada = await client.registerCustomer();
+    const bob = await client.registerCustomer();
+    const [first, second, bobs] = await Promise.all([
+      placedOrder(ada.token, product.id),
+      placedOrder(ada.token, product.id),
+      placedOrder(bob.token, product.id),
+    ]);
+    for (const id of [first!, second!, bobs!]) expect((await events.until(id)).status).toBe('CONFIRMED');
+    const reads = await metric('gateway_subscription_first_state_reads_total');
+    const queries = await metric('gateway_subscription_first_state_queries_total');
+    const fetched = await labelled('gateway_subgraph_fetches_total', 'subgraph="orders"');
+
+    const [a1, a2, a3, a4, aSecond, bOwn, bAdas] = await startTogether(() => [
+      ...Array.from({ length: 4 }, () => watch(ws(ada.token), first!)),
+      watch(ws(ada.token), second!),
+      watch(ws(bob.token), bobs!),
+      // Bob asks for Ada's order at the same moment as Ada: he must not get her state.
+      watch(ws(bob.token), first!),
+    ]);
+
+    for (const live of [a1!, a2!, a3!, a4!]) {
+      expect(live.orders).toHaveLength(1);
+      expect(live.orders[0]).toMatchObject({ id: first, status: 'CONFIRMED', customer: { id: ada.id } });
+    }
+    expect(aSecond!.orders[0]).toMatchObject({ id: second, status: 'CONFIRMED', customer: { id: ada.id } });
+    expect(bOwn!.orders[0]).toMatchObject({ id: bobs, status: 'CONFIRMED', customer: { id: bob.id } });
+    const refused = (await bAdas!.ended()) as { kind: string; error: Loose[] };
+    expect(refused.error.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    expect(bAdas!.results).toEqual([]);
+
+    // One read for Ada's four subscribers of her first order, one for her second, one for each of
+    // Bob's: his read of Ada's order is his own, not a share of hers.
+    expect((await metric('gateway_subscription_first_state_reads_total')) - reads).toBe(4);
+    // Ada's two reads may go in one query, Bob's two in another; Ada's and Bob's never in one.
+    const sent = (await metric('gateway_subscription_first_state_queries_total')) - queries;
+    expect(sent).toBeGreaterThanOrEqual(2);
+    expect(sent).toBeLessThanOrEqual(4);
+    // Each query is one fetch from orders (in flight together, they would otherwise have shared
+    // the gateway's subgraph fetches instead: those count here too).
+    expect((await labelled('gateway_subgraph_fetches_total', 'subgraph="orders"')) - fetched).toBe(sent);
+
+    // From there each follows its order as usual.
+    await fulfil(first!, 'shipOrder');
+    await Promise.all([a1, a2, a3, a4].map((l) => l!.untilStatus('SHIPPED')));
+    for (const live of [a1!, a2!, a3!, a4!]) expect(live.statuses).toEqual(['CONFIRMED', 'SHIPPED']);
+    expect(aSecond!.statuses).toEqual(['CONFIRMED']);
+  });
+});
+
 describe('orderStatusChanged over Server-Sent Events', () => {
   it('streams the same events from /graphql/stream', async () => {
     const { orderId, customer } = await confirmedOrder();

@@ -23,6 +23,7 @@ import { validateMessage } from '../../../shared/contracts/index.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { qualify } from '../../../nats/topology.ts';
+import { FirstStateReader, stableJson } from './first-state.ts';
 import { LiveStream } from './live-stream.ts';
 import type { SubscriptionMetrics, Transport } from './metrics.ts';
 import { RefusedSubscription, requestError, type PreparedSubscription } from './operation.ts';
@@ -142,10 +143,12 @@ class Feed {
 export class SubscriptionEngine {
   private readonly options: EngineOptions;
   private readonly feeds = new Map<string, Feed>();
+  private readonly firstStates: FirstStateReader;
   private closing = false;
 
   constructor(options: EngineOptions) {
     this.options = options;
+    this.firstStates = new FirstStateReader(options.execute, () => options.metrics.firstStateQueries.inc());
   }
 
   /** How many orders this gateway listens to, and how many subscribers it serves. */
@@ -190,6 +193,7 @@ export class SubscriptionEngine {
     const subscriber = new Subscriber(group, identity, sink, (s) => this.leave(feed, s));
     group.subscribers.add(subscriber);
     feed.size += 1;
+    this.options.metrics.starting.inc();
     try {
       await feed.ready;
       const current = await this.currentState(group, identity);
@@ -215,6 +219,8 @@ export class SubscriptionEngine {
     } catch (err) {
       await subscriber.stream.return();
       throw err;
+    } finally {
+      this.options.metrics.starting.dec();
     }
   }
 
@@ -227,9 +233,7 @@ export class SubscriptionEngine {
     if (group.current) return group.current;
     const { prepared } = group;
     this.options.metrics.firstStateReads.inc();
-    const read = this.options
-      .execute(prepared.currentQuery, prepared.variables, identity, prepared.operationName)
-      .then((result) => shape(result, prepared));
+    const read = this.firstStates.read(prepared, identity).then((result) => shape(result, prepared));
     group.current = read;
     const clear = () => {
       if (group.current === read) group.current = undefined;
@@ -438,14 +442,6 @@ function unnamed(prepared: PreparedSubscription): string {
     return `query${prepared.changeQuery.slice(named.length)}`;
   }
   return prepared.changeQuery;
-}
-
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -11,6 +11,8 @@ export interface SubscriptionMetrics {
   readonly feeds: Gauge;
   readonly executions: Counter;
   readonly firstStateReads: Counter;
+  readonly firstStateQueries: Counter;
+  readonly starting: Gauge;
 }
 
 export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics {
@@ -46,7 +48,17 @@ export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics
     }),
     firstStateReads: new Counter({
       name: 'gateway_subscription_first_state_reads_total',
-      help: 'Current-state reads through the supergraph for starting subscribers (subscribers of one group that start together share one)',
+      help: 'Current states read for starting subscribers (one per order per group of identical subscribers starting together)',
+      registers,
+    }),
+    firstStateQueries: new Counter({
+      name: 'gateway_subscription_first_state_queries_total',
+      help: 'Queries through the supergraph for current states (one may read several orders of the same user)',
+      registers,
+    }),
+    starting: new Gauge({
+      name: 'gateway_subscriptions_starting',
+      help: 'Subscriptions accepted whose current state is still being read',
       registers,
     }),
   };

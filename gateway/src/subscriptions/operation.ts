@@ -30,6 +30,8 @@ import { AppError, ErrorCode } from '../../../shared/errors.ts';
 import { checkDocumentStrings, checkVariables } from '../../../shared/graphql/limits/input-guard.ts';
 import { checkOperation, checkQueryText, type QueryLimits } from '../limits/query-limits.ts';
 import { isUuid } from '../../../shared/graphql/batch.ts';
+import { scanDocument } from '../../../shared/graphql/limits/document-scan.ts';
+import { MAX_BATCH, batchTemplate, type BatchTemplate } from './first-state.ts';
 import { invalidAfterSequence } from './resume.ts';
 import {
   collectFragmentNames,
@@ -68,6 +70,10 @@ export interface PreparedSubscription {
   /** Response keys of the hidden `statusSequence` and `status` fields. */
   readonly sequenceKey: string;
   readonly statusKey: string;
+  /** How to read the current state of several orders in one query, if this one can. */
+  readonly batch: BatchTemplate | undefined;
+  /** Orders one such query may read within the gateway's query limits (below 2: no batching). */
+  readonly batchSize: number;
 }
 
 export function requestError(code: ErrorCode, message: string): GraphQLError {
@@ -117,6 +123,9 @@ export interface CompiledSubscription {
   /** The client's variables the two queries use. */
   readonly usedVariables: ReadonlySet<string>;
   readonly operationName: string | undefined;
+  readonly batch: BatchTemplate | undefined;
+  /** Tokens of the current-state query, to keep a batch of them under the token limit. */
+  readonly tokens: number;
 }
 
 /**
@@ -209,40 +218,40 @@ export function compileSubscription(
       hiddenField(statusKey, 'status'),
     ],
   };
-  const build = (
-    rootName: string,
-    extraArgs: FieldNode['arguments'],
-    extraVars: VariableDefinitionNode[],
-  ) => {
-    const root: FieldNode = {
-      kind: Kind.FIELD,
-      alias: { kind: Kind.NAME, value: field.alias?.value ?? field.name.value },
-      name: { kind: Kind.NAME, value: rootName },
-      arguments: [{ ...idArgument, name: { kind: Kind.NAME, value: 'id' } }, ...(extraArgs ?? [])],
-      directives: field.directives,
-      selectionSet,
-    };
-    const query: OperationDefinitionNode = {
-      kind: Kind.OPERATION_DEFINITION,
-      operation: 'query' as OperationDefinitionNode['operation'],
-      name: operation.name,
-      variableDefinitions: [...keptDefinitions, ...extraVars],
-      directives: [],
-      selectionSet: { kind: Kind.SELECTION_SET, selections: [root] },
-    };
-    // Only the fragments the new operation still uses (a fragment on Subscription is gone).
-    const used = new Set<string>();
-    collectFragmentNames(selectionSet, fragments, used);
-    const definitions = [query, ...[...used].map((name) => fragments.get(name)!)];
-    return print({ kind: Kind.DOCUMENT, definitions });
-  };
+  // Only the fragments the new operations still use (a fragment on Subscription is gone).
+  const fragmentNames = new Set<string>();
+  collectFragmentNames(selectionSet, fragments, fragmentNames);
+  const keptFragments = [...fragmentNames].map((name) => fragments.get(name)!);
+  const rootField = (rootName: string, extraArgs: FieldNode['arguments']): FieldNode => ({
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: field.alias?.value ?? field.name.value },
+    name: { kind: Kind.NAME, value: rootName },
+    arguments: [{ ...idArgument, name: { kind: Kind.NAME, value: 'id' } }, ...(extraArgs ?? [])],
+    directives: field.directives,
+    selectionSet,
+  });
+  const queryOperation = (root: FieldNode, extraVars: VariableDefinitionNode[]): OperationDefinitionNode => ({
+    kind: Kind.OPERATION_DEFINITION,
+    operation: 'query' as OperationDefinitionNode['operation'],
+    name: operation.name,
+    variableDefinitions: [...keptDefinitions, ...extraVars],
+    directives: [],
+    selectionSet: { kind: Kind.SELECTION_SET, selections: [root] },
+  });
+  const build = (rootName: string, extraArgs: FieldNode['arguments'], extraVars: VariableDefinitionNode[]) =>
+    print({
+      kind: Kind.DOCUMENT,
+      definitions: [queryOperation(rootField(rootName, extraArgs), extraVars), ...keptFragments],
+    });
+  const currentRoot = rootField('order', []);
+  const currentQuery = build('order', [], []);
   return {
     document,
     operation,
     field,
     fieldDef,
     responseKey: field.alias?.value ?? field.name.value,
-    currentQuery: build('order', [], []),
+    currentQuery,
     changeQuery: build(
       'orderAt',
       [
@@ -268,7 +277,39 @@ export function compileSubscription(
     statusKey,
     usedVariables: used,
     operationName: operation.name?.value,
+    batch: batchTemplate({
+      operation: queryOperation(currentRoot, []),
+      root: currentRoot,
+      variableDefinitions: keptDefinitions,
+      fragments: keptFragments,
+      usedBySelection: usedVariables(field.directives ?? [], field.selectionSet, fragments),
+    }),
+    tokens: scanDocument(currentQuery, UNBOUNDED_SCAN).tokens,
   };
+}
+
+const UNBOUNDED_SCAN = { maxTokens: Infinity, maxDirectives: Infinity, maxNesting: Infinity };
+
+/**
+ * How many current-state queries of this subscription fit in one within the gateway's limits,
+ * which apply to the subscriptions' own queries too: each order adds its selection's cost and
+ * aliases (the client's, plus the order's own and the two hidden fields) and its tokens.
+ */
+function batchSize(
+  compiled: CompiledSubscription,
+  measures: { readonly aliases: number; readonly cost: number },
+  limits: QueryLimits,
+): number {
+  if (!compiled.batch) return 1;
+  return Math.max(
+    1,
+    Math.min(
+      MAX_BATCH,
+      Math.floor(limits.maxAliases / (measures.aliases + 3)),
+      Math.floor(limits.maxCost / (measures.cost + 3)),
+      Math.floor(limits.maxTokens / (compiled.tokens + 10)),
+    ),
+  );
 }
 
 /**
@@ -282,9 +323,10 @@ export function bindSubscription(
   limits: QueryLimits,
 ): PreparedSubscription {
   const { document, operation, field, fieldDef } = compiled;
+  let measures = { aliases: 0, cost: 0 };
   limited(() => {
     checkVariables(request.variables ?? undefined);
-    checkOperation(document, operation, schema, request.variables ?? {}, limits);
+    measures = checkOperation(document, operation, schema, request.variables ?? {}, limits);
   });
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], {
     ...request.variables,
@@ -319,5 +361,7 @@ export function bindSubscription(
     operationName: compiled.operationName,
     sequenceKey: compiled.sequenceKey,
     statusKey: compiled.statusKey,
+    batch: compiled.batch,
+    batchSize: batchSize(compiled, measures, limits),
   };
 }
