@@ -18,7 +18,12 @@ const lives: LiveSubscription[] = [];
 
 beforeAll(async () => {
   // Two gateways: any instance serves any subscriber (the last test uses the second one).
-  system = await startTestSystem({ instances: { gateway: 2 }, env: { RATE_LIMIT_PER_MINUTE: '100000' } });
+  system = await startTestSystem({
+    instances: { gateway: 2 },
+    // A group's current state starts newcomers for a minute here, so that a test can rely on it
+    // however slow the machine (the default is a few seconds).
+    env: { RATE_LIMIT_PER_MINUTE: '100000', SUBSCRIPTION_FIRST_STATE_MAX_AGE_MS: '60000' },
+  });
   client = new Client(system.urls.gateway!);
   events = await OrderEvents.listen(system);
   admin = await client.adminToken();
@@ -239,6 +244,7 @@ async function labelled(name: string, label: string): Promise<number> {
 }
 
 describe('subscriptions starting together', () => {
+  // (SUBSCRIPTION_FIRST_STATE_MAX_AGE_MS is a minute for this file's system: see beforeAll.)
   // The orders subgraph is frozen (SIGSTOP: it accepts connections and answers nothing) until
   // the gateway counts every subscription as starting, so all of them are waiting for a current
   // state at once, as after a gateway restart; then thawed (SIGCONT).
@@ -309,10 +315,16 @@ describe('subscriptions starting together', () => {
     // the gateway's subgraph fetches instead: those count here too).
     expect((await labelled('gateway_subgraph_fetches_total', 'subgraph="orders"')) - fetched).toBe(sent);
 
+    // A subscriber of Ada's that comes a little later starts from the state her group just read.
+    const late = watch(ws(ada.token), first!);
+    await late.until((l) => l.results.length === 1, 'the current state');
+    expect(late.orders[0]).toMatchObject({ id: first, status: 'CONFIRMED', customer: { id: ada.id } });
+    expect((await metric('gateway_subscription_first_state_reads_total')) - reads).toBe(4);
+
     // From there each follows its order as usual.
     await fulfil(first!, 'shipOrder');
-    await Promise.all([a1, a2, a3, a4].map((l) => l!.untilStatus('SHIPPED')));
-    for (const live of [a1!, a2!, a3!, a4!]) expect(live.statuses).toEqual(['CONFIRMED', 'SHIPPED']);
+    await Promise.all([a1, a2, a3, a4, late].map((l) => l!.untilStatus('SHIPPED')));
+    for (const live of [a1!, a2!, a3!, a4!, late]) expect(live.statuses).toEqual(['CONFIRMED', 'SHIPPED']);
     expect(aSecond!.statuses).toEqual(['CONFIRMED']);
   });
 });

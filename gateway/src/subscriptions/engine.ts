@@ -64,6 +64,8 @@ export interface EngineOptions {
   readonly maxQueuedEvents: number;
   /** Bytes buffered on one subscriber's socket before it is dropped as too slow. */
   readonly maxBufferedBytes: number;
+  /** How old a group's current state may be and still start a newcomer (see Group.fresh). */
+  readonly firstStateMaxAgeMs: number;
 }
 
 /** How often an event whose execution failed is tried again before the stream ends with the error. */
@@ -104,6 +106,15 @@ class Group {
   readonly results = new Map<number, Promise<Shaped>>();
   /** A read of the current state in flight, which subscribers joining meanwhile share. */
   current: Promise<Shaped> | undefined;
+  /**
+   * The last current state read for the group, and when that read started. A newcomer may start
+   * from it while it is younger than firstStateMaxAgeMs: the feed has listened since before that
+   * read began (the group, and so the feed, has had members ever since), so every change after
+   * its sequence reaches the newcomer as an event, and the order's own fields are exact. Only
+   * what other subgraphs add (a payment's status, stock) may be that old in the first event, as
+   * it is for the members who started from it.
+   */
+  fresh: { readonly state: Extract<Shaped, { ok: true }>; readonly at: number } | undefined;
 
   constructor(key: string, prepared: PreparedSubscription) {
     this.key = key;
@@ -196,7 +207,12 @@ export class SubscriptionEngine {
     this.options.metrics.starting.inc();
     try {
       await feed.ready;
-      const current = await this.currentState(group, identity);
+      const current =
+        prepared.afterSequence === undefined
+          ? await this.currentState(group, identity)
+          : // A resuming client may have seen a sequence newer than a read already in flight
+            // or kept (from another gateway): it is checked against a read of its own.
+            await this.readState(prepared, identity);
       if (!current.ok) throw new RefusedSubscription(current.errors.map(toGraphQLError));
       const resume =
         prepared.afterSequence === undefined ? undefined : planResume(prepared.afterSequence, current);
@@ -231,15 +247,29 @@ export class SubscriptionEngine {
    */
   private currentState(group: Group, identity: Identity): Promise<Shaped> {
     if (group.current) return group.current;
-    const { prepared } = group;
-    this.options.metrics.firstStateReads.inc();
-    const read = this.firstStates.read(prepared, identity).then((result) => shape(result, prepared));
+    const now = Date.now();
+    if (group.fresh && now - group.fresh.at <= this.options.firstStateMaxAgeMs) {
+      return Promise.resolve(group.fresh.state);
+    }
+    const read = this.readState(group.prepared, identity);
     group.current = read;
-    const clear = () => {
+    const settle = (state?: Shaped) => {
       if (group.current === read) group.current = undefined;
+      if (!state?.ok) return;
+      const fresh = { state, at: now };
+      group.fresh = fresh;
+      // Not kept past its use: an idle group holds no copy of the order.
+      setTimeout(() => {
+        if (group.fresh === fresh) group.fresh = undefined;
+      }, this.options.firstStateMaxAgeMs).unref();
     };
-    read.then(clear, clear);
+    read.then(settle, () => settle());
     return read;
+  }
+
+  private async readState(prepared: PreparedSubscription, identity: Identity): Promise<Shaped> {
+    this.options.metrics.firstStateReads.inc();
+    return shape(await this.firstStates.read(prepared, identity), prepared);
   }
 
   /** Drops every subscriber (their transports close them) and every NATS subscription. */

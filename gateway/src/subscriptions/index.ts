@@ -38,6 +38,8 @@ export interface SubscriptionSettings {
   readonly maxPerUser: number;
   /** Live subscriptions one WebSocket may carry. */
   readonly maxPerConnection: number;
+  /** How old a group's current state may be and still start a newcomer (0: always read anew). */
+  readonly firstStateMaxAgeMs: number;
 }
 
 export interface SubscriptionOptions {
@@ -93,6 +95,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
     metrics: createSubscriptionMetrics(options.metrics),
     maxQueuedEvents: options.settings.maxQueuedEvents,
     maxBufferedBytes: options.settings.maxBufferedBytes,
+    firstStateMaxAgeMs: options.settings.firstStateMaxAgeMs,
   });
   // Events published while NATS was away are lost to core subscriptions: catch up by reading.
   let watching = true;
