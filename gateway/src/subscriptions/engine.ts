@@ -248,7 +248,7 @@ export class SubscriptionEngine {
   private currentState(group: Group, identity: Identity): Promise<Shaped> {
     if (group.current) return group.current;
     const now = Date.now();
-    if (group.fresh && now - group.fresh.at <= this.options.firstStateMaxAgeMs) {
+    if (group.fresh && now - group.fresh.at < this.options.firstStateMaxAgeMs) {
       return Promise.resolve(group.fresh.state);
     }
     const read = this.readState(group.prepared, identity);
