@@ -16,6 +16,10 @@
 // `orderAt`. After DELIVERED or CANCELLED the stream ends. A subscriber resuming with
 // `afterSequence` starts as if that sequence had been sent to it: no current-state event, and
 // the changes since then are that same kind of gap, filled the same way (see resume.ts).
+//
+// Starting is the costly part (a query through the supergraph for the current state), and many
+// subscribers start at once when clients reconnect to a restarted gateway: a group's members
+// starting together share one read, and reads of one user's orders go in one query.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Identity } from '../../../shared/auth/identity.ts';
@@ -243,7 +247,9 @@ export class SubscriptionEngine {
   /**
    * The order's current state, read as `identity`. A read already in flight for the group is
    * shared: it started after the feed was listening, so nothing after it can be missed, and the
-   * group's members have the same rights, so it answers for the newcomer too.
+   * group's members have the same rights, so it answers for the newcomer too. So is the group's
+   * last read while it is fresh (see Group.fresh). A new read may go in one query with other
+   * orders' (first-state.ts).
    */
   private currentState(group: Group, identity: Identity): Promise<Shaped> {
     if (group.current) return group.current;
@@ -255,7 +261,7 @@ export class SubscriptionEngine {
     group.current = read;
     const settle = (state?: Shaped) => {
       if (group.current === read) group.current = undefined;
-      if (!state?.ok) return;
+      if (!state?.ok || this.options.firstStateMaxAgeMs === 0) return;
       const fresh = { state, at: now };
       group.fresh = fresh;
       // Not kept past its use: an idle group holds no copy of the order.
