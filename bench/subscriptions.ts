@@ -15,7 +15,8 @@
 //      CPU per open (the gateway's, and the whole system's: every service, PostgreSQL, NATS),
 //      and the ratio of the two;
 //   3. memory: the gateway's RSS and heap after a forced full GC (through the inspector SIGUSR1
-//      opens), before and after opening the subscriptions, per subscription;
+//      opens), before and after opening the subscriptions, per subscription; and the gateway's
+//      CPU over 10 s with every subscription open and nothing happening (keep-alive pings);
 //   4. latency: BENCH_CHANGES status changes (ship, then deliver, that many / 2 orders) at
 //      BENCH_RATE (20) changes per second while every subscription is open, each event from the
 //      status change's time (its `updatedAt`, set in the transaction that commits it) to its
@@ -52,6 +53,8 @@ const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 /** Status changes in the latency phase (ship, then deliver, half as many orders). */
 const CHANGES = Math.min(2 * ORDERS, Number(process.env.BENCH_CHANGES ?? 600));
+/** How long the gateway's CPU is read with every subscription open and nothing happening. */
+const IDLE_MS = 10_000;
 const STREAM_ORDERS = 60;
 /** New orders placed per second (open loop) in the stream phase. */
 const STREAM_RATE = 5;
@@ -350,7 +353,8 @@ try {
   const queries =
     (await gatewayMetric(system, 'gateway_subscription_first_state_queries_total')) - queriesBefore;
   const live = await gatewayMetric(system, 'gateway_live_subscriptions');
-  await sleep(2000);
+  // What holding them costs with nothing happening: keep-alive pings, timers.
+  const idle = await measured(() => sleep(IDLE_MS));
   const after = await gatewayMemory(system);
   console.log(`${elapsed()}: ${opened} subscriptions open (gateway counts ${live})`);
 
@@ -445,6 +449,7 @@ ${markdown(
   subscription / bare: gateway CPU ${ratio(o.gateway, b.gateway)}, system CPU ${ratio(o.system, b.system)}, time p50 ${ratio(o.p50, b.p50)}, opens/s ${ratio(b.perSecond, o.perSecond)} (target: ≤ 2×)
   current states read: ${reads} for ${opened} subscriptions (${(reads / opened).toFixed(2)} each; subscribers of one group starting together share one), in ${queries} queries through the supergraph (one reads up to 16 orders of the same user)
   gateway memory before / after opening${before.gc && after.gc ? ' (after a forced full GC)' : ' (no forced GC: overstated)'}:  RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MiB, heap ${(before.heap / 2 ** 20).toFixed(1)} -> ${(after.heap / 2 ** 20).toFixed(1)} MiB
+  gateway CPU with all ${opened} open and nothing happening: ${((idle.gatewayMs / IDLE_MS) * 100).toFixed(1)} % of a core (${IDLE_MS / 1000} s)
   per idle subscription:  RSS ${perSub(after.rss - before.rss)} (target ≤ 25 KB: ${(rssPer / 25).toFixed(2)} of it), heap ${perSub(after.heap - before.heap)}
   ship + deliver of ${changed.length} orders at ${RATE} changes/s with all ${SUBSCRIPTIONS} subscriptions open: ${l.count} events delivered in ${Math.round(fulfilMs)} ms, ${executions} executions through the supergraph, ${dropped} subscribers dropped as slow
     latency status change -> client:  p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (target ≤ 200 ms: ${(l.p99 / 200).toFixed(2)} of it), max ${l.max} ms
