@@ -1,34 +1,60 @@
 // Live subscriptions on one gateway: `npm run bench:subscriptions [-- <subscriptions> <orders>]`
-// (default 2000 subscriptions over 200 orders, 10 per order).
+// (default 10,000 subscriptions over 1,000 orders, 10 per order).
 //
 // Starts the whole system on free ports (its own databases and NATS namespace, as the tests
-// do) with one gateway, confirms <orders> orders spread over 20 customers, then:
-//   1. memory: samples the gateway's /metrics (process_resident_memory_bytes and
-//      nodejs_heap_size_used_bytes) 5 times, opens <subscriptions> graphql-ws connections, one
-//      subscription each (each order watched by its customer through 10 sockets: 2 selections,
-//      so 2 groups of identical subscribers per order), waits for every first event, lets the
-//      gateway settle and samples again; the medians' difference divided by the count is the
-//      cost of one idle subscription, its WebSocket included. No forced GC (the gateway does not
-//      expose one): the heap figure may still hold garbage, which only overstates it.
-//   2. latency: ships, then delivers, every order (admin mutations, 20 at a time) while all
-//      subscriptions stay open, and measures each event from the status change's time (the
-//      order's `updatedAt` in the event = the status change's `at`, set in the transaction
-//      that commits it) to its arrival at the client; every subscription then completes.
-//   3. a stream of new orders (5/s, open loop), each watched from the moment it is placed: the same latency
-//      for the saga's own events (INVENTORY_RESERVED ... CONFIRMED).
-// Loopback only; bounded in time; figures, never pass/fail.
+// do) with one gateway, and confirms <orders> orders. Customers hold no more subscriptions each
+// than the production cap (SUBSCRIPTION_MAX_PER_USER, 20): each customer's orders are watched by
+// 20 sockets in all (10 per order, two different selections, so two groups of identical
+// subscribers per order). The sockets are opened by a worker thread (bench/lib/ws-clients.ts)
+// at most BENCH_OPEN_CONCURRENCY (default 1,000) at a time, in random order, as clients do when
+// they all reconnect to a restarted gateway. Then, in one run:
+//   1. bare connections: one authenticated graphql-ws connection per subscription to come
+//      (connect, connection_init with the customer's token, connection_ack), then all closed;
+//   2. subscriptions: the same connections, each with its subscription up to its first event
+//      (the current state); all stay open. For both: the time each took, opens per second, and
+//      CPU per open (the gateway's, and the whole system's: every service, PostgreSQL, NATS),
+//      and the ratio of the two;
+//   3. memory: the gateway's RSS and heap after a forced full GC (through the inspector SIGUSR1
+//      opens), before and after opening the subscriptions, per subscription; and the gateway's
+//      CPU over 10 s with every subscription open and nothing happening (keep-alive pings);
+//   4. latency: BENCH_CHANGES status changes (ship, then deliver, that many / 2 orders) at
+//      BENCH_RATE (20) changes per second while every subscription is open, each event from the
+//      status change's time (its `updatedAt`, set in the transaction that commits it) to its
+//      arrival at the client;
+//   5. a stream of new orders (5/s, open loop), each watched from the moment it is placed: the
+//      same latency for the saga's own events (INVENTORY_RESERVED ... CONFIRMED).
+// Each side holds one socket per subscription: `ulimit -n` must exceed the count (the bench
+// checks; raise it with `ulimit -n 65536` in the shell that starts it). Loopback only; bounded in
+// time; figures, never pass/fail. BENCH_CPU_PROFILE=gateway writes the gateway's V8 CPU profile
+// to .cache/bench-profiles (summarise it with bench/lib/cpu-profile.ts).
 import { performance } from 'node:perf_hooks';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { connect } from '@nats-io/transport-node';
-import { startTestSystem, type TestSystem } from '../test/support/system.ts';
+import { execFileSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents } from '../e2e/support/client.ts';
+import { cpuBetween, sampleCpu } from './lib/cpu.ts';
+import { markdown } from './lib/report.ts';
+import { registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
+import type { Completed, Opened, Request as ClientRequest, Subscription } from './lib/ws-clients.ts';
 
-const SUBSCRIPTIONS = Number(process.argv[2] ?? 2000);
+const SUBSCRIPTIONS = Number(process.argv[2] ?? 10_000);
 const ORDERS = Number(process.argv[3] ?? Math.max(1, Math.round(SUBSCRIPTIONS / 10)));
-const CUSTOMERS = 20;
+/** The production cap on live subscriptions per user, which the bench stays under. */
+const PER_USER = 20;
+const PER_ORDER = Math.ceil(SUBSCRIPTIONS / ORDERS);
+const ORDERS_PER_CUSTOMER = Math.max(1, Math.floor(PER_USER / PER_ORDER));
+const CUSTOMERS = Math.ceil(ORDERS / ORDERS_PER_CUSTOMER);
+/** Sockets opening at once (both phases). */
+const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 1000);
 /** Status changes per second driven while every subscription is open. */
 const RATE = Number(process.env.BENCH_RATE ?? 20);
+/** Status changes in the latency phase (ship, then deliver, half as many orders). */
+const CHANGES = Math.min(2 * ORDERS, Number(process.env.BENCH_CHANGES ?? 600));
+/** How long the gateway's CPU is read with every subscription open and nothing happening. */
+const IDLE_MS = 10_000;
 const STREAM_ORDERS = 60;
 /** New orders placed per second (open loop) in the stream phase. */
 const STREAM_RATE = 5;
@@ -45,12 +71,10 @@ interface Watch {
   readonly done: Promise<void>;
 }
 
-const latencies: number[] = [];
 /** Arrival here of each status event on NATS, by `<orderId>:<sequence>`, to split the latency. */
 const natsArrival = new Map<string, number>();
 const streamLatencies: number[] = [];
 /** From the event's arrival on NATS (here) to its arrival at the client: the gateway's part. */
-const gatewayLatencies: number[] = [];
 const streamGatewayLatencies: number[] = [];
 
 function watch(
@@ -182,22 +206,90 @@ async function inBatches<T>(items: readonly T[], size: number, each: (item: T) =
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(each));
 }
 
+/** The load generator (bench/lib/ws-clients.ts) in a worker thread, one request at a time. */
+class Clients {
+  private readonly worker = new Worker(new URL('./lib/ws-clients.ts', import.meta.url));
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor() {
+    this.worker.on('message', ({ id, result, error }: { id: number; result?: unknown; error?: string }) => {
+      const pending = this.waiting.get(id);
+      this.waiting.delete(id);
+      if (error !== undefined) pending?.reject(new Error(error));
+      else pending?.resolve(result);
+    });
+  }
+
+  request<T>(request: DistributiveOmit<ClientRequest, 'id'>): Promise<T> {
+    const id = (this.next += 1);
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+function openFileLimit(): number {
+  try {
+    return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU ms of the gateway and of the whole system (services, PostgreSQL, NATS) while `run` runs. */
+async function measured<T>(
+  run: () => Promise<T>,
+): Promise<{ result: T; gatewayMs: number; systemMs: number }> {
+  const before = await sampleCpu(system);
+  const result = await run();
+  const used = cpuBetween(before, await sampleCpu(system));
+  const gateway = Object.entries(used.byGroup)
+    .filter(([group]) => group.startsWith('gateway'))
+    .reduce((sum, [, seconds]) => sum + seconds, 0);
+  return { result, gatewayMs: gateway * 1000, systemMs: used.total * 1000 };
+}
+
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
-const system = await startTestSystem({
-  env: {
-    RATE_LIMIT_PER_MINUTE: '10000000',
-    RATE_LIMIT_BURST: '1000000',
-    // The bench registers its customers from one address, faster than a client would.
-    LOGIN_THROTTLE_ENABLED: 'false',
-    LOG_LEVEL: 'warn',
-    // CUSTOMERS users hold all the subscriptions: far more each than the production cap.
-    SUBSCRIPTION_MAX_PER_USER: '100000',
-  },
+const fileLimit = openFileLimit();
+if (fileLimit < SUBSCRIPTIONS + 1000) {
+  throw new Error(
+    `ulimit -n is ${fileLimit}: the gateway and the load generator each hold one socket per subscription; ` +
+      `run \`ulimit -n ${Math.max(65536, SUBSCRIPTIONS * 2)}\` in this shell first`,
+  );
+}
+const profiled = (process.env.BENCH_CPU_PROFILE ?? '').split(',').filter(Boolean);
+const system = await startBenchSystem({
+  processEnv: Object.fromEntries(
+    profiled.map((name) => [
+      name,
+      {
+        NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${new URL('../.cache/bench-profiles', import.meta.url).pathname}`,
+      },
+    ]),
+  ),
 });
 const sockets: WsClient[] = [];
+const clients = new Clients();
 const events = await OrderEvents.listen(system);
-const tap = await connect({ servers: system.natsUrl });
+const tap = await connect(natsAdminOptions(system));
 tap.subscribe(`${system.id}.orders.evt.status.>`, {
   callback: (_err, msg) => {
     const event = msg.json<{ orderId: string; sequence: number }>();
@@ -209,78 +301,110 @@ try {
   const client = new Client(system.urls.gateway!);
   const admin = await client.adminToken();
   const product = await client.createProduct(admin, { priceCents: 100, stock: 1_000_000 });
-  const customers = await Promise.all(Array.from({ length: CUSTOMERS }, () => client.registerCustomer()));
+  const customers = await registerCustomers(client, CUSTOMERS);
+  console.log(`${elapsed()}: ${CUSTOMERS} customers registered`);
   const orders: { id: string; token: string }[] = [];
   await inBatches(
-    Array.from({ length: ORDERS }, (_, i) => customers[i % CUSTOMERS]!),
+    Array.from({ length: ORDERS }, (_, i) => customers[Math.floor(i / ORDERS_PER_CUSTOMER)]!),
     20,
-    async (customer) => {
-      const response = await client.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
-      if (!response.data) throw new Error(JSON.stringify(response.errors));
-      orders.push({ id: response.data.placeOrder.id, token: customer.token });
+    async (token) => {
+      // A machine shared with other work may make the orders database answer too late
+      // (SERVICE_UNAVAILABLE): that order is placed again, as a client would.
+      for (let attempt = 1; ; attempt += 1) {
+        const response = await client.placeOrder(token, [{ productId: product.id, quantity: 1 }]);
+        if (response.data) {
+          orders.push({ id: response.data.placeOrder.id, token });
+          return;
+        }
+        const unavailable = response.errors?.every((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE');
+        if (!unavailable || attempt === 5) throw new Error(JSON.stringify(response.errors));
+        await sleep(1000);
+      }
     },
   );
   await Promise.all(orders.map((o) => events.until(o.id)));
   console.log(`${elapsed()}: ${ORDERS} orders confirmed`);
 
-  const before = await gatewayMemory(system);
-  const opening = performance.now();
-  const watches: Watch[] = [];
-  for (let i = 0; i < SUBSCRIPTIONS; i += 1) {
-    const order = orders[i % ORDERS]!;
-    const w = watch(
-      system.urls.gatewayWs!,
-      order.token,
-      order.id,
-      SELECTIONS[Math.floor(i / ORDERS) % 2]!,
-      latencies,
-      gatewayLatencies,
-    );
-    watches.push(w);
-    sockets.push(w.socket);
-    if (i % 100 === 99) await Promise.all(watches.slice(-100).map((x) => x.first));
-  }
-  await Promise.all(watches.map((w) => w.first));
-  const openMs = performance.now() - opening;
-  const live = await gatewayMetric(system, 'gateway_live_subscriptions');
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  const after = await gatewayMemory(system);
-  console.log(
-    `${elapsed()}: ${SUBSCRIPTIONS} subscriptions open in ${Math.round(openMs)} ms (gateway counts ${live})`,
-  );
-
-  const executionsBefore = await gatewayMetric(system, 'gateway_subscription_executions_total');
-  const fulfilling = performance.now();
-  // Open loop at RATE changes per second: each mutation at its time, whatever the others do.
-  const steps = [
-    ...orders.map((o) => ({ id: o.id, step: 'shipOrder' })),
-    ...orders.map((o) => ({ id: o.id, step: 'deliverOrder' })),
-  ];
-  await Promise.all(
-    steps.map(async ({ id, step }, i) => {
-      // Each order's delivery comes a full ship pass after its shipping, so it is never early.
-      await new Promise((resolve) => setTimeout(resolve, (i * 1000) / RATE));
-      await client.data(`mutation($id: ID!) { ${step}(id: $id) { status } }`, { id }, admin);
+  const plan: Subscription[] = shuffled(
+    Array.from({ length: SUBSCRIPTIONS }, (_, i) => {
+      const order = orders[i % ORDERS]!;
+      const query = `subscription($id: ID!) { orderStatusChanged(orderId: $id) { ${SELECTIONS[Math.floor(i / ORDERS) % 2]} } }`;
+      return { token: order.token, orderId: order.id, query };
     }),
   );
-  await Promise.all(watches.map((w) => w.done));
+  const url = system.urls.gatewayWs!;
+
+  const bare = await measured(() =>
+    clients.request<Opened>({
+      kind: 'connect',
+      url,
+      tokens: plan.map((p) => p.token),
+      concurrency: CONCURRENCY,
+    }),
+  );
+  if (bare.result.failures.length > 0)
+    throw new Error(`bare connections failed: ${bare.result.failures.slice(0, 3).join('; ')}`);
+  await clients.request({ kind: 'close' });
+  console.log(`${elapsed()}: ${SUBSCRIPTIONS} bare connections opened and closed`);
+
+  const before = await gatewayMemory(system);
+  const readsBefore = await gatewayMetric(system, 'gateway_subscription_first_state_reads_total');
+  const queriesBefore = await gatewayMetric(system, 'gateway_subscription_first_state_queries_total');
+  const subs = await measured(() =>
+    clients.request<Opened>({ kind: 'subscribe', url, subscriptions: plan, concurrency: CONCURRENCY }),
+  );
+  const opened = subs.result.latencies.length;
+  if (subs.result.failures.length > 0)
+    console.log(
+      `${subs.result.failures.length} subscriptions not opened: ${subs.result.failures.slice(0, 3).join('; ')}`,
+    );
+  const reads = (await gatewayMetric(system, 'gateway_subscription_first_state_reads_total')) - readsBefore;
+  const queries =
+    (await gatewayMetric(system, 'gateway_subscription_first_state_queries_total')) - queriesBefore;
+  const live = await gatewayMetric(system, 'gateway_live_subscriptions');
+  // What holding them costs with nothing happening: keep-alive pings, timers.
+  const idle = await measured(() => sleep(IDLE_MS));
+  const after = await gatewayMemory(system);
+  console.log(`${elapsed()}: ${opened} subscriptions open (gateway counts ${live})`);
+
+  const executionsBefore = await gatewayMetric(system, 'gateway_subscription_executions_total');
+  const changed = orders.slice(0, Math.ceil(CHANGES / 2));
+  const fulfilling = performance.now();
+  // Open loop at RATE changes per second: each mutation at its time, whatever the others do.
+  // Each order's delivery is due a full ship pass after its shipping, and waits for it to be done
+  // if that is late (on a loaded machine it may be).
+  const change = (id: string, step: string, at: number, after?: Promise<unknown>) =>
+    (async () => {
+      await sleep((at * 1000) / RATE);
+      await after;
+      await client.data(`mutation($id: ID!) { ${step}(id: $id) { status } }`, { id }, admin);
+    })();
+  const shipped = changed.map((o, i) => change(o.id, 'shipOrder', i));
+  await Promise.all([
+    ...shipped,
+    ...changed.map((o, i) => change(o.id, 'deliverOrder', changed.length + i, shipped[i])),
+  ]);
+  const { latencies } = await clients.request<Completed>({
+    kind: 'completed',
+    orderIds: changed.map((o) => o.id),
+  });
   const fulfilMs = performance.now() - fulfilling;
   const executions =
     (await gatewayMetric(system, 'gateway_subscription_executions_total')) - executionsBefore;
   const dropped = await gatewayMetric(system, 'gateway_subscriptions_dropped_total');
-  console.log(`${elapsed()}: every order shipped and delivered; every subscription completed`);
-  await Promise.all(sockets.splice(0).map((s) => s.dispose()));
+  console.log(`${elapsed()}: ${changed.length} orders shipped and delivered; their subscriptions completed`);
+  await clients.request({ kind: 'close' });
 
   // A stream of new orders, each watched from placement by its customer.
   const streamWatches: Watch[] = [];
   await Promise.all(
-    Array.from({ length: STREAM_ORDERS }, (_, i) => customers[i % CUSTOMERS]!).map(async (customer, i) => {
-      await new Promise((resolve) => setTimeout(resolve, (i * 1000) / STREAM_RATE));
-      const response = await client.placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
+    Array.from({ length: STREAM_ORDERS }, (_, i) => customers[i % CUSTOMERS]!).map(async (token, i) => {
+      await sleep((i * 1000) / STREAM_RATE);
+      const response = await client.placeOrder(token, [{ productId: product.id, quantity: 1 }]);
       if (!response.data) throw new Error(JSON.stringify(response.errors));
       const w = watch(
         system.urls.gatewayWs!,
-        customer.token,
+        token,
         response.data.placeOrder.id,
         SELECTIONS[0]!,
         streamLatencies,
@@ -293,25 +417,59 @@ try {
   );
   await Promise.all(streamWatches.map((w) => w.settled));
 
-  const perSub = (bytes: number) => `${(bytes / SUBSCRIPTIONS / 1024).toFixed(1)} KB`;
+  const perSub = (bytes: number) => `${(bytes / opened / 1024).toFixed(1)} KB`;
   const l = percentiles(latencies);
-  const g = percentiles(gatewayLatencies);
   const s = percentiles(streamLatencies);
   const sg = percentiles(streamGatewayLatencies);
+  const figures = (o: { result: Opened; gatewayMs: number; systemMs: number }) => {
+    const p = percentiles(o.result.latencies);
+    return {
+      perSecond: (o.result.latencies.length / o.result.wallMs) * 1000,
+      p50: p.p50,
+      p99: p.p99,
+      gateway: o.gatewayMs / o.result.latencies.length,
+      system: o.systemMs / o.result.latencies.length,
+    };
+  };
+  const b = figures(bare);
+  const o = figures(subs);
+  const rssPer = (after.rss - before.rss) / opened / 1024;
+  const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}×`;
   console.log(`
-Live subscriptions on one gateway (${SUBSCRIPTIONS} graphql-ws connections, one subscription each, over ${ORDERS} orders)
-  opening all ${SUBSCRIPTIONS} (connect, auth, current state):  ${Math.round(openMs)} ms
+Live subscriptions on one gateway (${SUBSCRIPTIONS} graphql-ws connections, one subscription each, over ${ORDERS} orders of ${CUSTOMERS} customers; ${CONCURRENCY} opening at a time, in random order)
+
+${markdown(
+  ['opening one', 'per second', 'p50 ms', 'p99 ms', 'gateway CPU ms', 'system CPU ms'],
+  (
+    [
+      ['bare connection (connect, init with token, ack)', b],
+      ['subscription (the same, up to its first state)', o],
+    ] as const
+  ).map(([name, x]) => [
+    name,
+    x.perSecond.toFixed(0),
+    x.p50.toFixed(1),
+    x.p99.toFixed(1),
+    x.gateway.toFixed(2),
+    x.system.toFixed(2),
+  ]),
+)}
+  retried after a refusal (as a client reconnects): ${bare.result.retried} bare, ${subs.result.retried} subscriptions${subs.result.firstRefusal ? ` (first: ${subs.result.firstRefusal})` : ''}
+  subscription / bare: gateway CPU ${ratio(o.gateway, b.gateway)}, system CPU ${ratio(o.system, b.system)}, time p50 ${ratio(o.p50, b.p50)}, opens/s ${ratio(b.perSecond, o.perSecond)} (target: ≤ 2×)
+  current states read: ${reads} for ${opened} subscriptions (${(reads / opened).toFixed(2)} each; subscribers of one group starting together share one), in ${queries} queries through the supergraph (one reads up to 16 orders of the same user)
   gateway memory before / after opening${before.gc && after.gc ? ' (after a forced full GC)' : ' (no forced GC: overstated)'}:  RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MiB, heap ${(before.heap / 2 ** 20).toFixed(1)} -> ${(after.heap / 2 ** 20).toFixed(1)} MiB
-  per idle subscription:  RSS ${perSub(after.rss - before.rss)}, heap ${perSub(after.heap - before.heap)}
-  ship + deliver of ${ORDERS} orders at ${RATE} changes/s with all subscriptions open: ${l.count} events delivered in ${Math.round(fulfilMs)} ms, ${executions} executions through the supergraph, ${dropped} subscribers dropped as slow
-    latency status change -> client:  p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms
-    from arrival on NATS -> client (the gateway's part):  p50 ${g.p50} ms, p95 ${g.p95} ms, p99 ${g.p99} ms, max ${g.max} ms
+  gateway CPU with all ${opened} open and nothing happening: ${((idle.gatewayMs / IDLE_MS) * 100).toFixed(1)} % of a core (${IDLE_MS / 1000} s)
+  per idle subscription:  RSS ${perSub(after.rss - before.rss)} (target ≤ 25 KB: ${(rssPer / 25).toFixed(2)} of it), heap ${perSub(after.heap - before.heap)}
+  ship + deliver of ${changed.length} orders at ${RATE} changes/s with all ${SUBSCRIPTIONS} subscriptions open: ${l.count} events delivered in ${Math.round(fulfilMs)} ms, ${executions} executions through the supergraph, ${dropped} subscribers dropped as slow
+    latency status change -> client:  p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (target ≤ 200 ms: ${(l.p99 / 200).toFixed(2)} of it), max ${l.max} ms
   stream of ${STREAM_ORDERS} new orders placed at ${STREAM_RATE}/s, each watched from placement: ${s.count} saga events
     latency status change -> client:  p50 ${s.p50} ms, p95 ${s.p95} ms, p99 ${s.p99} ms, max ${s.max} ms
     from arrival on NATS -> client (the gateway's part):  p50 ${sg.p50} ms, p95 ${sg.p95} ms, p99 ${sg.p99} ms, max ${sg.max} ms
   total ${elapsed()}`);
 } finally {
   await Promise.all(sockets.map((s) => s.dispose()));
+  await clients.request({ kind: 'close' }).catch(() => undefined);
+  await clients.close();
   await events.close();
   await tap.close();
   await system.dispose();

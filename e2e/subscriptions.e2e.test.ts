@@ -18,7 +18,12 @@ const lives: LiveSubscription[] = [];
 
 beforeAll(async () => {
   // Two gateways: any instance serves any subscriber (the last test uses the second one).
-  system = await startTestSystem({ instances: { gateway: 2 }, env: { RATE_LIMIT_PER_MINUTE: '100000' } });
+  system = await startTestSystem({
+    instances: { gateway: 2 },
+    // A group's current state starts newcomers for a minute here, so that a test can rely on it
+    // however slow the machine (the default is a few seconds).
+    env: { RATE_LIMIT_PER_MINUTE: '100000', SUBSCRIPTION_FIRST_STATE_MAX_AGE_MS: '60000' },
+  });
   client = new Client(system.urls.gateway!);
   events = await OrderEvents.listen(system);
   admin = await client.adminToken();
@@ -226,6 +231,101 @@ describe('orderStatusChanged over graphql-ws', () => {
     expect(b.statuses).toEqual(a.statuses);
     expect(await metric('gateway_subscription_executions_total')).toBe(executionsBefore + 2);
     expect(await metric('gateway_subscription_feeds')).toBe(feedsBefore);
+  });
+});
+
+/** The sum of the gateway's /metrics lines named `name` that carry `label`. */
+async function labelled(name: string, label: string): Promise<number> {
+  const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(label))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+describe('subscriptions starting together', () => {
+  // (SUBSCRIPTION_FIRST_STATE_MAX_AGE_MS is a minute for this file's system: see beforeAll.)
+  // The orders subgraph is frozen (SIGSTOP: it accepts connections and answers nothing) until
+  // the gateway counts every subscription as starting, so all of them are waiting for a current
+  // state at once, as after a gateway restart; then thawed (SIGCONT).
+  async function startTogether(subscribe: () => LiveSubscription[]): Promise<LiveSubscription[]> {
+    const starting = await metric('gateway_subscriptions_starting');
+    const pid = system.process('orders').pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const started = subscribe();
+      for (
+        let now = starting;
+        now < starting + started.length;
+        now = await metric('gateway_subscriptions_starting')
+      )
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      process.kill(pid, 'SIGCONT');
+      await Promise.all(
+        started.map((l) =>
+          l.until((x) => x.results.length === 1 || x.ending !== undefined, 'a first event or an end'),
+        ),
+      );
+      return started;
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  }
+
+  it('share one current-state read per order and selection, one query per user, never a user with another', async () => {
+    const product = await client.createProduct(admin, { priceCents: 300, stock: 50 });
+    const ada = await client.registerCustomer();
+    const bob = await client.registerCustomer();
+    const [first, second, bobs] = await Promise.all([
+      placedOrder(ada.token, product.id),
+      placedOrder(ada.token, product.id),
+      placedOrder(bob.token, product.id),
+    ]);
+    for (const id of [first!, second!, bobs!]) expect((await events.until(id)).status).toBe('CONFIRMED');
+    const reads = await metric('gateway_subscription_first_state_reads_total');
+    const queries = await metric('gateway_subscription_first_state_queries_total');
+    const fetched = await labelled('gateway_subgraph_fetches_total', 'subgraph="orders"');
+
+    const [a1, a2, a3, a4, aSecond, bOwn, bAdas] = await startTogether(() => [
+      ...Array.from({ length: 4 }, () => watch(ws(ada.token), first!)),
+      watch(ws(ada.token), second!),
+      watch(ws(bob.token), bobs!),
+      // Bob asks for Ada's order at the same moment as Ada: he must not get her state.
+      watch(ws(bob.token), first!),
+    ]);
+
+    for (const live of [a1!, a2!, a3!, a4!]) {
+      expect(live.orders).toHaveLength(1);
+      expect(live.orders[0]).toMatchObject({ id: first, status: 'CONFIRMED', customer: { id: ada.id } });
+    }
+    expect(aSecond!.orders[0]).toMatchObject({ id: second, status: 'CONFIRMED', customer: { id: ada.id } });
+    expect(bOwn!.orders[0]).toMatchObject({ id: bobs, status: 'CONFIRMED', customer: { id: bob.id } });
+    const refused = (await bAdas!.ended()) as { kind: string; error: Loose[] };
+    expect(refused.error.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    expect(bAdas!.results).toEqual([]);
+
+    // One read for Ada's four subscribers of her first order, one for her second, one for each of
+    // Bob's: his read of Ada's order is his own, not a share of hers.
+    expect((await metric('gateway_subscription_first_state_reads_total')) - reads).toBe(4);
+    // Ada's two reads may go in one query, Bob's two in another; Ada's and Bob's never in one.
+    const sent = (await metric('gateway_subscription_first_state_queries_total')) - queries;
+    expect(sent).toBeGreaterThanOrEqual(2);
+    expect(sent).toBeLessThanOrEqual(4);
+    // Each query is one fetch from orders (in flight together, they would otherwise have shared
+    // the gateway's subgraph fetches instead: those count here too).
+    expect((await labelled('gateway_subgraph_fetches_total', 'subgraph="orders"')) - fetched).toBe(sent);
+
+    // A subscriber of Ada's that comes a little later starts from the state her group just read.
+    const late = watch(ws(ada.token), first!);
+    await late.until((l) => l.results.length === 1, 'the current state');
+    expect(late.orders[0]).toMatchObject({ id: first, status: 'CONFIRMED', customer: { id: ada.id } });
+    expect((await metric('gateway_subscription_first_state_reads_total')) - reads).toBe(4);
+
+    // From there each follows its order as usual.
+    await fulfil(first!, 'shipOrder');
+    await Promise.all([a1, a2, a3, a4, late].map((l) => l!.untilStatus('SHIPPED')));
+    for (const live of [a1!, a2!, a3!, a4!, late]) expect(live.statuses).toEqual(['CONFIRMED', 'SHIPPED']);
+    expect(aSecond!.statuses).toEqual(['CONFIRMED']);
   });
 });
 

@@ -138,18 +138,21 @@ describe('readGatewayConfig', () => {
       SUBSCRIPTION_MAX_PER_CONNECTION: '2',
       SUBSCRIPTION_CONNECTION_INIT_TIMEOUT_MS: '1000',
       SUBSCRIPTION_ANONYMOUS_IDLE_MS: '2000',
+      SUBSCRIPTION_FIRST_STATE_MAX_AGE_MS: '0',
     });
     expect(config.subscriptions).toMatchObject({
       maxPerUser: 4,
       maxPerConnection: 2,
       connectionInitTimeoutMs: 1000,
       anonymousIdleMs: 2000,
+      firstStateMaxAgeMs: 0,
     });
     expect(readGatewayConfig({}).subscriptions).toMatchObject({
       maxPerUser: 20,
       maxPerConnection: 20,
       connectionInitTimeoutMs: 5000,
       anonymousIdleMs: 60_000,
+      firstStateMaxAgeMs: 5000,
     });
   });
 

@@ -16,6 +16,10 @@
 // `orderAt`. After DELIVERED or CANCELLED the stream ends. A subscriber resuming with
 // `afterSequence` starts as if that sequence had been sent to it: no current-state event, and
 // the changes since then are that same kind of gap, filled the same way (see resume.ts).
+//
+// Starting is the costly part (a query through the supergraph for the current state), and many
+// subscribers start at once when clients reconnect to a restarted gateway: a group's members
+// starting together share one read, and reads of one user's orders go in one query.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Identity } from '../../../shared/auth/identity.ts';
@@ -23,6 +27,7 @@ import { validateMessage } from '../../../shared/contracts/index.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { qualify } from '../../../nats/topology.ts';
+import { FirstStateReader, stableJson } from './first-state.ts';
 import { LiveStream } from './live-stream.ts';
 import type { SubscriptionMetrics, Transport } from './metrics.ts';
 import { RefusedSubscription, requestError, type PreparedSubscription } from './operation.ts';
@@ -63,6 +68,8 @@ export interface EngineOptions {
   readonly maxQueuedEvents: number;
   /** Bytes buffered on one subscriber's socket before it is dropped as too slow. */
   readonly maxBufferedBytes: number;
+  /** How old a group's current state may be and still start a newcomer (see Group.fresh). */
+  readonly firstStateMaxAgeMs: number;
 }
 
 /** How often an event whose execution failed is tried again before the stream ends with the error. */
@@ -103,6 +110,15 @@ class Group {
   readonly results = new Map<number, Promise<Shaped>>();
   /** A read of the current state in flight, which subscribers joining meanwhile share. */
   current: Promise<Shaped> | undefined;
+  /**
+   * The last current state read for the group, and when that read started. A newcomer may start
+   * from it while it is younger than firstStateMaxAgeMs: the feed has listened since before that
+   * read began (the group, and so the feed, has had members ever since), so every change after
+   * its sequence reaches the newcomer as an event, and the order's own fields are exact. Only
+   * what other subgraphs add (a payment's status, stock) may be that old in the first event, as
+   * it is for the members who started from it.
+   */
+  fresh: { readonly state: Extract<Shaped, { ok: true }>; readonly at: number } | undefined;
 
   constructor(key: string, prepared: PreparedSubscription) {
     this.key = key;
@@ -142,10 +158,12 @@ class Feed {
 export class SubscriptionEngine {
   private readonly options: EngineOptions;
   private readonly feeds = new Map<string, Feed>();
+  private readonly firstStates: FirstStateReader;
   private closing = false;
 
   constructor(options: EngineOptions) {
     this.options = options;
+    this.firstStates = new FirstStateReader(options.execute, () => options.metrics.firstStateQueries.inc());
   }
 
   /** How many orders this gateway listens to, and how many subscribers it serves. */
@@ -190,17 +208,15 @@ export class SubscriptionEngine {
     const subscriber = new Subscriber(group, identity, sink, (s) => this.leave(feed, s));
     group.subscribers.add(subscriber);
     feed.size += 1;
+    this.options.metrics.starting.inc();
     try {
       await feed.ready;
-      const current = shape(
-        await this.options.execute(
-          prepared.currentQuery,
-          prepared.variables,
-          identity,
-          prepared.operationName,
-        ),
-        prepared,
-      );
+      const current =
+        prepared.afterSequence === undefined
+          ? await this.currentState(group, identity)
+          : // A resuming client may have seen a sequence newer than a read already in flight
+            // or kept (from another gateway): it is checked against a read of its own.
+            await this.readState(prepared, identity);
       if (!current.ok) throw new RefusedSubscription(current.errors.map(toGraphQLError));
       const resume =
         prepared.afterSequence === undefined ? undefined : planResume(prepared.afterSequence, current);
@@ -223,26 +239,43 @@ export class SubscriptionEngine {
     } catch (err) {
       await subscriber.stream.return();
       throw err;
+    } finally {
+      this.options.metrics.starting.dec();
     }
   }
 
   /**
    * The order's current state, read as `identity`. A read already in flight for the group is
    * shared: it started after the feed was listening, so nothing after it can be missed, and the
-   * group's members have the same rights, so it answers for the newcomer too.
+   * group's members have the same rights, so it answers for the newcomer too. So is the group's
+   * last read while it is fresh (see Group.fresh). A new read may go in one query with other
+   * orders' (first-state.ts).
    */
   private currentState(group: Group, identity: Identity): Promise<Shaped> {
     if (group.current) return group.current;
-    const { prepared } = group;
-    const read = this.options
-      .execute(prepared.currentQuery, prepared.variables, identity, prepared.operationName)
-      .then((result) => shape(result, prepared));
+    const now = Date.now();
+    if (group.fresh && now - group.fresh.at < this.options.firstStateMaxAgeMs) {
+      return Promise.resolve(group.fresh.state);
+    }
+    const read = this.readState(group.prepared, identity);
     group.current = read;
-    const clear = () => {
+    const settle = (state?: Shaped) => {
       if (group.current === read) group.current = undefined;
+      if (!state?.ok || this.options.firstStateMaxAgeMs === 0) return;
+      const fresh = { state, at: now };
+      group.fresh = fresh;
+      // Not kept past its use: an idle group holds no copy of the order.
+      setTimeout(() => {
+        if (group.fresh === fresh) group.fresh = undefined;
+      }, this.options.firstStateMaxAgeMs).unref();
     };
-    read.then(clear, clear);
+    read.then(settle, () => settle());
     return read;
+  }
+
+  private async readState(prepared: PreparedSubscription, identity: Identity): Promise<Shaped> {
+    this.options.metrics.firstStateReads.inc();
+    return shape(await this.firstStates.read(prepared, identity), prepared);
   }
 
   /** Drops every subscriber (their transports close them) and every NATS subscription. */
@@ -445,14 +478,6 @@ function unnamed(prepared: PreparedSubscription): string {
     return `query${prepared.changeQuery.slice(named.length)}`;
   }
   return prepared.changeQuery;
-}
-
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -13,6 +13,7 @@ import type { NatsConnection } from '../../../shared/messaging/nats.ts';
 import type { Metrics } from '../../../shared/observability/metrics.ts';
 import type { GatewayContext } from '../auth/context.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
+import { CompiledSubscriptions } from './compiled-cache.ts';
 import { SubscriptionEngine, type Execute } from './engine.ts';
 import { createSubscriptionMetrics } from './metrics.ts';
 import { SubscriptionQuota } from './quota.ts';
@@ -37,6 +38,8 @@ export interface SubscriptionSettings {
   readonly maxPerUser: number;
   /** Live subscriptions one WebSocket may carry. */
   readonly maxPerConnection: number;
+  /** How old a group's current state may be and still start a newcomer (0: always read anew). */
+  readonly firstStateMaxAgeMs: number;
 }
 
 export interface SubscriptionOptions {
@@ -92,6 +95,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
     metrics: createSubscriptionMetrics(options.metrics),
     maxQueuedEvents: options.settings.maxQueuedEvents,
     maxBufferedBytes: options.settings.maxBufferedBytes,
+    firstStateMaxAgeMs: options.settings.firstStateMaxAgeMs,
   });
   // Events published while NATS was away are lost to core subscriptions: catch up by reading.
   let watching = true;
@@ -106,7 +110,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
     engine,
     schema: options.schema,
     rateLimiter: options.rateLimiter,
-    queryLimits: options.queryLimits,
+    compiled: new CompiledSubscriptions(options.queryLimits),
     logger,
     quota: new SubscriptionQuota(options.settings),
   };

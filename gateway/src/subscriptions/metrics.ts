@@ -10,6 +10,9 @@ export interface SubscriptionMetrics {
   readonly dropped: Counter<'transport' | 'reason'>;
   readonly feeds: Gauge;
   readonly executions: Counter;
+  readonly firstStateReads: Counter;
+  readonly firstStateQueries: Counter;
+  readonly starting: Gauge;
 }
 
 export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics {
@@ -41,6 +44,21 @@ export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics
     executions: new Counter({
       name: 'gateway_subscription_executions_total',
       help: 'Status changes executed through the supergraph for subscribers (one per event per group of identical subscriptions)',
+      registers,
+    }),
+    firstStateReads: new Counter({
+      name: 'gateway_subscription_first_state_reads_total',
+      help: 'Current states read for starting subscribers (one per order per group of identical subscribers starting together)',
+      registers,
+    }),
+    firstStateQueries: new Counter({
+      name: 'gateway_subscription_first_state_queries_total',
+      help: 'Queries through the supergraph for current states (one may read several orders of the same user)',
+      registers,
+    }),
+    starting: new Gauge({
+      name: 'gateway_subscriptions_starting',
+      help: 'Subscriptions accepted whose current state is still being read',
       registers,
     }),
   };

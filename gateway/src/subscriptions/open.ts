@@ -5,25 +5,20 @@ import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Identity } from '../../../shared/auth/identity.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import type { QueryLimits } from '../limits/query-limits.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
+import type { CompiledSubscriptions } from './compiled-cache.ts';
 import type { Sink, SubscriptionEngine } from './engine.ts';
 import type { LiveStream } from './live-stream.ts';
 import type { SubscriptionQuota } from './quota.ts';
-import {
-  RefusedSubscription,
-  prepareSubscription,
-  requestError,
-  type SubscriptionRequest,
-} from './operation.ts';
+import { RefusedSubscription, requestError, type SubscriptionRequest } from './operation.ts';
 
 export interface OpenOptions {
   readonly engine: SubscriptionEngine;
   /** The supergraph's API schema, once the gateway has loaded it. */
   readonly schema: () => GraphQLSchema | undefined;
   readonly rateLimiter: RateLimiter;
-  /** The gateway's query limits, applied as to queries over HTTP. */
-  readonly queryLimits: QueryLimits;
+  /** Subscriptions checked and rewritten with the gateway's query limits, cached per text. */
+  readonly compiled: CompiledSubscriptions;
   readonly logger: Logger;
   /** Live subscriptions per user and per connection. */
   readonly quota: SubscriptionQuota;
@@ -51,7 +46,7 @@ export async function openSubscription(
     }
     const schema = options.schema();
     if (!schema) throw new Error('the supergraph schema is not loaded');
-    const prepared = prepareSubscription(schema, request, options.queryLimits);
+    const prepared = options.compiled.prepare(schema, request);
     const release = identity ? takeSlot(options.quota, identity.userId, sink.connection) : undefined;
     try {
       const { stream, shared } = await options.engine.open(prepared, identity, sink);

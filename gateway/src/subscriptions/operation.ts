@@ -20,6 +20,7 @@ import {
   validate,
   type DocumentNode,
   type FieldNode,
+  type GraphQLField,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -29,6 +30,8 @@ import { AppError, ErrorCode } from '../../../shared/errors.ts';
 import { checkDocumentStrings, checkVariables } from '../../../shared/graphql/limits/input-guard.ts';
 import { checkOperation, checkQueryText, type QueryLimits } from '../limits/query-limits.ts';
 import { isUuid } from '../../../shared/graphql/batch.ts';
+import { scanDocument } from '../../../shared/graphql/limits/document-scan.ts';
+import { MAX_BATCH, batchTemplate, type BatchTemplate } from './first-state.ts';
 import { invalidAfterSequence } from './resume.ts';
 import {
   collectFragmentNames,
@@ -67,6 +70,10 @@ export interface PreparedSubscription {
   /** Response keys of the hidden `statusSequence` and `status` fields. */
   readonly sequenceKey: string;
   readonly statusKey: string;
+  /** How to read the current state of several orders in one query, if this one can. */
+  readonly batch: BatchTemplate | undefined;
+  /** Orders one such query may read within the gateway's query limits (below 2: no batching). */
+  readonly batchSize: number;
 }
 
 export function requestError(code: ErrorCode, message: string): GraphQLError {
@@ -99,6 +106,29 @@ function limited(check: () => void): void {
 }
 
 /**
+ * What a subscription's text alone decides (parsed, validated, rewritten), shared by every
+ * subscriber that sends the same text: only the variables differ between them.
+ */
+export interface CompiledSubscription {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly field: FieldNode;
+  readonly fieldDef: GraphQLField<unknown, unknown>;
+  readonly responseKey: string;
+  readonly currentQuery: string;
+  readonly changeQuery: string;
+  readonly sequenceVariable: string;
+  readonly sequenceKey: string;
+  readonly statusKey: string;
+  /** The client's variables the two queries use. */
+  readonly usedVariables: ReadonlySet<string>;
+  readonly operationName: string | undefined;
+  readonly batch: BatchTemplate | undefined;
+  /** Tokens of the current-state query, to keep a batch of them under the token limit. */
+  readonly tokens: number;
+}
+
+/**
  * Parses, validates against the supergraph's API schema and rewrites; throws
  * RefusedSubscription (BAD_USER_INPUT, NOT_FOUND, QUERY_TOO_COMPLEX) with what a client may see.
  */
@@ -107,11 +137,22 @@ export function prepareSubscription(
   request: SubscriptionRequest,
   limits: QueryLimits,
 ): PreparedSubscription {
+  return bindSubscription(schema, compileSubscription(schema, request, limits), request, limits);
+}
+
+/**
+ * The part of prepareSubscription that depends on the text and the operation name only (the
+ * same checks, in the same order, as a query over HTTP: the text before it is parsed). Throws
+ * RefusedSubscription.
+ */
+export function compileSubscription(
+  schema: GraphQLSchema,
+  request: SubscriptionRequest,
+  limits: QueryLimits,
+): CompiledSubscription {
   if (typeof request.query !== 'string' || request.query.length === 0) {
     refuse(ErrorCode.BAD_USER_INPUT, 'The subscription has no query');
   }
-  // The same checks, in the same order, as a query over HTTP: the text before it is parsed,
-  // the operation once it is validated.
   limited(() => checkQueryText(request.query, limits));
   let document: DocumentNode;
   try {
@@ -142,11 +183,7 @@ export function prepareSubscription(
       'Only subscriptions are served here; send queries and mutations over HTTP POST /graphql',
     );
   }
-  limited(() => {
-    checkDocumentStrings(document);
-    checkVariables(request.variables ?? undefined);
-    checkOperation(document, operation, schema, request.variables ?? {}, limits);
-  });
+  limited(() => checkDocumentStrings(document));
   const fragments = fragmentMap(document);
   const roots = rootFields(operation.selectionSet, fragments);
   const field = roots[0];
@@ -157,25 +194,6 @@ export function prepareSubscription(
   if (!fieldDef || !field.selectionSet) {
     return refuse(ErrorCode.BAD_USER_INPUT, `${SUBSCRIPTION_FIELD} is not in the schema`);
   }
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], {
-    ...request.variables,
-  });
-  if (coerced.errors) {
-    throw new RefusedSubscription(
-      coerced.errors.map(
-        (e) =>
-          new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }),
-      ),
-    );
-  }
-  const args = getArgumentValues(fieldDef, field, coerced.coerced);
-  const orderId: unknown = args.orderId;
-  // The id becomes part of a NATS subject: only a UUID may get there. Anything else cannot exist.
-  if (!isUuid(orderId)) return refuse(ErrorCode.NOT_FOUND, `Order ${String(orderId)} was not found`);
-  // Null, like an absent argument, means no resume (the client has seen nothing yet).
-  const afterSequence = typeof args.afterSequence === 'number' ? args.afterSequence : undefined;
-  const invalidAfter = afterSequence === undefined ? undefined : invalidAfterSequence(afterSequence);
-  if (invalidAfter) refuse(ErrorCode.BAD_USER_INPUT, invalidAfter);
 
   const taken = new Set<string>();
   collectResponseKeys(field.selectionSet, fragments, taken, new Set());
@@ -200,38 +218,40 @@ export function prepareSubscription(
       hiddenField(statusKey, 'status'),
     ],
   };
-  const build = (
-    rootName: string,
-    extraArgs: FieldNode['arguments'],
-    extraVars: VariableDefinitionNode[],
-  ) => {
-    const root: FieldNode = {
-      kind: Kind.FIELD,
-      alias: { kind: Kind.NAME, value: field.alias?.value ?? field.name.value },
-      name: { kind: Kind.NAME, value: rootName },
-      arguments: [{ ...idArgument, name: { kind: Kind.NAME, value: 'id' } }, ...(extraArgs ?? [])],
-      directives: field.directives,
-      selectionSet,
-    };
-    const query: OperationDefinitionNode = {
-      kind: Kind.OPERATION_DEFINITION,
-      operation: 'query' as OperationDefinitionNode['operation'],
-      name: operation.name,
-      variableDefinitions: [...keptDefinitions, ...extraVars],
-      directives: [],
-      selectionSet: { kind: Kind.SELECTION_SET, selections: [root] },
-    };
-    // Only the fragments the new operation still uses (a fragment on Subscription is gone).
-    const used = new Set<string>();
-    collectFragmentNames(selectionSet, fragments, used);
-    const definitions = [query, ...[...used].map((name) => fragments.get(name)!)];
-    return print({ kind: Kind.DOCUMENT, definitions });
-  };
+  // Only the fragments the new operations still use (a fragment on Subscription is gone).
+  const fragmentNames = new Set<string>();
+  collectFragmentNames(selectionSet, fragments, fragmentNames);
+  const keptFragments = [...fragmentNames].map((name) => fragments.get(name)!);
+  const rootField = (rootName: string, extraArgs: FieldNode['arguments']): FieldNode => ({
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: field.alias?.value ?? field.name.value },
+    name: { kind: Kind.NAME, value: rootName },
+    arguments: [{ ...idArgument, name: { kind: Kind.NAME, value: 'id' } }, ...(extraArgs ?? [])],
+    directives: field.directives,
+    selectionSet,
+  });
+  const queryOperation = (root: FieldNode, extraVars: VariableDefinitionNode[]): OperationDefinitionNode => ({
+    kind: Kind.OPERATION_DEFINITION,
+    operation: 'query' as OperationDefinitionNode['operation'],
+    name: operation.name,
+    variableDefinitions: [...keptDefinitions, ...extraVars],
+    directives: [],
+    selectionSet: { kind: Kind.SELECTION_SET, selections: [root] },
+  });
+  const build = (rootName: string, extraArgs: FieldNode['arguments'], extraVars: VariableDefinitionNode[]) =>
+    print({
+      kind: Kind.DOCUMENT,
+      definitions: [queryOperation(rootField(rootName, extraArgs), extraVars), ...keptFragments],
+    });
+  const currentRoot = rootField('order', []);
+  const currentQuery = build('order', [], []);
   return {
     document,
-    orderId,
+    operation,
+    field,
+    fieldDef,
     responseKey: field.alias?.value ?? field.name.value,
-    currentQuery: build('order', [], []),
+    currentQuery,
     changeQuery: build(
       'orderAt',
       [
@@ -253,12 +273,95 @@ export function prepareSubscription(
       ],
     ),
     sequenceVariable,
-    variables: Object.fromEntries(
-      Object.entries({ ...request.variables }).filter(([name]) => used.has(name)),
-    ),
-    afterSequence,
-    operationName: operation.name?.value,
     sequenceKey,
     statusKey,
+    usedVariables: used,
+    operationName: operation.name?.value,
+    batch: batchTemplate({
+      operation: queryOperation(currentRoot, []),
+      root: currentRoot,
+      variableDefinitions: keptDefinitions,
+      fragments: keptFragments,
+      usedBySelection: usedVariables(field.directives ?? [], field.selectionSet, fragments),
+    }),
+    tokens: scanDocument(currentQuery, UNBOUNDED_SCAN).tokens,
+  };
+}
+
+const UNBOUNDED_SCAN = { maxTokens: Infinity, maxDirectives: Infinity, maxNesting: Infinity };
+
+/**
+ * How many current-state queries of this subscription fit in one within the gateway's limits,
+ * which apply to the subscriptions' own queries too: each order adds its selection's cost and
+ * aliases (the client's, plus the order's own and the two hidden fields) and its tokens.
+ */
+function batchSize(
+  compiled: CompiledSubscription,
+  measures: { readonly aliases: number; readonly cost: number },
+  limits: QueryLimits,
+): number {
+  if (!compiled.batch) return 1;
+  return Math.max(
+    1,
+    Math.min(
+      MAX_BATCH,
+      Math.floor(limits.maxAliases / (measures.aliases + 3)),
+      Math.floor(limits.maxCost / (measures.cost + 3)),
+      Math.floor(limits.maxTokens / (compiled.tokens + 10)),
+    ),
+  );
+}
+
+/**
+ * A compiled subscription with one request's variables: the checks that depend on them (the
+ * limits, the order id, afterSequence). Throws RefusedSubscription.
+ */
+export function bindSubscription(
+  schema: GraphQLSchema,
+  compiled: CompiledSubscription,
+  request: SubscriptionRequest,
+  limits: QueryLimits,
+): PreparedSubscription {
+  const { document, operation, field, fieldDef } = compiled;
+  let measures = { aliases: 0, cost: 0 };
+  limited(() => {
+    checkVariables(request.variables ?? undefined);
+    measures = checkOperation(document, operation, schema, request.variables ?? {}, limits);
+  });
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], {
+    ...request.variables,
+  });
+  if (coerced.errors) {
+    throw new RefusedSubscription(
+      coerced.errors.map(
+        (e) =>
+          new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } }),
+      ),
+    );
+  }
+  const args = getArgumentValues(fieldDef, field, coerced.coerced);
+  const orderId: unknown = args.orderId;
+  // The id becomes part of a NATS subject: only a UUID may get there. Anything else cannot exist.
+  if (!isUuid(orderId)) return refuse(ErrorCode.NOT_FOUND, `Order ${String(orderId)} was not found`);
+  // Null, like an absent argument, means no resume (the client has seen nothing yet).
+  const afterSequence = typeof args.afterSequence === 'number' ? args.afterSequence : undefined;
+  const invalidAfter = afterSequence === undefined ? undefined : invalidAfterSequence(afterSequence);
+  if (invalidAfter) refuse(ErrorCode.BAD_USER_INPUT, invalidAfter);
+  return {
+    document,
+    orderId,
+    responseKey: compiled.responseKey,
+    currentQuery: compiled.currentQuery,
+    changeQuery: compiled.changeQuery,
+    sequenceVariable: compiled.sequenceVariable,
+    variables: Object.fromEntries(
+      Object.entries({ ...request.variables }).filter(([name]) => compiled.usedVariables.has(name)),
+    ),
+    afterSequence,
+    operationName: compiled.operationName,
+    sequenceKey: compiled.sequenceKey,
+    statusKey: compiled.statusKey,
+    batch: compiled.batch,
+    batchSize: batchSize(compiled, measures, limits),
   };
 }
