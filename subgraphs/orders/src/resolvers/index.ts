@@ -48,11 +48,11 @@ export const resolvers = {
     placeOrder: (_: unknown, args: { input: PlaceOrderInput }, ctx: OrdersContext) =>
       placeOrder(ctx.em, identity(ctx).userId, args.input, ctx.settings),
     cancelOrder: (_: unknown, args: { id: string }, ctx: OrdersContext) =>
-      cancelOrder(ctx.em, args.id, identity(ctx), ctx.settings.stepTimeoutMs),
+      cancelOrder(ctx.em, args.id, identity(ctx), ctx.settings),
     shipOrder: (_: unknown, args: { id: string }, ctx: OrdersContext) =>
-      advanceFulfilment(ctx.em, args.id, 'SHIPPED', identity(ctx), ctx.settings.stepTimeoutMs),
+      advanceFulfilment(ctx.em, args.id, 'SHIPPED', identity(ctx), ctx.settings),
     deliverOrder: (_: unknown, args: { id: string }, ctx: OrdersContext) =>
-      advanceFulfilment(ctx.em, args.id, 'DELIVERED', identity(ctx), ctx.settings.stepTimeoutMs),
+      advanceFulfilment(ctx.em, args.id, 'DELIVERED', identity(ctx), ctx.settings),
   },
   Order: {
     __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.orders.load(ref.id),

@@ -9,7 +9,7 @@ import { isUuid } from '../../../../shared/graphql/batch.ts';
 import { enqueue } from '../../../../shared/messaging/outbox.ts';
 import { Product } from './product.entity.ts';
 
-export { countProducts, findProductPage, productPageSql } from './product.store.ts';
+export { countProducts, findProductPage, productPageStatement } from './product.store.ts';
 import {
   MAX_PRICE_CENTS,
   decodeCursor,
