@@ -53,16 +53,32 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions): Subgraph
     return found;
   };
   const fetcher: Fetcher = async (url, init) => {
-    const { statusCode, headers, body } = await agent.request({
-      ...target(url),
-      method: (init?.method ?? 'GET') as 'GET',
-      headers: init?.headers,
-      body: init?.body,
-      signal: init?.signal ?? AbortSignal.timeout(options.timeoutMs),
-    });
-    return new SubgraphAnswer(url, statusCode, headers, await body.text());
+    // The time limit as a timer cleared when the call is through: AbortSignal.timeout's timer
+    // stays armed and fires (building an error and an abort event) long after every call.
+    const limit = new AbortController();
+    const timer = setTimeout(() => limit.abort(new CallTimedOut(options.timeoutMs)), options.timeoutMs);
+    try {
+      const { statusCode, headers, body } = await agent.request({
+        ...target(url),
+        method: (init?.method ?? 'GET') as 'GET',
+        headers: init?.headers,
+        body: init?.body,
+        signal: init?.signal ? AbortSignal.any([init.signal, limit.signal]) : limit.signal,
+      });
+      return new SubgraphAnswer(url, statusCode, headers, await body.text());
+    } finally {
+      clearTimeout(timer);
+    }
   };
   return { fetcher, close: () => agent.close() };
+}
+
+/** Named as AbortSignal.timeout names its reason, which is how a timed-out call is recognised. */
+class CallTimedOut extends Error {
+  override name = 'TimeoutError';
+  constructor(ms: number) {
+    super(`The subgraph did not answer within ${ms} ms`);
+  }
 }
 
 /** A subgraph's answer, read whole, as @apollo/gateway reads a fetch Response. */
