@@ -29,9 +29,10 @@ export function startProducts(
     entities,
     migrations,
     // products consumes nothing; its outbox relay publishes product events.
-    setup: () => ({
+    setup: ({ publisher }) => ({
       extendContext: (base) => ({
         ...base,
+        publisher,
         products: batchById(
           (ids) => findProductsByIds(base.em, ids),
           (p) => p.id,

@@ -36,9 +36,9 @@ export const resolvers = {
   },
   Mutation: {
     createProduct: (_: unknown, args: { input: ProductInput }, ctx: ProductsContext) =>
-      createProduct(ctx.em, args.input),
+      createProduct(ctx.em, args.input, ctx.publisher),
     updateProduct: (_: unknown, args: { id: string; input: ProductUpdate }, ctx: ProductsContext) =>
-      updateProduct(ctx.em, args.id, args.input),
+      updateProduct(ctx.em, args.id, args.input, ctx.publisher),
   },
   Product: {
     __resolveReference: (ref: { id: string }, ctx: ProductsContext) => ctx.products.load(ref.id),
