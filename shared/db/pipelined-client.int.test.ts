@@ -1,7 +1,9 @@
 // The pipelined client against real PostgreSQL: held statements run, in order, in the same
 // message as the next statement; their errors fail that statement; a rollback drops them.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Socket } from 'node:net';
 import pg from 'pg';
+import { coalescingSocket } from './coalescing-socket.ts';
 import { databaseUrl, ensureDatabase } from './database.ts';
 import { PipelinedClient, withoutWaiting } from './pipelined-client.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
@@ -207,5 +209,43 @@ describe('PipelinedClient prepared statements', () => {
     for (let n = 1; n <= 2 * LIMIT; n++) await small.query(`select $1::int + ${n} as sum`, [1]);
     await small.query('rollback');
     expect(await prepared()).toBeLessThanOrEqual(LIMIT);
+  });
+});
+
+describe('PipelinedClient on a coalescing socket', () => {
+  it('sends the statements a transaction does not wait for, and its COMMIT, in one write', async () => {
+    const sockets: Socket[] = [];
+    const coalesced = new PipelinedClient({
+      connectionString: url,
+      stream: () => {
+        const socket = coalescingSocket();
+        sockets.push(socket);
+        return socket;
+      },
+    });
+    await coalesced.connect();
+    try {
+      // Each write the socket hands to the operating system goes through _write or _writev.
+      let writes = 0;
+      const socket = sockets[0]! as Socket & Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+      for (const hook of ['_write', '_writev'] as const) {
+        const original = socket[hook];
+        socket[hook] = (...args: unknown[]) => {
+          writes += 1;
+          return original.apply(socket, args);
+        };
+      }
+      await coalesced.query('begin');
+      await coalesced.query('select $1::int as one', [1]);
+      writes = 0;
+      const insert = 'insert into notes values ($1, statement_timestamp())';
+      await withoutWaiting(() => coalesced.query(insert, [1]));
+      await withoutWaiting(() => coalesced.query(insert, [2]));
+      await coalesced.query('commit');
+      expect(writes).toBe(1);
+      expect(await ids()).toEqual([1, 2]);
+    } finally {
+      await coalesced.end();
+    }
   });
 });

@@ -39,7 +39,7 @@ export function storeStatements<Tables>(
     build: (db: Kysely<Tables>, values: Values) => Compilable<Row> | RawBuilder<Row>,
   ) {
     const templates = new Map<string, StatementTemplate>();
-    return async (em: EntityManager, values: Values): Promise<Row[]> => {
+    const templateFor = (em: EntityManager, values: Values): StatementTemplate => {
       const shape = shapeOf(values);
       let template = templates.get(shape);
       if (template === undefined) {
@@ -48,6 +48,10 @@ export function storeStatements<Tables>(
         template = templateOf('isRawBuilder' in built ? built.compile(db) : built.compile());
         templates.set(shape, template);
       }
+      return template;
+    };
+    const run = async (em: EntityManager, values: Values): Promise<Row[]> => {
+      const template = templateFor(em, values);
       mapper ??= new RowMapper(em, entities);
       // Counted in `sql_queries_total` under the EntityManager's source, as `em.execute` is. The
       // EntityManager's own context: it is never a RequestContext's, and reads may run on the
@@ -61,5 +65,11 @@ export function storeStatements<Tables>(
       // MikroORM plugin would have done.
       return mapper.map(result.rows as Record<string, unknown>[]) as Row[];
     };
+    /** The SQL text (`$1`, `$2` ... placeholders) and parameters `run` would send, e.g. to EXPLAIN. */
+    const compiled = (em: EntityManager, values: Values): { sql: string; parameters: unknown[] } => {
+      const template = templateFor(em, values);
+      return { sql: template.sql, parameters: bind(template, values) };
+    };
+    return Object.assign(run, { compiled });
   };
 }

@@ -1,8 +1,8 @@
 // Transactional outbox: a state change and the messages it causes are written in one
-// PostgreSQL transaction; the relay (outbox-relay.ts) publishes them afterwards, or, for a
-// consumer's transaction, its own process right after the commit (commit-publisher.ts). A crash
-// between commit and publish therefore loses nothing, and nothing is published for a rolled-back
-// change.
+// PostgreSQL transaction; the writing process publishes them right after its commit
+// (publish-after-commit.ts: consumers and the services' mutations), and the relay
+// (outbox-relay.ts) whatever that missed or whoever wrote without a publisher. A crash between
+// commit and publish therefore loses nothing, and nothing is published for a rolled-back change.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { validateMessage, type Subject, type PayloadOf } from '../contracts/index.ts';
@@ -101,24 +101,6 @@ function outboxRows(messages: readonly OutgoingMessage[]): OutboxRow[] {
       headers: JSON.stringify({ ...trace, ...message.headers }),
     };
   });
-}
-
-/**
- * A statement that writes the messages to the outbox after the given data-modifying common
- * table expressions (`name as (insert ...)`, each with its parameters), all in one statement:
- * PostgreSQL runs a single statement atomically, so a change that fits in one needs neither
- * BEGIN nor COMMIT. Run it with `query()` (shared/db/statements.ts): the outbox columns bind
- * as arrays, which `em.execute` would paste in as lists.
- */
-export function withOutbox(
-  changes: readonly { readonly sql: string; readonly params: readonly unknown[] }[],
-  messages: readonly OutgoingMessage[],
-): { readonly sql: string; readonly params: unknown[] } {
-  const rows = outboxRows(messages);
-  return {
-    sql: `with ${[...changes.map((c) => c.sql), WRITE_OUTBOX_CTE].join(',\n')}\n${NOTIFY_IF_WRITTEN}`,
-    params: [...changes.flatMap((c) => c.params), ...outboxParams(rows)],
-  };
 }
 
 const WRITE_OUTBOX_CTE = `written as (

@@ -81,7 +81,7 @@ export function startOrders(config: OrdersConfig, logger: Logger): Promise<Runni
           'orders-product-events': { handlers: saga.handlers },
           'orders-dead-letters': { handlers: { raw: deadLetterHandler(saga) } },
         },
-        workers: [createTimeoutSweeper(orm, saga, logger)],
+        workers: [createTimeoutSweeper(orm, saga, logger, publisher)],
         // Reads run store statements on the global EntityManager: no unit of work, no fork.
         extendContext: () => ({
           settings,

@@ -76,7 +76,7 @@ describe('the order as placed on orders.evt.status', () => {
       settings,
     );
     const customer = { userId: customerId, role: 'CUSTOMER' as const, token: '', expiresAt: 0 };
-    await cancelOrder(orm!.em.fork(), order.id, customer, STEP_TIMEOUT_MS);
+    await cancelOrder(orm!.em.fork(), order.id, customer, settings);
 
     const [pending, cancelled, ...rest] = await statusEvents(order.id);
     expect(rest).toEqual([]);

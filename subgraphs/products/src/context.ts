@@ -1,8 +1,11 @@
 import type DataLoader from 'dataloader';
 import type { BaseContext } from '../../../shared/graphql/subgraph-service.ts';
+import type { CommitPublisher } from '../../../shared/messaging/commit-publisher.ts';
 import type { Product } from './domain/product.entity.ts';
 
 export interface ProductsContext extends BaseContext {
   /** Products by id, one SQL query per batch. */
   readonly products: DataLoader<string, Product | null>;
+  /** Publishes a change's product event right after its commit; without it, the outbox relay does. */
+  readonly publisher?: CommitPublisher;
 }

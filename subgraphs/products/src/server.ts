@@ -29,14 +29,14 @@ export function startProducts(
     entities,
     migrations,
     // products consumes nothing; its outbox relay publishes product events.
-    setup: ({ orm }) => {
+    setup: ({ orm, publisher }) => {
       // Every order line's product comes through here: concurrent requests share the statement,
       // run on the global EntityManager (a store statement needs no unit of work, so no fork).
       const productsById = sharedLookups(
         (ids) => findProductsByIds(orm.em, ids),
         (p) => p.id,
       );
-      return { extendContext: () => ({ products: batchById(productsById, (p) => p.id) }) };
+      return { extendContext: () => ({ publisher, products: batchById(productsById, (p) => p.id) }) };
     },
   });
 }

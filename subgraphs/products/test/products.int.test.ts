@@ -2,7 +2,7 @@
 // real PostgreSQL and NATS; its databases are dropped afterwards whatever happens.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { databaseUrl } from '../../../shared/db/database.ts';
+import { databaseUrl, openDatabase } from '../../../shared/db/database.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { dropTestResources, graphqlRequest, type GraphQLResponse } from '../../../test/support/system.ts';
 import {
@@ -11,8 +11,9 @@ import {
   testEnvironment,
   type TestUsers,
 } from '../../../test/support/subgraph.ts';
-import { startProducts } from '../src/server.ts';
-import { prepareProductQuery, productPageSql } from '../src/domain/catalogue.ts';
+import { entities, startProducts } from '../src/server.ts';
+import { migrations } from '../src/migrations/index.ts';
+import { prepareProductQuery, productPageStatement } from '../src/domain/catalogue.ts';
 
 const env = testEnvironment();
 let users: TestUsers | undefined;
@@ -352,13 +353,28 @@ describe('product, products and entity references', () => {
 
   test('the text search uses its GIN index', async () => {
     const query = prepareProductQuery({ filter: { search: 'trail run' }, first: 20, includeInactive: false });
-    const { sql, params } = productPageSql(query);
-    let n = 0;
-    const numbered = sql.replace(/\?/g, () => `$${++n}`);
+    // The statement the store sends, as its own ORM builds it.
+    const config = env.config('products');
+    const orm = await openDatabase({
+      serverUrl: config.databaseUrl,
+      databaseName: config.databaseName,
+      entities,
+      migrations,
+      logger: env.logger,
+    });
+    let statement: { sql: string; parameters: unknown[] };
+    try {
+      statement = productPageStatement(orm.em.fork(), query);
+    } finally {
+      await orm.close(true);
+    }
     await db!.query('begin');
     try {
       await db!.query('set local enable_seqscan = off');
-      const { rows } = await db!.query<{ 'QUERY PLAN': string }>(`explain ${numbered}`, params);
+      const { rows } = await db!.query<{ 'QUERY PLAN': string }>(
+        `explain ${statement.sql}`,
+        statement.parameters,
+      );
       const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
       expect(plan).toContain('products_search');
     } finally {

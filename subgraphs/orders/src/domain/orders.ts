@@ -126,20 +126,23 @@ function assertVisible(order: Order | null, id: string, who: Identity): Order {
   return order;
 }
 
+/** What cancelling and fulfilment need of the settings: their messages go out right after the commit. */
+export type ChangeSettings = Pick<OrderSettings, 'stepTimeoutMs' | 'publisher'>;
+
 export async function cancelOrder(
   em: EntityManager,
   id: string,
   who: Identity,
-  stepTimeoutMs: number,
+  settings: ChangeSettings,
 ): Promise<Order> {
-  return em.transactional(async (tx) => {
+  return transactionalPublishing(em, settings.publisher, async (tx) => {
     const order = assertVisible(await lockOrder(tx, id), id, who);
     const by = who.role === 'ADMIN' && order.customerId !== who.userId ? 'ADMIN' : 'CUSTOMER';
     assertCancellable(order.status, by);
     const undo = compensationsFor(order.status, order);
     await changeStatus(tx, order, 'CANCELLED', {
       reason: by === 'ADMIN' ? 'CANCELLED_BY_ADMIN' : 'CANCELLED_BY_CUSTOMER',
-      stepTimeoutMs,
+      stepTimeoutMs: settings.stepTimeoutMs,
       messages: undo.map((subject): OutgoingMessage => ({ subject, payload: { v: 1, orderId: order.id } })),
     });
     return order;
@@ -151,11 +154,11 @@ export async function advanceFulfilment(
   id: string,
   to: 'SHIPPED' | 'DELIVERED',
   who: Identity,
-  stepTimeoutMs: number,
+  settings: ChangeSettings,
 ): Promise<Order> {
-  return em.transactional(async (tx) => {
+  return transactionalPublishing(em, settings.publisher, async (tx) => {
     const order = assertVisible(await lockOrder(tx, id), id, who);
-    await changeStatus(tx, order, to, { stepTimeoutMs });
+    await changeStatus(tx, order, to, { stepTimeoutMs: settings.stepTimeoutMs });
     return order;
   });
 }

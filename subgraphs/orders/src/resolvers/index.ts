@@ -45,11 +45,10 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     placeOrder: (_, args, ctx) => placeOrder(ctx.em, identity(ctx).userId, args.input, ctx.settings),
-    cancelOrder: (_, args, ctx) => cancelOrder(ctx.em, args.id, identity(ctx), ctx.settings.stepTimeoutMs),
-    shipOrder: (_, args, ctx) =>
-      advanceFulfilment(ctx.em, args.id, 'SHIPPED', identity(ctx), ctx.settings.stepTimeoutMs),
+    cancelOrder: (_, args, ctx) => cancelOrder(ctx.em, args.id, identity(ctx), ctx.settings),
+    shipOrder: (_, args, ctx) => advanceFulfilment(ctx.em, args.id, 'SHIPPED', identity(ctx), ctx.settings),
     deliverOrder: (_, args, ctx) =>
-      advanceFulfilment(ctx.em, args.id, 'DELIVERED', identity(ctx), ctx.settings.stepTimeoutMs),
+      advanceFulfilment(ctx.em, args.id, 'DELIVERED', identity(ctx), ctx.settings),
   },
   Order: {
     __resolveReference: (ref, ctx) => ctx.orders.load(ref.id),

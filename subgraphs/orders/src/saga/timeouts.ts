@@ -3,18 +3,27 @@
 import { backgroundFork, type MikroORM } from '../../../../shared/db/database.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import type { Worker } from '../../../../shared/graphql/subgraph-service.ts';
+import type { CommitPublisher } from '../../../../shared/messaging/commit-publisher.ts';
+import { transactionalPublishing } from '../../../../shared/messaging/publish-after-commit.ts';
 import type { Saga } from './orchestrator.ts';
 import { lockOverdueOrderIds } from '../domain/order.store.ts';
 
 const BATCH = 100;
 
-export function createTimeoutSweeper(orm: MikroORM, saga: Saga, logger: Logger, intervalMs = 1000): Worker {
+/** `publisher`: sends the cancellations' messages right after their commit (else the outbox relay does). */
+export function createTimeoutSweeper(
+  orm: MikroORM,
+  saga: Saga,
+  logger: Logger,
+  publisher: CommitPublisher | undefined,
+  intervalMs = 1000,
+): Worker {
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
 
   async function sweep(): Promise<void> {
     for (;;) {
-      const cancelled = await backgroundFork(orm).transactional(async (em) => {
+      const cancelled = await transactionalPublishing(backgroundFork(orm), publisher, async (em) => {
         const overdue = await lockOverdueOrderIds(em, BATCH);
         for (const id of overdue) await saga.timeOut(em, id);
         return overdue.length;

@@ -7,9 +7,11 @@ import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
 import { enqueue } from '../../../../shared/messaging/outbox.ts';
+import type { CommitPublisher } from '../../../../shared/messaging/commit-publisher.ts';
+import { transactionalPublishing } from '../../../../shared/messaging/publish-after-commit.ts';
 import { Product } from './product.entity.ts';
 
-export { countProducts, findProductPage, productPageSql } from './product.store.ts';
+export { countProducts, findProductPage, productPageStatement } from './product.store.ts';
 import {
   MAX_PRICE_CENTS,
   decodeCursor,
@@ -66,7 +68,12 @@ export interface ProductPage {
 const DESCRIPTION_MAX = 5000;
 const CATEGORY_MAX = 100;
 
-export async function createProduct(em: EntityManager, input: ProductInput): Promise<Product> {
+/** `publisher`: sends the product event right after the commit; without it, the outbox relay does. */
+export async function createProduct(
+  em: EntityManager,
+  input: ProductInput,
+  publisher?: CommitPublisher,
+): Promise<Product> {
   const data = {
     sku: validateSku(input.sku, 'input.sku'),
     name: validateName(input.name, 'input.name'),
@@ -78,7 +85,7 @@ export async function createProduct(em: EntityManager, input: ProductInput): Pro
     version: 1,
   };
   try {
-    return await em.transactional(async (tx) => {
+    return await transactionalPublishing(em, publisher, async (tx) => {
       const product = tx.create(Product, data);
       await tx.flush();
       await enqueue(tx, [productChanged(product)]);
@@ -92,7 +99,12 @@ export async function createProduct(em: EntityManager, input: ProductInput): Pro
   }
 }
 
-export async function updateProduct(em: EntityManager, id: string, input: ProductUpdate): Promise<Product> {
+export async function updateProduct(
+  em: EntityManager,
+  id: string,
+  input: ProductUpdate,
+  publisher?: CommitPublisher,
+): Promise<Product> {
   const changes: Partial<Product> = {};
   if (input.name !== undefined) {
     if (input.name === null) throw new BadUserInputError('input.name', 'The name cannot be removed');
@@ -114,7 +126,7 @@ export async function updateProduct(em: EntityManager, id: string, input: Produc
     changes.active = input.active;
   }
   if (!isUuid(id)) throw new NotFoundError('Product', id);
-  return em.transactional(async (tx) => {
+  return transactionalPublishing(em, publisher, async (tx) => {
     // The row lock orders concurrent changes, so every one gets its own revision.
     const product = await tx.findOne(
       Product,

@@ -1,62 +1,87 @@
-// The products list's SQL: keyset pagination and full-text search over a generated `search`
-// column the entity does not map. Written by hand for now (unlike the saga's stores, which
-// Kysely builds from the entities); values are bound, never pasted into the text.
+// The products list's SQL, built from the entity (product.entity.ts) by Kysely like the saga's
+// stores: keyset pagination over (name, id) and full-text search over the generated `search`
+// column, which the entity does not map (so it is named in SQL here, and never selected). Each
+// statement is compiled once per shape (which filters are set) and then only bound
+// (shared/db/store.ts).
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { sql, type SelectQueryBuilder } from 'kysely';
+import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
 import { Product } from './product.entity.ts';
 import type { ProductPage, ProductQuery } from './catalogue.ts';
 
-/** SQL conditions and their parameters for a query's filter (without the cursor). */
-function filterConditions(query: ProductQuery): { conditions: string[]; params: unknown[] } {
-  const conditions: string[] = [];
-  const params: unknown[] = [];
-  if (!query.includeInactive) conditions.push('active');
-  if (query.tsquery !== null) {
-    conditions.push(`search @@ to_tsquery('simple', ?)`);
-    params.push(query.tsquery);
-  }
-  if (query.category !== null) {
-    conditions.push('category = ?');
-    params.push(query.category);
-  }
-  if (query.minPriceCents !== null) {
-    conditions.push('price_cents >= ?');
-    params.push(query.minPriceCents);
-  }
-  if (query.maxPriceCents !== null) {
-    conditions.push('price_cents <= ?');
-    params.push(query.maxPriceCents);
-  }
-  return { conditions, params };
+type Tables = StoreTables<typeof Product>;
+
+const statement = storeStatements([Product], (em) => em.getKysely<Tables>(STORE_OPTIONS));
+
+/** Every mapped column of the entity: `select *` would also read the unmapped `search` vector. */
+const COLUMNS = Object.keys(Product.meta.properties) as readonly (keyof Tables['products'] & string)[];
+
+/** A query's filter as statement values: an unset filter is undefined, so it leaves the SQL out. */
+interface Filter {
+  readonly activeOnly?: true;
+  readonly tsquery?: string;
+  readonly category?: string;
+  readonly minPriceCents?: number;
+  readonly maxPriceCents?: number;
 }
 
-const COLUMNS =
-  'id, sku, name, description, category, price_cents, currency, active, version, created_at, updated_at';
-
-/** The SQL of a page: keyset pagination over (name, id), one more row than asked to see if more follow. */
-export function productPageSql(query: ProductQuery): { sql: string; params: unknown[] } {
-  const { conditions, params } = filterConditions(query);
-  if (query.after) {
-    conditions.push('(name, id) > (?, ?::uuid)');
-    params.push(query.after.name, query.after.id);
-  }
-  const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
-  params.push(query.first + 1);
-  return { sql: `select ${COLUMNS} from products ${where} order by name, id limit ?`, params };
+function filterOf(query: ProductQuery): Filter {
+  return {
+    activeOnly: query.includeInactive ? undefined : true,
+    tsquery: query.tsquery ?? undefined,
+    category: query.category ?? undefined,
+    minPriceCents: query.minPriceCents ?? undefined,
+    maxPriceCents: query.maxPriceCents ?? undefined,
+  };
 }
+
+function filtered<O>(
+  q: SelectQueryBuilder<Tables, 'products', O>,
+  f: Filter,
+): SelectQueryBuilder<Tables, 'products', O> {
+  if (f.activeOnly !== undefined) q = q.where('active', '=', f.activeOnly);
+  if (f.tsquery !== undefined) q = q.where(sql<boolean>`search @@ to_tsquery('simple', ${f.tsquery})`);
+  if (f.category !== undefined) q = q.where('category', '=', f.category);
+  if (f.minPriceCents !== undefined) q = q.where('priceCents', '>=', f.minPriceCents);
+  if (f.maxPriceCents !== undefined) q = q.where('priceCents', '<=', f.maxPriceCents);
+  return q;
+}
+
+interface PageValues {
+  readonly filter: Filter;
+  readonly after?: { readonly name: string; readonly id: string };
+  readonly limit: number;
+}
+
+function pageValues(query: ProductQuery): PageValues {
+  // One more row than asked for tells whether more follow.
+  return { filter: filterOf(query), after: query.after ?? undefined, limit: query.first + 1 };
+}
+
+const page = statement((db, p: PageValues) => {
+  let q = filtered(db.selectFrom('products').select(COLUMNS), p.filter);
+  if (p.after !== undefined) {
+    const { name, id } = p.after;
+    q = q.where((eb) => eb(eb.refTuple('name', 'id'), '>', eb.tuple(name, id)));
+  }
+  return q.orderBy('name').orderBy('id').limit(p.limit);
+});
 
 export async function findProductPage(em: EntityManager, query: ProductQuery): Promise<ProductPage> {
-  const { sql, params } = productPageSql(query);
-  const rows = await em.execute<Record<string, unknown>[]>(sql, params);
-  const products = rows.slice(0, query.first).map((row) => em.map(Product, row));
-  return { products, hasNextPage: rows.length > query.first };
+  const rows = await page(em, pageValues(query));
+  return { products: rows.slice(0, query.first), hasNextPage: rows.length > query.first };
 }
 
+/** The SQL text and parameters of a page's statement, e.g. to EXPLAIN it. */
+export function productPageStatement(em: EntityManager, query: ProductQuery) {
+  return page.compiled(em, pageValues(query));
+}
+
+const count = statement((db, f: Filter) =>
+  filtered(db.selectFrom('products'), f).select((eb) => eb.fn.countAll<string>().as('count')),
+);
+
 export async function countProducts(em: EntityManager, query: ProductQuery): Promise<number> {
-  const { conditions, params } = filterConditions(query);
-  const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
-  const [row] = await em.execute<{ count: string }[]>(
-    `select count(*) as count from products ${where}`,
-    params,
-  );
+  const [row] = await count(em, filterOf(query));
   return Number(row?.count ?? 0);
 }

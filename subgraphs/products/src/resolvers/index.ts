@@ -25,8 +25,8 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
-    createProduct: (_, args, ctx) => createProduct(ctx.em, args.input),
-    updateProduct: (_, args, ctx) => updateProduct(ctx.em, args.id, args.input),
+    createProduct: (_, args, ctx) => createProduct(ctx.em, args.input, ctx.publisher),
+    updateProduct: (_, args, ctx) => updateProduct(ctx.em, args.id, args.input, ctx.publisher),
   },
   Product: {
     __resolveReference: (ref, ctx) => ctx.products.load(ref.id),
