@@ -2,6 +2,7 @@
 import { DateTime } from '../../../../shared/graphql/scalars.ts';
 import { UnauthenticatedError } from '../../../../shared/errors.ts';
 import type { Identity } from '../../../../shared/auth/identity.ts';
+import { isOwnerOrAdmin } from '../../../../shared/auth/policies.ts';
 import type { OrdersContext } from '../context.ts';
 import type { Order, OrderItem } from '../domain/order.entity.ts';
 import { advanceFulfilment, cancelOrder, placeOrder, type PlaceOrderInput } from '../domain/orders.ts';
@@ -18,7 +19,7 @@ function identity(ctx: OrdersContext): Identity {
 async function visibleOrder(ctx: OrdersContext, id: string): Promise<Order | null> {
   const order = await ctx.orders.load(id);
   const who = identity(ctx);
-  return order && (who.role === 'ADMIN' || order.customerId === who.userId) ? order : null;
+  return order && isOwnerOrAdmin(who, order.customerId) ? order : null;
 }
 
 async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promise<Order | null> {
