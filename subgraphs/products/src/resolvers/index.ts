@@ -1,4 +1,5 @@
 // Thin: read arguments, call the domain, shape the answer.
+import { isAdmin } from '../../../../shared/auth/policies.ts';
 import type { ProductsContext } from '../context.ts';
 import type { Product } from '../domain/product.entity.ts';
 import {
@@ -23,7 +24,7 @@ export const resolvers = {
   Query: {
     product: (_: unknown, args: { id: string }, ctx: ProductsContext) => ctx.products.load(args.id),
     products: async (_: unknown, args: ProductsArgs, ctx: ProductsContext) => {
-      const query = prepareProductQuery({ ...args, includeInactive: ctx.identity?.role === 'ADMIN' });
+      const query = prepareProductQuery({ ...args, includeInactive: isAdmin(ctx.identity) });
       const page = await findProductPage(ctx.em, query);
       const edges = page.products.map((node) => ({ cursor: encodeCursor(node), node }));
       return {
