@@ -23,6 +23,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Identity } from '../../../shared/auth/identity.ts';
+import { rightsScope } from '../../../shared/auth/policies.ts';
 import { validateMessage } from '../../../shared/contracts/index.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -198,7 +199,7 @@ export class SubscriptionEngine {
       ]);
     }
     const feed = this.acquireFeed(prepared.orderId);
-    const rights = identity.role === 'ADMIN' ? 'admin' : `user:${identity.userId}`;
+    const rights = rightsScope(identity);
     const key = `${rights}\n${unnamed(prepared)}\n${stableJson(prepared.variables)}`;
     let group = feed.groups.get(key);
     if (!group) {

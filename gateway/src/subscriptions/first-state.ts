@@ -25,6 +25,7 @@ import {
   type VariableNode,
 } from 'graphql';
 import type { Identity } from '../../../shared/auth/identity.ts';
+import { rightsScope } from '../../../shared/auth/policies.ts';
 import type { Execute, LiveResult } from './engine.ts';
 import type { PreparedSubscription } from './operation.ts';
 
@@ -135,7 +136,7 @@ export class FirstStateReader {
   read(prepared: PreparedSubscription, identity: Identity): Promise<LiveResult> {
     const { batch } = prepared;
     if (!batch || prepared.batchSize < 2) return this.#single(prepared, identity);
-    const rights = identity.role === 'ADMIN' ? 'admin' : `user:${identity.userId}`;
+    const rights = rightsScope(identity);
     const { [batch.idVariable]: _id, ...shared } = prepared.variables;
     const key = `${rights}\n${batch.id}\n${prepared.operationName ?? ''}\n${stableJson(shared)}`;
     return new Promise<LiveResult>((resolve, reject) => {

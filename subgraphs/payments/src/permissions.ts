@@ -11,16 +11,20 @@
 // A void tombstone that no authorize ever reached has no customer: it is not a payment, and
 // Order.payment shows none (null) to everyone; only administrators can look it up by id.
 import { allow, deny, rule } from '../../../shared/auth/shield.ts';
-import { isSignedIn } from '../../../shared/auth/rules.ts';
-import { ForbiddenError, UnauthenticatedError } from '../../../shared/errors.ts';
-import { mayView, paymentOfOrder } from './domain/payments.ts';
+import { isSignedIn, verdict } from '../../../shared/auth/rules.ts';
+import * as policy from '../../../shared/auth/policies.ts';
+import { UnauthenticatedError } from '../../../shared/errors.ts';
+import { paymentOfOrder } from './domain/payments.ts';
 import type { Payment } from './domain/payment.entity.ts';
 import type { PaymentsContext } from './context.ts';
 
+// No payment to show: any signed-in caller may learn that. A payment: its order's customer and
+// administrators may see it.
 function decide(payment: Payment | null, ctx: PaymentsContext): true | Error {
-  if (!ctx.identity) return new UnauthenticatedError();
-  if (!payment || mayView(payment, ctx.identity)) return true;
-  return new ForbiddenError('You may only see the payments of your own orders');
+  const allowed = payment
+    ? policy.isOwnerOrAdmin(ctx.identity, payment.customerId)
+    : policy.isSignedIn(ctx.identity);
+  return verdict(allowed, ctx.identity, 'You may only see the payments of your own orders');
 }
 
 const mayViewPayment = rule('payments.mayViewPayment')(

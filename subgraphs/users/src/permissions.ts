@@ -1,8 +1,8 @@
 // Who may read and do what in the users subgraph. Deny is the fallback, so a new field is
 // private until a rule here says otherwise.
 import { allow, deny, rule } from '../../../shared/auth/shield.ts';
-import type { WithIdentity } from '../../../shared/auth/rules.ts';
-import { ForbiddenError, UnauthenticatedError } from '../../../shared/errors.ts';
+import { isOwnerOrAdmin, verdict } from '../../../shared/auth/rules.ts';
+import * as policy from '../../../shared/auth/policies.ts';
 import type { User } from './domain/user.entity.ts';
 import type { UsersContext } from './context.ts';
 
@@ -10,20 +10,18 @@ import type { UsersContext } from './context.ts';
 // answer with the account before the client holds its token).
 const isSelfOrAdmin = rule('users.isSelfOrAdmin')((user: User, _args: unknown, ctx: UsersContext) => {
   if (ctx.session.signedInUserId === user.id) return true;
-  if (!ctx.identity) return new UnauthenticatedError();
-  if (ctx.identity.role === 'ADMIN' || ctx.identity.userId === user.id) return true;
-  return new ForbiddenError('You may only see your own account');
+  return verdict(
+    policy.isOwnerOrAdmin(ctx.identity, user.id),
+    ctx.identity,
+    'You may only see your own account',
+  );
 });
 
-const mayLookUpUser = rule('users.mayLookUpUser')((
-  _parent: unknown,
-  args: { id: string },
-  ctx: WithIdentity,
-) => {
-  if (!ctx.identity) return new UnauthenticatedError();
-  if (ctx.identity.role === 'ADMIN' || ctx.identity.userId === args.id) return true;
-  return new ForbiddenError('Only administrators may look up other users');
-});
+const mayLookUpUser = isOwnerOrAdmin<unknown, { id: string }>(
+  'users.mayLookUpUser',
+  (_parent, args) => args.id,
+  'Only administrators may look up other users',
+);
 
 export const permissions = {
   Query: {

@@ -2,6 +2,7 @@
 // ../saga/). Knows nothing of GraphQL.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Identity } from '../../../../shared/auth/identity.ts';
+import { isAdmin, isOwnerOrAdmin } from '../../../../shared/auth/policies.ts';
 import { NotFoundError } from '../../../../shared/errors.ts';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
 import type { CommitPublisher } from '../../../../shared/messaging/commit-publisher.ts';
@@ -121,8 +122,7 @@ const orderItems = (orderId: string, lines: readonly PricedLine[]): NewOrderItem
 
 /** The order if `who` may see it; otherwise the same NOT_FOUND as for an order that does not exist. */
 function assertVisible(order: Order | null, id: string, who: Identity): Order {
-  if (!order || (who.role !== 'ADMIN' && order.customerId !== who.userId))
-    throw new NotFoundError('Order', id);
+  if (!order || !isOwnerOrAdmin(who, order.customerId)) throw new NotFoundError('Order', id);
   return order;
 }
 
@@ -137,7 +137,7 @@ export async function cancelOrder(
 ): Promise<Order> {
   return transactionalPublishing(em, settings.publisher, async (tx) => {
     const order = assertVisible(await lockOrder(tx, id), id, who);
-    const by = who.role === 'ADMIN' && order.customerId !== who.userId ? 'ADMIN' : 'CUSTOMER';
+    const by = isAdmin(who) && order.customerId !== who.userId ? 'ADMIN' : 'CUSTOMER';
     assertCancellable(order.status, by);
     const undo = compensationsFor(order.status, order);
     await changeStatus(tx, order, 'CANCELLED', {

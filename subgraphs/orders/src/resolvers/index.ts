@@ -2,6 +2,7 @@
 import { DateTime } from '../../../../shared/graphql/scalars.ts';
 import { UnauthenticatedError } from '../../../../shared/errors.ts';
 import type { Identity } from '../../../../shared/auth/identity.ts';
+import { isOwnerOrAdmin } from '../../../../shared/auth/policies.ts';
 import type { OrdersContext } from '../context.ts';
 import type { OrderWithItems } from '../domain/order-reads.store.ts';
 import { advanceFulfilment, cancelOrder, placeOrder } from '../domain/orders.ts';
@@ -19,7 +20,7 @@ function identity(ctx: OrdersContext): Identity {
 async function visibleOrder(ctx: OrdersContext, id: string): Promise<OrderWithItems | null> {
   const order = await ctx.orders.load(id);
   const who = identity(ctx);
-  return order && (who.role === 'ADMIN' || order.customerId === who.userId) ? order : null;
+  return order && isOwnerOrAdmin(who, order.customerId) ? order : null;
 }
 
 async function orderAt(ctx: OrdersContext, id: string, sequence: number): Promise<OrderWithItems | null> {

@@ -206,14 +206,6 @@ export function findPaymentEvents(em: EntityManager, paymentIds: readonly string
   return em.find(PaymentEvent, { payment: { $in: [...paymentIds] } }, { orderBy: { id: 'asc' } });
 }
 
-/** May this caller see this payment? Its order's customer and administrators may. */
-export function mayView(
-  payment: Pick<Payment, 'customerId'>,
-  caller: { readonly userId: string; readonly role: string },
-): boolean {
-  return caller.role === 'ADMIN' || (payment.customerId !== null && payment.customerId === caller.userId);
-}
-
 // --- helpers ---
 
 /** Payments a transaction has locked with `lockPayments`, by order id (null: none yet). */

@@ -1,4 +1,5 @@
 // Thin: read arguments, call the domain, shape the answer.
+import { isAdmin } from '../../../../shared/auth/policies.ts';
 import {
   countProducts,
   createProduct,
@@ -13,7 +14,7 @@ export const resolvers: Resolvers = {
   Query: {
     product: (_, args, ctx) => ctx.products.load(args.id),
     products: async (_, args, ctx) => {
-      const query = prepareProductQuery({ ...args, includeInactive: ctx.identity?.role === 'ADMIN' });
+      const query = prepareProductQuery({ ...args, includeInactive: isAdmin(ctx.identity) });
       const page = await findProductPage(ctx.em, query);
       const edges = page.products.map((node) => ({ cursor: encodeCursor(node), node }));
       return {
