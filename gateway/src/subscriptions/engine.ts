@@ -333,8 +333,16 @@ export class SubscriptionEngine {
         this.onSequence(created, sequence);
       },
     });
-    // The server has the subscription once a round trip after it has been answered.
-    feed.ready = this.options.nats.flush();
+    // The server has the subscription once a round trip after it has been answered. A flush
+    // that fails (the NATS connection dropped meanwhile) must not refuse this subscriber, nor,
+    // kept in `ready`, every later one of this order: the client subscribes again when it
+    // reconnects, and resync() then reads the sequence of every feed, so nothing is missed.
+    feed.ready = this.options.nats.flush().catch((err: unknown) => {
+      this.options.logger.warn(
+        { err, subject },
+        'order status subscription not confirmed; resynced on reconnect',
+      );
+    });
     this.options.metrics.feeds.inc();
     return feed;
   }
