@@ -151,27 +151,22 @@ describe('saga step table', () => {
     });
   });
 
-  it('committed: recorded in every status; confirms once captured too; after cancellation restocked', () => {
-    const records = { stockCommitted: true };
-    expectRow('inventory.evt.committed', { CANCELLED: { send: ['inventory.cmd.restock'] } }, { records });
-    expectRow(
-      'inventory.evt.committed',
-      { PAYMENT_AUTHORIZED: { to: 'CONFIRMED' }, CANCELLED: { send: ['inventory.cmd.restock'] } },
-      { records },
-      { paymentCaptured: true },
-    );
-  });
-
-  it('captured: recorded in every status; confirms once committed too; after cancellation refunded', () => {
-    const records = { paymentCaptured: true };
-    expectRow('payments.evt.captured', { CANCELLED: { send: ['payments.cmd.refund'] } }, { records });
-    expectRow(
-      'payments.evt.captured',
-      { PAYMENT_AUTHORIZED: { to: 'CONFIRMED' }, CANCELLED: { send: ['payments.cmd.refund'] } },
-      { records },
-      { stockCommitted: true },
-    );
-  });
+  it.each([
+    ['inventory.evt.committed', 'stockCommitted', 'paymentCaptured', 'inventory.cmd.restock'],
+    ['payments.evt.captured', 'paymentCaptured', 'stockCommitted', 'payments.cmd.refund'],
+  ] as const)(
+    '%s: recorded in every status; confirms once the other half is done; after cancellation undone',
+    (reply, hold, otherHold, undo) => {
+      const records = { [hold]: true };
+      expectRow(reply, { CANCELLED: { send: [undo] } }, { records });
+      expectRow(
+        reply,
+        { PAYMENT_AUTHORIZED: { to: 'CONFIRMED' }, CANCELLED: { send: [undo] } },
+        { records },
+        { [otherHold]: true },
+      );
+    },
+  );
 
   it('replies to compensations record the holds undone and move nothing', () => {
     const both = { stockCommitted: true, paymentCaptured: true };
