@@ -8,6 +8,7 @@ import {
   SAGA_REPLIES,
   SAGA_STEPS,
   compensationsFor,
+  deadLetterReason,
   outcomeOf,
   reserveCommand,
   ruleFor,
@@ -174,6 +175,16 @@ describe('saga step table', () => {
     expectRow('payments.evt.refunded', {}, { records: { paymentCaptured: false } }, both);
     expectRow('inventory.evt.released', {}, {}, both);
     expectRow('payments.evt.voided', {}, {}, both);
+  });
+});
+
+describe('dead letters', () => {
+  it('cancels with PAYMENT_FAILED when the authorization was dead-lettered, else PROCESSING_FAILED', () => {
+    expect(deadLetterReason('t_ns.payments.cmd.authorize')).toBe('PAYMENT_FAILED');
+    expect(deadLetterReason('payments.cmd.authorize')).toBe('PAYMENT_FAILED');
+    expect(deadLetterReason('t_ns.inventory.cmd.reserve')).toBe('PROCESSING_FAILED');
+    expect(deadLetterReason('t_ns.payments.cmd.capture')).toBe('PROCESSING_FAILED');
+    expect(deadLetterReason('')).toBe('PROCESSING_FAILED');
   });
 });
 

@@ -50,6 +50,8 @@ export interface SagaStep {
   readonly replies: Readonly<Partial<Record<SagaReply, ReplyRule>>>;
   /** What cancelling the order while the step runs must undo, given what the saga has done. */
   readonly compensation: (holds: Holds) => Compensation[];
+  /** The reason an order is cancelled with when this command is dead-lettered (else PROCESSING_FAILED). */
+  readonly deadLettered?: { readonly command: Subject; readonly reason: string };
 }
 
 /** A command that carries nothing but the order's id (compensations, commit, capture). */
@@ -111,6 +113,8 @@ export const SAGA_STEPS: readonly SagaStep[] = [
     },
     // An authorization may be on its way: the void leaves a tombstone that refuses it.
     compensation: () => ['inventory.cmd.release', 'payments.cmd.void'],
+    // Payments could not handle the authorization: the customer is told it was the payment.
+    deadLettered: { command: 'payments.cmd.authorize', reason: 'PAYMENT_FAILED' },
   },
   {
     name: 'confirm',
@@ -194,6 +198,12 @@ export function compensationsFor(status: OrderStatus, holds: Holds): Compensatio
   const step = stepRunningIn(status);
   if (step) return step.compensation(holds);
   return CANCELLABLE_AFTER_SAGA.includes(status) ? undoConfirmation(holds) : [];
+}
+
+/** The reason a dead-lettered saga message (by its subject as published) cancels its order with. */
+export function deadLetterReason(originalSubject: string): string {
+  const step = SAGA_STEPS.find((s) => s.deadLettered && originalSubject.endsWith(s.deadLettered.command));
+  return step?.deadLettered?.reason ?? 'PROCESSING_FAILED';
 }
 
 /** What a reply does to an order, as the table says; the orchestrator carries it out. */
