@@ -26,8 +26,6 @@ export type SagaReply = Exclude<
   Extract<Subject, `inventory.evt.${string}` | `payments.evt.${string}`>,
   'inventory.evt.stock_low'
 >;
-/** Replies that carry a reason (the ones that fail a step). */
-export type FailingReply = 'inventory.evt.reservation_rejected' | 'payments.evt.declined';
 
 /** How one reply moves its step. A step with several advancing replies advances once all are recorded. */
 export interface ReplyRule {
