@@ -4,7 +4,6 @@ import {
   assertCancellable,
   assertTransition,
   canTransition,
-  compensationsFor,
 } from '../src/domain/order-status.ts';
 import { ConflictError } from '../../../shared/errors.ts';
 
@@ -40,34 +39,5 @@ describe('order life cycle', () => {
     expect(() => assertCancellable('SHIPPED', 'ADMIN')).not.toThrow();
     expect(() => assertCancellable('DELIVERED', 'ADMIN')).toThrow(ConflictError);
     expect(() => assertCancellable('CANCELLED', 'ADMIN')).toThrow(ConflictError);
-  });
-});
-
-describe('compensations', () => {
-  const none = { stockCommitted: false, paymentCaptured: false };
-  const both = { stockCommitted: true, paymentCaptured: true };
-
-  it('releases a reservation that may still be on its way', () => {
-    expect(compensationsFor('PENDING', none)).toEqual(['inventory.cmd.release']);
-  });
-
-  it('releases stock and voids an authorization that may be on its way', () => {
-    expect(compensationsFor('INVENTORY_RESERVED', none)).toEqual([
-      'inventory.cmd.release',
-      'payments.cmd.void',
-    ]);
-  });
-
-  it('restocks and refunds what confirmation committed', () => {
-    expect(compensationsFor('CONFIRMED', both)).toEqual(['inventory.cmd.restock', 'payments.cmd.refund']);
-    expect(compensationsFor('PAYMENT_AUTHORIZED', { stockCommitted: true, paymentCaptured: false })).toEqual([
-      'inventory.cmd.restock',
-      'payments.cmd.void',
-    ]);
-  });
-
-  it('has nothing to undo for a finished order', () => {
-    expect(compensationsFor('CANCELLED', both)).toEqual([]);
-    expect(compensationsFor('DELIVERED', both)).toEqual([]);
   });
 });

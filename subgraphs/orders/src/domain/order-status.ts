@@ -46,30 +46,5 @@ export function assertCancellable(status: OrderStatus, by: Canceller): void {
   assertTransition(status, 'CANCELLED');
 }
 
-/** What has to be undone when an order in `status` is cancelled, given what the saga has done. */
-export interface Holds {
-  readonly stockCommitted: boolean;
-  readonly paymentCaptured: boolean;
-}
-export type Compensation =
-  'inventory.cmd.release' | 'inventory.cmd.restock' | 'payments.cmd.void' | 'payments.cmd.refund';
-
-export function compensationsFor(status: OrderStatus, holds: Holds): Compensation[] {
-  switch (status) {
-    case 'PENDING':
-      // A reservation may be on its way: the release leaves a tombstone that refuses it.
-      return ['inventory.cmd.release'];
-    case 'INVENTORY_RESERVED':
-      // An authorization may be on its way: the void leaves a tombstone that refuses it.
-      return ['inventory.cmd.release', 'payments.cmd.void'];
-    case 'PAYMENT_AUTHORIZED':
-    case 'CONFIRMED':
-    case 'SHIPPED':
-      return [
-        holds.stockCommitted ? 'inventory.cmd.restock' : 'inventory.cmd.release',
-        holds.paymentCaptured ? 'payments.cmd.refund' : 'payments.cmd.void',
-      ];
-    default:
-      return [];
-  }
-}
+// What cancelling an order in a status has to undo is the saga's to say: its step table.
+export { compensationsFor, type Compensation, type Holds } from '../saga/steps.ts';

@@ -9,6 +9,7 @@ import type { CommitPublisher } from '../../../../shared/messaging/commit-publis
 import { transactionalPublishing } from '../../../../shared/messaging/publish-after-commit.ts';
 import { insertOrder, type NewOrderItem } from './order.store.ts';
 import { Order } from './order.entity.ts';
+import { reserveCommand } from '../saga/steps.ts';
 import { loadCatalog, type ProductSource } from './catalog.ts';
 import {
   normalizeLines,
@@ -71,14 +72,7 @@ export async function placeOrder(
     createdAt: now,
     updatedAt: now,
   };
-  const reserve: OutgoingMessage<'inventory.cmd.reserve'> = {
-    subject: 'inventory.cmd.reserve',
-    payload: {
-      v: 1,
-      orderId: order.id,
-      items: priced.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
-    },
-  };
+  const reserve = reserveCommand(order.id, priced.lines);
   try {
     // The order with its lines and first history entry, then its messages: two statements that
     // nobody waits for, so the transaction is one round trip (see pipelined-client.ts). The

@@ -5,10 +5,7 @@ import { isUuid } from '../../../../shared/graphql/batch.ts';
 import { DLQ_HEADERS } from '../../../../shared/messaging/dead-letters.ts';
 import type { RawMessage } from '../../../../shared/messaging/consumer.ts';
 import type { Saga } from './orchestrator.ts';
-
-export function failureReasonFor(originalSubject: string): string {
-  return /payments\.cmd\.authorize$/.test(originalSubject) ? 'PAYMENT_FAILED' : 'PROCESSING_FAILED';
-}
+import { deadLetterReason } from './steps.ts';
 
 export function deadLetterHandler(saga: Saga) {
   return async (em: EntityManager, message: RawMessage): Promise<void> => {
@@ -19,6 +16,6 @@ export function deadLetterHandler(saga: Saga) {
       return; // Not JSON: nothing to end.
     }
     if (!isUuid(orderId)) return;
-    await saga.abandon(em, orderId, failureReasonFor(message.headers[DLQ_HEADERS.originalSubject] ?? ''));
+    await saga.abandon(em, orderId, deadLetterReason(message.headers[DLQ_HEADERS.originalSubject] ?? ''));
   };
 }
