@@ -40,7 +40,8 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions): Subgraph
       method: init?.method,
       headers: init?.headers,
       body: init?.body,
-      signal: init?.signal ?? AbortSignal.timeout(options.timeoutMs),
+      // @apollo/utils.fetcher types `signal` as any; the gateway passes an AbortSignal or none.
+      signal: init?.signal instanceof AbortSignal ? init.signal : AbortSignal.timeout(options.timeoutMs),
       dispatcher: agent,
     });
     return response as unknown as FetcherResponse;
