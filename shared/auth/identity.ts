@@ -127,6 +127,6 @@ export async function identify(
   verify: TokenVerifier,
 ): Promise<Identity | null> {
   const header = headers.authorization;
-  const token = bearerToken(Array.isArray(header) ? header[0] : header);
+  const token = bearerToken(typeof header === 'string' || header === undefined ? header : header[0]);
   return token ? verify(token) : null;
 }

@@ -97,6 +97,8 @@ export class PipelinedClient extends pg.Client {
     if (text === undefined || callback !== undefined) {
       // A cursor, a query object or a callback: not ours to hold; what is held goes first.
       this.#sendHeld();
+      // pg's own arguments, passed through unchanged to the overload that takes them.
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-argument
       return super.query(config, values, callback);
     }
     return Array.isArray(values) && values.length > 0

@@ -33,7 +33,7 @@ export class RowMapper {
     /** As the plugin's `prepareOutputValue`: the entity's type, else booleans and dates. */
     function converter(prop: EntityProperty): Convert | undefined {
       const type = prop.customType;
-      if (type !== undefined) return (value) => type.convertToJSValue(value, platform);
+      if (type !== undefined) return (value): unknown => type.convertToJSValue(value, platform);
       if (prop.runtimeType === 'boolean') return (value) => !!value;
       if (prop.runtimeType === 'Date' && !platform.isNumericProperty(prop)) {
         const tz = platform.getTimezone();

@@ -39,7 +39,7 @@ export function createSubgraphBreakers(
   return {
     breakerFor(name, instance, settings) {
       let instances = bySubgraph.get(name);
-      if (!instances) bySubgraph.set(name, (instances = new Map()));
+      if (!instances) bySubgraph.set(name, (instances = new Map<string, CircuitBreaker>()));
       let breaker = instances.get(instance);
       if (breaker) return breaker;
       const labels = { subgraph: name, instance };

@@ -63,7 +63,9 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions): Subgraph
         method: (init?.method ?? 'GET') as 'GET',
         headers: init?.headers,
         body: init?.body,
-        signal: init?.signal ? AbortSignal.any([init.signal, limit.signal]) : limit.signal,
+        // @apollo/utils.fetcher types `signal` as any; the gateway passes an AbortSignal or none.
+        signal:
+          init?.signal instanceof AbortSignal ? AbortSignal.any([init.signal, limit.signal]) : limit.signal,
       });
       return new SubgraphAnswer(url, statusCode, headers, await body.text());
     } finally {

@@ -29,7 +29,7 @@ export async function lockKeys(em: EntityManager, keys: readonly string[]): Prom
   await withoutWaiting(() => lock(em, { keys: [...keys].sort() }));
 }
 const lock = statement(
-  (db, p: { keys: readonly string[] }) => sql`select pg_advisory_xact_lock(hashtextextended(k, 0))
+  (_db, p: { keys: readonly string[] }) => sql`select pg_advisory_xact_lock(hashtextextended(k, 0))
     from (select k from unnest(${p.keys}::text[]) k order by k) ordered`,
 );
 
