@@ -14,6 +14,8 @@ export const STREAMS = {
   INVENTORY: { subjects: ['inventory.>'], maxAgeDays: 7, owner: 'inventory' },
   PAYMENTS: { subjects: ['payments.>'], maxAgeDays: 7, owner: 'payments' },
   ORDERS: { subjects: ['orders.>'], maxAgeDays: 7, owner: 'orders' },
+  /** User changes, for the services that keep a copy of who the users are (notifications). */
+  USERS: { subjects: ['users.>'], maxAgeDays: 30, owner: 'users' },
   /** Poison messages, kept for an operator to inspect and replay (`npm run dlq`). */
   DEAD_LETTERS: { subjects: ['dlq.>'], maxAgeDays: 30, owner: 'orders' },
 } as const;
@@ -34,6 +36,16 @@ export const CONSUMERS = {
   'orders-product-events': { stream: 'PRODUCTS', filter: 'products.evt.>', service: 'orders' },
   /** Ends the saga of an order whose message was dead-lettered. */
   'orders-dead-letters': { stream: 'DEAD_LETTERS', filter: 'dlq.>', service: 'orders' },
+  // Notifications: every order status change (it writes on some, keeps the order as placed from
+  // PENDING), its copies of users and product names, and the low-stock alerts.
+  'notifications-order-events': { stream: 'ORDERS', filter: 'orders.evt.status.>', service: 'notifications' },
+  'notifications-user-events': { stream: 'USERS', filter: 'users.evt.>', service: 'notifications' },
+  'notifications-product-events': { stream: 'PRODUCTS', filter: 'products.evt.>', service: 'notifications' },
+  'notifications-stock-events': {
+    stream: 'INVENTORY',
+    filter: 'inventory.evt.stock_low',
+    service: 'notifications',
+  },
 } as const satisfies Record<string, { stream: StreamName; filter: string; service: string }>;
 export type ConsumerName = keyof typeof CONSUMERS;
 

@@ -70,8 +70,15 @@ function containerPorts(s: Service): number[] {
 }
 
 describe('docker-compose.yml', () => {
-  it('has PostgreSQL, NATS, the five subgraphs and the gateway', () => {
-    expect(Object.keys(services).sort()).toEqual(['postgres', 'nats', ...PROCESSES].sort());
+  it('has PostgreSQL, NATS, Mailpit, the six subgraphs and the gateway', () => {
+    expect(Object.keys(services).sort()).toEqual(['postgres', 'nats', 'mailpit', ...PROCESSES].sort());
+  });
+
+  it('points the notifications subgraph at Mailpit, whose web inbox it publishes', () => {
+    expect(service('notifications').environment?.SMTP_URL).toBe('${SMTP_URL:-smtp://mailpit:1025}');
+    expect(service('mailpit').expose).toContain('1025');
+    expect(service('mailpit').ports).toContain('8025:8025');
+    expect(service('notifications').depends_on?.mailpit).toEqual({ condition: 'service_healthy' });
   });
 
   describe.each(PROCESSES)('%s', (name: ProcessName) => {

@@ -83,9 +83,12 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const ownSupergraph = options.supergraphPath === undefined;
   if (ownSupergraph) await writeFile(supergraphPath, await composeSupergraph());
 
+  // The notifications subgraph's .eml files (no SMTP_URL), out of the repository's .data/.
+  const mailDir = path.join(os.tmpdir(), `mail-${id}`);
   const cleanUp = async (): Promise<void> => {
     const results = await Promise.allSettled([
       dropTestResources(resources),
+      rm(mailDir, { recursive: true, force: true }),
       ownSupergraph ? rm(supergraphPath, { force: true }) : Promise.resolve(),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -103,6 +106,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       env: {
         NODE_ENV: 'test',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        MAIL_DIR: mailDir,
         ...rest.env,
         DATABASE_URL: databaseUrl,
         DATABASE_PREFIX: id,

@@ -1,0 +1,68 @@
+// Reading notifications and preferences for GraphQL: one user's notifications a page at a time.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { BadUserInputError } from '../../../../shared/errors.ts';
+import { isUuid } from '../../../../shared/graphql/batch.ts';
+import {
+  decodeCursor,
+  pageSize,
+  toConnection,
+  type Connection,
+} from '../../../../shared/graphql/pagination.ts';
+import { Notification, NotificationPreference } from './entities.ts';
+import { findPreference, savePreference } from './notifications.store.ts';
+
+export async function userNotifications(
+  em: EntityManager,
+  userId: string,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<Connection<Notification>> {
+  const size = pageSize(first);
+  const cursor = notificationCursor(after);
+  const where = cursor
+    ? {
+        userId,
+        $or: [
+          { createdAt: { $lt: cursor.createdAt } },
+          { createdAt: cursor.createdAt, id: { $lt: cursor.id } },
+        ],
+      }
+    : { userId };
+  const rows = await em.find(Notification, where, {
+    orderBy: { createdAt: 'desc', id: 'desc' },
+    limit: size + 1,
+  });
+  return toConnection(
+    rows,
+    size,
+    (n) => [n.createdAt.toISOString(), n.id],
+    () => em.count(Notification, { userId }),
+  );
+}
+
+function notificationCursor(after: string | null | undefined): { createdAt: Date; id: string } | null {
+  const key = decodeCursor(after, 2);
+  if (!key) return null;
+  const [at, id] = key;
+  const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
+  if (Number.isNaN(createdAt.getTime()) || !isUuid(id)) {
+    throw new BadUserInputError('after', 'Not a cursor from this list');
+  }
+  return { createdAt, id: id.toLowerCase() };
+}
+
+/** Email is on unless the user turned it off. */
+export async function preferencesOf(em: EntityManager, userId: string): Promise<{ email: boolean }> {
+  const preference = await findPreference(em, userId);
+  return { email: preference?.emailEnabled ?? true };
+}
+
+export async function setPreferences(
+  em: EntityManager,
+  userId: string,
+  input: { email: boolean },
+): Promise<void> {
+  if (typeof input.email !== 'boolean') throw new BadUserInputError('email', 'email must be true or false');
+  const preference: NotificationPreference = { userId, emailEnabled: input.email, updatedAt: new Date() };
+  await savePreference(em, preference);
+}

@@ -1,0 +1,160 @@
+// Turns events into notification records: who gets what, rendered as it is at that moment.
+// Each record is PENDING (the delivery worker sends it after this transaction commits), or
+// SKIPPED when its user turned email off. A second event about the same thing adds nothing
+// (each record has a dedupe key).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import type { PayloadOf } from '../../../../shared/contracts/index.ts';
+import { oneLine } from '../templates/format.ts';
+import type { RenderedMessage } from '../templates/message.ts';
+import { ORDER_TEMPLATES, isNotifiedStatus, renderOrderMessage } from '../templates/order-status.ts';
+import { renderLowStockMessage } from '../templates/low-stock.ts';
+import type { Template, UserCopy } from './entities.ts';
+import {
+  findAdmins,
+  findEmailOptOuts,
+  findPlacedOrder,
+  findProductName,
+  findUserCopy,
+  insertNotifications,
+  insertPlacedOrder,
+  type NewNotification,
+} from './notifications.store.ts';
+
+/** Something an event needs has not arrived yet (its own event is still on its way): retry later. */
+export class NotYetKnown extends Error {
+  override name = 'NotYetKnown';
+}
+
+interface Draft {
+  readonly user: UserCopy;
+  readonly template: Template;
+  readonly dedupeKey: string;
+  readonly orderId?: string;
+  readonly productId?: string;
+  readonly message: RenderedMessage;
+}
+
+/** Records the drafts (SKIPPED for users who opted out); returns how many are to be sent. */
+async function record(em: EntityManager, drafts: readonly Draft[], now: Date): Promise<number> {
+  if (drafts.length === 0) return 0;
+  const optedOut = await findEmailOptOuts(
+    em,
+    drafts.map((d) => d.user.userId),
+  );
+  const rows: NewNotification[] = drafts.map((d) => ({
+    id: randomUUID(),
+    dedupeKey: d.dedupeKey,
+    userId: d.user.userId,
+    channel: 'EMAIL',
+    template: d.template,
+    orderId: d.orderId ?? null,
+    productId: d.productId ?? null,
+    status: optedOut.has(d.user.userId) ? 'SKIPPED' : 'PENDING',
+    attempts: 0,
+    recipient: d.user.email,
+    subject: oneLine(d.message.subject),
+    bodyText: d.message.text,
+    bodyHtml: d.message.html,
+    createdAt: now,
+    nextAttemptAt: now,
+    sentAt: null,
+    failureReason: null,
+  }));
+  await insertNotifications(em, rows);
+  return rows.filter((r) => r.status === 'PENDING').length;
+}
+
+export interface RecordOptions {
+  /** How often this event has been delivered: a missing order copy is waited for a few times only. */
+  readonly deliveryCount: number;
+  readonly now?: Date;
+}
+
+/** Deliveries during which an event waits for another it needs (an order's PENDING event, a
+ * product's name) before writing without it. */
+const WAIT_FOR_OTHER_EVENT = 3;
+
+/**
+ * An order's status changed: PENDING keeps the order as placed; CONFIRMED, CANCELLED, SHIPPED
+ * and DELIVERED write to its customer. Returns how many notifications are to be sent.
+ */
+export async function recordOrderStatus(
+  em: EntityManager,
+  event: PayloadOf<'orders.evt.status'>,
+  options: RecordOptions,
+): Promise<number> {
+  if (event.status === 'PENDING') {
+    if (event.order) {
+      await insertPlacedOrder(em, {
+        orderId: event.orderId,
+        customerId: event.customerId,
+        amountCents: event.order.amountCents,
+        currency: event.order.currency,
+        items: event.order.items,
+      });
+    }
+    return 0;
+  }
+  if (!isNotifiedStatus(event.status)) return 0;
+  const customer = await findUserCopy(em, event.customerId);
+  if (!customer) throw new NotYetKnown(`user ${event.customerId} is not known yet`);
+  const placed = await findPlacedOrder(em, event.orderId);
+  // Orders placed before notifications ran, or whose PENDING event is held up: wait a little,
+  // then write without the items rather than not at all.
+  if (!placed && options.deliveryCount < WAIT_FOR_OTHER_EVENT) {
+    throw new NotYetKnown(`order ${event.orderId} has not been seen placed yet`);
+  }
+  const template = ORDER_TEMPLATES[event.status];
+  return record(
+    em,
+    [
+      {
+        user: customer,
+        template,
+        dedupeKey: `${template}:${event.orderId}`,
+        orderId: event.orderId,
+        message: renderOrderMessage({
+          status: event.status,
+          customerName: customer.name,
+          orderId: event.orderId,
+          order: placed,
+          reason: event.reason,
+        }),
+      },
+    ],
+    options.now ?? new Date(),
+  );
+}
+
+/** A product's available stock fell below the threshold: every administrator hears of it once. */
+export async function recordLowStock(
+  em: EntityManager,
+  event: PayloadOf<'inventory.evt.stock_low'>,
+  options: RecordOptions,
+): Promise<number> {
+  const admins = await findAdmins(em);
+  const productName = await findProductName(em, event.productId);
+  // The product's own event comes on another stream: wait for its name a little, as above.
+  if (productName === null && options.deliveryCount < WAIT_FOR_OTHER_EVENT) {
+    throw new NotYetKnown(`product ${event.productId} has not been seen yet`);
+  }
+  return record(
+    em,
+    admins.map((admin) => ({
+      user: admin,
+      template: 'LOW_STOCK',
+      // Once per product, crossing and administrator.
+      dedupeKey: `LOW_STOCK:${event.productId}:${event.crossing}:${admin.userId}`,
+      productId: event.productId,
+      message: renderLowStockMessage({
+        adminName: admin.name,
+        productId: event.productId,
+        productName,
+        available: event.available,
+        threshold: event.threshold,
+      }),
+    })),
+    options.now ?? new Date(),
+  );
+}
