@@ -8,7 +8,7 @@ import {
   generateCredentials,
   type ServiceUser,
 } from './credentials.ts';
-import { authorizationConfig, permissionsFor, publisherOf } from './permissions.ts';
+import { SUFFIXED, authorizationConfig, permissionsFor, publisherOf } from './permissions.ts';
 
 const SUBJECTS = Object.keys(contracts) as Subject[];
 const allowed = (namespace: string, user: ServiceUser): string[] => [
@@ -32,7 +32,7 @@ describe('who publishes what', () => {
         const allow = allowed(namespace, user);
         for (const subject of SUBJECTS) {
           const own = publisherOf(subject) === user;
-          const forms = subject === 'orders.evt.status' ? [q(`${subject}.*`)] : [q(subject)];
+          const forms = SUFFIXED.has(subject) ? [q(`${subject}.*`)] : [q(subject)];
           for (const form of forms)
             expect({ user, form, allowed: allow.includes(form) }).toEqual({ user, form, allowed: own });
         }
@@ -66,12 +66,19 @@ describe('who publishes what', () => {
     }
   });
 
-  it('lets the gateway publish nothing; it listens to order status changes', () => {
+  it('lets the gateway publish nothing and listen to order status changes', () => {
     expect(permissionsFor('t_ns', 'gateway')!.publish).toEqual({ deny: ['>'] });
     expect(permissionsFor('t_ns', 'gateway')!.subscribe.allow).toEqual([
       '_INBOX_gateway.>',
       't_ns.orders.evt.status.*',
     ]);
+  });
+
+  it('lets users publish its events, one subject per user, and keep its own stream current', () => {
+    const allow = allowed('t_ns', 'users');
+    expect(allow).toContain('t_ns.users.evt.user_changed.*');
+    expect(allow).not.toContain('t_ns.users.evt.user_changed');
+    expect(allow).toContain('$JS.API.STREAM.UPDATE.t_ns_USERS');
   });
 
   it('lets every service read only its own inboxes', () => {

@@ -35,8 +35,14 @@ import {
 /** The saga's orchestrator sends every command. */
 const COMMAND_SENDER: ServiceUser = 'orders';
 
-/** Subjects published with a per-order suffix (`orders.evt.status.<orderId>`), as contractSubjectOf reads them. */
-const SUFFIXED: ReadonlySet<Subject> = new Set<Subject>(['orders.evt.status']);
+/**
+ * Subjects published with a per-entity suffix (`orders.evt.status.<orderId>`,
+ * `users.evt.user_changed.<userId>`), as contractSubjectOf reads them.
+ */
+export const SUFFIXED: ReadonlySet<Subject> = new Set<Subject>([
+  'orders.evt.status',
+  'users.evt.user_changed',
+]);
 
 /** Who publishes a contract subject: an event its owning service, a command the orchestrator. */
 export function publisherOf(subject: Subject): ServiceUser {
@@ -87,7 +93,7 @@ function jetStreamApi(namespace: string, user: ServiceUser): string[] {
   ];
 }
 
-/** Whether the service sends or receives messages through JetStream (users and the gateway do not). */
+/** Whether the service sends or receives messages through JetStream (the gateway does not). */
 function usesJetStream(user: ServiceUser): boolean {
   return (
     ownConsumers(user).length > 0 ||

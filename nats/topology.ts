@@ -8,17 +8,27 @@ import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType }
 const DAY_NANOS = 24 * 60 * 60 * 1_000_000_000;
 const SECOND_NANOS = 1_000_000_000;
 
-/** `owner`: the service that keeps the stream's configuration current (see ensureStreams). */
+/**
+ * `owner`: the service that keeps the stream's configuration current (see ensureStreams).
+ * `maxAgeDays` 0: kept however old. `latestPerSubject`: only the newest message of each subject is
+ * kept (a compacted log, state rather than history).
+ */
 export const STREAMS = {
+  /**
+   * One subject per user (`users.evt.user_changed.<userId>`), its latest event kept for good: a
+   * consumer that starts late, or is reset, still receives every user once, as it is now.
+   */
+  USERS: { subjects: ['users.>'], maxAgeDays: 0, owner: 'users', latestPerSubject: true },
   PRODUCTS: { subjects: ['products.>'], maxAgeDays: 30, owner: 'products' },
   INVENTORY: { subjects: ['inventory.>'], maxAgeDays: 7, owner: 'inventory' },
   PAYMENTS: { subjects: ['payments.>'], maxAgeDays: 7, owner: 'payments' },
   ORDERS: { subjects: ['orders.>'], maxAgeDays: 7, owner: 'orders' },
-  /** User changes, for the services that keep a copy of who the users are (notifications). */
-  USERS: { subjects: ['users.>'], maxAgeDays: 30, owner: 'users' },
   /** Poison messages, kept for an operator to inspect and replay (`npm run dlq`). */
   DEAD_LETTERS: { subjects: ['dlq.>'], maxAgeDays: 30, owner: 'orders' },
-} as const;
+} as const satisfies Record<
+  string,
+  { subjects: readonly string[]; maxAgeDays: number; owner: string; latestPerSubject?: boolean }
+>;
 export type StreamName = keyof typeof STREAMS;
 
 /** A message neither acked nor nak'ed (nor reported in progress) is delivered again after this. */
@@ -79,7 +89,7 @@ function streamConfig(
   options: TopologyOptions,
   stream: StreamName,
 ): Partial<StreamConfig> & { name: string } {
-  const def = STREAMS[stream];
+  const def: (typeof STREAMS)[StreamName] & { latestPerSubject?: boolean } = STREAMS[stream];
   return {
     name: streamName(options.namespace, stream),
     subjects: def.subjects.map((s) => qualify(options.namespace, s)),
@@ -87,6 +97,7 @@ function streamConfig(
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_age: def.maxAgeDays * DAY_NANOS,
+    ...(def.latestPerSubject && { max_msgs_per_subject: 1 }),
     // JetStream drops a second publish with the same Nats-Msg-Id inside this window: the outbox
     // relay may publish a row again after a crash between publish and delete.
     duplicate_window: 2 * 60 * SECOND_NANOS,

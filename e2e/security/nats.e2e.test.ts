@@ -18,6 +18,7 @@ import { freePort } from '../../scripts/lib/processes.ts';
 import { inboxPrefix, type NatsUser } from '../../nats/credentials.ts';
 import { qualify, streamName, type StreamName } from '../../nats/topology.ts';
 import { startTestSystem, testId, type TestSystem } from '../../test/support/system.ts';
+import { StreamEvents } from '../../test/support/stream-events.ts';
 import { Client, type StatusEvent } from '../support/client.ts';
 import { subscribeWs, wsClient } from '../support/live.ts';
 
@@ -134,6 +135,20 @@ describe('NATS users and subject permissions', () => {
     } finally {
       live.close();
       await socket.dispose();
+    }
+  });
+
+  it('lets users publish its user events as its own user', async () => {
+    const customer = await client.registerCustomer();
+    const events = await StreamEvents.open(
+      { natsUrl: nats.url, natsNamespace: id, natsCredential: nats.credentials.admin },
+      'USERS',
+      `users.evt.user_changed.${customer.id}`,
+    );
+    try {
+      expect((await events.next()).payload).toMatchObject({ userId: customer.id, role: 'CUSTOMER' });
+    } finally {
+      await events.close();
     }
   });
 

@@ -10,7 +10,12 @@ import type { RunningService } from '../../../shared/graphql/subgraph-service.ts
 import { validateMessage, type PayloadOf } from '../../../shared/contracts/index.ts';
 import { qualify } from '../../../nats/topology.ts';
 import { dropTestResources, graphqlRequest } from '../../../test/support/system.ts';
-import { startTestUsers, testEnvironment, type TestUsers } from '../../../test/support/subgraph.ts';
+import {
+  TEST_ADMIN_EMAIL,
+  startTestUsers,
+  testEnvironment,
+  type TestUsers,
+} from '../../../test/support/subgraph.ts';
 import { SmtpSink } from '../../../test/support/smtp-sink.ts';
 import { readNotificationsConfig } from '../src/config.ts';
 import { startNotifications } from '../src/server.ts';
@@ -44,10 +49,11 @@ beforeAll(async () => {
   );
   nc = await connect({ servers: env.resources.natsUrl });
   js = jetstream(nc);
+  // The seeded administrator, as users announces it.
   admin = {
     ...claims(users.adminToken),
-    email: `admin-${randomUUID()}@example.com`,
-    name: 'Ada Admin',
+    email: TEST_ADMIN_EMAIL,
+    name: 'Administrator',
     token: users.adminToken,
   };
 });
@@ -69,20 +75,16 @@ function claims(token: string): { id: string } {
   return { id: payload.sub };
 }
 
-let revision = 0;
-/** A customer with a token, whom notifications knows from a user event. */
+/** A customer registered with the users subgraph, whose user event tells notifications of them. */
 async function customer(name: string): Promise<Account> {
-  const token = await users.customerToken();
-  const account = { ...claims(token), email: `${name}-${randomUUID()}@example.com`, name, token };
-  await publish('users.evt.user_changed', {
-    v: 1,
-    userId: account.id,
-    email: account.email,
-    name,
-    role: 'CUSTOMER',
-    revision: ++revision,
-  });
-  return account;
+  const email = `${name.toLowerCase()}-${randomUUID()}@example.com`;
+  const registered = await graphqlRequest<{ register: { token: string; user: { id: string } } }>(
+    users.service.url,
+    'mutation($i: RegisterInput!) { register(input: $i) { token user { id } } }',
+    { i: { email, password: 'customer-password', name } },
+  );
+  if (!registered.data) throw new Error(JSON.stringify(registered.errors));
+  return { id: registered.data.register.user.id, email, name, token: registered.data.register.token };
 }
 
 async function publish<
@@ -338,17 +340,13 @@ describe('who may read notifications', () => {
 
 describe('low-stock alerts', () => {
   it('writes to every administrator once per crossing', async () => {
+    // A second administrator, known to notifications only from its event.
     const second = { id: randomUUID(), email: `admin2-${randomUUID()}@example.com`, name: 'Second Admin' };
-    for (const a of [admin, second]) {
-      await publish('users.evt.user_changed', {
-        v: 1,
-        userId: a.id,
-        email: a.email,
-        name: a.name,
-        role: 'ADMIN',
-        revision: ++revision,
-      });
-    }
+    await publish(
+      'users.evt.user_changed',
+      { v: 1, userId: second.id, email: second.email, name: second.name, role: 'ADMIN', revision: 1 },
+      second.id,
+    );
     const productId = randomUUID();
     await publish('products.evt.product_changed', {
       v: 1,

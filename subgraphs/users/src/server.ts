@@ -31,8 +31,7 @@ export function startUsers(config: UsersConfig, logger: Logger): Promise<Running
     resolvers,
     permissions,
     entities: [User, SigningKey],
-    // users sends no messages: it has no outbox.
-    messaging: false,
+    // Its outbox relay publishes the user events (users.evt.user_changed); it consumes nothing.
     migrations,
     async setup({ orm }) {
       await seedAdministrator(orm.em.fork(), config.adminEmail, config.adminPassword);

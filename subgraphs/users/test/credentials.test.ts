@@ -51,6 +51,14 @@ describe('emails', () => {
     }
   });
 
+  it('registers only addresses the user events can carry; signs in with any well-formed one', () => {
+    expect(normalizeEmail(' Ada.Lovelace+shop@Example.COM ')).toBe('ada.lovelace+shop@example.com');
+    for (const undeliverable of ['ada@example.c', 'adä@example.com', 'ada@exa_mple.com']) {
+      expect(isValidEmail(undeliverable)).toBe(true);
+      expect(() => normalizeEmail(undeliverable)).toThrow(BadUserInputError);
+    }
+  });
+
   it('refuses control characters in a name', () => {
     expect(validateName(' Ada ')).toBe('Ada');
     expect(() => validateName('Ada\u0000')).toThrow(BadUserInputError);

@@ -18,7 +18,7 @@ import {
   type RequestedLine,
 } from './pricing.ts';
 import { assertCancellable, compensationsFor } from './order-status.ts';
-import { changeStatus, lockOrder, statusEvent } from './status-change.ts';
+import { changeStatus, lockOrder, statusEvent, type PlacedOrder } from './status-change.ts';
 
 export interface PlaceOrderInput {
   readonly items: readonly RequestedLine[];
@@ -84,7 +84,7 @@ export async function placeOrder(
     // messages are published from here once it has committed, without waking the relay.
     await transactionalPublishing(em, settings.publisher, async (tx) => {
       await insertOrder(tx, order, orderItems(order.id, priced.lines));
-      await enqueue(tx, [statusEvent(order, now), reserve]);
+      await enqueue(tx, [statusEvent(order, now, placedOrder(priced)), reserve]);
     });
     return order;
   } catch (err) {
@@ -95,6 +95,18 @@ export async function placeOrder(
     throw err;
   }
 }
+
+/** What the PENDING event tells consumers (notifications) of the order, so they never ask orders. */
+const placedOrder = (priced: ReturnType<typeof priceLines>): PlacedOrder => ({
+  items: priced.lines.map((line) => ({
+    productId: line.productId,
+    name: line.productName,
+    quantity: line.quantity,
+    unitPriceCents: line.unitPriceCents,
+  })),
+  amountCents: priced.totalCents,
+  currency: priced.currency,
+});
 
 const orderItems = (orderId: string, lines: readonly PricedLine[]): NewOrderItem[] =>
   lines.map((line, position) => ({

@@ -2,12 +2,20 @@
 // history, and announced on `orders.evt.status.<id>` in the same transaction (outbox).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
+import type { PayloadOf } from '../../../../shared/contracts/index.ts';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
 import type { Order } from './order.entity.ts';
 import { lockOrderRow, lockOrderRows, saveConfirmationFlags, saveStatusChange } from './order.store.ts';
 import { IN_FLIGHT_STATUSES, assertTransition, type OrderStatus } from './order-status.ts';
 
-export function statusEvent(order: Order, at: Date): OutgoingMessage<'orders.evt.status'> {
+/** The order as placed, which only the PENDING event carries (contracts: `orders.evt.status`). */
+export type PlacedOrder = NonNullable<PayloadOf<'orders.evt.status'>['order']>;
+
+export function statusEvent(
+  order: Order,
+  at: Date,
+  placed?: PlacedOrder,
+): OutgoingMessage<'orders.evt.status'> {
   return {
     subject: 'orders.evt.status',
     subjectSuffix: order.id,
@@ -19,6 +27,7 @@ export function statusEvent(order: Order, at: Date): OutgoingMessage<'orders.evt
       sequence: order.statusSequence,
       reason: order.failureReason ?? null,
       at: at.toISOString(),
+      ...(placed && { order: placed }),
     },
   };
 }

@@ -1,7 +1,11 @@
 // Accounts: registration, sign-in and the seeded administrator. Knows nothing of GraphQL.
+// Every account created, and every change of its email, name or role, is announced as
+// `users.evt.user_changed` in the same transaction (outbox), with a revision that grows by one
+// each time: notifications keeps its copy of the users from these events.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { ConflictError, UnauthenticatedError } from '../../../../shared/errors.ts';
+import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
 import { User } from './user.entity.ts';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.ts';
 import {
@@ -24,16 +28,38 @@ export async function registerCustomer(em: EntityManager, input: RegisterInput):
   const email = normalizeEmail(input.email, 'input.email');
   const name = validateName(input.name, 'input.name');
   const password = validatePassword(input.password, 'input.password');
-  const user = em.create(User, { email, name, role: 'CUSTOMER', passwordHash: await hashPassword(password) });
+  const passwordHash = await hashPassword(password);
   try {
-    await em.flush();
+    return await em.transactional(async (tx) => {
+      const user = tx.create(User, { email, name, role: 'CUSTOMER', passwordHash });
+      await tx.flush();
+      await enqueue(tx, [userChanged(user)]);
+      return user;
+    });
   } catch (err) {
     if (err instanceof UniqueConstraintViolationException) {
       throw new ConflictError('An account with this email already exists', { field: 'input.email' });
     }
     throw err;
   }
-  return user;
+}
+
+/** The event for the user as it is now; `user.revision` must already count this change. */
+export function userChanged(user: User): OutgoingMessage<'users.evt.user_changed'> {
+  return {
+    subject: 'users.evt.user_changed',
+    // One subject per user: the USERS stream keeps the latest event of each (nats/topology.ts),
+    // so a consumer that starts late still learns every user.
+    subjectSuffix: user.id,
+    payload: {
+      v: 1,
+      userId: user.id,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      revision: user.revision,
+    },
+  };
 }
 
 /**
@@ -55,7 +81,12 @@ export async function authenticate(em: EntityManager, rawEmail: string, password
   return user;
 }
 
-/** The administrator named by the configuration exists, is ADMIN, and has the configured password. */
+/**
+ * The administrator named by the configuration exists, is ADMIN, and has the configured password.
+ * Creating it, or making an existing account ADMIN, is announced like any other change; a start
+ * that finds it as configured changes nothing and announces nothing. Two instances starting at
+ * once: the row lock orders them, and the one that loses the race to create it finds it.
+ */
 export async function seedAdministrator(
   em: EntityManager,
   rawEmail: string,
@@ -63,29 +94,38 @@ export async function seedAdministrator(
 ): Promise<User> {
   const email = normalizeEmail(rawEmail, 'ADMIN_EMAIL');
   validatePassword(password, 'ADMIN_PASSWORD');
-  const existing = await em.findOne(User, { email }, { populate: ['passwordHash'] });
-  if (!existing) {
-    const passwordHash = await hashPassword(password);
-    await em
-      .createQueryBuilder(User)
-      .insert({
-        id: crypto.randomUUID(),
-        email,
-        name: 'Administrator',
-        role: 'ADMIN',
-        passwordHash,
-        createdAt: new Date(),
-      })
-      .onConflict('email')
-      .ignore()
-      .execute();
-    return em.findOneOrFail(User, { email });
+  try {
+    return await ensureAdministrator(em, email, password);
+  } catch (err) {
+    if (!(err instanceof UniqueConstraintViolationException)) throw err;
+    return ensureAdministrator(em, email, password);
   }
-  existing.role = 'ADMIN';
-  if (!(await verifyPassword(password, existing.passwordHash)))
-    existing.passwordHash = await hashPassword(password);
-  await em.flush();
-  return existing;
+}
+
+function ensureAdministrator(em: EntityManager, email: string, password: string): Promise<User> {
+  return em.transactional(async (tx) => {
+    const existing = await tx.findOne(
+      User,
+      { email },
+      { populate: ['passwordHash'], lockMode: LockMode.PESSIMISTIC_WRITE },
+    );
+    if (!existing) {
+      const passwordHash = await hashPassword(password);
+      const user = tx.create(User, { email, name: 'Administrator', role: 'ADMIN', passwordHash });
+      await tx.flush();
+      await enqueue(tx, [userChanged(user)]);
+      return user;
+    }
+    if (existing.role !== 'ADMIN') {
+      existing.role = 'ADMIN';
+      existing.revision += 1;
+      await enqueue(tx, [userChanged(existing)]);
+    }
+    if (!(await verifyPassword(password, existing.passwordHash)))
+      existing.passwordHash = await hashPassword(password);
+    await tx.flush();
+    return existing;
+  });
 }
 
 export async function findUsersByIds(em: EntityManager, ids: readonly string[]): Promise<User[]> {

@@ -14,6 +14,8 @@ export const User = defineEntity({
     name: p.string().length(100),
     role: p.enum([...ROLES]),
     passwordHash: p.string().hidden().lazy(),
+    /** Grows by one with every change of email, name or role; sent as the `revision` of user events. */
+    revision: p.integer().onCreate(() => 1),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

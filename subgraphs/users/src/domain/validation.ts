@@ -1,5 +1,6 @@
 // Input rules for accounts. Pure functions: they throw BadUserInputError naming the field.
 import { BadUserInputError } from '../../../../shared/errors.ts';
+import { contracts } from '../../../../shared/contracts/index.ts';
 
 /** Longer addresses cannot be delivered to (RFC 5321's path limit). */
 export const MAX_EMAIL_LENGTH = 254;
@@ -14,9 +15,18 @@ export function isValidEmail(email: string): boolean {
   return email.length <= MAX_EMAIL_LENGTH && EMAIL.test(email);
 }
 
+/**
+ * An address the user events can carry (`users.evt.user_changed` in the contracts): a new account
+ * must reach notifications, so registration refuses what its consumers would refuse (e.g. a
+ * non-ASCII local part) rather than failing with an internal error. Sign-in keeps the looser
+ * `isValidEmail`, so an account registered before this rule can still sign in.
+ */
+const deliverableEmail = contracts['users.evt.user_changed'].shape.email;
+
 export function normalizeEmail(raw: string, field = 'email'): string {
   const email = raw.trim().toLowerCase();
-  if (!isValidEmail(email)) throw new BadUserInputError(field, 'Enter a valid email address');
+  if (!isValidEmail(email) || !deliverableEmail.safeParse(email).success)
+    throw new BadUserInputError(field, 'Enter a valid email address');
   return email;
 }
 
