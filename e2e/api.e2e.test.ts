@@ -9,7 +9,15 @@ import { startTestSystem, type GraphQLResponse, type TestSystem } from '../test/
 import { Client, OrderEvents, TEST_ADMIN_EMAIL, type Loose } from './support/client.ts';
 import { PUBLIC_ERROR_CODES } from '../shared/errors.ts';
 
-const PROCESSES = ['gateway', 'users', 'products', 'inventory', 'orders', 'payments'] as const;
+const PROCESSES = [
+  'gateway',
+  'users',
+  'products',
+  'inventory',
+  'orders',
+  'payments',
+  'notifications',
+] as const;
 
 let system: TestSystem;
 let client: Client;

@@ -146,4 +146,11 @@ export async function directRequest<T = Record<string, unknown>>(
   return { status: response.status, body };
 }
 
-export const SUBGRAPH_NAMES = ['users', 'products', 'inventory', 'orders', 'payments'] as const;
+export const SUBGRAPH_NAMES = [
+  'users',
+  'products',
+  'inventory',
+  'orders',
+  'payments',
+  'notifications',
+] as const;
