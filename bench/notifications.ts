@@ -8,6 +8,7 @@
 // X-Order-Id header). Both are this machine's wall clock. Also prints the CPU the notifications
 // process and its database backends used per email. Figures, never pass/fail.
 import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { SmtpSink } from '../test/support/smtp-sink.ts';
@@ -76,6 +77,23 @@ function confirmationEmails(sink: SmtpSink): Map<string, number> {
   return accepted;
 }
 
+/** When the ORDER_CONFIRMED notification of each order was recorded, read from its database. */
+async function recordedAt(system: TestSystem, orderIds: readonly string[]): Promise<Map<string, number>> {
+  const url = new URL(system.databaseUrl);
+  url.pathname = `/${system.id}_notifications`;
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ order_id: string; created_at: Date }>(
+      "select order_id, created_at from notifications where template = 'ORDER_CONFIRMED' and order_id = any($1::uuid[])",
+      [orderIds],
+    );
+    return new Map(rows.map((r) => [r.order_id, r.created_at.getTime()]));
+  } finally {
+    await db.end();
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const phases = (args.length > 0 ? args : ['50:20']).map(parsePhase);
@@ -83,7 +101,11 @@ async function main(): Promise<void> {
   console.log('starting the system ...');
   let system: TestSystem | undefined;
   try {
-    system = await startBenchSystem({ processEnv: { notifications: { SMTP_URL: sink.url } } });
+    system = await startBenchSystem({
+      processEnv: { notifications: { SMTP_URL: sink.url, LOG_LEVEL: process.env.NOTIFICATIONS_LOG_LEVEL } },
+      // BENCH_LOG_DIR=<dir> keeps each process's output there.
+      logDir: process.env.BENCH_LOG_DIR,
+    });
     const client = new Client(system.urls.gateway!);
     const nc = await connect(natsAdminOptions(system));
     const sub = nc.subscribe(`${system.id}.orders.evt.status.>`);
@@ -104,6 +126,7 @@ async function main(): Promise<void> {
     await placeOrders(WARM_UP, client, customers, products);
 
     const rows: string[][] = [];
+    const hops: string[][] = [];
     for (const phase of phases) {
       console.log(`phase ${phase.rate} orders/s for ${phase.seconds} s ...`);
       const before = await sampleCpu(system);
@@ -123,6 +146,28 @@ async function main(): Promise<void> {
         .filter((id) => accepted.has(id))
         .map((id) => accepted.get(id)! - confirmedAt.get(id)!)
         .sort((a, b) => a - b);
+      // Where the time goes: the event to its record (the consumer), the record to the server (delivery).
+      const recorded = await recordedAt(system, confirmed);
+      const hop = (from: (id: string) => number | undefined, to: (id: string) => number | undefined) =>
+        confirmed
+          .map((id) => {
+            const [a, b] = [from(id), to(id)];
+            return a === undefined || b === undefined ? NaN : b - a;
+          })
+          .filter((v) => !Number.isNaN(v))
+          .sort((a, b) => a - b);
+      const toRecord = hop(
+        (id) => confirmedAt.get(id),
+        (id) => recorded.get(id),
+      );
+      const toServer = hop(
+        (id) => recorded.get(id),
+        (id) => accepted.get(id),
+      );
+      hops.push([
+        String(phase.rate),
+        ...[toRecord, toServer].flatMap((h) => [percentile(h, 50).toFixed(0), percentile(h, 99).toFixed(0)]),
+      ]);
       const perEmail = (seconds: number) => ((seconds * 1000) / (latencies.length || 1)).toFixed(1);
       rows.push([
         String(phase.rate),
@@ -157,6 +202,10 @@ async function main(): Promise<void> {
         rows,
       ),
     );
+    console.log(
+      '\nper hop, ms: CONFIRMED event -> its notification recorded -> accepted by the SMTP server\n',
+    );
+    console.log(markdown(['target/s', 'recorded p50', 'p99', 'accepted p50', 'p99'], hops));
     console.log(
       '\ncpu ms/email: the notifications process, pg ms/email: its database backends, per confirmation email (each order also brings its other status events, which notifications reads and keeps or skips)',
     );

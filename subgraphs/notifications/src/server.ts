@@ -8,6 +8,7 @@ import { createDeliveryWorker } from './delivery/delivery-worker.ts';
 import { createMailer } from './delivery/mailer.ts';
 import { entities } from './domain/entities.ts';
 import {
+  prepareOrderEvents,
   orderEventHandlers,
   productEventHandlers,
   stockEventHandlers,
@@ -34,6 +35,8 @@ export function startNotifications(
     permissions,
     entities,
     migrations,
+    // Consumers' transactions send their writes without waiting for each (see notifications.store.ts).
+    pipelined: true,
     setup: ({ orm, metrics }) => {
       const latency = new Histogram({
         name: 'notification_delivery_seconds',
@@ -58,7 +61,7 @@ export function startNotifications(
         consumers: {
           'notifications-user-events': { handlers: userEventHandlers },
           'notifications-product-events': { handlers: productEventHandlers },
-          'notifications-order-events': { handlers: orderEventHandlers },
+          'notifications-order-events': { handlers: orderEventHandlers, prepareBatch: prepareOrderEvents },
           'notifications-stock-events': { handlers: stockEventHandlers },
         },
         workers: [delivery],

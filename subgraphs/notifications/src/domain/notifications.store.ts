@@ -3,6 +3,7 @@
 // notification records, their delivery queue and the preferences.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Insertable } from 'kysely';
+import { withoutWaiting } from '../../../../shared/db/pipelined-client.ts';
 import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
 import { Notification, NotificationPreference, PlacedOrder, ProductName, UserCopy } from './entities.ts';
 
@@ -65,7 +66,10 @@ const upsertProduct = statement((db, product: { productId: string; name: string;
 export async function insertPlacedOrder(em: EntityManager, order: PlacedOrder): Promise<void> {
   // Through MikroORM's query builder rather than a compiled statement: the items are JSON, which
   // the entity's type converts while a statement is built, so it cannot be compiled once.
-  await em.createQueryBuilder(PlacedOrder).insert(order).onConflict('orderId').ignore().execute();
+  // Nobody reads its result: in the consumer's transaction it travels with the next statement.
+  await withoutWaiting(() =>
+    em.createQueryBuilder(PlacedOrder).insert(order).onConflict('orderId').ignore().execute(),
+  );
 }
 
 export async function findPlacedOrder(em: EntityManager, orderId: string): Promise<PlacedOrder | null> {
@@ -73,6 +77,26 @@ export async function findPlacedOrder(em: EntityManager, orderId: string): Promi
 }
 const findPlaced = statement((db, p: { orderId: string }) =>
   db.selectFrom('placed_orders').selectAll().where('orderId', '=', p.orderId),
+);
+
+export function findPlacedOrders(em: EntityManager, orderIds: readonly string[]): Promise<PlacedOrder[]> {
+  return findPlacedRows(em, { orderIds });
+}
+const findPlacedRows = statement((db, p: { orderIds: readonly string[] }) =>
+  db
+    .selectFrom('placed_orders')
+    .selectAll()
+    .where('orderId', '=', (eb) => eb.fn.any(eb.val(p.orderIds))),
+);
+
+export function findUserCopies(em: EntityManager, userIds: readonly string[]): Promise<UserCopy[]> {
+  return findUserRows(em, { userIds });
+}
+const findUserRows = statement((db, p: { userIds: readonly string[] }) =>
+  db
+    .selectFrom('user_copies')
+    .selectAll()
+    .where('userId', '=', (eb) => eb.fn.any(eb.val(p.userIds))),
 );
 
 export async function findUserCopy(em: EntityManager, userId: string): Promise<UserCopy | null> {
@@ -134,21 +158,21 @@ const findPreferenceRow = statement((db, p: { userId: string }) =>
   db.selectFrom('notification_preferences').selectAll().where('userId', '=', p.userId),
 );
 
-/** Records notifications; one whose dedupe key is there already is left as it is. Returns the new ones' ids. */
+/** Records notifications; one whose dedupe key is there already is left as it is. */
 export async function insertNotifications(
   em: EntityManager,
   rows: readonly NewNotification[],
-): Promise<string[]> {
-  if (rows.length === 0) return [];
-  // One shape per number of rows: an event makes one, or one per administrator.
-  return (await insertRows(em, rows)).map((r) => r.id);
+): Promise<void> {
+  if (rows.length === 0) return;
+  // One shape per number of rows: an event makes one, or one per administrator. Nobody reads
+  // its result: in the consumer's transaction it travels with the next statement.
+  await withoutWaiting(() => insertRows(em, rows));
 }
 const insertRows = statement((db, rows: readonly NewNotification[]) =>
   db
     .insertInto('notifications')
     .values(rows as NewNotification[])
-    .onConflict((oc) => oc.column('dedupeKey').doNothing())
-    .returning('id'),
+    .onConflict((oc) => oc.column('dedupeKey').doNothing()),
 );
 
 /**
@@ -193,7 +217,8 @@ export interface DeliveryOutcome {
 }
 
 export async function saveOutcome(em: EntityManager, outcome: DeliveryOutcome): Promise<void> {
-  await updateOutcome(em, outcome);
+  // Nobody reads its result: the batch's updates travel together, with its COMMIT.
+  await withoutWaiting(() => updateOutcome(em, outcome));
 }
 const updateOutcome = statement((db, o: DeliveryOutcome) =>
   db

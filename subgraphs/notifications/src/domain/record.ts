@@ -9,12 +9,14 @@ import { oneLine } from '../templates/format.ts';
 import type { RenderedMessage } from '../templates/message.ts';
 import { ORDER_TEMPLATES, isNotifiedStatus, renderOrderMessage } from '../templates/order-status.ts';
 import { renderLowStockMessage } from '../templates/low-stock.ts';
-import type { Template, UserCopy } from './entities.ts';
+import type { PlacedOrder, Template, UserCopy } from './entities.ts';
 import {
   findAdmins,
   findEmailOptOuts,
   findPlacedOrder,
+  findPlacedOrders,
   findProductName,
+  findUserCopies,
   findUserCopy,
   insertNotifications,
   insertPlacedOrder,
@@ -35,13 +37,45 @@ interface Draft {
   readonly message: RenderedMessage;
 }
 
+/**
+ * What a batch of order status events needs, read up front in three statements instead of three
+ * per event (the consumer hands a batch of messages to one transaction: shared/messaging/consumer.ts).
+ * Keyed by the batch's transaction; a single message reads what it needs itself.
+ */
+interface BatchFacts {
+  readonly users: Map<string, UserCopy>;
+  readonly placed: Map<string, PlacedOrder>;
+  readonly optedOut: ReadonlySet<string>;
+}
+const batchFacts = new WeakMap<EntityManager, BatchFacts>();
+
+export async function prepareOrderEvents(em: EntityManager, payloads: readonly unknown[]): Promise<void> {
+  const notified = (payloads as PayloadOf<'orders.evt.status'>[]).filter((e) => isNotifiedStatus(e.status));
+  if (notified.length === 0) return;
+  const customerIds = [...new Set(notified.map((e) => e.customerId))];
+  const users = await findUserCopies(em, customerIds);
+  const placed = await findPlacedOrders(
+    em,
+    notified.map((e) => e.orderId),
+  );
+  batchFacts.set(em, {
+    users: new Map(users.map((u) => [u.userId, u])),
+    placed: new Map(placed.map((o) => [o.orderId, o])),
+    optedOut: await findEmailOptOuts(em, customerIds),
+  });
+}
+
 /** Records the drafts (SKIPPED for users who opted out); returns how many are to be sent. */
 async function record(em: EntityManager, drafts: readonly Draft[], now: Date): Promise<number> {
   if (drafts.length === 0) return 0;
-  const optedOut = await findEmailOptOuts(
-    em,
-    drafts.map((d) => d.user.userId),
-  );
+  const facts = batchFacts.get(em);
+  const optedOut =
+    facts && drafts.every((d) => facts.users.has(d.user.userId))
+      ? facts.optedOut
+      : await findEmailOptOuts(
+          em,
+          drafts.map((d) => d.user.userId),
+        );
   const rows: NewNotification[] = drafts.map((d) => ({
     id: randomUUID(),
     dedupeKey: d.dedupeKey,
@@ -84,22 +118,26 @@ export async function recordOrderStatus(
   event: PayloadOf<'orders.evt.status'>,
   options: RecordOptions,
 ): Promise<number> {
+  const facts = batchFacts.get(em);
   if (event.status === 'PENDING') {
     if (event.order) {
-      await insertPlacedOrder(em, {
+      const placed: PlacedOrder = {
         orderId: event.orderId,
         customerId: event.customerId,
         amountCents: event.order.amountCents,
         currency: event.order.currency,
         items: event.order.items,
-      });
+      };
+      await insertPlacedOrder(em, placed);
+      // Its CONFIRMED may be in the same batch, read before this insert.
+      if (!facts?.placed.has(placed.orderId)) facts?.placed.set(placed.orderId, placed);
     }
     return 0;
   }
   if (!isNotifiedStatus(event.status)) return 0;
-  const customer = await findUserCopy(em, event.customerId);
+  const customer = facts ? facts.users.get(event.customerId) : await findUserCopy(em, event.customerId);
   if (!customer) throw new NotYetKnown(`user ${event.customerId} is not known yet`);
-  const placed = await findPlacedOrder(em, event.orderId);
+  const placed = facts ? (facts.placed.get(event.orderId) ?? null) : await findPlacedOrder(em, event.orderId);
   // Orders placed before notifications ran, or whose PENDING event is held up: wait a little,
   // then write without the items rather than not at all.
   if (!placed && options.deliveryCount < WAIT_FOR_OTHER_EVENT) {

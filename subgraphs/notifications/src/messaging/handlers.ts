@@ -8,7 +8,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { HandlerMap } from '../../../../shared/messaging/consumer.ts';
 import { willSendAfterCommit } from '../delivery/delivery-worker.ts';
-import { recordLowStock, recordOrderStatus } from '../domain/record.ts';
+import { prepareOrderEvents, recordLowStock, recordOrderStatus } from '../domain/record.ts';
+
+export { prepareOrderEvents };
 import { upsertProductName, upsertUserCopy } from '../domain/notifications.store.ts';
 
 const toSendAfterCommit = (em: EntityManager, count: number): void => {
