@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ConfigError,
   readInt,
   readString,
   readSubgraphConfig,
@@ -26,6 +27,12 @@ export interface NotificationsConfig extends SubgraphConfig {
 
 export function readNotificationsConfig(env: Env = process.env): NotificationsConfig {
   const smtpUrl = env.SMTP_URL?.trim() ? readUrl(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : undefined;
+  // Files nobody reads are no delivery: production sends through SMTP unless told to write files.
+  if (!smtpUrl && env.NODE_ENV === 'production' && !env.MAIL_DIR?.trim()) {
+    throw new ConfigError(
+      'SMTP_URL is required in production (without it emails are only written as files; set MAIL_DIR to want that)',
+    );
+  }
   return {
     ...readSubgraphConfig('notifications', 4006, env),
     smtpUrl,
