@@ -4,23 +4,30 @@ import type { Logger } from '../../../shared/logger.ts';
 import { batchById } from '../../../shared/graphql/batch.ts';
 import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/start-subgraph.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
-import { Reservation, ReservationLine, Stock } from './domain/stock.entity.ts';
+import { LowStockCrossings, Reservation, ReservationLine, Stock } from './domain/stock.entity.ts';
 import { stockLevels } from './domain/stock.ts';
 import { inventoryCommandHandlers } from './messaging/handlers.ts';
+import { DEFAULT_LOW_STOCK_THRESHOLD } from './domain/low-stock.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import { permissions } from './permissions.ts';
 import type { InventoryContext } from './context.ts';
 
 /** The entities of this subgraph (for openDatabase and for tests that open the database themselves). */
-export const entities = [Stock, Reservation, ReservationLine];
+export const entities = [Stock, Reservation, ReservationLine, LowStockCrossings];
 export { migrations };
 
+export interface InventoryConfig extends SubgraphConfig {
+  /** LOW_STOCK_THRESHOLD: available units below which a product is low (default 5, low-stock.ts). */
+  readonly lowStockThreshold?: number;
+}
+
 export function startInventory(
-  config: SubgraphConfig,
+  config: InventoryConfig,
   logger: Logger,
   options: SubgraphOptions = {},
 ): Promise<RunningService> {
+  const settings = { lowStockThreshold: config.lowStockThreshold ?? DEFAULT_LOW_STOCK_THRESHOLD };
   return startSubgraph<InventoryContext>({
     config,
     logger,
@@ -33,9 +40,10 @@ export function startInventory(
     // Saga handlers: short transactions of statements nobody waits for.
     pipelined: true,
     setup: () => ({
-      consumers: { 'inventory-commands': { handlers: inventoryCommandHandlers } },
+      consumers: { 'inventory-commands': { handlers: inventoryCommandHandlers(settings) } },
       extendContext: (base) => ({
         ...base,
+        ...settings,
         stock: batchById(
           (ids) => stockLevels(base.em, ids),
           (level) => level.productId,

@@ -390,7 +390,7 @@ describe('command handlers', () => {
   test('each command writes its reply to the outbox in the same transaction', async () => {
     const product = randomUUID();
     await seed(product, 'main', 1);
-    const h = inventoryCommandHandlers;
+    const h = inventoryCommandHandlers({ lowStockThreshold: 5 });
     const ok = randomUUID();
     const short = randomUUID();
     await inTransaction((em) =>
@@ -423,7 +423,7 @@ describe('command handlers', () => {
     const order = randomUUID();
     await expect(
       inTransaction(async (em) => {
-        await inventoryCommandHandlers['inventory.cmd.reserve'](em, {
+        await inventoryCommandHandlers({ lowStockThreshold: 5 })['inventory.cmd.reserve'](em, {
           v: 1,
           orderId: order,
           items: [{ productId: product, quantity: 2 }],

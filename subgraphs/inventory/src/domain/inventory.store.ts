@@ -11,11 +11,19 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql, type Insertable } from 'kysely';
 import { withoutWaiting } from '../../../../shared/db/pipelined-client.ts';
 import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
-import { Reservation, ReservationLine, Stock, type ReservationStatus } from './stock.entity.ts';
+import {
+  LowStockCrossings,
+  Reservation,
+  ReservationLine,
+  Stock,
+  type ReservationStatus,
+} from './stock.entity.ts';
 
-type Tables = StoreTables<typeof Stock | typeof Reservation | typeof ReservationLine>;
+type Tables = StoreTables<
+  typeof Stock | typeof Reservation | typeof ReservationLine | typeof LowStockCrossings
+>;
 
-const statement = storeStatements([Stock, Reservation, ReservationLine], (em) =>
+const statement = storeStatements([Stock, Reservation, ReservationLine, LowStockCrossings], (em) =>
   em.getKysely<Tables>(STORE_OPTIONS),
 );
 
@@ -125,6 +133,44 @@ const upsertStock = statement((db, row: Insertable<Tables['stock']>) =>
         version: eb('stock.version', '+', 1),
       })),
     ),
+);
+
+/**
+ * All of one product's stock rows, locked, in warehouse order (the order reserve locks them in):
+ * what an administrator's change starts from, so its sums are those it changes.
+ */
+export function lockProductStock(em: EntityManager, productId: string) {
+  return lockProduct(em, { productId });
+}
+const lockProduct = statement((db, p: { productId: string }) =>
+  db
+    .selectFrom('stock')
+    .select(['warehouse', 'available', 'reserved'])
+    .where('productId', '=', p.productId)
+    .orderBy('warehouse')
+    .forUpdate(),
+);
+
+/** Counts one more fall below the low-stock threshold for each product; returns the new counts. */
+export function countLowStockCrossings(em: EntityManager, productIds: readonly string[]) {
+  return countCrossings(em, { productIds });
+}
+const countCrossings = statement((db, p: { productIds: readonly string[] }) =>
+  db
+    .insertInto('low_stock_crossings')
+    .columns(['productId', 'crossings'])
+    .expression(
+      db.selectNoFrom((eb) => [
+        eb.fn<string>('unnest', [eb.cast(eb.val(p.productIds), sql`uuid[]`)]).as('productId'),
+        eb.lit(1).as('crossings'),
+      ]),
+    )
+    .onConflict((oc) =>
+      oc
+        .column('productId')
+        .doUpdateSet((eb) => ({ crossings: eb('low_stock_crossings.crossings', '+', 1) })),
+    )
+    .returning(['productId', 'crossings']),
 );
 
 /** Available and reserved units summed over warehouses, per product that has stock. */

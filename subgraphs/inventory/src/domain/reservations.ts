@@ -26,6 +26,7 @@ import {
   lockReservation,
   moveUnitsOf,
 } from './inventory.store.ts';
+import { availableAfterTaking, fellBelow, recordLowStock, type LowStock } from './low-stock.ts';
 
 export type { ReservationStatus };
 
@@ -60,6 +61,8 @@ export type ReserveResult =
       readonly lines: readonly ReservedLine[];
       /** True when the order had been reserved before and this is the recorded outcome. */
       readonly replayed: boolean;
+      /** With a low-stock threshold: the products this reservation took below it (low-stock.ts). */
+      readonly lowStock?: readonly LowStock[];
     }
   | { readonly outcome: 'REJECTED'; readonly reason: string; readonly replayed: boolean };
 
@@ -70,11 +73,15 @@ export interface ReservationChange {
   readonly changed: boolean;
 }
 
-/** Reserves every item for the order, or nothing. Idempotent per order. */
+/**
+ * Reserves every item for the order, or nothing. Idempotent per order. With `lowStockThreshold`,
+ * a new reservation also says which products it took below the threshold (counted).
+ */
 export async function reserve(
   em: EntityManager,
   orderId: string,
   items: readonly ReserveItem[],
+  options: { readonly lowStockThreshold?: number } = {},
 ): Promise<ReserveResult> {
   requireTransaction(em);
   const order = orderKey(orderId);
@@ -104,7 +111,11 @@ export async function reserve(
     // Cannot happen while the rows are locked; if it does, roll everything back.
     throw new Error(`reservation of order ${order}: stock changed under a lock`);
   }
-  return { outcome: 'RESERVED', lines, replayed: false };
+  const threshold = options.lowStockThreshold;
+  if (threshold === undefined) return { outcome: 'RESERVED', lines, replayed: false };
+  // The locked rows are all the products' rows with units available: their sums are exact.
+  const lowStock = await recordLowStock(em, fellBelow(threshold, availableAfterTaking(rows, wanted)));
+  return { outcome: 'RESERVED', lines, replayed: false, lowStock };
 }
 
 /**

@@ -20,6 +20,22 @@ export const Stock = defineEntity({
 });
 export type Stock = InferEntity<typeof Stock>;
 
+/**
+ * Per product: how many times its available units, summed over warehouses, have fallen below the
+ * low-stock threshold (the `crossing` of `inventory.evt.stock_low`). A row of its own because the
+ * threshold applies to the product while stock rows are per warehouse; it is written only when
+ * stock crosses, so the saga's statements never touch it otherwise.
+ */
+export const LowStockCrossings = defineEntity({
+  name: 'LowStockCrossings',
+  tableName: 'low_stock_crossings',
+  properties: {
+    productId: p.uuid().primary(),
+    crossings: p.integer(),
+  },
+});
+export type LowStockCrossings = InferEntity<typeof LowStockCrossings>;
+
 /** One per order: what inventory did for it. */
 export const Reservation = defineEntity({
   name: 'Reservation',

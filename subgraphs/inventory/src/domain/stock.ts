@@ -3,7 +3,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../../../../shared/errors.ts';
 import { isUuid } from '../../../../shared/graphql/batch.ts';
-import { sumStock, upsertAvailable } from './inventory.store.ts';
+import { enqueue } from '../../../../shared/messaging/outbox.ts';
+import { lockProductStock, sumStock, upsertAvailable } from './inventory.store.ts';
+import { fellBelow, recordLowStock, stockLowEvents } from './low-stock.ts';
 
 export const MAX_UNITS = 1_000_000_000;
 const WAREHOUSE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
@@ -29,12 +31,16 @@ export function validateWarehouse(value: string, field = 'warehouse'): string {
   return value;
 }
 
-/** Sets the units available in one warehouse; held (reserved) and sold units are left alone. */
+/**
+ * Sets the units available in one warehouse; held (reserved) and sold units are left alone.
+ * Taking the product below the low-stock threshold announces it, as a reservation would.
+ */
 export async function setStock(
   em: EntityManager,
   productId: string,
   warehouse: string,
   available: number,
+  lowStockThreshold: number,
 ): Promise<StockLevel> {
   if (!isUuid(productId)) throw new BadUserInputError('productId', 'The product id must be a UUID');
   validateWarehouse(warehouse);
@@ -43,9 +49,19 @@ export async function setStock(
   }
   const id = productId.toLowerCase();
   return em.transactional(async (tx) => {
+    // Every row of the product locked first: the level is summed from what this change starts from.
+    const rows = await lockProductStock(tx, id);
     await upsertAvailable(tx, id, warehouse, available);
-    const [level] = await stockLevels(tx, [id]);
-    return level ?? NO_STOCK;
+    const before = rows.reduce((sum, row) => sum + row.available, 0);
+    const replaced = rows.find((row) => row.warehouse === warehouse)?.available ?? 0;
+    const level = {
+      available: before - replaced + available,
+      reserved: rows.reduce((sum, row) => sum + row.reserved, 0),
+    };
+    const change = { productId: id, before, after: level.available };
+    const lowStock = await recordLowStock(tx, fellBelow(lowStockThreshold, [change]));
+    await enqueue(tx, stockLowEvents(lowStockThreshold, lowStock));
+    return level;
   });
 }
 

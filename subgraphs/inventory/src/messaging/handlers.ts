@@ -5,13 +5,15 @@
 //
 // Replies, per command:
 //   reserve  -> reserved | reservation_rejected (OUT_OF_STOCK, or ALREADY_RELEASED after a release);
-//               a repeated reserve answers again with the recorded outcome
+//               a repeated reserve answers again with the recorded outcome; with reserved, a
+//               stock_low for each product it took below the low-stock threshold
 //   release  -> released, unless the reservation is COMMITTED (no reply: only restock undoes a sale)
 //   commit   -> committed when the reservation is (or already was) COMMITTED; otherwise no reply
 //   restock  -> restocked (a RESERVED reservation is released; nothing held is nothing to give back)
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PayloadOf } from '../../../../shared/contracts/index.ts';
 import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outbox.ts';
+import { stockLowEvents } from '../domain/low-stock.ts';
 import {
   commit,
   release,
@@ -29,16 +31,23 @@ export type CommandHandler<S extends InventoryCommand, R = unknown> = (
   payload: PayloadOf<S>,
 ) => Promise<R>;
 
+export interface InventorySettings {
+  /** Available units (summed over warehouses) below which a product is low on stock. */
+  readonly lowStockThreshold: number;
+}
+
 export async function handleReserve(
   em: EntityManager,
   payload: PayloadOf<'inventory.cmd.reserve'>,
+  { lowStockThreshold }: InventorySettings,
 ): Promise<ReserveResult> {
   const { orderId } = payload;
-  const result = await reserve(em, orderId, payload.items);
+  const result = await reserve(em, orderId, payload.items, { lowStockThreshold });
   await enqueue(em, [
     result.outcome === 'RESERVED'
       ? { subject: 'inventory.evt.reserved', payload: { v: 1, orderId } }
       : { subject: 'inventory.evt.reservation_rejected', payload: { v: 1, orderId, reason: result.reason } },
+    ...(result.outcome === 'RESERVED' ? stockLowEvents(lowStockThreshold, result.lowStock ?? []) : []),
   ]);
   return result;
 }
@@ -79,9 +88,13 @@ export async function handleRestock(
 }
 
 /** Subject -> handler, for the consumer that wires inventory's commands. */
-export const inventoryCommandHandlers: { readonly [S in InventoryCommand]: CommandHandler<S> } = {
-  'inventory.cmd.reserve': handleReserve,
-  'inventory.cmd.release': handleRelease,
-  'inventory.cmd.commit': handleCommit,
-  'inventory.cmd.restock': handleRestock,
-};
+export function inventoryCommandHandlers(settings: InventorySettings): {
+  readonly [S in InventoryCommand]: CommandHandler<S>;
+} {
+  return {
+    'inventory.cmd.reserve': (em, payload) => handleReserve(em, payload, settings),
+    'inventory.cmd.release': handleRelease,
+    'inventory.cmd.commit': handleCommit,
+    'inventory.cmd.restock': handleRestock,
+  };
+}

@@ -8,7 +8,7 @@ export const resolvers = {
       _: unknown,
       args: { productId: string; warehouse?: string | null; available: number },
       ctx: InventoryContext,
-    ) => setStock(ctx.em, args.productId, args.warehouse ?? 'main', args.available),
+    ) => setStock(ctx.em, args.productId, args.warehouse ?? 'main', args.available, ctx.lowStockThreshold),
   },
   Product: {
     // Inventory does not know which products exist: any id is a product, with 0/0 if unknown.

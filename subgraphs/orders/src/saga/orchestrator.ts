@@ -141,6 +141,9 @@ export function createSaga(settings: SagaSettings) {
         await saveConfirmationProgress(em, order);
       }),
     'inventory.evt.released': async () => undefined,
+    // Low-stock alerts share inventory's event subjects (this consumer's filter); they are for
+    // notifications, not the saga.
+    'inventory.evt.stock_low': async () => undefined,
     'payments.evt.voided': async () => undefined,
 
     'products.evt.product_changed': (em, event) => applyProductChanged(em, event),
