@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type TestSystem } from '../test/support/system.ts';
 import { SmtpSink } from '../test/support/smtp-sink.ts';
 import { messageId } from '../subgraphs/notifications/src/delivery/mailer.ts';
-import { Client, OrderEvents } from './support/client.ts';
+import { Client, OrderEvents, TEST_ADMIN_EMAIL } from './support/client.ts';
 import { directRequest } from './support/attack-tokens.ts';
 
 let sink: SmtpSink;
@@ -197,5 +197,34 @@ describe('preferences and privacy', () => {
       { asService: 'gateway', token: owner.token },
     );
     expect(own.body.data?._entities[0]?.notifications.totalCount).toBe(1);
+  });
+});
+
+describe('low-stock alerts end to end', () => {
+  it('write to the administrator once when an order takes a product below the threshold', async () => {
+    const product = await client.createProduct(admin, { priceCents: 900, name: 'Rare Tea', stock: 6 });
+    const customer = await client.registerCustomer('Sam');
+    const alerts = () =>
+      sink
+        .to(TEST_ADMIN_EMAIL)
+        .filter(
+          (m) => m.headers.get('x-notification-template') === 'LOW_STOCK' && m.subject?.includes('Rare Tea'),
+        );
+    for (const quantity of [2, 1]) {
+      const response = await client.placeOrder(customer.token, [{ productId: product.id, quantity }]);
+      expect((await events.until(response.data!.placeOrder.id)).status).toBe('CONFIRMED');
+    }
+    // 6 -> 4 crossed the threshold (5); 4 -> 3 stayed below it: one alert.
+    await sink.until(() => alerts().length >= 1, 'a low-stock alert');
+    const records = await client.data<{ me: { notifications: { edges: { node: { template: string } }[] } } }>(
+      '{ me { notifications(first: 100) { edges { node { template } } } } }',
+      {},
+      admin,
+    );
+    expect(records.me.notifications.edges.filter((e) => e.node.template === 'LOW_STOCK').length).toBe(
+      alerts().length,
+    );
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0]!.subject).toBe('Low stock: Rare Tea (4 left)');
   });
 });

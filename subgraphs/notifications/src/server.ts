@@ -37,6 +37,8 @@ export function startNotifications(
     migrations,
     // Consumers' transactions send their writes without waiting for each (see notifications.store.ts).
     pipelined: true,
+    // Four consumers and the delivery worker's batches in flight each hold a connection.
+    poolSize: 16,
     setup: ({ orm, metrics }) => {
       const latency = new Histogram({
         name: 'notification_delivery_seconds',

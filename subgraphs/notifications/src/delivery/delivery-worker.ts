@@ -25,6 +25,11 @@ export interface DeliveryWorkerOptions {
   readonly retry: RetryPolicy;
   /** Notifications sent together, in one transaction. */
   readonly batchSize?: number;
+  /**
+   * Batches in flight at once, each on a database connection of its own: while one waits for the
+   * mail server, another is sent (SKIP LOCKED gives each its own rows).
+   */
+  readonly concurrency?: number;
   /** Looks for due notifications at least this often (other instances' retries, missed wake-ups). */
   readonly pollMs?: number;
   /** From a notification's record to the server accepting it, by outcome. */
@@ -46,20 +51,19 @@ export interface DeliveryWorker extends Worker {
 
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { orm, mailer, logger, retry } = options;
-  const batchSize = options.batchSize ?? 32;
+  const batchSize = options.batchSize ?? 8;
+  const concurrency = options.concurrency ?? 4;
   const pollMs = options.pollMs ?? 5000;
   const log = logger.child({ worker: 'delivery' });
   let running = false;
-  let loop: Promise<void> | undefined;
-  let woken = false;
-  let sleeping: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  let loops: Promise<void>[] = [];
+  /** Grows with every wake-up: a loop that saw it change since it looked goes on at once. */
+  let wakeUps = 0;
+  const sleepers = new Set<() => void>();
 
   const wake = (): void => {
-    woken = true;
-    if (sleeping) {
-      clearTimeout(sleeping.timer);
-      sleeping.resolve();
-    }
+    wakeUps += 1;
+    for (const stopSleeping of [...sleepers]) stopSleeping();
   };
 
   // A transaction that recorded notifications has committed: they can be sent now.
@@ -106,9 +110,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     });
   }
 
-  /** Until woken, the next notification is due, or pollMs has passed. */
-  async function sleep(): Promise<void> {
-    if (woken || !running) return;
+  /** Until woken (after `seen`), the next notification is due, or pollMs has passed. */
+  async function sleep(seen: number): Promise<void> {
+    if (wakeUps !== seen || !running) return;
     let waitMs = pollMs;
     try {
       const next = await nextDue(backgroundFork(orm));
@@ -116,23 +120,28 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     } catch {
       // The database is away: look again after pollMs.
     }
-    if (woken || !running || waitMs === 0) return;
+    if (wakeUps !== seen || !running || waitMs === 0) return;
     await new Promise<void>((resolve) => {
-      sleeping = { timer: setTimeout(resolve, waitMs), resolve };
+      const stopSleeping = () => {
+        clearTimeout(timer);
+        sleepers.delete(stopSleeping);
+        resolve();
+      };
+      const timer = setTimeout(stopSleeping, waitMs);
+      sleepers.add(stopSleeping);
     });
-    sleeping = undefined;
   }
 
   async function run(): Promise<void> {
     while (running) {
-      woken = false;
+      const seen = wakeUps;
       let taken = 0;
       try {
         taken = await deliverDue();
       } catch (err) {
         log.warn({ err }, 'delivering notifications failed; trying again later');
       }
-      if (taken < batchSize) await sleep();
+      if (taken < batchSize) await sleep(seen);
     }
   }
 
@@ -142,12 +151,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     start() {
       running = true;
       // Whatever is PENDING from before (a crash, a restart) is sent first.
-      loop = withQuerySource('background', () => run());
+      loops = Array.from({ length: concurrency }, () => withQuerySource('background', () => run()));
     },
     async stop() {
       running = false;
       wake();
-      await loop;
+      await Promise.all(loops);
       mailer.close();
     },
   };
