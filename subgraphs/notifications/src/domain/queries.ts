@@ -1,9 +1,8 @@
 // Reading notifications and preferences for GraphQL: one user's notifications a page at a time.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BadUserInputError } from '../../../../shared/errors.ts';
-import { isUuid } from '../../../../shared/graphql/batch.ts';
 import {
-  decodeCursor,
+  decodeCreatedAtCursor,
   pageSize,
   toConnection,
   type Connection,
@@ -18,7 +17,7 @@ export async function userNotifications(
   after: string | null | undefined,
 ): Promise<Connection<Notification>> {
   const size = pageSize(first);
-  const cursor = notificationCursor(after);
+  const cursor = decodeCreatedAtCursor(after);
   const where = cursor
     ? {
         userId,
@@ -38,17 +37,6 @@ export async function userNotifications(
     (n) => [n.createdAt.toISOString(), n.id],
     () => em.count(Notification, { userId }),
   );
-}
-
-function notificationCursor(after: string | null | undefined): { createdAt: Date; id: string } | null {
-  const key = decodeCursor(after, 2);
-  if (!key) return null;
-  const [at, id] = key;
-  const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
-  if (Number.isNaN(createdAt.getTime()) || !isUuid(id)) {
-    throw new BadUserInputError('after', 'Not a cursor from this list');
-  }
-  return { createdAt, id: id.toLowerCase() };
 }
 
 /** Email is on unless the user turned it off. */

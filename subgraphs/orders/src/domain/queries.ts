@@ -1,9 +1,7 @@
 // Reading orders: one customer's orders a page at a time, and batches by id for the gateway.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { BadUserInputError } from '../../../../shared/errors.ts';
-import { isUuid } from '../../../../shared/graphql/batch.ts';
 import {
-  decodeCursor,
+  decodeCreatedAtCursor,
   pageSize,
   toConnection,
   type Connection,
@@ -17,7 +15,7 @@ export async function customerOrders(
   after: string | null | undefined,
 ): Promise<Connection<Order>> {
   const size = pageSize(first);
-  const cursor = orderCursor(after);
+  const cursor = decodeCreatedAtCursor(after);
   const where = cursor
     ? {
         customerId,
@@ -34,18 +32,6 @@ export async function customerOrders(
     (o) => [o.createdAt.toISOString(), o.id],
     () => em.count(Order, { customerId }),
   );
-}
-
-/** A cursor of this list holds (createdAt, id); anything else is the client's mistake, not SQL's. */
-function orderCursor(after: string | null | undefined): { createdAt: Date; id: string } | null {
-  const key = decodeCursor(after, 2);
-  if (!key) return null;
-  const [at, id] = key;
-  const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
-  if (Number.isNaN(createdAt.getTime()) || !isUuid(id)) {
-    throw new BadUserInputError('after', 'Not a cursor from this list');
-  }
-  return { createdAt, id: id.toLowerCase() };
 }
 
 export const findOrders = (em: EntityManager, ids: readonly string[]) =>
