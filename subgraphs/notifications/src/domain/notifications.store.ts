@@ -194,7 +194,11 @@ const claimRows = statement((db, p: { status: 'PENDING'; now: Date; limit: numbe
     .skipLocked(),
 );
 
-/** When the next PENDING notification is due, if any is. */
+/**
+ * When the next PENDING notification that nobody is sending is due, if any is. Rows locked by a
+ * batch being sent are skipped: they are not this caller's to wait for, and counting them would
+ * have it look again at once, over and over, for as long as that batch takes.
+ */
 export async function nextDue(em: EntityManager): Promise<Date | null> {
   return (await nextDueRow(em, { status: 'PENDING' }))[0]?.nextAttemptAt ?? null;
 }
@@ -204,7 +208,9 @@ const nextDueRow = statement((db, p: { status: 'PENDING' }) =>
     .select('nextAttemptAt')
     .where('status', '=', p.status)
     .orderBy('nextAttemptAt')
-    .limit(1),
+    .limit(1)
+    .forUpdate()
+    .skipLocked(),
 );
 
 export interface DeliveryOutcome {
