@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { openDatabase, type MikroORM } from '../../../shared/db/database.ts';
+import type { MikroORM } from '../../../shared/db/database.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { dropTestResources, graphqlRequest, type GraphQLResponse } from '../../../test/support/system.ts';
 import {
@@ -13,8 +13,8 @@ import {
   testEnvironment,
   type TestUsers,
 } from '../../../test/support/subgraph.ts';
-import { entities, startInventory } from '../src/server.ts';
-import { migrations } from '../src/migrations/index.ts';
+import { startInventory } from '../src/server.ts';
+import { openInventoryDatabase } from './inventory-database.ts';
 import { commit, release, reserve, restock, type ReserveItem } from '../src/domain/reservations.ts';
 import { inventoryCommandHandlers } from '../src/messaging/handlers.ts';
 
@@ -93,15 +93,7 @@ beforeAll(async () => {
   customer = await users.customerToken();
   const config = env.config('inventory', users.jwksUrl);
   inventory = await startInventory(config, env.logger, { messaging: false });
-  orm = await openDatabase({
-    serverUrl: config.databaseUrl,
-    databaseName: config.databaseName,
-    entities,
-    migrations,
-    logger: env.logger,
-    poolSize: 20,
-    pipelined: true,
-  });
+  orm = await openInventoryDatabase(config, env.logger, 20);
 });
 
 afterAll(async () => {

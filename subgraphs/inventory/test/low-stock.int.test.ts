@@ -10,14 +10,14 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { validateMessage, type PayloadOf } from '../../../shared/contracts/index.ts';
-import { openDatabase, type MikroORM } from '../../../shared/db/database.ts';
+import type { MikroORM } from '../../../shared/db/database.ts';
 import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
 import { qualify } from '../../../nats/topology.ts';
 import { dropTestResources, graphqlRequest } from '../../../test/support/system.ts';
 import { startTestUsers, testEnvironment, type TestUsers } from '../../../test/support/subgraph.ts';
 import { StreamEvents } from '../../../test/support/stream-events.ts';
-import { entities, startInventory } from '../src/server.ts';
-import { migrations } from '../src/migrations/index.ts';
+import { startInventory } from '../src/server.ts';
+import { openInventoryDatabase } from './inventory-database.ts';
 import { release } from '../src/domain/reservations.ts';
 import { inventoryCommandHandlers } from '../src/messaging/handlers.ts';
 
@@ -67,15 +67,7 @@ beforeAll(async () => {
   users = await startTestUsers(env);
   const config = { ...env.config('inventory', users.jwksUrl), lowStockThreshold: THRESHOLD };
   inventory = await startInventory(config, env.logger);
-  orm = await openDatabase({
-    serverUrl: config.databaseUrl,
-    databaseName: config.databaseName,
-    entities,
-    migrations,
-    logger: env.logger,
-    poolSize: 20,
-    pipelined: true,
-  });
+  orm = await openInventoryDatabase(config, env.logger, 13);
   nats = await connect({ servers: env.resources.natsUrl });
   events = await StreamEvents.open(env.resources, 'INVENTORY', 'inventory.evt.stock_low');
 });
