@@ -60,6 +60,14 @@ const SUBGRAPHS: Readonly<Record<string, Subgraph>> = {
       Order: REFERENCE('Order'),
     },
   },
+  notifications: {
+    context: 'NotificationsContext',
+    mappers: {
+      User: REFERENCE('User'),
+      Notification: '../domain/entities.ts#Notification',
+      NotificationConnection: `${PAGINATION}#Connection<NotificationModel>`,
+    },
+  },
 };
 
 const config: CodegenConfig = {

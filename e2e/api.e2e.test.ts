@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents, TEST_ADMIN_EMAIL, type Loose } from './support/client.ts';
 import { PUBLIC_ERROR_CODES } from '../shared/errors.ts';
+import { SUBGRAPHS } from '../scripts/lib/services.ts';
 
-const PROCESSES = ['gateway', 'users', 'products', 'inventory', 'orders', 'payments'] as const;
+const PROCESSES = ['gateway', ...SUBGRAPHS] as const;
 
 let system: TestSystem;
 let client: Client;

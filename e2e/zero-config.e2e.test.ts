@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isListening } from '../scripts/lib/infra.ts';
 import { defaultNodePath, freePort } from '../scripts/lib/processes.ts';
-import { REPO_ROOT } from '../scripts/lib/services.ts';
+import { PROCESSES, REPO_ROOT } from '../scripts/lib/services.ts';
 import { graphqlRequest } from '../test/support/system.ts';
 
 const START_TIMEOUT_MS = 120_000;
@@ -91,7 +91,11 @@ describe('npm start with no PostgreSQL and no NATS running', () => {
       expect(catalogue).toEqual({ data: { products: { totalCount: 20 } } });
 
       const ports = [...output.matchAll(/http:\/\/localhost:(\d+)\/graphql/g)].map((m) => Number(m[1]));
-      expect(new Set(ports).size).toBe(6);
+      expect(new Set(ports).size).toBe(PROCESSES.length);
+      // No SMTP_URL: the notifications subgraph writes its emails under the data directory.
+      expect(output).toMatch(
+        new RegExp(`^Mail\\s+.*${path.basename(dataDir)}/mail/<notification>\\.eml`, 'm'),
+      );
 
       launcher.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -4,7 +4,15 @@
 import { randomBytes } from 'node:crypto';
 
 /** One user per process (the names of scripts/lib/services.ts PROCESSES; a test checks them). */
-export const SERVICE_USERS = ['users', 'products', 'inventory', 'orders', 'payments', 'gateway'] as const;
+export const SERVICE_USERS = [
+  'users',
+  'products',
+  'inventory',
+  'orders',
+  'payments',
+  'notifications',
+  'gateway',
+] as const;
 export type ServiceUser = (typeof SERVICE_USERS)[number];
 export const ADMIN_USER = 'admin';
 export type NatsUser = ServiceUser | typeof ADMIN_USER;

@@ -46,6 +46,16 @@ export const CONSUMERS = {
   'orders-product-events': { stream: 'PRODUCTS', filter: 'products.evt.>', service: 'orders' },
   /** Ends the saga of an order whose message was dead-lettered. */
   'orders-dead-letters': { stream: 'DEAD_LETTERS', filter: 'dlq.>', service: 'orders' },
+  // Notifications: every order status change (it writes on some, keeps the order as placed from
+  // PENDING), its copies of users and product names, and the low-stock alerts.
+  'notifications-order-events': { stream: 'ORDERS', filter: 'orders.evt.status.>', service: 'notifications' },
+  'notifications-user-events': { stream: 'USERS', filter: 'users.evt.>', service: 'notifications' },
+  'notifications-product-events': { stream: 'PRODUCTS', filter: 'products.evt.>', service: 'notifications' },
+  'notifications-stock-events': {
+    stream: 'INVENTORY',
+    filter: 'inventory.evt.stock_low',
+    service: 'notifications',
+  },
 } as const satisfies Record<string, { stream: StreamName; filter: string; service: string }>;
 export type ConsumerName = keyof typeof CONSUMERS;
 

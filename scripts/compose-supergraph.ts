@@ -1,4 +1,4 @@
-// Composes the five subgraph schema files into gateway/supergraph.graphql (`npm run compose`).
+// Composes the six subgraph schema files into gateway/supergraph.graphql (`npm run compose`).
 // `--check` (`npm run check:compose`) instead asks the running subgraphs for their SDL
 // (`{ _service { sdl } }`) and verifies it composes to the same supergraph as the files. The
 // subgraphs answer only services: the check signs a service token with SERVICE_SECRET, or with

@@ -1,14 +1,14 @@
 // `npm start`: everything on one machine with no set-up. Uses PostgreSQL and NATS at
 // DATABASE_URL / NATS_URL, or starts them (embedded PostgreSQL, nats-server from PATH) when
 // nothing answers; composes gateway/supergraph.graphql when it is missing or stale; starts the
-// five subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0. A nats-server
+// six subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0. A nats-server
 // started here has a user per process (nats/permissions.ts) with passwords made for the run.
 // In development it then seeds the demo data (scripts/lib/demo-seed.ts; SEED_DEMO=false skips it).
 // A process that exits on its own is restarted with growing delays until it crashes in a loop
 // (SUPERVISOR_* variables, scripts/lib/supervisor-config.ts); each one's output also goes to
 // <data dir>/logs/<process>.log, the file named when it is given up on.
 //
-//   npm start                         the fixed ports, 4000-4005
+//   npm start                         the fixed ports, 4000-4006
 //   npm start -- --free-ports         any free ports (printed)
 //   npm start -- --data-dir <dir>     where started servers keep data (default .data/)
 
@@ -66,6 +66,24 @@ function natsEnv(credentials: NatsCredentials | undefined): Partial<Record<Proce
   );
 }
 
+/**
+ * Where the notifications subgraph's emails go: SMTP_URL when set, else `.eml` files under the
+ * data directory (MAIL_DIR, unless given).
+ */
+function mailEnv(dataDir: string): Env {
+  return process.env.SMTP_URL?.trim() ? {} : { MAIL_DIR: process.env.MAIL_DIR ?? path.join(dataDir, 'mail') };
+}
+
+function mergeProcessEnv(...layers: Partial<Record<ProcessName, Env>>[]): Partial<Record<ProcessName, Env>> {
+  const merged: Partial<Record<ProcessName, Env>> = {};
+  for (const layer of layers) {
+    for (const [name, env] of Object.entries(layer) as [ProcessName, Env][]) {
+      merged[name] = { ...merged[name], ...env };
+    }
+  }
+  return merged;
+}
+
 /** Relative to the working directory when below it, else absolute. */
 function shortPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
@@ -102,15 +120,17 @@ function banner(
   system: RunningSystem,
   infra: Infrastructure,
   production: boolean,
-  logDir: string,
+  dataDir: string,
   demoSeeded: boolean,
 ): string {
+  const logDir = path.join(dataDir, 'logs');
   const local = (url: string): string => url.replace('//127.0.0.1:', '//localhost:');
   const lines = [
     '',
     `Gateway        ${local(system.urls.gateway!)}   (open it in a browser for Apollo Sandbox)`,
     `Subscriptions  ${local(system.urls.gatewayWs!)}   (graphql-transport-ws)`,
-    ...SUBGRAPHS.map((name) => `  ${name.padEnd(13)}${local(system.urls.subgraphs[name]!)}`),
+    ...SUBGRAPHS.map((name) => `${`  ${name}`.padEnd(15)}${local(system.urls.subgraphs[name]!)}`),
+    `Mail           ${process.env.SMTP_URL?.trim() ? redact(process.env.SMTP_URL) : `${shortPath(mailEnv(dataDir).MAIL_DIR!)}/<notification>.eml   (set SMTP_URL to send them)`}`,
     `PostgreSQL     ${redact(infra.databaseUrl)}${infra.started.postgres ? '   (embedded, started by npm start)' : ''}`,
     `NATS           ${infra.natsUrl}${infra.started.nats ? '   (nats-server, started by npm start: a user per process)' : ''}`,
     `Logs           ${shortPath(logDir)}/<process>.log   (a process that exits is restarted)`,
@@ -205,13 +225,13 @@ async function main(): Promise<number> {
       system = await startSystem({
         ports: values['free-ports'] ? 'free' : 'fixed',
         env: { DATABASE_URL: infra.databaseUrl, NATS_URL: infra.natsUrl, SERVICE_SECRET: serviceSecret },
-        processEnv: natsEnv(infra.natsCredentials),
+        processEnv: mergeProcessEnv(natsEnv(infra.natsCredentials), { notifications: mailEnv(dataDir) }),
         output: 'prefix',
         supervise,
         logDir,
       });
       const demoSeeded = seedDemoWanted && (await seedDemo(system.urls.gateway!));
-      console.log(banner(system, infra, production, logDir, demoSeeded));
+      console.log(banner(system, infra, production, dataDir, demoSeeded));
     }
     const signal = await stopSignal;
     log(`${signal}: stopping`);

@@ -53,9 +53,16 @@ function containerPorts(s: Service): number[] {
 }
 
 describe('docker-compose.yml', () => {
-  it('has PostgreSQL, NATS, Redis, the five subgraphs and the gateway (and profiles: test/observability.test.ts)', () => {
+  it('has PostgreSQL, NATS, Redis, Mailpit, the six subgraphs and the gateway (and profiles: test/observability.test.ts)', () => {
     const always = Object.keys(services).filter((name) => !services[name]!.profiles);
-    expect(always.sort()).toEqual(['postgres', 'nats', 'redis', ...PROCESSES].sort());
+    expect(always.sort()).toEqual(['postgres', 'nats', 'redis', 'mailpit', ...PROCESSES].sort());
+  });
+
+  it('points the notifications subgraph at Mailpit, whose web inbox it publishes', () => {
+    expect(service('notifications').environment?.SMTP_URL).toBe('${SMTP_URL:-smtp://mailpit:1025}');
+    expect(service('mailpit').expose).toContain('1025');
+    expect(service('mailpit').ports).toContain('8025:8025');
+    expect(service('notifications').depends_on?.mailpit).toEqual({ condition: 'service_healthy' });
   });
 
   describe.each(PROCESSES)('%s', (name: ProcessName) => {

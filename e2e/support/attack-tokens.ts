@@ -14,6 +14,7 @@ import {
   type JWK,
 } from 'jose';
 import pg from 'pg';
+import { SUBGRAPHS } from '../../scripts/lib/services.ts';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../shared/auth/identity.ts';
 import { SERVICE_TOKEN_HEADER, createServiceTokenSigner } from '../../shared/auth/service-identity.ts';
 import type { GraphQLResponse, TestSystem } from '../../test/support/system.ts';
@@ -146,4 +147,4 @@ export async function directRequest<T = Record<string, unknown>>(
   return { status: response.status, body };
 }
 
-export const SUBGRAPH_NAMES = ['users', 'products', 'inventory', 'orders', 'payments'] as const;
+export const SUBGRAPH_NAMES = SUBGRAPHS;

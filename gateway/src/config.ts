@@ -36,6 +36,7 @@ export const SUBGRAPH_URL_VARIABLES = {
   inventory: 'INVENTORY_URL',
   orders: 'ORDERS_URL',
   payments: 'PAYMENTS_URL',
+  notifications: 'NOTIFICATIONS_URL',
 } as const;
 
 /** Apollo's hosted Sandbox and Explorer: allowed by CORS when CORS_ALLOW_STUDIO (default: not in production). */

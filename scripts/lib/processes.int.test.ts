@@ -84,7 +84,7 @@ describe('startSystem', () => {
     });
     expect(system.processes.map((p) => p.id)).toEqual([...PROCESSES]);
     const ports = new Set(system.processes.map((p) => p.port));
-    expect(ports.size).toBe(6);
+    expect(ports.size).toBe(PROCESSES.length);
 
     const users = system.process('users');
     const gatewayEnv = await envOf(system.process('gateway').baseUrl);

@@ -1,4 +1,4 @@
-// Runs the system's processes: the five subgraphs, then the gateway, each as
+// Runs the system's processes: the six subgraphs, then the gateway, each as
 // `node <entry>.ts` with its environment, its output prefixed with its name, and each waited for
 // until its /health/ready answers 200. Used by `npm start`, the e2e and fault tests and the
 // benchmarks: a process can be killed (SIGKILL mid-saga) and restarted on the same port.
@@ -36,7 +36,7 @@ export { SystemStartError } from './readiness.ts';
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * `'fixed'`: the default ports (4000-4005); `'free'`: ports the OS has free now; a map: those
+ * `'fixed'`: the default ports (4000-4006); `'free'`: ports the OS has free now; a map: those
  * ports for the named processes' first instance, the defaults for the others. Extra instances
  * (`instances`) always get free ports.
  */

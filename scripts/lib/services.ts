@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The subgraphs, in the order they are listed everywhere (users first: others verify its tokens). */
-export const SUBGRAPHS = ['users', 'products', 'inventory', 'orders', 'payments'] as const;
+export const SUBGRAPHS = ['users', 'products', 'inventory', 'orders', 'payments', 'notifications'] as const;
 export type SubgraphName = (typeof SUBGRAPHS)[number];
 
 export const PROCESSES = [...SUBGRAPHS, 'gateway'] as const;
@@ -20,6 +20,7 @@ export const DEFAULT_PORTS: Readonly<Record<ProcessName, number>> = {
   inventory: 4003,
   orders: 4004,
   payments: 4005,
+  notifications: 4006,
 };
 
 /**
@@ -42,6 +43,7 @@ export const HEAP_LIMIT_MIB: Readonly<Record<ProcessName, number>> = {
   inventory: 512,
   orders: 512,
   payments: 512,
+  notifications: 512,
 };
 export const SEMI_SPACE_MIB = 16;
 
@@ -64,6 +66,7 @@ export const SUBGRAPH_URL_ENV: Readonly<Record<SubgraphName, string>> = {
   inventory: 'INVENTORY_URL',
   orders: 'ORDERS_URL',
   payments: 'PAYMENTS_URL',
+  notifications: 'NOTIFICATIONS_URL',
 };
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -1,6 +1,7 @@
 // Cursor pagination (Relay connections) over a keyset: cursors are opaque, stable under
 // inserts, and cost an index seek rather than an OFFSET scan.
 import { BadUserInputError } from '../errors.ts';
+import { isUuid } from './batch.ts';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -58,4 +59,21 @@ export function toConnection<T>(
     // Resolved only when the client asks for it.
     totalCount,
   };
+}
+
+/**
+ * The `after` cursor of a list ordered newest first by (createdAt, id): both, or null for the first
+ * page; anything else is the client's mistake (BAD_USER_INPUT), never SQL's.
+ */
+export function decodeCreatedAtCursor(
+  after: string | null | undefined,
+): { createdAt: Date; id: string } | null {
+  const key = decodeCursor(after, 2);
+  if (!key) return null;
+  const [at, id] = key;
+  const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
+  if (Number.isNaN(createdAt.getTime()) || !isUuid(id)) {
+    throw new BadUserInputError('after', 'Not a cursor from this list');
+  }
+  return { createdAt, id: id.toLowerCase() };
 }

@@ -84,9 +84,12 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const ownSupergraph = options.supergraphPath === undefined;
   if (ownSupergraph) await writeFile(supergraphPath, await composeSupergraph());
 
+  // The notifications subgraph's .eml files (no SMTP_URL), out of the repository's .data/.
+  const mailDir = path.join(os.tmpdir(), `mail-${id}`);
   const cleanUp = async (): Promise<void> => {
     const results = await Promise.allSettled([
       dropTestResources(resources),
+      rm(mailDir, { recursive: true, force: true }),
       ownSupergraph ? rm(supergraphPath, { force: true }) : Promise.resolve(),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -106,6 +109,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
         // Read only with REDIS_URL (a test's, or the shell's): systems never share a limit.
         REDIS_KEY_PREFIX: `${id}:`,
+        MAIL_DIR: mailDir,
         ...rest.env,
         DATABASE_URL: databaseUrl,
         DATABASE_PREFIX: id,

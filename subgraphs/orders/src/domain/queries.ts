@@ -2,10 +2,8 @@
 // Reads go through the read store (order-reads.store.ts), not the unit of work: nothing read here
 // is changed, so any EntityManager will do, the global one included (no fork per request).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { BadUserInputError } from '../../../../shared/errors.ts';
-import { isUuid } from '../../../../shared/graphql/batch.ts';
 import {
-  decodeCursor,
+  decodeCreatedAtCursor,
   pageSize,
   toConnection,
   type Connection,
@@ -13,7 +11,6 @@ import {
 import {
   countCustomerOrders,
   findCustomerOrderPage,
-  type OrderPageCursor,
   type OrderWithItems,
 } from './order-reads.store.ts';
 
@@ -24,7 +21,7 @@ export async function customerOrders(
   after: string | null | undefined,
 ): Promise<Connection<OrderWithItems>> {
   const size = pageSize(first);
-  const rows = await findCustomerOrderPage(em, customerId, size + 1, orderCursor(after));
+  const rows = await findCustomerOrderPage(em, customerId, size + 1, decodeCreatedAtCursor(after));
   return toConnection(
     rows,
     size,
@@ -33,14 +30,3 @@ export async function customerOrders(
   );
 }
 
-/** A cursor of this list holds (createdAt, id); anything else is the client's mistake, not SQL's. */
-function orderCursor(after: string | null | undefined): OrderPageCursor | null {
-  const key = decodeCursor(after, 2);
-  if (!key) return null;
-  const [at, id] = key;
-  const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
-  if (Number.isNaN(createdAt.getTime()) || !isUuid(id)) {
-    throw new BadUserInputError('after', 'Not a cursor from this list');
-  }
-  return { createdAt, id: id.toLowerCase() };
-}

@@ -6,9 +6,14 @@ import { DLQ_HEADERS } from '../../../../shared/messaging/dead-letters.ts';
 import type { RawMessage } from '../../../../shared/messaging/consumer.ts';
 import type { Saga } from './orchestrator.ts';
 import { deadLetterReason } from './steps.ts';
+import { CONSUMERS, type ConsumerName } from '../../../../nats/topology.ts';
 
 export function deadLetterHandler(saga: Saga) {
   return async (em: EntityManager, message: RawMessage): Promise<void> => {
+    // What notifications could not write about (an order's status event among them) is no step
+    // of the saga: the order goes on.
+    const consumer = message.headers[DLQ_HEADERS.consumer] as ConsumerName | undefined;
+    if (consumer && CONSUMERS[consumer]?.service === 'notifications') return;
     let orderId: unknown;
     try {
       orderId = (JSON.parse(new TextDecoder().decode(message.data)) as { orderId?: unknown }).orderId;

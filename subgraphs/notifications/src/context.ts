@@ -1,0 +1,3 @@
+import type { BaseContext } from '../../../shared/graphql/subgraph-service.ts';
+
+export type NotificationsContext = BaseContext;

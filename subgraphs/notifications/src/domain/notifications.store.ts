@@ -1,0 +1,240 @@
+// The notifications tables' SQL, built from the entities (entities.ts) by Kysely and compiled
+// once per shape (shared/db/store.ts): the copies kept from other services' events, the
+// notification records, their delivery queue and the preferences.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Insertable } from 'kysely';
+import { withoutWaiting } from '../../../../shared/db/pipelined-client.ts';
+import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
+import { Notification, NotificationPreference, PlacedOrder, ProductName, UserCopy } from './entities.ts';
+
+type Tables = StoreTables<
+  | typeof Notification
+  | typeof NotificationPreference
+  | typeof PlacedOrder
+  | typeof ProductName
+  | typeof UserCopy
+>;
+
+const statement = storeStatements(
+  [Notification, NotificationPreference, PlacedOrder, ProductName, UserCopy],
+  (em) => em.getKysely<Tables>(STORE_OPTIONS),
+);
+
+export type UserCopyRow = Insertable<Tables['user_copies']>;
+export type NewNotification = Insertable<Tables['notifications']>;
+
+/** Keeps the user's copy, unless it already has this revision or a newer one. */
+export async function upsertUserCopy(em: EntityManager, user: UserCopyRow): Promise<void> {
+  await upsertUser(em, user);
+}
+const upsertUser = statement((db, user: UserCopyRow) =>
+  db
+    .insertInto('user_copies')
+    .values(user)
+    .onConflict((oc) =>
+      oc
+        .column('userId')
+        .doUpdateSet(({ ref }) => ({
+          email: ref('excluded.email'),
+          name: ref('excluded.name'),
+          role: ref('excluded.role'),
+          revision: ref('excluded.revision'),
+        }))
+        .where('user_copies.revision', '<', ({ ref }) => ref('excluded.revision')),
+    ),
+);
+
+export async function upsertProductName(
+  em: EntityManager,
+  product: { productId: string; name: string; revision: number },
+): Promise<void> {
+  await upsertProduct(em, product);
+}
+const upsertProduct = statement((db, product: { productId: string; name: string; revision: number }) =>
+  db
+    .insertInto('product_names')
+    .values(product)
+    .onConflict((oc) =>
+      oc
+        .column('productId')
+        .doUpdateSet(({ ref }) => ({ name: ref('excluded.name'), revision: ref('excluded.revision') }))
+        .where('product_names.revision', '<', ({ ref }) => ref('excluded.revision')),
+    ),
+);
+
+/** The order as placed; a second PENDING event for it changes nothing. */
+export async function insertPlacedOrder(em: EntityManager, order: PlacedOrder): Promise<void> {
+  // Through MikroORM's query builder rather than a compiled statement: the items are JSON, which
+  // the entity's type converts while a statement is built, so it cannot be compiled once.
+  // Nobody reads its result: in the consumer's transaction it travels with the next statement.
+  await withoutWaiting(() =>
+    em.createQueryBuilder(PlacedOrder).insert(order).onConflict('orderId').ignore().execute(),
+  );
+}
+
+export async function findPlacedOrder(em: EntityManager, orderId: string): Promise<PlacedOrder | null> {
+  return (await findPlaced(em, { orderId }))[0] ?? null;
+}
+const findPlaced = statement((db, p: { orderId: string }) =>
+  db.selectFrom('placed_orders').selectAll().where('orderId', '=', p.orderId),
+);
+
+export function findPlacedOrders(em: EntityManager, orderIds: readonly string[]): Promise<PlacedOrder[]> {
+  return findPlacedRows(em, { orderIds });
+}
+const findPlacedRows = statement((db, p: { orderIds: readonly string[] }) =>
+  db
+    .selectFrom('placed_orders')
+    .selectAll()
+    .where('orderId', '=', (eb) => eb.fn.any(eb.val(p.orderIds))),
+);
+
+export function findUserCopies(em: EntityManager, userIds: readonly string[]): Promise<UserCopy[]> {
+  return findUserRows(em, { userIds });
+}
+const findUserRows = statement((db, p: { userIds: readonly string[] }) =>
+  db
+    .selectFrom('user_copies')
+    .selectAll()
+    .where('userId', '=', (eb) => eb.fn.any(eb.val(p.userIds))),
+);
+
+export async function findUserCopy(em: EntityManager, userId: string): Promise<UserCopy | null> {
+  return (await findUser(em, { userId }))[0] ?? null;
+}
+const findUser = statement((db, p: { userId: string }) =>
+  db.selectFrom('user_copies').selectAll().where('userId', '=', p.userId),
+);
+
+export function findAdmins(em: EntityManager): Promise<UserCopy[]> {
+  return findAdminRows(em, { role: 'ADMIN' });
+}
+const findAdminRows = statement((db, p: { role: 'ADMIN' }) =>
+  db.selectFrom('user_copies').selectAll().where('role', '=', p.role).orderBy('userId'),
+);
+
+export async function findProductName(em: EntityManager, productId: string): Promise<string | null> {
+  return (await findProduct(em, { productId }))[0]?.name ?? null;
+}
+const findProduct = statement((db, p: { productId: string }) =>
+  db.selectFrom('product_names').select('name').where('productId', '=', p.productId),
+);
+
+/** The users among `userIds` who turned email off. */
+export async function findEmailOptOuts(em: EntityManager, userIds: readonly string[]): Promise<Set<string>> {
+  const rows = await findOptOuts(em, { userIds, emailEnabled: false });
+  return new Set(rows.map((r) => r.userId));
+}
+const findOptOuts = statement((db, p: { userIds: readonly string[]; emailEnabled: boolean }) =>
+  db
+    .selectFrom('notification_preferences')
+    .select('userId')
+    .where('userId', '=', (eb) => eb.fn.any(eb.val(p.userIds)))
+    .where('emailEnabled', '=', p.emailEnabled),
+);
+
+export async function savePreference(em: EntityManager, preference: NotificationPreference): Promise<void> {
+  await upsertPreference(em, preference);
+}
+const upsertPreference = statement((db, preference: NotificationPreference) =>
+  db
+    .insertInto('notification_preferences')
+    .values(preference)
+    .onConflict((oc) =>
+      oc.column('userId').doUpdateSet(({ ref }) => ({
+        emailEnabled: ref('excluded.emailEnabled'),
+        updatedAt: ref('excluded.updatedAt'),
+      })),
+    ),
+);
+
+export async function findPreference(
+  em: EntityManager,
+  userId: string,
+): Promise<NotificationPreference | null> {
+  return (await findPreferenceRow(em, { userId }))[0] ?? null;
+}
+const findPreferenceRow = statement((db, p: { userId: string }) =>
+  db.selectFrom('notification_preferences').selectAll().where('userId', '=', p.userId),
+);
+
+/** Records notifications; one whose dedupe key is there already is left as it is. */
+export async function insertNotifications(
+  em: EntityManager,
+  rows: readonly NewNotification[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  // One shape per number of rows: an event makes one, or one per administrator. Nobody reads
+  // its result: in the consumer's transaction it travels with the next statement.
+  await withoutWaiting(() => insertRows(em, rows));
+}
+const insertRows = statement((db, rows: readonly NewNotification[]) =>
+  db
+    .insertInto('notifications')
+    .values(rows as NewNotification[])
+    .onConflict((oc) => oc.column('dedupeKey').doNothing()),
+);
+
+/**
+ * Up to `limit` PENDING notifications due by `now`, locked for this transaction; those another
+ * process is sending are skipped, so instances never send the same one at once.
+ */
+export function claimDue(em: EntityManager, now: Date, limit: number): Promise<Notification[]> {
+  return claimRows(em, { status: 'PENDING', now, limit });
+}
+const claimRows = statement((db, p: { status: 'PENDING'; now: Date; limit: number }) =>
+  db
+    .selectFrom('notifications')
+    .selectAll()
+    .where('status', '=', p.status)
+    .where('nextAttemptAt', '<=', p.now)
+    .orderBy('nextAttemptAt')
+    .limit(p.limit)
+    .forUpdate()
+    .skipLocked(),
+);
+
+/**
+ * When the next PENDING notification that nobody is sending is due, if any is. Rows locked by a
+ * batch being sent are skipped: they are not this caller's to wait for, and counting them would
+ * have it look again at once, over and over, for as long as that batch takes.
+ */
+export async function nextDue(em: EntityManager): Promise<Date | null> {
+  return (await nextDueRow(em, { status: 'PENDING' }))[0]?.nextAttemptAt ?? null;
+}
+const nextDueRow = statement((db, p: { status: 'PENDING' }) =>
+  db
+    .selectFrom('notifications')
+    .select('nextAttemptAt')
+    .where('status', '=', p.status)
+    .orderBy('nextAttemptAt')
+    .limit(1)
+    .forUpdate()
+    .skipLocked(),
+);
+
+export interface DeliveryOutcome {
+  readonly id: string;
+  readonly status: 'PENDING' | 'SENT' | 'FAILED';
+  readonly attempts: number;
+  readonly nextAttemptAt: Date;
+  readonly sentAt: Date | null;
+  readonly failureReason: string | null;
+}
+
+export async function saveOutcome(em: EntityManager, outcome: DeliveryOutcome): Promise<void> {
+  // Nobody reads its result: the batch's updates travel together, with its COMMIT.
+  await withoutWaiting(() => updateOutcome(em, outcome));
+}
+const updateOutcome = statement((db, o: DeliveryOutcome) =>
+  db
+    .updateTable('notifications')
+    .set({
+      status: o.status,
+      attempts: o.attempts,
+      nextAttemptAt: o.nextAttemptAt,
+      sentAt: o.sentAt,
+      failureReason: o.failureReason,
+    })
+    .where('id', '=', o.id),
+);

@@ -1,0 +1,198 @@
+// Turns events into notification records: who gets what, rendered as it is at that moment.
+// Each record is PENDING (the delivery worker sends it after this transaction commits), or
+// SKIPPED when its user turned email off. A second event about the same thing adds nothing
+// (each record has a dedupe key).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import type { PayloadOf } from '../../../../shared/contracts/index.ts';
+import { oneLine } from '../templates/format.ts';
+import type { RenderedMessage } from '../templates/message.ts';
+import { ORDER_TEMPLATES, isNotifiedStatus, renderOrderMessage } from '../templates/order-status.ts';
+import { renderLowStockMessage } from '../templates/low-stock.ts';
+import type { PlacedOrder, Template, UserCopy } from './entities.ts';
+import {
+  findAdmins,
+  findEmailOptOuts,
+  findPlacedOrder,
+  findPlacedOrders,
+  findProductName,
+  findUserCopies,
+  findUserCopy,
+  insertNotifications,
+  insertPlacedOrder,
+  type NewNotification,
+} from './notifications.store.ts';
+
+/** Something an event needs has not arrived yet (its own event is still on its way): retry later. */
+export class NotYetKnown extends Error {
+  override name = 'NotYetKnown';
+}
+
+interface Draft {
+  readonly user: UserCopy;
+  readonly template: Template;
+  readonly dedupeKey: string;
+  readonly orderId?: string;
+  readonly productId?: string;
+  readonly message: RenderedMessage;
+}
+
+/**
+ * What a batch of order status events needs, read up front in three statements instead of three
+ * per event (the consumer hands a batch of messages to one transaction: shared/messaging/consumer.ts).
+ * Keyed by the batch's transaction; a single message reads what it needs itself.
+ */
+interface BatchFacts {
+  readonly users: Map<string, UserCopy>;
+  readonly placed: Map<string, PlacedOrder>;
+  readonly optedOut: ReadonlySet<string>;
+}
+const batchFacts = new WeakMap<EntityManager, BatchFacts>();
+
+export async function prepareOrderEvents(em: EntityManager, payloads: readonly unknown[]): Promise<void> {
+  const notified = (payloads as PayloadOf<'orders.evt.status'>[]).filter((e) => isNotifiedStatus(e.status));
+  if (notified.length === 0) return;
+  const customerIds = [...new Set(notified.map((e) => e.customerId))];
+  const users = await findUserCopies(em, customerIds);
+  const placed = await findPlacedOrders(
+    em,
+    notified.map((e) => e.orderId),
+  );
+  batchFacts.set(em, {
+    users: new Map(users.map((u) => [u.userId, u])),
+    placed: new Map(placed.map((o) => [o.orderId, o])),
+    optedOut: await findEmailOptOuts(em, customerIds),
+  });
+}
+
+/** Records the drafts (SKIPPED for users who opted out); returns how many are to be sent. */
+async function record(em: EntityManager, drafts: readonly Draft[], now: Date): Promise<number> {
+  if (drafts.length === 0) return 0;
+  const facts = batchFacts.get(em);
+  const optedOut =
+    facts && drafts.every((d) => facts.users.has(d.user.userId))
+      ? facts.optedOut
+      : await findEmailOptOuts(
+          em,
+          drafts.map((d) => d.user.userId),
+        );
+  const rows: NewNotification[] = drafts.map((d) => ({
+    id: randomUUID(),
+    dedupeKey: d.dedupeKey,
+    userId: d.user.userId,
+    channel: 'EMAIL',
+    template: d.template,
+    orderId: d.orderId ?? null,
+    productId: d.productId ?? null,
+    status: optedOut.has(d.user.userId) ? 'SKIPPED' : 'PENDING',
+    attempts: 0,
+    recipient: d.user.email,
+    subject: oneLine(d.message.subject),
+    bodyText: d.message.text,
+    bodyHtml: d.message.html,
+    createdAt: now,
+    nextAttemptAt: now,
+    sentAt: null,
+    failureReason: null,
+  }));
+  await insertNotifications(em, rows);
+  return rows.filter((r) => r.status === 'PENDING').length;
+}
+
+export interface RecordOptions {
+  /** How often this event has been delivered: a missing order copy is waited for a few times only. */
+  readonly deliveryCount: number;
+  readonly now?: Date;
+}
+
+/** Deliveries during which an event waits for another it needs (an order's PENDING event, a
+ * product's name) before writing without it. */
+const WAIT_FOR_OTHER_EVENT = 3;
+
+/**
+ * An order's status changed: PENDING keeps the order as placed; CONFIRMED, CANCELLED, SHIPPED
+ * and DELIVERED write to its customer. Returns how many notifications are to be sent.
+ */
+export async function recordOrderStatus(
+  em: EntityManager,
+  event: PayloadOf<'orders.evt.status'>,
+  options: RecordOptions,
+): Promise<number> {
+  const facts = batchFacts.get(em);
+  if (event.status === 'PENDING') {
+    if (event.order) {
+      const placed: PlacedOrder = {
+        orderId: event.orderId,
+        customerId: event.customerId,
+        amountCents: event.order.amountCents,
+        currency: event.order.currency,
+        items: event.order.items,
+      };
+      await insertPlacedOrder(em, placed);
+      // Its CONFIRMED may be in the same batch, read before this insert.
+      if (!facts?.placed.has(placed.orderId)) facts?.placed.set(placed.orderId, placed);
+    }
+    return 0;
+  }
+  if (!isNotifiedStatus(event.status)) return 0;
+  const customer = facts ? facts.users.get(event.customerId) : await findUserCopy(em, event.customerId);
+  if (!customer) throw new NotYetKnown(`user ${event.customerId} is not known yet`);
+  const placed = facts ? (facts.placed.get(event.orderId) ?? null) : await findPlacedOrder(em, event.orderId);
+  // Orders placed before notifications ran, or whose PENDING event is held up: wait a little,
+  // then write without the items rather than not at all.
+  if (!placed && options.deliveryCount < WAIT_FOR_OTHER_EVENT) {
+    throw new NotYetKnown(`order ${event.orderId} has not been seen placed yet`);
+  }
+  const template = ORDER_TEMPLATES[event.status];
+  return record(
+    em,
+    [
+      {
+        user: customer,
+        template,
+        dedupeKey: `${template}:${event.orderId}`,
+        orderId: event.orderId,
+        message: renderOrderMessage({
+          status: event.status,
+          customerName: customer.name,
+          orderId: event.orderId,
+          order: placed,
+          reason: event.reason,
+        }),
+      },
+    ],
+    options.now ?? new Date(),
+  );
+}
+
+/** A product's available stock fell below the threshold: every administrator hears of it once. */
+export async function recordLowStock(
+  em: EntityManager,
+  event: PayloadOf<'inventory.evt.stock_low'>,
+  options: RecordOptions,
+): Promise<number> {
+  const admins = await findAdmins(em);
+  const productName = await findProductName(em, event.productId);
+  // The product's own event comes on another stream: wait for its name a little, as above.
+  if (productName === null && options.deliveryCount < WAIT_FOR_OTHER_EVENT) {
+    throw new NotYetKnown(`product ${event.productId} has not been seen yet`);
+  }
+  return record(
+    em,
+    admins.map((admin) => ({
+      user: admin,
+      template: 'LOW_STOCK',
+      // Once per product, crossing and administrator.
+      dedupeKey: `LOW_STOCK:${event.productId}:${event.crossing}:${admin.userId}`,
+      productId: event.productId,
+      message: renderLowStockMessage({
+        adminName: admin.name,
+        productId: event.productId,
+        productName,
+        available: event.available,
+        threshold: event.threshold,
+      }),
+    })),
+    options.now ?? new Date(),
+  );
+}
