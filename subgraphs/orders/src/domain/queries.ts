@@ -8,11 +8,7 @@ import {
   toConnection,
   type Connection,
 } from '../../../../shared/graphql/pagination.ts';
-import {
-  countCustomerOrders,
-  findCustomerOrderPage,
-  type OrderWithItems,
-} from './order-reads.store.ts';
+import { countCustomerOrders, findCustomerOrderPage, type OrderWithItems } from './order-reads.store.ts';
 
 export async function customerOrders(
   em: EntityManager,
@@ -29,4 +25,3 @@ export async function customerOrders(
     () => countCustomerOrders(em, customerId),
   );
 }
-
