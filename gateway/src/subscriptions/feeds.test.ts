@@ -1,16 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildSchema } from 'graphql';
 import type { Identity } from '../../../shared/auth/identity.ts';
-import { readQueryLimits } from '../../../shared/graphql/limits/config.ts';
+import { prepareOrderSubscription } from '../../../test/support/order-subscription.ts';
 import { Group, Subscriber, groupKey, type Sink } from './feeds.ts';
-import { prepareSubscription } from './operation.ts';
 
-const schema = buildSchema(`
-  type Order { id: ID! status: String! statusSequence: Int! note: String }
-  type Query { order(id: ID!): Order  orderAt(id: ID!, sequence: Int!): Order }
-  type Subscription { orderStatusChanged(orderId: ID!, afterSequence: Int): Order! }
-`);
-const LIMITS = readQueryLimits({});
 const ORDER = '0b6f3f52-3c1e-4f5e-9a55-2f1d4b7e8a10';
 const ada: Identity = { userId: 'ada', role: 'CUSTOMER', token: 'ada', expiresAt: 2e9 };
 const bob: Identity = { userId: 'bob', role: 'CUSTOMER', token: 'bob', expiresAt: 2e9 };
@@ -23,7 +15,7 @@ const admin = (userId: string, expiresAt = 2e9): Identity => ({
 const sink: Sink = { transport: 'ws', connection: {}, bufferedBytes: () => 0, close: () => undefined };
 
 const prepare = (query: string, variables: Record<string, unknown> = { id: ORDER }) =>
-  prepareSubscription(schema, { query, variables }, LIMITS);
+  prepareOrderSubscription(query, variables);
 const named = (name: string) =>
   prepare(`subscription ${name}($id: ID!) { orderStatusChanged(orderId: $id) { id note } }`);
 

@@ -1,20 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildSchema } from 'graphql';
 import { ErrorCode } from '../../../shared/errors.ts';
-import { readQueryLimits } from '../../../shared/graphql/limits/config.ts';
-import { prepareSubscription } from './operation.ts';
+import { prepareOrderSubscription } from '../../../test/support/order-subscription.ts';
 import { shape } from './shaped.ts';
 
-const schema = buildSchema(`
-  type Order { id: ID! status: String! statusSequence: Int! note: String }
-  type Query { order(id: ID!): Order  orderAt(id: ID!, sequence: Int!): Order }
-  type Subscription { orderStatusChanged(orderId: ID!, afterSequence: Int): Order! }
-`);
 const ORDER = '0b6f3f52-3c1e-4f5e-9a55-2f1d4b7e8a10';
-const prepared = prepareSubscription(
-  schema,
-  { query: `subscription { live: orderStatusChanged(orderId: "${ORDER}") { id note } }`, variables: {} },
-  readQueryLimits({}),
+const prepared = prepareOrderSubscription(
+  `subscription { live: orderStatusChanged(orderId: "${ORDER}") { id note } }`,
+  {},
 );
 
 describe('shape', () => {
