@@ -26,24 +26,20 @@ import {
 import { operationMetricsPlugin } from '../../shared/graphql/operation-metrics.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { connectNats, natsReadiness, type NatsConnection } from '../../shared/messaging/nats.ts';
-import { createMetrics } from '../../shared/observability/metrics.ts';
-import { withServerSpan } from '../../shared/observability/tracing.ts';
+import { createMetrics, type Metrics } from '../../shared/observability/metrics.ts';
 import { createContextFactory, type GatewayContext } from './auth/context.ts';
-import { SUBGRAPH_URL_VARIABLES, subgraphCallSettings, type GatewayConfig } from './config.ts';
+import type { GatewayConfig } from './config.ts';
 import { createGatewayErrorFormatter } from './errors.ts';
 import { landingPageOptions } from './landing-page.ts';
 import { withCors } from './http/cors.ts';
-import { requestMeta } from './http/request-meta.ts';
-import { createLimits } from './limits/limits-store.ts';
+import { withRequestLog } from './http/request-log.ts';
+import { createLimits, type Limits } from './limits/limits-store.ts';
 import { loginThrottlePlugin, withClientAddress } from './limits/login-throttle-plugin.ts';
 import { hardenedApolloOptions, queryLimitsPlugin } from './limits/query-limits.ts';
-import { createGatewayMetrics } from './metrics.ts';
-import { createSubgraphBreakers } from './subgraphs/breakers.ts';
-import { createDataSource } from './subgraphs/data-source.ts';
-import { SubgraphInstances, instanceLabel } from './subgraphs/instances.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { createSubgraphBreakers, type SubgraphBreakers } from './subgraphs/breakers.ts';
+import { createSubgraphRouting, warnUnrouted } from './subgraphs/routing.ts';
 import { subgraphUnavailablePlugin } from './subgraphs/unavailable-plugin.ts';
-import { createServiceHeaders } from '../../shared/auth/service-identity.ts';
-import { createSubgraphFetcher, type SubgraphFetcher } from './subgraphs/fetcher.ts';
 import { createSubscriptions, SSE_PATH, type Subscriptions } from './subscriptions/index.ts';
 import { readSupergraph } from './supergraph.ts';
 
@@ -62,6 +58,24 @@ export interface GatewayDependencies {
   readonly verifyToken?: TokenVerifier;
 }
 
+/** What every part of the gateway shares: its metrics, breakers and limits. */
+interface GatewayParts {
+  readonly metrics: Metrics;
+  readonly gatewayMetrics: GatewayMetrics;
+  readonly breakers: SubgraphBreakers;
+  readonly limits: Limits;
+}
+
+/** Apollo started on the supergraph, with what it holds open. */
+interface StartedApollo {
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly nats: NatsConnection;
+  /** The supergraph's API schema, once loaded. */
+  readonly apiSchema: () => GraphQLSchema | undefined;
+  /** Stops Apollo and closes the limits, the subgraph pools and NATS. */
+  release(): Promise<void>;
+}
+
 export async function startGateway(
   config: GatewayConfig,
   logger: Logger,
@@ -69,151 +83,19 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const supergraphSdl = await readSupergraph(config.supergraphPath);
   if (apolloTelemetryEnabled) logger.warn('Apollo telemetry is on (APOLLO_TELEMETRY_DISABLED is not true)');
-  const metrics = createMetrics(config.service);
-  const gatewayMetrics = createGatewayMetrics(metrics);
-  const fetchers: SubgraphFetcher[] = [];
-  const breakers = createSubgraphBreakers(gatewayMetrics, logger);
-  const limits = createLimits(
-    { rateLimit: config.rateLimit, loginThrottle: config.loginThrottle, store: config.limitsStore },
-    logger,
-    {
-      onLimited: () => gatewayMetrics.rateLimited.inc(),
-      onFallback: (limiter) => gatewayMetrics.limitsFallbacks.inc({ limiter }),
-    },
-  );
-  const { rateLimiter, loginThrottle } = limits;
-  let nats: NatsConnection | undefined;
-  let apollo: ApolloServer<GatewayContext> | undefined;
-  let apiSchema: GraphQLSchema | undefined;
-  let started = false;
-
-  const release = async () => {
-    await limits.close();
-    if (started)
-      await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
-    await Promise.all(fetchers.map((f) => f.close().catch(() => undefined)));
-    await nats?.drain().catch(() => undefined);
-  };
-
-  try {
-    nats = await connectNats(config.natsServers, config.service, logger, config.natsCredentials);
-    const routed = new Set<string>();
-    const serviceHeaders = createServiceHeaders(config.serviceSecret, config.service);
-    const gateway = new ApolloGateway({
-      supergraphSdl,
-      experimental_approximateQueryPlanStoreMiB: config.cacheMiB,
-      logger: logger.child({ component: 'apollo-gateway' }),
-      buildService: ({ name, url }) => {
-        const targets = config.subgraphUrls[name] ?? (url ? [url] : []);
-        if (targets.length === 0) {
-          const variable = SUBGRAPH_URL_VARIABLES[name as keyof typeof SUBGRAPH_URL_VARIABLES];
-          throw new Error(
-            `the supergraph has no URL for subgraph "${name}"${variable ? `; set ${variable}` : ''}`,
-          );
-        }
-        routed.add(name);
-        const settings = subgraphCallSettings(config.subgraphs, name);
-        // One keep-alive pool per subgraph: undici keeps its connections per origin, so each
-        // instance gets its own `connections` within it.
-        const fetcher = createSubgraphFetcher({
-          connections: config.subgraphs.connections,
-          timeoutMs: settings.timeoutMs,
-          onConnect: () => gatewayMetrics.subgraphConnections.inc({ subgraph: name }),
-        });
-        fetchers.push(fetcher);
-        const instances = new SubgraphInstances(
-          name,
-          targets.map((target) => {
-            const label = instanceLabel(target);
-            return { url: target, label, breaker: breakers.breakerFor(name, label, settings.breaker) };
-          }),
-        );
-        logger.debug({ subgraph: name, urls: targets }, 'subgraph routed');
-        return createDataSource({
-          name,
-          instances,
-          fetcher: fetcher.fetcher,
-          serviceHeaders,
-          dedup: config.subgraphs.dedup,
-          onFetch: (shared) => gatewayMetrics.subgraphFetches.inc({ subgraph: name, shared: String(shared) }),
-          onUnavailable: (reason, err) => {
-            gatewayMetrics.subgraphUnavailable.inc({ subgraph: name, reason });
-            if (err) logger.debug({ subgraph: name, reason, err }, 'subgraph call failed');
-          },
-          onFailover: (instance, reason, err) => {
-            gatewayMetrics.subgraphFailovers.inc({ subgraph: name, instance: instance.label, reason });
-            logger.debug(
-              { subgraph: name, instance: instance.label, reason, err },
-              'subgraph instance failed; trying another',
-            );
-          },
-        });
-      },
-    });
-
-    // Subscriptions validate the client's operation against the supergraph's API schema.
-    gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => (apiSchema = schema));
-
-    apollo = new ApolloServer<GatewayContext>({
-      gateway,
-      // Bounded caches, sized explicitly (Apollo's defaults are the same 30 MiB each): every
-      // distinct document a client sends takes a place in them until evicted.
-      documentStore: new InMemoryLRUCache<DocumentNode>({ maxSize: config.cacheMiB * 2 ** 20 }),
-      cache: new InMemoryLRUCache({ maxSize: config.cacheMiB * 2 ** 20 }),
-      formatError: createGatewayErrorFormatter(logger),
-      includeStacktraceInErrorResponses: false,
-      introspection: config.introspection,
-      ...hardenedApolloOptions(config.queryLimits, config.production),
-      csrfPrevention: true,
-      // runService owns SIGTERM/SIGINT and stops everything in order.
-      stopOnTerminationSignals: false,
-      logger,
-      plugins: [
-        ApolloServerPluginUsageReportingDisabled(),
-        ApolloServerPluginSchemaReportingDisabled(),
-        config.introspection
-          ? ApolloServerPluginLandingPageLocalDefault(landingPageOptions())
-          : ApolloServerPluginLandingPageDisabled(),
-        queryLimitsPlugin<GatewayContext>(config.queryLimits, (limit) =>
-          gatewayMetrics.queriesRejected.inc({ limit }),
-        ),
-        operationMetricsPlugin<GatewayContext>(metrics),
-        loginThrottlePlugin<GatewayContext>(loginThrottle, () => gatewayMetrics.rateLimited.inc()),
-        subgraphUnavailablePlugin<GatewayContext>(),
-      ],
-    });
-    await apollo.start();
-    started = true;
-    for (const name of Object.keys(config.subgraphUrls)) {
-      if (!routed.has(name))
-        logger.warn({ subgraph: name }, `the supergraph has no subgraph "${name}" to route`);
-    }
-  } catch (err) {
-    await release();
-    throw err;
-  }
-
+  const parts = createParts(config, logger);
+  const started = await startApollo(config, logger, supergraphSdl, parts);
+  const { apollo, release } = started;
   let ready = true;
-  const readiness: ReadinessCheck[] = [
-    {
-      name: 'supergraph',
-      check: async () => {
-        if (!ready) throw new Error('the gateway is stopping');
-      },
-    },
-    natsReadiness(nats),
-    // Always passes: the gateway answers what it can while a breaker is open; shows each state.
-    breakers.readiness,
-  ];
   const verifyToken = dependencies.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl);
   const subscriptions: Subscriptions = createSubscriptions({
     apollo,
-    schema: () => apiSchema,
-    nats,
+    schema: started.apiSchema,
+    nats: started.nats,
     namespace: config.natsNamespace,
     verifyToken,
-    rateLimiter,
-    metrics,
+    rateLimiter: parts.limits.rateLimiter,
+    metrics: parts.metrics,
     logger,
     trustedProxyHops: config.trustedProxyHops,
     maxQueryBytes: config.queryLimits.maxQueryBytes,
@@ -221,32 +103,11 @@ export async function startGateway(
     production: config.production,
     settings: config.subscriptions,
   });
-  const graphql = withCors(
-    config.corsOrigins,
-    withRequestLog(
-      createApolloHandler(
-        apollo,
-        // The login throttle keys by the client's address, which it finds in the context.
-        withClientAddress(
-          createContextFactory({
-            verifyToken,
-            rateLimiter,
-            trustedProxyHops: config.trustedProxyHops,
-            queryLimits: config.queryLimits,
-            onQueryRejected: (limit) => gatewayMetrics.queriesRejected.inc({ limit }),
-            logger,
-          }),
-          config.trustedProxyHops,
-        ),
-      ),
-      config.trustedProxyHops,
-      logger,
-    ),
-  );
+  const graphql = graphqlHandler(config, logger, apollo, verifyToken, parts);
   const httpServer = createHttpServer({
     logger,
-    metrics,
-    readiness,
+    metrics: parts.metrics,
+    readiness: readinessChecks(() => ready, started.nats, parts.breakers),
     metricsToken: config.metricsToken,
     // `/` serves GraphQL too: Sandbox, opened at http://localhost:4000/, sends its requests there.
     routes: {
@@ -291,28 +152,147 @@ export async function startGateway(
   };
 }
 
-/**
- * Runs every request in a server span (continuing the client's traceparent), gives it an id
- * (echoed as x-request-id) and logs one line when it is answered.
- */
-function withRequestLog(handler: RequestHandler, trustedProxyHops: number, logger: Logger): RequestHandler {
-  return withServerSpan((req, res) => {
-    const meta = requestMeta(req, trustedProxyHops);
-    res.setHeader('x-request-id', meta.requestId);
-    res.on('finish', () => {
-      logger.info(
-        {
-          requestId: meta.requestId,
-          traceId: meta.trace.traceId,
-          method: req.method,
-          path: req.url?.split('?')[0],
-          status: res.statusCode,
-          userId: meta.userId,
-          durationMs: Math.round(performance.now() - meta.startedAt),
-        },
-        'request',
-      );
+function createParts(config: GatewayConfig, logger: Logger): GatewayParts {
+  const metrics = createMetrics(config.service);
+  const gatewayMetrics = createGatewayMetrics(metrics);
+  const breakers = createSubgraphBreakers(gatewayMetrics, logger);
+  const limits = createLimits(
+    { rateLimit: config.rateLimit, loginThrottle: config.loginThrottle, store: config.limitsStore },
+    logger,
+    {
+      onLimited: () => gatewayMetrics.rateLimited.inc(),
+      onFallback: (limiter) => gatewayMetrics.limitsFallbacks.inc({ limiter }),
+    },
+  );
+  return { metrics, gatewayMetrics, breakers, limits };
+}
+
+/** Connects NATS and starts Apollo on the supergraph; on failure releases what it opened. */
+async function startApollo(
+  config: GatewayConfig,
+  logger: Logger,
+  supergraphSdl: string,
+  parts: GatewayParts,
+): Promise<StartedApollo> {
+  let nats: NatsConnection | undefined;
+  let apollo: ApolloServer<GatewayContext> | undefined;
+  let apiSchema: GraphQLSchema | undefined;
+  let closeSubgraphs = async () => {};
+  let started = false;
+
+  const release = async () => {
+    await parts.limits.close();
+    if (started)
+      await apollo?.stop().catch((err: unknown) => logger.error({ err }, 'stopping Apollo failed'));
+    await closeSubgraphs();
+    await nats?.drain().catch(() => undefined);
+  };
+
+  try {
+    nats = await connectNats(config.natsServers, config.service, logger, config.natsCredentials);
+    const routing = createSubgraphRouting(config, logger, parts.gatewayMetrics, parts.breakers);
+    closeSubgraphs = routing.close;
+    const gateway = new ApolloGateway({
+      supergraphSdl,
+      experimental_approximateQueryPlanStoreMiB: config.cacheMiB,
+      logger: logger.child({ component: 'apollo-gateway' }),
+      buildService: routing.buildService,
     });
-    return handler(req, res);
+    // Subscriptions validate the client's operation against the supergraph's API schema.
+    gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => (apiSchema = schema));
+    apollo = createApollo(config, logger, gateway, parts);
+    await apollo.start();
+    started = true;
+    warnUnrouted(config, routing, logger);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { apollo, nats, apiSchema: () => apiSchema, release };
+}
+
+function createApollo(
+  config: GatewayConfig,
+  logger: Logger,
+  gateway: ApolloGateway,
+  { metrics, gatewayMetrics, limits }: GatewayParts,
+): ApolloServer<GatewayContext> {
+  return new ApolloServer<GatewayContext>({
+    gateway,
+    // Bounded caches, sized explicitly (Apollo's defaults are the same 30 MiB each): every
+    // distinct document a client sends takes a place in them until evicted.
+    documentStore: new InMemoryLRUCache<DocumentNode>({ maxSize: config.cacheMiB * 2 ** 20 }),
+    cache: new InMemoryLRUCache({ maxSize: config.cacheMiB * 2 ** 20 }),
+    formatError: createGatewayErrorFormatter(logger),
+    includeStacktraceInErrorResponses: false,
+    introspection: config.introspection,
+    ...hardenedApolloOptions(config.queryLimits, config.production),
+    csrfPrevention: true,
+    // runService owns SIGTERM/SIGINT and stops everything in order.
+    stopOnTerminationSignals: false,
+    logger,
+    plugins: [
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      config.introspection
+        ? ApolloServerPluginLandingPageLocalDefault(landingPageOptions())
+        : ApolloServerPluginLandingPageDisabled(),
+      queryLimitsPlugin<GatewayContext>(config.queryLimits, (limit) =>
+        gatewayMetrics.queriesRejected.inc({ limit }),
+      ),
+      operationMetricsPlugin<GatewayContext>(metrics),
+      loginThrottlePlugin<GatewayContext>(limits.loginThrottle, () => gatewayMetrics.rateLimited.inc()),
+      subgraphUnavailablePlugin<GatewayContext>(),
+    ],
   });
+}
+
+function readinessChecks(
+  isReady: () => boolean,
+  nats: NatsConnection,
+  breakers: SubgraphBreakers,
+): ReadinessCheck[] {
+  return [
+    {
+      name: 'supergraph',
+      check: async () => {
+        if (!isReady()) throw new Error('the gateway is stopping');
+      },
+    },
+    natsReadiness(nats),
+    // Always passes: the gateway answers what it can while a breaker is open; shows each state.
+    breakers.readiness,
+  ];
+}
+
+/** GraphQL over HTTP: CORS, the request log, the caller's identity and limits in the context. */
+function graphqlHandler(
+  config: GatewayConfig,
+  logger: Logger,
+  apollo: ApolloServer<GatewayContext>,
+  verifyToken: TokenVerifier,
+  { gatewayMetrics, limits }: GatewayParts,
+): RequestHandler {
+  return withCors(
+    config.corsOrigins,
+    withRequestLog(
+      createApolloHandler(
+        apollo,
+        // The login throttle keys by the client's address, which it finds in the context.
+        withClientAddress(
+          createContextFactory({
+            verifyToken,
+            rateLimiter: limits.rateLimiter,
+            trustedProxyHops: config.trustedProxyHops,
+            queryLimits: config.queryLimits,
+            onQueryRejected: (limit) => gatewayMetrics.queriesRejected.inc({ limit }),
+            logger,
+          }),
+          config.trustedProxyHops,
+        ),
+      ),
+      config.trustedProxyHops,
+      logger,
+    ),
+  );
 }

@@ -9,6 +9,9 @@
 //               clients cannot multiply executions by naming each subscription differently.
 //   Subscriber  one client subscription: the last sequence it was sent and a bounded queue.
 //
+// Those three are kept in feeds.ts, and shaped.ts splits an execution's hidden fields off; this
+// file joins and leaves them, reads the first state and runs the delivery loop.
+//
 // A subscriber joins its feed (and NATS has the subscription) before the current state is read,
 // so a change committed after that read always arrives as an event. Anything not newer than
 // what the subscriber was last sent is dropped; a gap (an event lost, or one that arrived while
@@ -20,25 +23,22 @@
 // Starting is the costly part (a query through the supergraph for the current state), and many
 // subscribers start at once when clients reconnect to a restarted gateway: a group's members
 // starting together share one read, and reads of one user's orders go in one query.
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Identity } from '../../../shared/auth/identity.ts';
-import { rightsScope } from '../../../shared/auth/policies.ts';
 import { validateMessage } from '../../../shared/contracts/index.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { qualify } from '../../../nats/topology.ts';
-import { FirstStateReader, stableJson } from './first-state.ts';
-import { LiveStream } from './live-stream.ts';
-import type { SubscriptionMetrics, Transport } from './metrics.ts';
+import { Feed, Group, Subscriber, groupKey, type Sink } from './feeds.ts';
+import { FirstStateReader } from './first-state.ts';
+import type { LiveStream } from './live-stream.ts';
+import type { SubscriptionMetrics } from './metrics.ts';
 import { RefusedSubscription, requestError, type PreparedSubscription } from './operation.ts';
 import { TERMINAL_STATUSES, planResume } from './resume.ts';
+import { shape, toGraphQLError, type LiveResult, type Shaped, type ShapedResult } from './shaped.ts';
 
-/** What a client is sent for one event: GraphQL data and already formatted (masked) errors. */
-export interface LiveResult {
-  readonly data?: Record<string, unknown> | null;
-  readonly errors?: readonly GraphQLFormattedError[];
-}
+export type { Sink } from './feeds.ts';
+export type { LiveResult } from './shaped.ts';
 
 /** Runs a query through the gateway itself, as `identity`. */
 export type Execute = (
@@ -47,17 +47,6 @@ export type Execute = (
   identity: Identity,
   operationName: string | undefined,
 ) => Promise<LiveResult>;
-
-/** The transport's side of one subscriber. */
-export interface Sink {
-  readonly transport: Transport;
-  /** The client's connection (its WebSocket, or the SSE response), for per-connection caps. */
-  readonly connection: object;
-  /** Bytes written to the socket but not yet sent. */
-  bufferedBytes(): number;
-  /** Drops the client: `slow` when it does not keep up, `shutdown` when the gateway stops. */
-  close(reason: 'slow' | 'shutdown'): void;
-}
 
 export interface EngineOptions {
   readonly nats: NatsConnection;
@@ -76,85 +65,6 @@ export interface EngineOptions {
 /** How often an event whose execution failed is tried again before the stream ends with the error. */
 const EXECUTION_ATTEMPTS = 3;
 const RETRY_DELAY_MS = 200;
-
-type Shaped =
-  | { readonly ok: true; readonly result: LiveResult; readonly sequence: number; readonly status: string }
-  | { readonly ok: false; readonly errors: readonly GraphQLFormattedError[] };
-
-class Subscriber {
-  readonly group: Group;
-  readonly identity: Identity;
-  readonly sink: Sink;
-  readonly stream: LiveStream;
-  /** The sequence of the last event sent (or the one a resuming client said it saw last). */
-  last = 0;
-  /** Once `last` means something: the current state sent, or the resume point taken. */
-  started = false;
-  /** The newest sequence heard of. */
-  target = 0;
-  catchingUp = false;
-  counted = false;
-
-  constructor(group: Group, identity: Identity, sink: Sink, onClose: (s: Subscriber) => void) {
-    this.group = group;
-    this.identity = identity;
-    this.sink = sink;
-    this.stream = new LiveStream(() => onClose(this));
-  }
-}
-
-class Group {
-  readonly key: string;
-  readonly prepared: PreparedSubscription;
-  readonly subscribers = new Set<Subscriber>();
-  /** Executions by sequence, shared by the group's subscribers; dropped once all are past them. */
-  readonly results = new Map<number, Promise<Shaped>>();
-  /** A read of the current state in flight, which subscribers joining meanwhile share. */
-  current: Promise<Shaped> | undefined;
-  /**
-   * The last current state read for the group, and when that read started. A newcomer may start
-   * from it while it is younger than firstStateMaxAgeMs: the feed has listened since before that
-   * read began (the group, and so the feed, has had members ever since), so every change after
-   * its sequence reaches the newcomer as an event, and the order's own fields are exact. Only
-   * what other subgraphs add (a payment's status, stock) may be that old in the first event, as
-   * it is for the members who started from it.
-   */
-  fresh: { readonly state: Extract<Shaped, { ok: true }>; readonly at: number } | undefined;
-
-  constructor(key: string, prepared: PreparedSubscription) {
-    this.key = key;
-    this.prepared = prepared;
-  }
-
-  /** Whose token the shared executions use: the member whose token lasts longest. */
-  identity(): Identity | undefined {
-    let best: Identity | undefined;
-    for (const s of this.subscribers) {
-      if (!best || s.identity.expiresAt > best.expiresAt) best = s.identity;
-    }
-    return best;
-  }
-
-  prune(): void {
-    if (this.results.size === 0) return;
-    let oldest = Infinity;
-    for (const s of this.subscribers) if (s.started && s.last < oldest) oldest = s.last;
-    for (const sequence of this.results.keys()) if (sequence <= oldest) this.results.delete(sequence);
-  }
-}
-
-class Feed {
-  readonly orderId: string;
-  readonly groups = new Map<string, Group>();
-  subscription: Subscription | undefined;
-  ready: Promise<void> = Promise.resolve();
-  maxSeen = 0;
-  size = 0;
-
-  constructor(orderId: string) {
-    this.orderId = orderId;
-  }
-}
 
 export class SubscriptionEngine {
   private readonly options: EngineOptions;
@@ -199,8 +109,7 @@ export class SubscriptionEngine {
       ]);
     }
     const feed = this.acquireFeed(prepared.orderId);
-    const rights = rightsScope(identity);
-    const key = `${rights}\n${unnamed(prepared)}\n${stableJson(prepared.variables)}`;
+    const key = groupKey(identity, prepared);
     let group = feed.groups.get(key);
     if (!group) {
       group = new Group(key, prepared);
@@ -387,7 +296,7 @@ export class SubscriptionEngine {
     })();
   }
 
-  private deliver(s: Subscriber, event: Extract<Shaped, { ok: true }>): void {
+  private deliver(s: Subscriber, event: ShapedResult): void {
     if (event.sequence <= s.last) return;
     if (
       s.stream.backlog >= this.options.maxQueuedEvents ||
@@ -450,43 +359,6 @@ export class SubscriptionEngine {
       this.options.metrics.feeds.dec();
     }
   }
-}
-
-/** Splits the hidden fields off the result; a null order is NOT_FOUND (missing or not yours). */
-function shape(result: LiveResult, prepared: PreparedSubscription): Shaped {
-  const order = result.data?.[prepared.responseKey] as Record<string, unknown> | null | undefined;
-  if (!order) {
-    const errors = result.errors?.length
-      ? result.errors
-      : [{ message: `Order ${prepared.orderId} was not found`, extensions: { code: ErrorCode.NOT_FOUND } }];
-    return { ok: false, errors };
-  }
-  const { [prepared.sequenceKey]: sequence, [prepared.statusKey]: status, ...visible } = order;
-  return {
-    ok: true,
-    sequence: typeof sequence === 'number' ? sequence : 0,
-    status: String(status),
-    result: {
-      data: { ...result.data, [prepared.responseKey]: visible },
-      ...(result.errors?.length ? { errors: result.errors } : {}),
-    },
-  };
-}
-
-function toGraphQLError(error: GraphQLFormattedError): GraphQLError {
-  return new GraphQLError(error.message, { path: error.path, extensions: error.extensions });
-}
-
-/**
- * The change query without its operation name. It is printed by graphql-js from a document
- * whose first definition is the operation, so it starts `query <Name>` exactly.
- */
-function unnamed(prepared: PreparedSubscription): string {
-  const named = `query ${prepared.operationName ?? ''}`;
-  if (prepared.operationName && prepared.changeQuery.startsWith(named)) {
-    return `query${prepared.changeQuery.slice(named.length)}`;
-  }
-  return prepared.changeQuery;
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

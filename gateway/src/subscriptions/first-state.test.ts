@@ -1,17 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { buildSchema, parse, print } from 'graphql';
+import { parse, print } from 'graphql';
 import type { Identity } from '../../../shared/auth/identity.ts';
-import { readQueryLimits } from '../../../shared/graphql/limits/config.ts';
+import { DEFAULT_LIMITS, orderSchema } from '../../../test/support/order-subscription.ts';
 import { CompiledSubscriptions } from './compiled-cache.ts';
 import type { Execute, LiveResult } from './engine.ts';
 import { FirstStateReader } from './first-state.ts';
 
-const schema = buildSchema(`
-  type Order { id: ID! status: String! statusSequence: Int! note: String }
-  type Query { order(id: ID!): Order  orderAt(id: ID!, sequence: Int!): Order }
-  type Subscription { orderStatusChanged(orderId: ID!, afterSequence: Int): Order! }
-`);
-const LIMITS = readQueryLimits({});
+const schema = orderSchema;
+const LIMITS = DEFAULT_LIMITS;
 const QUERY = `subscription Live($id: ID!, $after: Int) {
   orderStatusChanged(orderId: $id, afterSequence: $after) { id note } }`;
 const ids = [

@@ -9,39 +9,29 @@
 // The first gives the current state, the second the order as it was right after one status
 // change. The client's alias, variables, directives and fragments are kept; the hidden fields
 // get response keys that no selection of the client uses, and are stripped before sending.
+//
+// This file checks the operation and binds its variables; rewrite.ts builds the two queries.
 import {
   GraphQLError,
-  Kind,
   getArgumentValues,
   getOperationAST,
   getVariableValues,
   parse,
-  print,
   validate,
   type DocumentNode,
   type FieldNode,
   type GraphQLField,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type SelectionSetNode,
-  type VariableDefinitionNode,
 } from 'graphql';
 import { AppError, ErrorCode } from '../../../shared/errors.ts';
 import { checkDocumentStrings, checkVariables } from '../../../shared/graphql/limits/input-guard.ts';
 import { checkOperation, checkQueryText, type QueryLimits } from '../limits/query-limits.ts';
 import { isUuid } from '../../../shared/graphql/batch.ts';
-import { scanDocument } from '../../../shared/graphql/limits/document-scan.ts';
-import { MAX_BATCH, batchTemplate, type BatchTemplate } from './first-state.ts';
+import { MAX_BATCH, type BatchTemplate } from './first-state.ts';
 import { invalidAfterSequence } from './resume.ts';
-import {
-  collectFragmentNames,
-  collectResponseKeys,
-  fragmentMap,
-  freeName,
-  hiddenField,
-  rootFields,
-  usedVariables,
-} from './selection.ts';
+import { rewriteSubscription, type RewrittenSubscription } from './rewrite.ts';
+import { fragmentMap, rootFields } from './selection.ts';
 
 export const SUBSCRIPTION_FIELD = 'orderStatusChanged';
 
@@ -109,23 +99,12 @@ function limited(check: () => void): void {
  * What a subscription's text alone decides (parsed, validated, rewritten), shared by every
  * subscriber that sends the same text: only the variables differ between them.
  */
-export interface CompiledSubscription {
+export interface CompiledSubscription extends RewrittenSubscription {
   readonly document: DocumentNode;
   readonly operation: OperationDefinitionNode;
   readonly field: FieldNode;
   readonly fieldDef: GraphQLField<unknown, unknown>;
-  readonly responseKey: string;
-  readonly currentQuery: string;
-  readonly changeQuery: string;
-  readonly sequenceVariable: string;
-  readonly sequenceKey: string;
-  readonly statusKey: string;
-  /** The client's variables the two queries use. */
-  readonly usedVariables: ReadonlySet<string>;
   readonly operationName: string | undefined;
-  readonly batch: BatchTemplate | undefined;
-  /** Tokens of the current-state query, to keep a batch of them under the token limit. */
-  readonly tokens: number;
 }
 
 /**
@@ -150,6 +129,36 @@ export function compileSubscription(
   request: SubscriptionRequest,
   limits: QueryLimits,
 ): CompiledSubscription {
+  const { document, operation } = parseSubscription(schema, request, limits);
+  limited(() => checkDocumentStrings(document));
+  const fragments = fragmentMap(document);
+  const roots = rootFields(operation.selectionSet, fragments);
+  const field = roots[0];
+  if (roots.length !== 1 || !field || field.name.value !== SUBSCRIPTION_FIELD) {
+    return refuse(ErrorCode.BAD_USER_INPUT, `Only the ${SUBSCRIPTION_FIELD} subscription is served`);
+  }
+  const fieldDef = schema.getSubscriptionType()?.getFields()[SUBSCRIPTION_FIELD];
+  if (!fieldDef || !field.selectionSet) {
+    return refuse(ErrorCode.BAD_USER_INPUT, `${SUBSCRIPTION_FIELD} is not in the schema`);
+  }
+  const idArgument = field.arguments?.find((a) => a.name.value === 'orderId');
+  if (!idArgument) return refuse(ErrorCode.BAD_USER_INPUT, 'orderId is required');
+  return {
+    document,
+    operation,
+    field,
+    fieldDef,
+    operationName: operation.name?.value,
+    ...rewriteSubscription({ operation, field, selectionSet: field.selectionSet, idArgument, fragments }),
+  };
+}
+
+/** Checks the text, parses it, validates it and picks the operation, which must be a subscription. */
+function parseSubscription(
+  schema: GraphQLSchema,
+  request: SubscriptionRequest,
+  limits: QueryLimits,
+): { document: DocumentNode; operation: OperationDefinitionNode } {
   if (typeof request.query !== 'string' || request.query.length === 0) {
     refuse(ErrorCode.BAD_USER_INPUT, 'The subscription has no query');
   }
@@ -183,112 +192,8 @@ export function compileSubscription(
       'Only subscriptions are served here; send queries and mutations over HTTP POST /graphql',
     );
   }
-  limited(() => checkDocumentStrings(document));
-  const fragments = fragmentMap(document);
-  const roots = rootFields(operation.selectionSet, fragments);
-  const field = roots[0];
-  if (roots.length !== 1 || !field || field.name.value !== SUBSCRIPTION_FIELD) {
-    return refuse(ErrorCode.BAD_USER_INPUT, `Only the ${SUBSCRIPTION_FIELD} subscription is served`);
-  }
-  const fieldDef = schema.getSubscriptionType()?.getFields()[SUBSCRIPTION_FIELD];
-  if (!fieldDef || !field.selectionSet) {
-    return refuse(ErrorCode.BAD_USER_INPUT, `${SUBSCRIPTION_FIELD} is not in the schema`);
-  }
-
-  const taken = new Set<string>();
-  collectResponseKeys(field.selectionSet, fragments, taken, new Set());
-  const sequenceKey = freeName('__seq', taken);
-  const statusKey = freeName('__status', taken);
-  const variableNames = new Set((operation.variableDefinitions ?? []).map((d) => d.variable.name.value));
-  const sequenceVariable = freeName('__seq', variableNames);
-  const idArgument = field.arguments?.find((a) => a.name.value === 'orderId');
-  if (!idArgument) return refuse(ErrorCode.BAD_USER_INPUT, 'orderId is required');
-  // The queries keep only orderId of the field's arguments: a variable only afterSequence used
-  // would be an unused variable there (invalid), and would split otherwise equal subscribers.
-  const used = usedVariables([idArgument, ...(field.directives ?? [])], field.selectionSet, fragments);
-  const keptDefinitions = (operation.variableDefinitions ?? []).filter((d) =>
-    used.has(d.variable.name.value),
-  );
-
-  const selectionSet: SelectionSetNode = {
-    kind: Kind.SELECTION_SET,
-    selections: [
-      ...field.selectionSet.selections,
-      hiddenField(sequenceKey, 'statusSequence'),
-      hiddenField(statusKey, 'status'),
-    ],
-  };
-  // Only the fragments the new operations still use (a fragment on Subscription is gone).
-  const fragmentNames = new Set<string>();
-  collectFragmentNames(selectionSet, fragments, fragmentNames);
-  const keptFragments = [...fragmentNames].map((name) => fragments.get(name)!);
-  const rootField = (rootName: string, extraArgs: FieldNode['arguments']): FieldNode => ({
-    kind: Kind.FIELD,
-    alias: { kind: Kind.NAME, value: field.alias?.value ?? field.name.value },
-    name: { kind: Kind.NAME, value: rootName },
-    arguments: [{ ...idArgument, name: { kind: Kind.NAME, value: 'id' } }, ...(extraArgs ?? [])],
-    directives: field.directives,
-    selectionSet,
-  });
-  const queryOperation = (root: FieldNode, extraVars: VariableDefinitionNode[]): OperationDefinitionNode => ({
-    kind: Kind.OPERATION_DEFINITION,
-    operation: 'query' as OperationDefinitionNode['operation'],
-    name: operation.name,
-    variableDefinitions: [...keptDefinitions, ...extraVars],
-    directives: [],
-    selectionSet: { kind: Kind.SELECTION_SET, selections: [root] },
-  });
-  const build = (rootName: string, extraArgs: FieldNode['arguments'], extraVars: VariableDefinitionNode[]) =>
-    print({
-      kind: Kind.DOCUMENT,
-      definitions: [queryOperation(rootField(rootName, extraArgs), extraVars), ...keptFragments],
-    });
-  const currentRoot = rootField('order', []);
-  const currentQuery = build('order', [], []);
-  return {
-    document,
-    operation,
-    field,
-    fieldDef,
-    responseKey: field.alias?.value ?? field.name.value,
-    currentQuery,
-    changeQuery: build(
-      'orderAt',
-      [
-        {
-          kind: Kind.ARGUMENT,
-          name: { kind: Kind.NAME, value: 'sequence' },
-          value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: sequenceVariable } },
-        },
-      ],
-      [
-        {
-          kind: Kind.VARIABLE_DEFINITION,
-          variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: sequenceVariable } },
-          type: {
-            kind: Kind.NON_NULL_TYPE,
-            type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'Int' } },
-          },
-        },
-      ],
-    ),
-    sequenceVariable,
-    sequenceKey,
-    statusKey,
-    usedVariables: used,
-    operationName: operation.name?.value,
-    batch: batchTemplate({
-      operation: queryOperation(currentRoot, []),
-      root: currentRoot,
-      variableDefinitions: keptDefinitions,
-      fragments: keptFragments,
-      usedBySelection: usedVariables(field.directives ?? [], field.selectionSet, fragments),
-    }),
-    tokens: scanDocument(currentQuery, UNBOUNDED_SCAN).tokens,
-  };
+  return { document, operation };
 }
-
-const UNBOUNDED_SCAN = { maxTokens: Infinity, maxDirectives: Infinity, maxNesting: Infinity };
 
 /**
  * How many current-state queries of this subscription fit in one within the gateway's limits,

@@ -123,39 +123,9 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       jsonMessageReviver: refuseServerMessages,
       onConnect: async (ctx) => {
-        const { socket } = ctx.extra;
-        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        let identity: Identity | null;
-        try {
-          const token = bearerToken(typeof raw === 'string' ? raw : undefined);
-          identity = token ? await options.verifyToken(token) : null;
-        } catch (err) {
-          if (err instanceof AppError) {
-            socket.close(CloseCode.Unauthorized, `Unauthorized: ${err.message}`);
-          } else {
-            options.logger.error({ err }, 'verifying a WebSocket token failed');
-            socket.close(CloseCode.InternalServerError, 'Internal server error');
-          }
-          return false;
-        }
+        const identity = await authenticate(ctx.extra.socket, ctx.connectionParams, options);
+        if (identity === false) return false;
         ctx.extra.identity = identity;
-        if (identity) {
-          const expiry = setTimeout(
-            () => socket.close(CloseCode.Unauthorized, 'Unauthorized: the token has expired'),
-            msUntilExpiry(identity),
-          );
-          expiry.unref();
-          socket.once('close', () => clearTimeout(expiry));
-        } else {
-          // Anonymous subscriptions are refused, so an anonymous socket never has one: bound
-          // how long it may hold a connection (graphql-ws alone would keep it forever).
-          const idle = setTimeout(
-            () => socket.close(CLOSE_POLICY_VIOLATION, 'Sign in to subscribe; anonymous sockets are closed'),
-            options.anonymousIdleMs,
-          );
-          idle.unref();
-          socket.once('close', () => clearTimeout(idle));
-        }
         return true;
       },
       onSubscribe: async (ctx, _id, payload: SubscribePayload) => {
@@ -203,6 +173,50 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Verifies connection_init's token: the identity (null when there is none), or false when the
+ * socket has been closed (4401 for a bad token). Bounds how long the socket may stay open.
+ */
+async function authenticate(
+  socket: WebSocket,
+  params: Readonly<Record<string, unknown>> | undefined,
+  options: WebSocketOptions,
+): Promise<Identity | null | false> {
+  const raw = params?.authorization ?? params?.Authorization;
+  let identity: Identity | null;
+  try {
+    const token = bearerToken(typeof raw === 'string' ? raw : undefined);
+    identity = token ? await options.verifyToken(token) : null;
+  } catch (err) {
+    if (err instanceof AppError) {
+      socket.close(CloseCode.Unauthorized, `Unauthorized: ${err.message}`);
+    } else {
+      options.logger.error({ err }, 'verifying a WebSocket token failed');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    }
+    return false;
+  }
+  closeWhenDue(socket, identity, options.anonymousIdleMs);
+  return identity;
+}
+
+/** Closes a signed-in socket when its token expires, an anonymous one after `anonymousIdleMs`. */
+function closeWhenDue(socket: WebSocket, identity: Identity | null, anonymousIdleMs: number): void {
+  const timer = identity
+    ? setTimeout(
+        () => socket.close(CloseCode.Unauthorized, 'Unauthorized: the token has expired'),
+        msUntilExpiry(identity),
+      )
+    : // Anonymous subscriptions are refused, so an anonymous socket never has one: bound how
+      // long it may hold a connection (graphql-ws alone would keep it forever).
+      setTimeout(
+        () => socket.close(CLOSE_POLICY_VIOLATION, 'Sign in to subscribe; anonymous sockets are closed'),
+        anonymousIdleMs,
+      );
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 function socketSink(socket: WebSocket): Sink {
