@@ -82,6 +82,27 @@ export default defineConfig(
     },
   },
   {
+    // Small units with one job: a file over 300 lines or a function over 80 (blank lines and
+    // comments not counted) is split, or carries a disable comment that says why it is not.
+    files: ['gateway/**/*.ts', 'subgraphs/**/*.ts', 'shared/**/*.ts', 'scripts/**/*.ts', 'nats/**/*.ts'],
+    ignores: [
+      '**/*.test.ts',
+      '**/test/**',
+      '**/migrations/**',
+      '**/generated/**',
+      // TEMPORARY (issue 15): the gateway's long units, being split on branch `splitgw`; remove
+      // these four entries when it is merged.
+      'gateway/src/server.ts',
+      'gateway/src/subscriptions/engine.ts',
+      'gateway/src/subscriptions/operation.ts',
+      'gateway/src/subscriptions/websocket.ts',
+    ],
+    rules: {
+      'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: ['**/*.ts', '**/*.js'],
     ignores: RAW_SQL_ALLOWED,
     rules: {
