@@ -20,7 +20,7 @@ import {
   streamName,
   unqualify,
   type ConsumerName,
-} from '../../nats/topology.ts';
+} from './topology.ts';
 
 /** Often enough for a Prometheus that scrapes every 15 s; a few small requests each time. */
 export const SAMPLE_INTERVAL_MS = 10_000;

@@ -21,7 +21,7 @@ import {
   ensureConsumer,
   streamName,
   type ConsumerName,
-} from '../../nats/topology.ts';
+} from './topology.ts';
 import type { CommitPublisher } from './commit-publisher.ts';
 import { MessagesInHand } from './in-hand.ts';
 import { createOutageWaiter } from './outage-waiter.ts';

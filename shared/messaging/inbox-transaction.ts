@@ -3,7 +3,7 @@
 import { context } from '@opentelemetry/api';
 import { backgroundFork, type MikroORM } from '../db/database.ts';
 import { queryUnread } from '../db/statements.ts';
-import type { ConsumerName } from '../../nats/topology.ts';
+import type { ConsumerName } from './topology.ts';
 import type { BatchPreparer, BoundHandler, Delivery } from './delivery.ts';
 import type { CommitPublisher } from './commit-publisher.ts';
 import { transactionalPublishing } from './publish-after-commit.ts';

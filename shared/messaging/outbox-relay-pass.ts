@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { CommitPublisher } from './commit-publisher.ts';
-import { qualify } from '../../nats/topology.ts';
+import { qualify } from './topology.ts';
 import type { RelayConnection } from './outbox-relay-connection.ts';
 
 const RELAY_LOCK_KEY = 7_263_102;

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import type { Worker } from '../graphql/subgraph-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { NatsConnection } from './nats.ts';
-import { ensureStreams, type ConsumerName } from '../../nats/topology.ts';
+import { ensureStreams, type ConsumerName } from './topology.ts';
 import { provisionPatiently } from './provisioning.ts';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.ts';
 import { createConsumer, type ConsumerOptions } from './consumer.ts';

@@ -3,7 +3,7 @@
 // dead-lettered (see consumer.ts).
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../logger.ts';
-import { MAX_DELIVER } from '../../nats/topology.ts';
+import { MAX_DELIVER } from './topology.ts';
 import { PermanentFailure, receive, type Delivery, type Handlers } from './delivery.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
 import { isRunnable, transact, type InboxTransactionOptions, type Runnable } from './inbox-transaction.ts';

@@ -19,7 +19,7 @@ import { SimulatedPaymentProvider, TEST_CARDS } from '../src/domain/provider/sim
 import { isTransientProviderError } from '../src/domain/provider/payment-provider.ts';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { qualify } from '../../../nats/topology.ts';
+import { qualify } from '../../../shared/messaging/topology.ts';
 
 const id = `t_${randomBytes(6).toString('hex')}`;
 const resources: TestResources = {
