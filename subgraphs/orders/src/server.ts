@@ -11,7 +11,7 @@ import { findOrderItems, findOrdersWithItems, findStatusHistory } from './domain
 import { createSaga } from './saga/orchestrator.ts';
 import { createTimeoutSweeper } from './saga/timeouts.ts';
 import { deadLetterHandler } from './saga/dead-letters.ts';
-import { productsSubgraphSource } from './messaging/product-source.ts';
+import { productsSubgraphSource } from './catalog/product-source.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import { permissions } from './permissions.ts';
