@@ -11,7 +11,7 @@ import { provisionPatiently } from './provisioning.ts';
 import { backgroundFork, withQuerySource, type MikroORM } from '../db/database.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Logger } from '../logger.ts';
-import type { Worker } from '../graphql/subgraph-service.ts';
+import type { Worker } from '../service/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
 import type { BatchPreparer, Handlers } from './delivery.ts';
 import {

@@ -2,7 +2,7 @@
 // messages for at most 30 days (topology.ts), so ids older than that only take space.
 import { backgroundFork, type MikroORM } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import type { Worker } from '../graphql/subgraph-service.ts';
+import type { Worker } from '../service/subgraph-service.ts';
 
 const KEEP_DAYS = 31;
 const EVERY_MS = 60 * 60 * 1000;

@@ -25,7 +25,7 @@
 // carries on from the rows still there (deleting first what it had published).
 import { jetstream } from '@nats-io/jetstream';
 import type { Logger } from '../logger.ts';
-import type { Worker } from '../graphql/subgraph-service.ts';
+import type { Worker } from '../service/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
 import type { CommitPublisher } from './commit-publisher.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';

@@ -6,7 +6,7 @@ import type { SubgraphConfig } from '../config.ts';
 import type { MikroORM } from '../db/database.ts';
 import { databaseUrl } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import type { Worker } from '../graphql/subgraph-service.ts';
+import type { Worker } from '../service/subgraph-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { NatsConnection } from './nats.ts';
 import { ensureStreams, type ConsumerName } from './topology.ts';

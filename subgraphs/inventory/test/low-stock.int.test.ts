@@ -11,7 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { validateMessage, type PayloadOf } from '../../../shared/contracts/index.ts';
 import type { MikroORM } from '../../../shared/db/database.ts';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { qualify } from '../../../shared/messaging/topology.ts';
 import { dropTestResources, graphqlRequest } from '../../../test/support/system.ts';
 import { startTestUsers, testEnvironment, type TestUsers } from '../../../test/support/subgraph.ts';

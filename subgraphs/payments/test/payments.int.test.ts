@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readSubgraphConfig } from '../../../shared/config.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { openDatabase, type MikroORM } from '../../../shared/db/database.ts';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import type { PayloadOf } from '../../../shared/contracts/index.ts';
 import { PermanentFailure } from '../../../shared/messaging/consumer.ts';
 import { startUsers } from '../../users/src/server.ts';

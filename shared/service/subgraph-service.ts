@@ -35,13 +35,13 @@ import {
   type ServiceTokenVerifier,
 } from '../auth/service-identity.ts';
 import { natsReadiness, type NatsConnection } from '../messaging/nats.ts';
-import { createErrorFormatter, toRequestError } from './format-error.ts';
+import { createErrorFormatter, toRequestError } from '../graphql/format-error.ts';
 import { AppError } from '../errors.ts';
-import { operationMetricsPlugin } from './operation-metrics.ts';
-import { readQueryLimits, subgraphQueryLimits } from './limits/config.ts';
-import { checkGraphQLRequest } from './limits/http-request.ts';
-import type { QueryLimits } from './limits/limits.ts';
-import { hardenedApolloOptions, queryLimitsPlugin } from './limits/plugin.ts';
+import { operationMetricsPlugin } from '../graphql/operation-metrics.ts';
+import { readQueryLimits, subgraphQueryLimits } from '../graphql/limits/config.ts';
+import { checkGraphQLRequest } from '../graphql/limits/http-request.ts';
+import type { QueryLimits } from '../graphql/limits/limits.ts';
+import { hardenedApolloOptions, queryLimitsPlugin } from '../graphql/limits/plugin.ts';
 
 /** What every resolver of every subgraph gets. */
 export interface BaseContext {
