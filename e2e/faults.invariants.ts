@@ -5,7 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { databaseUrl } from '../shared/db/database.ts';
-import { CONSUMERS, consumerName, streamName, type ConsumerName } from '../nats/topology.ts';
+import { CONSUMERS, consumerName, streamName, type ConsumerName } from '../shared/messaging/topology.ts';
 import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 
 /** One pg client per subgraph database of a test system. */

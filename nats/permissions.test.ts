@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { contracts, type Subject } from '../shared/contracts/index.ts';
-import { CONSUMERS, STREAMS } from './topology.ts';
+import { CONSUMERS, STREAMS } from '../shared/messaging/topology.ts';
 import {
   NATS_USERS,
   SERVER_PASSWORD_PATTERN,

@@ -22,7 +22,7 @@ import {
   streamName,
   type ConsumerName,
   type StreamName,
-} from './topology.ts';
+} from '../shared/messaging/topology.ts';
 import {
   ADMIN_USER,
   NATS_USERS,

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readInt } from '../../shared/config.ts';
 import { PROCESSES, SUBGRAPHS } from '../../scripts/lib/services.ts';
-import { STREAMS, streamName, type StreamName } from '../../nats/topology.ts';
+import { STREAMS, streamName, type StreamName } from '../../shared/messaging/topology.ts';
 import { startTestSystem, testId, type TestSystem } from '../../test/support/system.ts';
 import { Client } from '../support/client.ts';
 import { SystemDatabases, checkInvariants, deadLetters, waitUntilQuiet } from '../faults.invariants.ts';

@@ -16,7 +16,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, type StartedNats } from '../../scripts/lib/infra.ts';
 import { freePort } from '../../scripts/lib/processes.ts';
 import { inboxPrefix, type NatsUser } from '../../nats/credentials.ts';
-import { qualify, streamName, type StreamName } from '../../nats/topology.ts';
+import { qualify, streamName, type StreamName } from '../../shared/messaging/topology.ts';
 import { startTestSystem, testId, type TestSystem } from '../../test/support/system.ts';
 import { StreamEvents } from '../../test/support/stream-events.ts';
 import { Client, type StatusEvent } from '../support/client.ts';

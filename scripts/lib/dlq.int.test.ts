@@ -12,7 +12,7 @@ import { openDatabase, type MikroORM } from '../../shared/db/database.ts';
 import { connectNats, type NatsConnection } from '../../shared/messaging/nats.ts';
 import { MESSAGING_TABLES_SQL } from '../../shared/messaging/outbox.ts';
 import { createConsumer, PermanentFailure } from '../../shared/messaging/consumer.ts';
-import { ensureStreams, qualify, streamName } from '../../nats/topology.ts';
+import { ensureStreams, qualify, streamName } from '../../shared/messaging/topology.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
 import { defaultNodePath } from './processes.ts';

@@ -8,7 +8,7 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core'
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/nats-core';
 import { DLQ_HEADERS } from '../../shared/messaging/dead-letters.ts';
-import { streamName, unqualify } from '../../nats/topology.ts';
+import { streamName, unqualify } from '../../shared/messaging/topology.ts';
 
 export interface DeadLetterEntry {
   /** Sequence in the dead-letter stream: what `replay` takes. */

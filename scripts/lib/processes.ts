@@ -8,30 +8,29 @@
 // process exits without stop(), an `exit` hook SIGKILLs whatever is still running.
 
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import {
-  DEFAULT_PORTS,
   PROCESSES,
   REPO_ROOT,
-  SUBGRAPH_URL_ENV,
   entryFile,
   isSubgraph,
-  withHeapLimit,
   type ProcessName,
   type SubgraphName,
 } from './services.ts';
-import { generateServiceSecret } from '../../shared/auth/service-identity.ts';
-import { ManagedProcess } from './managed-process.ts';
+import type { ManagedProcess } from './managed-process.ts';
 import { ProcessLog } from './process-logs.ts';
 import { SystemStartError, waitReady } from './readiness.ts';
-import { Supervisor, describeExit, type ExitInfo } from './supervisor.ts';
+import { Supervisor, type ExitInfo } from './supervisor.ts';
 import { RestartPolicy, type SupervisionSettings } from './supervisor-policy.ts';
+import { createProcessControl, type ProcessControl } from './process-control.ts';
+import { environments } from './process-env.ts';
+import { allocate } from './ports.ts';
 
 export type { ProcessName, SubgraphName } from './services.ts';
 export type { ExitInfo } from './supervisor.ts';
 export type { SupervisionSettings } from './supervisor-policy.ts';
 export { SystemStartError } from './readiness.ts';
+export { freePort } from './ports.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -140,18 +139,6 @@ export interface RunningSystem extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on host (the OS's choice, released again before it returns). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** Node >= 24 runs the .ts entries directly; under an older node, use the repository's own. */
 export function defaultNodePath(): string {
   const major = Number(process.versions.node.split('.')[0]);
@@ -163,9 +150,7 @@ export function defaultNodePath(): string {
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
   const host = options.host ?? '127.0.0.1';
   const cwd = options.cwd ?? REPO_ROOT;
-  const nodePath = options.nodePath ?? defaultNodePath();
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
-  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   const selected = PROCESSES.filter((name) => (options.processes ?? PROCESSES).includes(name));
   if (selected.length === 0) throw new Error('startSystem: no processes selected');
   const settings = supervisionSettings(options.supervise);
@@ -177,93 +162,68 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   }
 
   const processes = await allocate(selected, options, host);
-  const width = Math.max(...processes.map((p) => p.id.length));
-  const write = outputWriter(options.output ?? 'prefix', width);
   if (options.logDir !== undefined) {
     const dir = options.logDir;
     await Promise.all(processes.map(async (p) => (p.log = await ProcessLog.open(dir, p.id))));
   }
-  /** A line the launcher says about the process. */
-  const report = (p: ManagedProcess, line: string): void => {
-    p.log?.note(line);
-    write({ id: p.id, name: p.name, stream: 'stderr', line, source: 'supervisor' });
-  };
-
-  const first = (name: ProcessName): ManagedProcess | undefined =>
-    processes.find((p) => p.name === name && p.instance === 1);
   const { common, envOf } = environments(processes, options);
-
-  let stopping = false;
-  const spawnProcess = (p: ManagedProcess): void =>
-    p.spawn(
-      { nodePath, nodeArgs: options.nodeArgs ?? [], cwd, env: envOf(p) },
-      {
-        line: (stream, line) => {
-          p.log?.line(line);
-          write({ id: p.id, name: p.name, stream, line, source: 'process' });
-        },
-        unexpectedExit: (exit) => {
-          if (stopping) return;
-          if (p.supervisor) p.supervisor.exited(exit);
-          else report(p, `exited unexpectedly (${describeExit(exit)})`);
-        },
-      },
-    );
-  const stopProcess = (p: ManagedProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> =>
-    p.stop(signal, stopTimeoutMs);
-
-  const killAllNow = (): void => processes.forEach((p) => p.signal('SIGKILL'));
-  process.on('exit', killAllNow);
-
-  const stopAll = async (): Promise<void> => {
-    stopping = true;
-    processes.forEach((p) => p.supervisor?.cancel());
-    // The gateway first (it stops taking requests), then the subgraphs together.
-    await Promise.all(processes.filter((p) => p.name === 'gateway').map((p) => stopProcess(p)));
-    await Promise.all(processes.filter((p) => p.name !== 'gateway').map((p) => stopProcess(p)));
-    process.removeListener('exit', killAllNow);
-    await Promise.all(processes.map((p) => p.log?.close()));
-  };
-
-  const startAndWait = async (group: ManagedProcess[], signal: AbortSignal): Promise<void> => {
-    group.forEach(spawnProcess);
-    await Promise.all(group.map((p) => waitReady(p, readyTimeoutMs, signal)));
-  };
+  const control = createProcessControl(processes, options, {
+    cwd,
+    nodePath: options.nodePath ?? defaultNodePath(),
+    readyTimeoutMs,
+    stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+    envOf,
+  });
 
   const aborter = new AbortController();
   try {
-    await startAndWait(
+    await control.startAndWait(
       processes.filter((p) => p.name !== 'gateway'),
       aborter.signal,
     );
-    await startAndWait(
+    await control.startAndWait(
       processes.filter((p) => p.name === 'gateway'),
       aborter.signal,
     );
   } catch (error) {
     aborter.abort();
-    await stopAll();
+    await control.stopAll();
     throw error;
   }
 
   // Supervised from here on: a process that fails while the system starts fails the start.
-  if (settings) {
-    for (const p of processes) {
-      p.supervisor = new Supervisor(settings, {
-        start: () => {
-          if (stopping) return;
-          p.restarts += 1;
-          spawnProcess(p);
-        },
-        waitReady: (signal) => waitReady(p, readyTimeoutMs, signal),
-        running: () => p.running,
-        report: (line) => report(p, line),
-        logFile: p.log?.file,
-      });
-      p.supervisor.started();
-    }
-  }
+  if (settings) supervise(processes, settings, control, readyTimeoutMs);
+  return runningSystem(processes, common, control);
+}
 
+/** Gives each process a supervisor that restarts it when it exits unasked. */
+function supervise(
+  processes: readonly ManagedProcess[],
+  settings: SupervisionSettings,
+  control: ProcessControl,
+  readyTimeoutMs: number,
+): void {
+  for (const p of processes) {
+    p.supervisor = new Supervisor(settings, {
+      start: () => {
+        if (control.stopping) return;
+        p.restarts += 1;
+        control.spawnProcess(p);
+      },
+      waitReady: (signal) => waitReady(p, readyTimeoutMs, signal),
+      running: () => p.running,
+      report: (line) => control.report(p, line),
+      logFile: p.log?.file,
+    });
+    p.supervisor.started();
+  }
+}
+
+/** The started system as its user sees it: URLs, processes, kill, restart, stop. */
+function runningSystem(processes: ManagedProcess[], common: Env, control: ProcessControl): RunningSystem {
+  const { stopProcess, stopAll, startAndWait } = control;
+  const first = (name: ProcessName): ManagedProcess | undefined =>
+    processes.find((p) => p.name === name && p.instance === 1);
   const byId = (id: string): ManagedProcess => {
     const found = processes.find((p) => p.id === id);
     if (!found) throw new Error(`no process "${id}"; there are: ${processes.map((p) => p.id).join(', ')}`);
@@ -289,7 +249,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     },
     restart: async (id) => {
       const p = byId(id);
-      if (stopping) throw new Error(`cannot restart ${id}: the system is stopping`);
+      if (control.stopping) throw new Error(`cannot restart ${id}: the system is stopping`);
       p.supervisor?.reset();
       await stopProcess(p);
       p.restarts += 1;
@@ -306,107 +266,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   return system;
 }
 
-/** The environment every process shares, and each one's own on top of it. */
-function environments(
-  processes: readonly ManagedProcess[],
-  options: StartSystemOptions,
-): { common: Env; envOf: (p: ManagedProcess) => Env } {
-  const base = mergeEnv(process.env, options.env);
-  const users = processes.find((p) => p.name === 'users' && p.instance === 1);
-  // Every process learns where the subgraphs are, every instance of each (comma-separated): the
-  // gateway spreads its calls over them, and orders reads products it has not seen yet from the
-  // products subgraph.
-  const subgraphUrlEnv: Record<string, string> = {};
-  for (const sub of processes) {
-    if (!isSubgraph(sub.name)) continue;
-    const variable = SUBGRAPH_URL_ENV[sub.name];
-    subgraphUrlEnv[variable] = [subgraphUrlEnv[variable], sub.graphqlUrl].filter(Boolean).join(',');
-  }
-  const common = mergeEnv(base, {
-    APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
-    // Subgraphs take GraphQL only from services holding this secret (shared/auth/service-identity.ts):
-    // a random one per system unless one is given, so it is enforced in development and tests too.
-    SERVICE_SECRET: base.SERVICE_SECRET ?? generateServiceSecret(),
-    ...(users ? { USERS_JWKS_URL: `${users.baseUrl}/.well-known/jwks.json` } : {}),
-    ...subgraphUrlEnv,
-  });
-  const envOf = (p: ManagedProcess): Env => {
-    const own: Record<string, string | undefined> = { PORT: String(p.port) };
-    if (p.name === 'gateway' && options.supergraphPath) own.SUPERGRAPH_PATH = options.supergraphPath;
-    const env = mergeEnv(common, own, options.processEnv?.[p.name]);
-    return mergeEnv(env, { NODE_OPTIONS: withHeapLimit(env.NODE_OPTIONS, p.name) });
-  };
-  return { common, envOf };
-}
-
-async function allocate(
-  selected: readonly ProcessName[],
-  options: StartSystemOptions,
-  host: string,
-): Promise<ManagedProcess[]> {
-  const ports = options.ports ?? 'fixed';
-  const fixedPort = (name: ProcessName): number | undefined =>
-    ports === 'free'
-      ? undefined
-      : ports === 'fixed'
-        ? DEFAULT_PORTS[name]
-        : (ports[name] ?? DEFAULT_PORTS[name]);
-  // Fixed ports are reserved first, so no free port picked later can be one of them.
-  const taken = new Set<number>();
-  for (const name of selected) {
-    const port = fixedPort(name);
-    if (port === undefined) continue;
-    if (taken.has(port)) throw new Error(`startSystem: port ${port} is given twice`);
-    taken.add(port);
-  }
-  const probeHost = host === 'localhost' ? '127.0.0.1' : host;
-  const pickFree = async (): Promise<number> => {
-    for (;;) {
-      const port = await freePort(probeHost);
-      if (!taken.has(port)) {
-        taken.add(port);
-        return port;
-      }
-    }
-  };
-  const result: ManagedProcess[] = [];
-  for (const name of selected) {
-    const count = options.instances?.[name] ?? 1;
-    if (!Number.isInteger(count) || count < 1) throw new Error(`startSystem: instances.${name} must be >= 1`);
-    for (let instance = 1; instance <= count; instance += 1) {
-      const port = (instance === 1 ? fixedPort(name) : undefined) ?? (await pickFree());
-      result.push(new ManagedProcess(name, instance, port, host));
-    }
-  }
-  return result;
-}
-
 function supervisionSettings(supervise: StartSystemOptions['supervise']): SupervisionSettings | undefined {
   if (supervise === undefined || supervise === false) return undefined;
   // Validated here, before anything is started.
   return new RestartPolicy(supervise === true ? {} : supervise).settings;
-}
-
-function mergeEnv(...layers: (Env | undefined)[]): Env {
-  const merged: Record<string, string | undefined> = {};
-  for (const layer of layers) {
-    if (!layer) continue;
-    for (const [key, value] of Object.entries(layer)) {
-      if (value === undefined) delete merged[key];
-      else merged[key] = value;
-    }
-  }
-  return merged;
-}
-
-function outputWriter(output: OutputOption, width: number): (line: OutputLine) => void {
-  if (typeof output === 'function') return output;
-  switch (output) {
-    case 'silent':
-      return () => {};
-    case 'raw':
-      return ({ stream, line }) => process[stream].write(`${line}\n`);
-    case 'prefix':
-      return ({ id, stream, line }) => process[stream].write(`${id.padEnd(width)} | ${line}\n`);
-  }
 }

@@ -22,7 +22,7 @@ import {
   qualify,
   streamName,
   type ConsumerName,
-} from '../../nats/topology.ts';
+} from './topology.ts';
 import type { ServiceUser } from '../../nats/credentials.ts';
 import { startNatsServer, type StartedNats } from '../../scripts/lib/infra.ts';
 import { freePort } from '../../scripts/lib/processes.ts';

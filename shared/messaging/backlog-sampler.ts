@@ -9,7 +9,7 @@ import { Gauge } from 'prom-client';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { backgroundFork, withQuerySource, type MikroORM } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import type { Worker } from '../graphql/subgraph-service.ts';
+import type { Worker } from '../service/subgraph-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { NatsConnection } from './nats.ts';
 import {
@@ -20,7 +20,7 @@ import {
   streamName,
   unqualify,
   type ConsumerName,
-} from '../../nats/topology.ts';
+} from './topology.ts';
 
 /** Often enough for a Prometheus that scrapes every 15 s; a few small requests each time. */
 export const SAMPLE_INTERVAL_MS = 10_000;

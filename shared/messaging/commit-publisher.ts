@@ -17,7 +17,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { Logger } from '../logger.ts';
 import type { NatsConnection } from './nats.ts';
 import type { OutboxRow } from './outbox.ts';
-import { qualify } from '../../nats/topology.ts';
+import { qualify } from './topology.ts';
 
 /** A place in line for one transaction's rows, taken before it commits. */
 export interface PublishSlot {

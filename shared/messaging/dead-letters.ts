@@ -3,7 +3,7 @@
 // Operators list and replay them with `npm run dlq`; orders ends the saga of each one.
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import { qualify } from '../../nats/topology.ts';
+import { qualify } from './topology.ts';
 
 export const DLQ_HEADERS = {
   originalSubject: 'Dlq-Original-Subject',

@@ -5,7 +5,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import { contractSubjectOf, validateMessage, type PayloadOf, type Subject } from '../contracts/index.ts';
-import { unqualify } from '../../nats/topology.ts';
+import { unqualify } from './topology.ts';
 import { contextFrom, tracer } from '../observability/tracing.ts';
 
 export interface MessageMeta {

@@ -1,8 +1,8 @@
 // Forgets handled message ids once no redelivery can still bring them back: JetStream keeps
-// messages for at most 30 days (nats/topology.ts), so ids older than that only take space.
+// messages for at most 30 days (topology.ts), so ids older than that only take space.
 import { backgroundFork, type MikroORM } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import type { Worker } from '../graphql/subgraph-service.ts';
+import type { Worker } from '../service/subgraph-service.ts';
 
 const KEEP_DAYS = 31;
 const EVERY_MS = 60 * 60 * 1000;

@@ -13,7 +13,7 @@ import { CommitPublisher } from './commit-publisher.ts';
 import { createConsumer, PermanentFailure, type ConsumerOptions } from './consumer.ts';
 import { DLQ_HEADERS } from './dead-letters.ts';
 import { forgetHandledMessages } from './inbox-janitor.ts';
-import { ensureStreams, qualify, streamName } from '../../nats/topology.ts';
+import { ensureStreams, qualify, streamName } from './topology.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
 

@@ -12,7 +12,7 @@ import { connectNats, type NatsConnection } from './nats.ts';
 import { enqueue, MESSAGING_TABLES_SQL } from './outbox.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createConsumer } from './consumer.ts';
-import { ensureStreams, qualify } from '../../nats/topology.ts';
+import { ensureStreams, qualify } from './topology.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
 import { startOwnPostgres, type OwnPostgres } from '../../test/support/own-postgres.ts';

@@ -5,7 +5,7 @@
 //   const log = await logMessages(nc, env.id);
 //   await log.next((m) => m.subject === `orders.evt.status.${orderId}`);
 import type { NatsConnection } from '@nats-io/transport-node';
-import { unqualify } from '../../nats/topology.ts';
+import { unqualify } from '../../shared/messaging/topology.ts';
 
 export interface LoggedMessage {
   /** Without the namespace, e.g. `inventory.cmd.release`. */

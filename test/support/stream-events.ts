@@ -6,7 +6,7 @@
 import { DeliverPolicy, jetstream, type Consumer } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { qualify, streamName, unqualify, type StreamName } from '../../nats/topology.ts';
+import { qualify, streamName, unqualify, type StreamName } from '../../shared/messaging/topology.ts';
 import type { TestResources } from './system.ts';
 
 export interface StreamEvent<P = Record<string, unknown>> {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createServiceHeaders, generateServiceSecret } from '../../shared/auth/service-identity.ts';
 import { readSubgraphConfig, type SubgraphConfig } from '../../shared/config.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
-import type { RunningService } from '../../shared/graphql/subgraph-service.ts';
+import type { RunningService } from '../../shared/service/subgraph-service.ts';
 import { startUsers } from '../../subgraphs/users/src/server.ts';
 import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL } from '../../scripts/lib/services.ts';
 import { graphqlRequest, type GraphQLResponse, type TestResources } from './system.ts';

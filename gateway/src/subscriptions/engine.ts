@@ -28,7 +28,7 @@ import type { Identity } from '../../../shared/auth/identity.ts';
 import { validateMessage } from '../../../shared/contracts/index.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { qualify } from '../../../nats/topology.ts';
+import { qualify } from '../../../shared/messaging/topology.ts';
 import { Feed, Group, Subscriber, groupKey, type Sink } from './feeds.ts';
 import { FirstStateReader } from './first-state.ts';
 import type { LiveStream } from './live-stream.ts';

@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { BaseContext } from '../../../shared/graphql/subgraph-service.ts';
+import type { BaseContext } from '../../../shared/service/subgraph-service.ts';
 import type { ProductStockLevel } from './domain/stock.ts';
 
 export interface InventoryContext extends BaseContext {

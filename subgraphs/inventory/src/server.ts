@@ -2,8 +2,8 @@
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { batchById, sharedLookups } from '../../../shared/graphql/batch.ts';
-import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/start-subgraph.ts';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import { startSubgraph, type SubgraphOptions } from '../../../shared/service/start-subgraph.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { LowStockCrossings, Reservation, ReservationLine, Stock } from './domain/stock.entity.ts';
 import { stockLevels } from './domain/stock.ts';
 import { inventoryCommandHandlers } from './messaging/handlers.ts';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '../../../shared/db/database.ts';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { dropTestResources, graphqlRequest, type GraphQLResponse } from '../../../test/support/system.ts';
 import {
   sqlQueryCount,

@@ -1,3 +1,3 @@
-import type { BaseContext } from '../../../shared/graphql/subgraph-service.ts';
+import type { BaseContext } from '../../../shared/service/subgraph-service.ts';
 
 export type NotificationsContext = BaseContext;

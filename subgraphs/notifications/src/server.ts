@@ -1,8 +1,8 @@
 // Builds the notifications subgraph; never listens on import, so tests can start it on any port.
 import { Histogram } from 'prom-client';
 import type { Logger } from '../../../shared/logger.ts';
-import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/start-subgraph.ts';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import { startSubgraph, type SubgraphOptions } from '../../../shared/service/start-subgraph.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import type { NotificationsConfig } from './config.ts';
 import { createDeliveryWorker } from './delivery/delivery-worker.ts';
 import { createMailer } from './delivery/mailer.ts';

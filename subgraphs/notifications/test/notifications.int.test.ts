@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { validateMessage, type PayloadOf } from '../../../shared/contracts/index.ts';
-import { qualify } from '../../../nats/topology.ts';
+import { qualify } from '../../../shared/messaging/topology.ts';
 import { dropTestResources, graphqlRequest } from '../../../test/support/system.ts';
 import {
   TEST_ADMIN_EMAIL,

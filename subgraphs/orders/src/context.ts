@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { BaseContext } from '../../../shared/graphql/subgraph-service.ts';
+import type { BaseContext } from '../../../shared/service/subgraph-service.ts';
 import type { OrderItem, OrderStatusChange } from './domain/order.entity.ts';
 import type { OrderWithItems } from './domain/order-reads.store.ts';
 import type { OrderSettings } from './domain/orders.ts';

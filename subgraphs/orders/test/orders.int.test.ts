@@ -7,8 +7,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
-import { qualify } from '../../../nats/topology.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
+import { qualify } from '../../../shared/messaging/topology.ts';
 import { dropTestResources } from '../../../test/support/system.ts';
 import {
   callAsGateway,

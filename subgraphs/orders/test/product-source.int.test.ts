@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../../../scripts/lib/processes.ts';
-import { productsSubgraphSource } from '../src/messaging/product-source.ts';
+import { productsSubgraphSource } from '../src/catalog/product-source.ts';
 
 const PRODUCT = {
   id: 'p1',

@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { BaseContext } from '../../../shared/graphql/subgraph-service.ts';
+import type { BaseContext } from '../../../shared/service/subgraph-service.ts';
 import type { Payment } from './domain/payment.entity.ts';
 import type { PaymentEvent } from './domain/payment-event.entity.ts';
 

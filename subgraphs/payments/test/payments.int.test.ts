@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readSubgraphConfig } from '../../../shared/config.ts';
 import { createLogger } from '../../../shared/logger.ts';
 import { openDatabase, type MikroORM } from '../../../shared/db/database.ts';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import type { PayloadOf } from '../../../shared/contracts/index.ts';
 import { PermanentFailure } from '../../../shared/messaging/consumer.ts';
 import { startUsers } from '../../users/src/server.ts';
@@ -19,7 +19,7 @@ import { SimulatedPaymentProvider, TEST_CARDS } from '../src/domain/provider/sim
 import { isTransientProviderError } from '../src/domain/provider/payment-provider.ts';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { qualify } from '../../../nats/topology.ts';
+import { qualify } from '../../../shared/messaging/topology.ts';
 
 const id = `t_${randomBytes(6).toString('hex')}`;
 const resources: TestResources = {

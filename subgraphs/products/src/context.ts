@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { BaseContext } from '../../../shared/graphql/subgraph-service.ts';
+import type { BaseContext } from '../../../shared/service/subgraph-service.ts';
 import type { CommitPublisher } from '../../../shared/messaging/commit-publisher.ts';
 import type { Product } from './domain/product.entity.ts';
 

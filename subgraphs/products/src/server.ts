@@ -2,8 +2,8 @@
 import type { SubgraphConfig } from '../../../shared/config.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { batchById, sharedLookups } from '../../../shared/graphql/batch.ts';
-import { startSubgraph, type SubgraphOptions } from '../../../shared/graphql/start-subgraph.ts';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
+import { startSubgraph, type SubgraphOptions } from '../../../shared/service/start-subgraph.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { Product } from './domain/product.entity.ts';
 import { findProductsByIds } from './domain/product-reads.store.ts';
 import { migrations } from './migrations/index.ts';

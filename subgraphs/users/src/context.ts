@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { BaseContext } from '../../../shared/graphql/subgraph-service.ts';
+import type { BaseContext } from '../../../shared/service/subgraph-service.ts';
 import type { UserProfile } from './domain/user-reads.store.ts';
 import type { TokenIssuer } from './domain/tokens.ts';
 

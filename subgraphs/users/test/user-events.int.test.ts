@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { validateMessage, type PayloadOf } from '../../../shared/contracts/index.ts';
-import type { RunningService } from '../../../shared/graphql/subgraph-service.ts';
-import { qualify, streamName } from '../../../nats/topology.ts';
+import type { RunningService } from '../../../shared/service/subgraph-service.ts';
+import { qualify, streamName } from '../../../shared/messaging/topology.ts';
 import { dropTestResources, graphqlRequest } from '../../../test/support/system.ts';
 import {
   TEST_ADMIN_EMAIL,

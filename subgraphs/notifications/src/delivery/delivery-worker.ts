@@ -12,7 +12,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Histogram } from 'prom-client';
 import { backgroundFork, withQuerySource, type MikroORM } from '../../../../shared/db/database.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import type { Worker } from '../../../../shared/graphql/subgraph-service.ts';
+import type { Worker } from '../../../../shared/service/subgraph-service.ts';
 import { claimDue, nextDue, saveOutcome } from '../domain/notifications.store.ts';
 import type { Notification } from '../domain/entities.ts';
 import { PermanentDeliveryError, type Mailer } from './mailer.ts';
@@ -49,8 +49,45 @@ export interface DeliveryWorker extends Worker {
   wake(): void;
 }
 
+async function attempt(mailer: Mailer, notification: Notification): Promise<AttemptResult> {
+  try {
+    await mailer.send(notification);
+    return { kind: 'sent' };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (err instanceof PermanentDeliveryError) return { kind: 'permanent', reason };
+    return { kind: 'transient', reason };
+  }
+}
+
+/** Sends one batch of due notifications in one transaction; returns how many it took. */
+function deliverDue(options: DeliveryWorkerOptions, batchSize: number, log: Logger): Promise<number> {
+  return backgroundFork(options.orm).transactional(async (em) => {
+    const due = await claimDue(em, new Date(), batchSize);
+    const results = await Promise.all(due.map((notification) => attempt(options.mailer, notification)));
+    const now = new Date();
+    for (const [i, notification] of due.entries()) {
+      const outcome = outcomeOf(notification, results[i]!, options.retry, now);
+      await saveOutcome(em, outcome);
+      options.latency?.observe(
+        { outcome: outcome.status },
+        (now.getTime() - notification.createdAt.getTime()) / 1000,
+      );
+      if (outcome.status === 'FAILED') {
+        log.warn({ notification: notification.id, reason: outcome.failureReason }, 'notification failed');
+      } else if (outcome.status === 'PENDING') {
+        log.info(
+          { notification: notification.id, attempts: outcome.attempts, reason: outcome.failureReason },
+          'sending failed; will retry',
+        );
+      }
+    }
+    return due.length;
+  });
+}
+
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
-  const { orm, mailer, logger, retry } = options;
+  const { orm, mailer, logger } = options;
   const batchSize = options.batchSize ?? 8;
   const concurrency = options.concurrency ?? 4;
   const pollMs = options.pollMs ?? 5000;
@@ -72,43 +109,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       if (recording.has(em)) wake();
     },
   });
-
-  async function attempt(notification: Notification): Promise<AttemptResult> {
-    try {
-      await mailer.send(notification);
-      return { kind: 'sent' };
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      if (err instanceof PermanentDeliveryError) return { kind: 'permanent', reason };
-      return { kind: 'transient', reason };
-    }
-  }
-
-  /** Sends one batch of due notifications; returns how many it took. */
-  async function deliverDue(): Promise<number> {
-    return backgroundFork(orm).transactional(async (em) => {
-      const due = await claimDue(em, new Date(), batchSize);
-      const results = await Promise.all(due.map(attempt));
-      const now = new Date();
-      for (const [i, notification] of due.entries()) {
-        const outcome = outcomeOf(notification, results[i]!, retry, now);
-        await saveOutcome(em, outcome);
-        options.latency?.observe(
-          { outcome: outcome.status },
-          (now.getTime() - notification.createdAt.getTime()) / 1000,
-        );
-        if (outcome.status === 'FAILED') {
-          log.warn({ notification: notification.id, reason: outcome.failureReason }, 'notification failed');
-        } else if (outcome.status === 'PENDING') {
-          log.info(
-            { notification: notification.id, attempts: outcome.attempts, reason: outcome.failureReason },
-            'sending failed; will retry',
-          );
-        }
-      }
-      return due.length;
-    });
-  }
 
   /** Until woken (after `seen`), the next notification is due, or pollMs has passed. */
   async function sleep(seen: number): Promise<void> {
@@ -137,7 +137,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       const seen = wakeUps;
       let taken = 0;
       try {
-        taken = await deliverDue();
+        taken = await deliverDue(options, batchSize, log);
       } catch (err) {
         log.warn({ err }, 'delivering notifications failed; trying again later');
       }

@@ -6,7 +6,7 @@ import { DLQ_HEADERS } from '../../../../shared/messaging/dead-letters.ts';
 import type { RawMessage } from '../../../../shared/messaging/consumer.ts';
 import type { Saga } from './orchestrator.ts';
 import { deadLetterReason } from './steps.ts';
-import { CONSUMERS, type ConsumerName } from '../../../../nats/topology.ts';
+import { CONSUMERS, type ConsumerName } from '../../../../shared/messaging/topology.ts';
 
 export function deadLetterHandler(saga: Saga) {
   return async (em: EntityManager, message: RawMessage): Promise<void> => {

@@ -2,7 +2,7 @@
 // reply). Runs in every orders instance; SKIP LOCKED hands each overdue order to one of them.
 import { backgroundFork, type MikroORM } from '../../../../shared/db/database.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import type { Worker } from '../../../../shared/graphql/subgraph-service.ts';
+import type { Worker } from '../../../../shared/service/subgraph-service.ts';
 import type { CommitPublisher } from '../../../../shared/messaging/commit-publisher.ts';
 import { transactionalPublishing } from '../../../../shared/messaging/publish-after-commit.ts';
 import type { Saga } from './orchestrator.ts';

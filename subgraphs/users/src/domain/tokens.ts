@@ -13,7 +13,7 @@ import {
   type TokenVerifier,
 } from '../../../../shared/auth/identity.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import type { Worker } from '../../../../shared/graphql/subgraph-service.ts';
+import type { Worker } from '../../../../shared/service/subgraph-service.ts';
 import { createSigningKey, keySchedule, loadSigningKeys, type KeyState } from './signing-keys.ts';
 import type { SigningKey } from './signing-key.entity.ts';
 

@@ -48,7 +48,7 @@ export async function registerCustomer(em: EntityManager, input: RegisterInput):
 export function userChanged(user: User): OutgoingMessage<'users.evt.user_changed'> {
   return {
     subject: 'users.evt.user_changed',
-    // One subject per user: the USERS stream keeps the latest event of each (nats/topology.ts),
+    // One subject per user: the USERS stream keeps the latest event of each (shared/messaging/topology.ts),
     // so a consumer that starts late still learns every user.
     subjectSuffix: user.id,
     payload: {

@@ -35,13 +35,13 @@ import {
   type ServiceTokenVerifier,
 } from '../auth/service-identity.ts';
 import { natsReadiness, type NatsConnection } from '../messaging/nats.ts';
-import { createErrorFormatter, toRequestError } from './format-error.ts';
+import { createErrorFormatter, toRequestError } from '../graphql/format-error.ts';
 import { AppError } from '../errors.ts';
-import { operationMetricsPlugin } from './operation-metrics.ts';
-import { readQueryLimits, subgraphQueryLimits } from './limits/config.ts';
-import { checkGraphQLRequest } from './limits/http-request.ts';
-import type { QueryLimits } from './limits/limits.ts';
-import { hardenedApolloOptions, queryLimitsPlugin } from './limits/plugin.ts';
+import { operationMetricsPlugin } from '../graphql/operation-metrics.ts';
+import { readQueryLimits, subgraphQueryLimits } from '../graphql/limits/config.ts';
+import { checkGraphQLRequest } from '../graphql/limits/http-request.ts';
+import type { QueryLimits } from '../graphql/limits/limits.ts';
+import { hardenedApolloOptions, queryLimitsPlugin } from '../graphql/limits/plugin.ts';
 
 /** What every resolver of every subgraph gets. */
 export interface BaseContext {
@@ -151,28 +151,7 @@ export async function startSubgraphService<C extends BaseContext>(
   const { config, logger, metrics, orm, nats, schema } = options;
   // Defence in depth: a subgraph bounds what it runs itself, should anyone reach it directly.
   const queryLimits = options.queryLimits ?? subgraphQueryLimits(readQueryLimits(process.env));
-  const apollo = new ApolloServer<C>({
-    schema,
-    formatError: createErrorFormatter(logger, { isUnavailable: isDatabaseUnavailable }),
-    includeStacktraceInErrorResponses: false,
-    ...hardenedApolloOptions(queryLimits, config.production),
-    // The gateway never sends persisted-query hashes; a cache of them would only serve others.
-    persistedQueries: false,
-    // The process entry owns signals and stops everything in order (shared/process.ts);
-    // Apollo's own handlers would race it and stall the shutdown.
-    stopOnTerminationSignals: false,
-    // Subgraphs are reached through the gateway; their own landing page would only invite
-    // people to bypass its limits. Inline traces are for Apollo Studio, which we do not phone.
-    // Cache control is on by default and wraps every field resolver to collect `@cacheControl`
-    // hints; no schema here declares any and the gateway reads none, so it only cost time.
-    plugins: [
-      ApolloServerPluginLandingPageDisabled(),
-      ApolloServerPluginInlineTraceDisabled(),
-      ApolloServerPluginCacheControlDisabled(),
-      queryLimitsPlugin(queryLimits),
-      operationMetricsPlugin(metrics),
-    ],
-  });
+  const apollo = createSubgraphApollo<C>(schema, logger, metrics, queryLimits, config.production);
   await apollo.start();
 
   const serviceVerifier = config.serviceSecret
@@ -200,27 +179,11 @@ export async function startSubgraphService<C extends BaseContext>(
     return Object.assign(base, options.extendContext(base)) as BaseContext as C;
   };
 
-  const readiness: ReadinessCheck[] = [
-    {
-      name: 'database',
-      // Bounded by the pool's connect timeout and the probe's own; the cause is not shown, as
-      // pg's words name the database's host and port.
-      check: () =>
-        withQuerySource('health', async () => {
-          try {
-            await databaseAnswers(orm);
-          } catch (err) {
-            throw new Error(isDatabaseUnavailable(err) ? 'unreachable' : 'failing', { cause: err });
-          }
-        }),
-    },
-    natsReadiness(nats),
-  ];
   const server: Server = createHttpServer({
     logger,
     metrics,
     metricsToken: config.metricsToken,
-    readiness,
+    readiness: subgraphReadiness(orm, nats),
     // Each request in a server span that continues the gateway's traceparent.
     routes: {
       '/graphql': withServerSpan(
@@ -250,6 +213,58 @@ export async function startSubgraphService<C extends BaseContext>(
         logger.info(`${config.service} stopped`);
       })()),
   };
+}
+
+/** The subgraph's Apollo Server: hardened, bounded, without the features nobody here uses. */
+function createSubgraphApollo<C extends BaseContext>(
+  schema: GraphQLSchema,
+  logger: Logger,
+  metrics: Metrics,
+  queryLimits: QueryLimits,
+  production: boolean,
+): ApolloServer<C> {
+  return new ApolloServer<C>({
+    schema,
+    formatError: createErrorFormatter(logger, { isUnavailable: isDatabaseUnavailable }),
+    includeStacktraceInErrorResponses: false,
+    ...hardenedApolloOptions(queryLimits, production),
+    // The gateway never sends persisted-query hashes; a cache of them would only serve others.
+    persistedQueries: false,
+    // The process entry owns signals and stops everything in order (shared/process.ts);
+    // Apollo's own handlers would race it and stall the shutdown.
+    stopOnTerminationSignals: false,
+    // Subgraphs are reached through the gateway; their own landing page would only invite
+    // people to bypass its limits. Inline traces are for Apollo Studio, which we do not phone.
+    // Cache control is on by default and wraps every field resolver to collect `@cacheControl`
+    // hints; no schema here declares any and the gateway reads none, so it only cost time.
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      queryLimitsPlugin(queryLimits),
+      operationMetricsPlugin(metrics),
+    ],
+  });
+}
+
+/** What /health/ready checks: the database answers and the NATS connection is up. */
+function subgraphReadiness(orm: MikroORM, nats: NatsConnection): ReadinessCheck[] {
+  return [
+    {
+      name: 'database',
+      // Bounded by the pool's connect timeout and the probe's own; the cause is not shown, as
+      // pg's words name the database's host and port.
+      check: () =>
+        withQuerySource('health', async () => {
+          try {
+            await databaseAnswers(orm);
+          } catch (err) {
+            throw new Error(isDatabaseUnavailable(err) ? 'unreachable' : 'failing', { cause: err });
+          }
+        }),
+    },
+    natsReadiness(nats),
+  ];
 }
 
 /**
