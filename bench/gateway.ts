@@ -173,7 +173,8 @@ async function main(): Promise<void> {
       tally.errors += result.errors;
       tally.firstError ??= result.firstError;
       tally.seconds += result.seconds;
-      tally.latenciesMs.push(...result.latenciesMs);
+      // One by one: a round's latencies can outnumber what a spread call may pass as arguments.
+      for (const latency of result.latenciesMs) tally.latenciesMs.push(latency);
       tally.roundRates.push(result.requests / result.seconds);
       tally.subgraphRequests += (await subgraphRequests(system!)) - before.subgraph;
       tally.gatewayCpuMs += pid ? (await processTreeCpuMs(pid)) - before.gatewayCpu : 0;
