@@ -4,6 +4,7 @@
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { createClient as createSseClient } from 'graphql-sse';
 import WebSocket from 'ws';
+import { Waiters } from '../../test/support/waiters.ts';
 import type { Loose } from './client.ts';
 
 export const ORDER_SELECTION = `
@@ -22,7 +23,7 @@ export type Ending = { kind: 'complete' } | { kind: 'error'; error: unknown };
 export class LiveSubscription {
   readonly results: Loose[] = [];
   ending: Ending | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
   private readonly dispose: () => void;
 
   constructor(
@@ -59,24 +60,14 @@ export class LiveSubscription {
 
   /** Resolves once `check` holds (checked on every result and on the end). */
   until(check: (live: LiveSubscription) => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const waiter = () => {
-        if (!check(this)) return;
-        this.waiters.delete(waiter);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(
-          new Error(
-            `${what} did not happen; results ${JSON.stringify(this.results)}, ending ${describe(this.ending)}`,
-          ),
-        );
-      }, timeoutMs);
-      this.waiters.add(waiter);
-      waiter();
-    });
+    return this.waiters.until(
+      () => check(this),
+      () =>
+        new Error(
+          `${what} did not happen; results ${JSON.stringify(this.results)}, ending ${describe(this.ending)}`,
+        ),
+      timeoutMs,
+    );
   }
 
   untilStatus(status: string, timeoutMs?: number): Promise<void> {
@@ -94,7 +85,7 @@ export class LiveSubscription {
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.waiters.wake();
   }
 }
 

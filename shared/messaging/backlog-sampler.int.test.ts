@@ -6,13 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { defineEntity, p } from '@mikro-orm/core';
-import { Migration } from '@mikro-orm/migrations';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { openDatabase, type MikroORM } from '../db/database.ts';
+import type { MikroORM } from '../db/database.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { connectNats, type NatsConnection } from './nats.ts';
-import { enqueue, MESSAGING_TABLES_SQL } from './outbox.ts';
+import { enqueue } from './outbox.ts';
 import { publishDeadLetter } from './dead-letters.ts';
 import { createBacklogSampler } from './backlog-sampler.ts';
 import {
@@ -26,21 +24,9 @@ import {
 import type { ServiceUser } from '../../nats/credentials.ts';
 import { startNatsServer, type StartedNats } from '../../scripts/lib/infra.ts';
 import { freePort } from '../../scripts/lib/processes.ts';
+import { openMessagingDatabase } from '../../test/support/messaging-database.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
-
-/** MikroORM wants an entity; the sampler reads only the outbox. */
-const Marker = defineEntity({
-  name: 'Marker',
-  tableName: 'markers',
-  properties: { id: p.integer().primary() },
-});
-class Init extends Migration {
-  override async up(): Promise<void> {
-    this.addSql('create table markers (id int primary key)');
-    for (const sql of MESSAGING_TABLES_SQL) this.addSql(sql);
-  }
-}
 
 const env = testEnvironment();
 const ns = env.id;
@@ -51,11 +37,9 @@ let admin: NatsConnection;
 const opened: NatsConnection[] = [];
 
 beforeAll(async () => {
-  orm = await openDatabase({
+  orm = await openMessagingDatabase({
     serverUrl: env.resources.databaseUrl,
     databaseName: `${env.id}_backlog`,
-    entities: [Marker],
-    migrations: [{ name: 'Init', class: Init }],
     logger: env.logger,
   });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'backlog-sampler-'));

@@ -2,32 +2,19 @@
 // rollbacks, several relays at once, inbox, retries and dead letters.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { defineEntity, p } from '@mikro-orm/core';
-import { Migration } from '@mikro-orm/migrations';
 import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import { databaseUrl, openDatabase, type MikroORM } from '../db/database.ts';
+import { databaseUrl, type MikroORM } from '../db/database.ts';
 import { connectNats, type NatsConnection } from './nats.ts';
-import { enqueue, MESSAGING_TABLES_SQL } from './outbox.ts';
+import { enqueue } from './outbox.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { CommitPublisher } from './commit-publisher.ts';
 import { createConsumer, PermanentFailure, type ConsumerOptions } from './consumer.ts';
 import { DLQ_HEADERS } from './dead-letters.ts';
 import { forgetHandledMessages } from './inbox-janitor.ts';
 import { ensureStreams, qualify, streamName } from './topology.ts';
+import { openMessagingDatabase } from '../../test/support/messaging-database.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
-
-const Marker = defineEntity({
-  name: 'Marker',
-  tableName: 'markers',
-  properties: { id: p.integer().primary() },
-});
-class Init extends Migration {
-  override async up(): Promise<void> {
-    this.addSql('create table markers (id int primary key)');
-    for (const sql of MESSAGING_TABLES_SQL) this.addSql(sql);
-  }
-}
 
 const env = testEnvironment();
 const ns = env.id;
@@ -72,11 +59,9 @@ async function purge(): Promise<void> {
 }
 
 beforeAll(async () => {
-  orm = await openDatabase({
+  orm = await openMessagingDatabase({
     serverUrl: env.resources.databaseUrl,
     databaseName: dbName,
-    entities: [Marker],
-    migrations: [{ name: 'Init', class: Init }],
     logger: env.logger,
   });
   nats = await connectNats(env.resources.natsUrl, 'messaging-test', env.logger);

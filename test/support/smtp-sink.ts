@@ -8,6 +8,7 @@
 //   finally { await sink.stop(); }
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { Waiters } from './waiters.ts';
 
 export interface ReceivedMail {
   /** Header names lower-cased, folded lines joined. */
@@ -37,7 +38,7 @@ export class SmtpSink {
   attempts = 0;
   private refusals = 0;
   private readonly rejected = new Set<string>();
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
   private readonly server: SMTPServer;
   readonly url: string;
 
@@ -115,21 +116,14 @@ export class SmtpSink {
 
   /** Resolves once `check` holds (checked on every message and refusal). */
   until(check: (sink: SmtpSink) => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const waiter = () => {
-        if (!check(this)) return;
-        this.waiters.delete(waiter);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
+    return this.waiters.until(
+      () => check(this),
+      () => {
         const got = this.received.map((m) => `${m.to.join(',')}: ${m.subject}`);
-        reject(new Error(`${what} did not happen; received ${JSON.stringify(got)}`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-      waiter();
-    });
+        return new Error(`${what} did not happen; received ${JSON.stringify(got)}`);
+      },
+      timeoutMs,
+    );
   }
 
   async stop(): Promise<void> {
@@ -137,7 +131,7 @@ export class SmtpSink {
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.waiters.wake();
   }
 }
 
