@@ -31,6 +31,7 @@ import { freePort } from '../scripts/lib/processes.ts';
 import { PROCESSES, SUBGRAPHS, type ProcessName } from '../scripts/lib/services.ts';
 import type { TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents } from '../e2e/support/client.ts';
+import { wholeNumberOption } from './lib/options.ts';
 import { startHiveGateway, type RunningPeer } from './lib/hive-gateway.ts';
 import { runLoad, type LoadRequest } from './lib/load.ts';
 import { processTreeCpuMs } from './lib/process-cpu.ts';
@@ -84,12 +85,7 @@ function readSettings(): Settings {
       orders: { type: 'string', default: '40' },
     },
   });
-  const number = (name: keyof typeof values, min: number): number => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min)
-      throw new Error(`--${name} must be a whole number >= ${min}`);
-    return value;
-  };
+  const number = (name: keyof typeof values, min: number) => wholeNumberOption(values, name, min);
   return {
     rounds: number('rounds', 0),
     seconds: number('seconds', 1),

@@ -12,15 +12,19 @@ import pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { SmtpSink } from '../test/support/smtp-sink.ts';
+import { databaseUrl } from '../shared/db/database.ts';
 import { Client } from '../e2e/support/client.ts';
 import { markdown, percentile } from './lib/report.ts';
-import { createProducts, registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
+import { sleep, startBenchSystem } from './lib/system.ts';
+import {
+  openShop,
+  parsePhase,
+  parsePhases,
+  placeOrdersOpenLoop,
+  type Phase,
+  type Shop,
+} from './lib/open-loop.ts';
 import { cpuBetween, sampleCpu } from './lib/cpu.ts';
-
-interface Phase {
-  readonly rate: number;
-  readonly seconds: number;
-}
 
 const WARM_UP: Phase = parsePhase(process.env.BENCH_WARM_UP ?? '50:10');
 const PRODUCTS = 20;
@@ -28,41 +32,18 @@ const CUSTOMERS = 100;
 /** After the last order of a phase, how long its confirmations and emails may take before the rest count as missing. */
 const DRAIN_LIMIT_MS = 30_000;
 
-function parsePhase(arg: string): Phase {
-  const match = /^(\d+):(\d+)$/.exec(arg);
-  if (!match) throw new Error(`a phase is rate:seconds, e.g. 50:20; got "${arg}"`);
-  return { rate: Number(match[1]), seconds: Number(match[2]) };
-}
-
 /** When each order became CONFIRMED (orders' own `at`), by order id. */
 const confirmedAt = new Map<string, number>();
 
-/** Places `rate × seconds` orders open-loop; their ids. */
-async function placeOrders(
-  phase: Phase,
-  client: Client,
-  customers: readonly string[],
-  products: readonly string[],
-): Promise<string[]> {
-  const total = Math.round(phase.rate * phase.seconds);
+/** Places the phase's orders open-loop; the ids of those the gateway accepted. */
+async function placeOrders(phase: Phase, shop: Shop): Promise<string[]> {
   const ids: string[] = [];
-  const begin = performance.now();
-  const requests: Promise<void>[] = [];
-  for (let n = 0; n < total; n++) {
-    const wait = begin + (n * 1000) / phase.rate - performance.now();
-    if (wait > 1) await sleep(wait);
-    requests.push(
-      client
-        .placeOrder(customers[n % customers.length]!, [
-          { productId: products[n % products.length]!, quantity: 1 },
-        ])
-        .then((response) => {
-          const id = response.data?.placeOrder.id;
-          if (id) ids.push(id);
-        }),
-    );
-  }
-  await Promise.all(requests);
+  await placeOrdersOpenLoop(phase, shop, (response) =>
+    response.then(({ data }) => {
+      const id = data?.placeOrder.id;
+      if (id) ids.push(id);
+    }),
+  );
   return ids;
 }
 
@@ -79,9 +60,9 @@ function confirmationEmails(sink: SmtpSink): Map<string, number> {
 
 /** When the ORDER_CONFIRMED notification of each order was recorded, read from its database. */
 async function recordedAt(system: TestSystem, orderIds: readonly string[]): Promise<Map<string, number>> {
-  const url = new URL(system.databaseUrl);
-  url.pathname = `/${system.id}_notifications`;
-  const db = new pg.Client({ connectionString: url.toString() });
+  const db = new pg.Client({
+    connectionString: databaseUrl(system.databaseUrl, `${system.id}_notifications`),
+  });
   await db.connect();
   try {
     const { rows } = await db.query<{ order_id: string; created_at: Date }>(
@@ -95,8 +76,7 @@ async function recordedAt(system: TestSystem, orderIds: readonly string[]): Prom
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const phases = (args.length > 0 ? args : ['50:20']).map(parsePhase);
+  const phases = parsePhases(process.argv.slice(2), ['50:20']);
   const sink = await SmtpSink.start();
   console.log('starting the system ...');
   let system: TestSystem | undefined;
@@ -117,20 +97,18 @@ async function main(): Promise<void> {
     })();
     await nc.flush();
 
-    const admin = await client.adminToken();
-    const products = await createProducts(client, admin, PRODUCTS, 1_000_000);
-    const customers = await registerCustomers(client, CUSTOMERS);
+    const shop = await openShop(client, PRODUCTS, CUSTOMERS);
     console.log(
       `${PRODUCTS} products, ${CUSTOMERS} customers; warm-up ${WARM_UP.rate}/s for ${WARM_UP.seconds} s`,
     );
-    await placeOrders(WARM_UP, client, customers, products);
+    await placeOrders(WARM_UP, shop);
 
     const rows: string[][] = [];
     const hops: string[][] = [];
     for (const phase of phases) {
       console.log(`phase ${phase.rate} orders/s for ${phase.seconds} s ...`);
       const before = await sampleCpu(system);
-      const ids = await placeOrders(phase, client, customers, products);
+      const ids = await placeOrders(phase, shop);
       const deadline = performance.now() + DRAIN_LIMIT_MS;
       const emailed = () => {
         const accepted = confirmationEmails(sink);

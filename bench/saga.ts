@@ -14,14 +14,17 @@ import { REPO_ROOT } from '../scripts/lib/services.ts';
 import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { Client } from '../e2e/support/client.ts';
 import { markdown, percentile } from './lib/report.ts';
-import { createProducts, registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
+import { sleep, startBenchSystem } from './lib/system.ts';
 import { cpuBetween, sampleCpu, type CpuUsage } from './lib/cpu.ts';
+import {
+  openShop,
+  parsePhase,
+  parsePhases,
+  placeOrdersOpenLoop,
+  type Phase,
+  type Shop,
+} from './lib/open-loop.ts';
 import { pgActivityBetween, samplePgActivity } from './lib/pg-activity.ts';
-
-interface Phase {
-  readonly rate: number;
-  readonly seconds: number;
-}
 
 interface PhaseResult {
   readonly phase: Phase;
@@ -57,31 +60,22 @@ const CUSTOMERS = 100;
 /** After the last order of a phase, how long confirmations may take before the rest count as lost. */
 const DRAIN_LIMIT_MS = 15_000;
 
-function parsePhase(arg: string): Phase {
-  const match = /^(\d+):(\d+)$/.exec(arg);
-  if (!match) throw new Error(`a phase is rate:seconds, e.g. 50:20; got "${arg}"`);
-  return { rate: Number(match[1]), seconds: Number(match[2]) };
-}
-
-function parsePhases(args: readonly string[]): Phase[] {
-  return (args.length > 0 ? args : DEFAULT_PHASES).map(parsePhase);
-}
-
 class Tracker {
   /** When each order's request started, by order id (set once the response names it). */
-  private readonly startedAt = new Map<string, number>();
+  readonly requestStart = new Map<string, number>();
   /** Final events that came before the response that names their order. */
   private readonly early = new Map<string, { status: string; at: number }>();
+  /** The first final event of each order, with its latency from the request's start. */
   readonly done = new Map<string, { status: string; latencyMs: number; at: number }>();
   /** When each status event of an order arrived. */
   readonly seen = new Map<string, Map<string, number>>();
-  readonly requestStart = new Map<string, number>();
 
   event(id: string, status: string, at: number): void {
     const statuses = this.seen.get(id) ?? new Map<string, number>();
     statuses.set(status, at);
     this.seen.set(id, statuses);
-    if (status === 'CONFIRMED' || status === 'CANCELLED') this.settled(id, status, at);
+    if ((status === 'CONFIRMED' || status === 'CANCELLED') && !this.done.has(id))
+      this.settled(id, status, at);
   }
 
   started(id: string, at: number): void {
@@ -90,59 +84,35 @@ class Tracker {
     if (event) {
       this.early.delete(id);
       this.done.set(id, { status: event.status, latencyMs: event.at - at, at: event.at });
-    } else this.startedAt.set(id, at);
+    }
   }
 
-  settled(id: string, status: string, at: number): void {
-    const start = this.startedAt.get(id);
-    if (start === undefined) {
-      this.early.set(id, { status, at });
-      return;
-    }
-    this.startedAt.delete(id);
-    this.done.set(id, { status, latencyMs: at - start, at });
+  private settled(id: string, status: string, at: number): void {
+    const start = this.requestStart.get(id);
+    if (start === undefined) this.early.set(id, { status, at });
+    else this.done.set(id, { status, latencyMs: at - start, at });
   }
 }
 
-async function runPhase(
-  phase: Phase,
-  client: Client,
-  tracker: Tracker,
-  customers: readonly string[],
-  products: readonly string[],
-): Promise<PhaseResult> {
-  const total = Math.round(phase.rate * phase.seconds);
+async function runPhase(phase: Phase, shop: Shop, tracker: Tracker): Promise<PhaseResult> {
   const ids: string[] = [];
   const placeLatencies: number[] = [];
   let errors = 0;
   let firstError = '';
-  const begin = performance.now();
-  const requests: Promise<void>[] = [];
-  for (let n = 0; n < total; n++) {
-    const due = begin + (n * 1000) / phase.rate;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    const start = performance.now();
-    requests.push(
-      client
-        .placeOrder(customers[n % customers.length]!, [
-          { productId: products[n % products.length]!, quantity: 1 },
-        ])
-        .then((response) => {
-          const id = response.data?.placeOrder.id;
-          if (!id) throw new Error(JSON.stringify(response.errors));
-          placeLatencies.push(performance.now() - start);
-          ids.push(id);
-          tracker.started(id, start);
-        })
-        .catch((err: unknown) => {
-          errors += 1;
-          firstError ||= String(err);
-        }),
-    );
-  }
-  const sentAt = performance.now();
-  await Promise.all(requests);
+  const { total, begin, sentAt } = await placeOrdersOpenLoop(phase, shop, (placed, start) =>
+    placed
+      .then((response) => {
+        const id = response.data?.placeOrder.id;
+        if (!id) throw new Error(JSON.stringify(response.errors));
+        placeLatencies.push(performance.now() - start);
+        ids.push(id);
+        tracker.started(id, start);
+      })
+      .catch((err: unknown) => {
+        errors += 1;
+        firstError ||= String(err);
+      }),
+  );
   if (firstError) console.error(`  first error: ${firstError.slice(0, 300)}`);
 
   const deadline = performance.now() + DRAIN_LIMIT_MS;
@@ -271,7 +241,7 @@ function cpuTable(results: readonly PhaseResult[], usage: readonly CpuUsage[]): 
 }
 
 async function main(): Promise<void> {
-  const phases = parsePhases(process.argv.slice(2));
+  const phases = parsePhases(process.argv.slice(2), DEFAULT_PHASES);
   console.log('starting the system ...');
   let system: TestSystem | undefined;
   const stop = () => void system?.dispose().finally(() => process.exit(130));
@@ -299,13 +269,11 @@ async function main(): Promise<void> {
     })();
     await nc.flush();
 
-    const admin = await client.adminToken();
-    const products = await createProducts(client, admin, PRODUCTS, 1_000_000);
-    const customers = await registerCustomers(client, CUSTOMERS);
+    const shop = await openShop(client, PRODUCTS, CUSTOMERS);
     console.log(
       `${PRODUCTS} products, ${CUSTOMERS} customers; warm-up ${WARM_UP.rate}/s for ${WARM_UP.seconds} s`,
     );
-    await runPhase(WARM_UP, client, tracker, customers, products);
+    await runPhase(WARM_UP, shop, tracker);
 
     const results: PhaseResult[] = [];
     const usage: CpuUsage[] = [];
@@ -313,7 +281,7 @@ async function main(): Promise<void> {
     for (const phase of phases) {
       console.log(`phase ${phase.rate} orders/s for ${phase.seconds} s ...`);
       const [before, pgBefore] = [await sampleCpu(system), await samplePgActivity(system)];
-      const result = await runPhase(phase, client, tracker, customers, products);
+      const result = await runPhase(phase, shop, tracker);
       results.push(result);
       usage.push(cpuBetween(before, await sampleCpu(system)));
       await sleep(2000);

@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { Client } from '../e2e/support/client.ts';
 import { createServiceTokenSigner, SERVICE_TOKEN_HEADER } from '../shared/auth/service-identity.ts';
 import type { TestSystem } from '../test/support/system.ts';
+import { wholeNumberOption } from './lib/options.ts';
 import { runLoad } from './lib/load.ts';
 import { markdown, percentile } from './lib/report.ts';
 import { processCpuMs } from './lib/process-cpu.ts';
@@ -55,12 +56,8 @@ function readSettings(): Settings {
       profile: { type: 'string' },
     },
   });
-  const number = (name: 'rounds' | 'seconds' | 'connections' | 'orders', min: number): number => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min)
-      throw new Error(`--${name} must be a whole number >= ${min}`);
-    return value;
-  };
+  const number = (name: 'rounds' | 'seconds' | 'connections' | 'orders', min: number) =>
+    wholeNumberOption(values, name, min);
   return {
     rounds: number('rounds', 1),
     seconds: number('seconds', 1),
