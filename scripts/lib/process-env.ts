@@ -5,8 +5,8 @@ import { generateServiceSecret } from '../../shared/auth/service-identity.ts';
 import type { ManagedProcess } from './managed-process.ts';
 import type { Env, StartSystemOptions } from './processes.ts';
 
-export /** The environment every process shares, and each one's own on top of it. */
-function environments(
+/** The environment every process shares, and each one's own on top of it. */
+export function environments(
   processes: readonly ManagedProcess[],
   options: StartSystemOptions,
 ): { common: Env; envOf: (p: ManagedProcess) => Env } {

@@ -40,7 +40,7 @@ export function batchGroups<T>(
 }
 
 /** The most ids one shared statement asks for; more wait for the next. */
-export const MAX_SHARED_BATCH = 100;
+const MAX_SHARED_BATCH = 100;
 
 /**
  * Lookups by id of every request that reach it in the same turn of the event loop, merged into one

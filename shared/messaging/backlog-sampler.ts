@@ -23,7 +23,7 @@ import {
 } from './topology.ts';
 
 /** Often enough for a Prometheus that scrapes every 15 s; a few small requests each time. */
-export const SAMPLE_INTERVAL_MS = 10_000;
+const SAMPLE_INTERVAL_MS = 10_000;
 
 export interface BacklogSamplerOptions {
   readonly service: string;

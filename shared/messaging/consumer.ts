@@ -37,7 +37,6 @@ export {
   type RawHandler,
   type RawMessage,
 } from './delivery.ts';
-export { retryDelayMs, type HandledOutcome } from './settling.ts';
 
 export interface ConsumerOptions {
   readonly consumer: ConsumerName;

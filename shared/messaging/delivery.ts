@@ -57,7 +57,7 @@ function bind(
     : undefined;
   if (!contract || !handler) return { run: `no handler for ${subject}` };
   try {
-    const payload = validateMessage(contract, JSON.parse(new TextDecoder().decode(msg.data)));
+    const payload = validateMessage(contract, msg.json<unknown>());
     return { run: (em, meta) => handler(em, payload, meta), payload };
   } catch (err) {
     return { run: `invalid message: ${err instanceof Error ? err.message : String(err)}` };

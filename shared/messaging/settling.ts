@@ -25,7 +25,7 @@ export interface SettlingOptions extends InboxTransactionOptions {
 }
 
 /** Delay before the next delivery: 100 ms, 200 ms, 400 ms … capped at 5 s. */
-export function retryDelayMs(deliveryCount: number): number {
+function retryDelayMs(deliveryCount: number): number {
   return Math.min(5000, 100 * 2 ** Math.max(0, deliveryCount - 1));
 }
 

@@ -13,7 +13,8 @@ import {
 } from '../../../test/support/subgraph.ts';
 import { entities, startProducts } from '../src/server.ts';
 import { migrations } from '../src/migrations/index.ts';
-import { prepareProductQuery, productPageStatement } from '../src/domain/catalogue.ts';
+import { prepareProductQuery } from '../src/domain/catalogue.ts';
+import { productPageStatement } from '../src/domain/product.store.ts';
 
 const env = testEnvironment();
 let users: TestUsers | undefined;

@@ -34,7 +34,7 @@ export const MAX_LINES = 100;
 export const MAX_QUANTITY = 1_000_000_000;
 
 /** Why a reservation was refused (the `reason` of `inventory.evt.reservation_rejected`). */
-export const REJECTION_REASONS = {
+const REJECTION_REASONS = {
   /** Some line could not be served from all warehouses together. */
   OUT_OF_STOCK: 'OUT_OF_STOCK',
   /** The order was released (or restocked) before, e.g. after a timeout: it holds nothing any more. */

@@ -21,7 +21,7 @@ export interface ProductStockLevel extends StockLevel {
 
 export const NO_STOCK: StockLevel = { available: 0, reserved: 0 };
 
-export function validateWarehouse(value: string, field = 'warehouse'): string {
+function validateWarehouse(value: string, field = 'warehouse'): string {
   if (!WAREHOUSE.test(value)) {
     throw new BadUserInputError(
       field,

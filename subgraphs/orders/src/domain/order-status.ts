@@ -45,6 +45,3 @@ export function assertCancellable(status: OrderStatus, by: Canceller): void {
   }
   assertTransition(status, 'CANCELLED');
 }
-
-// What cancelling an order in a status has to undo is the saga's to say: its step table.
-export { compensationsFor, type Compensation, type Holds } from '../saga/steps.ts';

@@ -9,7 +9,7 @@ import type { CommitPublisher } from '../../../../shared/messaging/commit-publis
 import { transactionalPublishing } from '../../../../shared/messaging/publish-after-commit.ts';
 import { insertOrder, type NewOrderItem } from './order.store.ts';
 import { Order } from './order.entity.ts';
-import { reserveCommand } from '../saga/steps.ts';
+import { compensationsFor, reserveCommand } from '../saga/steps.ts';
 import { loadCatalog, type ProductSource } from './catalog.ts';
 import {
   normalizeLines,
@@ -19,7 +19,7 @@ import {
   type PricedLine,
   type RequestedLine,
 } from './pricing.ts';
-import { assertCancellable, compensationsFor } from './order-status.ts';
+import { assertCancellable } from './order-status.ts';
 import { changeStatus, lockOrder, statusEvent, type PlacedOrder } from './status-change.ts';
 
 export interface PlaceOrderInput {

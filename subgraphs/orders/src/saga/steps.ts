@@ -141,7 +141,7 @@ export const SAGA_STEPS: readonly SagaStep[] = [
  * Replies to compensations. The holds they undo are recorded, so that a later cancellation does
  * not ask to undo them twice; a released reservation or voided authorization needs nothing.
  */
-export const COMPENSATION_REPLIES: Readonly<Partial<Record<SagaReply, ReplyRule>>> = {
+const COMPENSATION_REPLIES: Readonly<Partial<Record<SagaReply, ReplyRule>>> = {
   'inventory.evt.restocked': { records: { stockCommitted: false } },
   'payments.evt.refunded': { records: { paymentCaptured: false } },
   'inventory.evt.released': {},
@@ -178,7 +178,7 @@ export const SAGA_REPLIES: readonly SagaReply[] = [
 ];
 
 /** Whether every advancing reply of `step` has been recorded on `holds` (a reply that records nothing counts once received). */
-export function stepComplete(step: SagaStep, holds: Holds): boolean {
+function stepComplete(step: SagaStep, holds: Holds): boolean {
   return Object.values(step.replies).every(
     (rule) =>
       !rule.advancesTo ||
@@ -187,7 +187,7 @@ export function stepComplete(step: SagaStep, holds: Holds): boolean {
 }
 
 /** The commands sent with a change into `status`: those that start the step running in it. */
-export function commandsOnEntering(status: OrderStatus, order: Order): OutgoingMessage[] {
+function commandsOnEntering(status: OrderStatus, order: Order): OutgoingMessage[] {
   return stepRunningIn(status)?.commands?.(order) ?? [];
 }
 

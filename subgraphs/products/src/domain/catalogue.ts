@@ -10,8 +10,6 @@ import { enqueue } from '../../../../shared/messaging/outbox.ts';
 import type { CommitPublisher } from '../../../../shared/messaging/commit-publisher.ts';
 import { transactionalPublishing } from '../../../../shared/messaging/publish-after-commit.ts';
 import { Product } from './product.entity.ts';
-
-export { countProducts, findProductPage, productPageStatement } from './product.store.ts';
 import {
   MAX_PRICE_CENTS,
   decodeCursor,

@@ -1,12 +1,7 @@
 // Thin: read arguments, call the domain, shape the answer.
 import { isAdmin } from '../../../../shared/auth/policies.ts';
-import {
-  countProducts,
-  createProduct,
-  findProductPage,
-  prepareProductQuery,
-  updateProduct,
-} from '../domain/catalogue.ts';
+import { createProduct, prepareProductQuery, updateProduct } from '../domain/catalogue.ts';
+import { countProducts, findProductPage } from '../domain/product.store.ts';
 import { encodeCursor } from '../domain/validation.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 

@@ -45,7 +45,7 @@ export async function registerCustomer(em: EntityManager, input: RegisterInput):
 }
 
 /** The event for the user as it is now; `user.revision` must already count this change. */
-export function userChanged(user: User): OutgoingMessage<'users.evt.user_changed'> {
+function userChanged(user: User): OutgoingMessage<'users.evt.user_changed'> {
   return {
     subject: 'users.evt.user_changed',
     // One subject per user: the USERS stream keeps the latest event of each (shared/messaging/topology.ts),
