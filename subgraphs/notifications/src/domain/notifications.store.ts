@@ -2,7 +2,7 @@
 // once per shape (shared/db/store.ts): the copies kept from other services' events, the
 // notification records, their delivery queue and the preferences.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Insertable } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import { withoutWaiting } from '../../../../shared/db/pipelined-client.ts';
 import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
 import { Notification, NotificationPreference, PlacedOrder, ProductName, UserCopy } from './entities.ts';
@@ -89,28 +89,44 @@ const findPlacedRows = statement((db, p: { orderIds: readonly string[] }) =>
     .where('orderId', '=', (eb) => eb.fn.any(eb.val(p.orderIds))),
 );
 
-export function findUserCopies(em: EntityManager, userIds: readonly string[]): Promise<UserCopy[]> {
-  return findUserRows(em, { userIds });
+/**
+ * A user copy as notifications writes to it: with whether email is on (a user who never set a
+ * preference has it on). One statement reads both, so recording needs no separate opt-out read.
+ */
+export type Recipient = UserCopy & { readonly emailEnabled: boolean };
+
+function toRecipient(row: UserCopy & { emailEnabled: boolean | null }): Recipient {
+  return { ...row, emailEnabled: row.emailEnabled ?? true };
 }
-const findUserRows = statement((db, p: { userIds: readonly string[] }) =>
+
+/** User copies joined to their preference, if any. */
+const recipients = (db: Kysely<Tables>) =>
   db
-    .selectFrom('user_copies')
-    .selectAll()
-    .where('userId', '=', (eb) => eb.fn.any(eb.val(p.userIds))),
-);
+    .selectFrom('user_copies as u')
+    .leftJoin('notification_preferences as p', 'p.userId', 'u.userId')
+    .selectAll('u')
+    .select('p.emailEnabled');
 
-export async function findUserCopy(em: EntityManager, userId: string): Promise<UserCopy | null> {
-  return (await findUser(em, { userId }))[0] ?? null;
+export async function findRecipients(em: EntityManager, userIds: readonly string[]): Promise<Recipient[]> {
+  return (await findRecipientRows(em, { userIds })).map(toRecipient);
 }
-const findUser = statement((db, p: { userId: string }) =>
-  db.selectFrom('user_copies').selectAll().where('userId', '=', p.userId),
+const findRecipientRows = statement((db, p: { userIds: readonly string[] }) =>
+  recipients(db).where('u.userId', '=', (eb) => eb.fn.any(eb.val(p.userIds))),
 );
 
-export function findAdmins(em: EntityManager): Promise<UserCopy[]> {
-  return findAdminRows(em, { role: 'ADMIN' });
+export async function findRecipient(em: EntityManager, userId: string): Promise<Recipient | null> {
+  const row = (await findRecipientRow(em, { userId }))[0];
+  return row ? toRecipient(row) : null;
+}
+const findRecipientRow = statement((db, p: { userId: string }) =>
+  recipients(db).where('u.userId', '=', p.userId),
+);
+
+export async function findAdmins(em: EntityManager): Promise<Recipient[]> {
+  return (await findAdminRows(em, { role: 'ADMIN' })).map(toRecipient);
 }
 const findAdminRows = statement((db, p: { role: 'ADMIN' }) =>
-  db.selectFrom('user_copies').selectAll().where('role', '=', p.role).orderBy('userId'),
+  recipients(db).where('u.role', '=', p.role).orderBy('u.userId'),
 );
 
 export async function findProductName(em: EntityManager, productId: string): Promise<string | null> {
@@ -118,19 +134,6 @@ export async function findProductName(em: EntityManager, productId: string): Pro
 }
 const findProduct = statement((db, p: { productId: string }) =>
   db.selectFrom('product_names').select('name').where('productId', '=', p.productId),
-);
-
-/** The users among `userIds` who turned email off. */
-export async function findEmailOptOuts(em: EntityManager, userIds: readonly string[]): Promise<Set<string>> {
-  const rows = await findOptOuts(em, { userIds, emailEnabled: false });
-  return new Set(rows.map((r) => r.userId));
-}
-const findOptOuts = statement((db, p: { userIds: readonly string[]; emailEnabled: boolean }) =>
-  db
-    .selectFrom('notification_preferences')
-    .select('userId')
-    .where('userId', '=', (eb) => eb.fn.any(eb.val(p.userIds)))
-    .where('emailEnabled', '=', p.emailEnabled),
 );
 
 export async function savePreference(em: EntityManager, preference: NotificationPreference): Promise<void> {

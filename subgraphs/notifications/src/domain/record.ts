@@ -9,18 +9,18 @@ import { oneLine } from '../templates/format.ts';
 import type { RenderedMessage } from '../templates/message.ts';
 import { ORDER_TEMPLATES, isNotifiedStatus, renderOrderMessage } from '../templates/order-status.ts';
 import { renderLowStockMessage } from '../templates/low-stock.ts';
-import type { PlacedOrder, Template, UserCopy } from './entities.ts';
+import type { PlacedOrder, Template } from './entities.ts';
 import {
   findAdmins,
-  findEmailOptOuts,
   findPlacedOrder,
   findPlacedOrders,
   findProductName,
-  findUserCopies,
-  findUserCopy,
+  findRecipient,
+  findRecipients,
   insertNotifications,
   insertPlacedOrder,
   type NewNotification,
+  type Recipient,
 } from './notifications.store.ts';
 
 /** Something an event needs has not arrived yet (its own event is still on its way): retry later. */
@@ -29,7 +29,7 @@ export class NotYetKnown extends Error {
 }
 
 interface Draft {
-  readonly user: UserCopy;
+  readonly user: Recipient;
   readonly template: Template;
   readonly dedupeKey: string;
   readonly orderId?: string;
@@ -38,22 +38,21 @@ interface Draft {
 }
 
 /**
- * What a batch of order status events needs, read up front in three statements instead of three
+ * What a batch of order status events needs, read up front in two statements instead of two
  * per event (the consumer hands a batch of messages to one transaction: shared/messaging/consumer.ts).
  * Keyed by the batch's transaction; a single message reads what it needs itself.
  */
 interface BatchFacts {
-  readonly users: Map<string, UserCopy>;
+  readonly users: Map<string, Recipient>;
   readonly placed: Map<string, PlacedOrder>;
-  readonly optedOut: ReadonlySet<string>;
 }
 const batchFacts = new WeakMap<EntityManager, BatchFacts>();
 
 export async function prepareOrderEvents(em: EntityManager, payloads: readonly unknown[]): Promise<void> {
   const notified = (payloads as PayloadOf<'orders.evt.status'>[]).filter((e) => isNotifiedStatus(e.status));
   if (notified.length === 0) return;
-  const customerIds = [...new Set(notified.map((e) => e.customerId))];
-  const users = await findUserCopies(em, customerIds);
+  // Events of other statuses (PENDING included: it only keeps the order) read nothing here.
+  const users = await findRecipients(em, [...new Set(notified.map((e) => e.customerId))]);
   const placed = await findPlacedOrders(
     em,
     notified.map((e) => e.orderId),
@@ -61,21 +60,12 @@ export async function prepareOrderEvents(em: EntityManager, payloads: readonly u
   batchFacts.set(em, {
     users: new Map(users.map((u) => [u.userId, u])),
     placed: new Map(placed.map((o) => [o.orderId, o])),
-    optedOut: await findEmailOptOuts(em, customerIds),
   });
 }
 
 /** Records the drafts (SKIPPED for users who opted out); returns how many are to be sent. */
 async function record(em: EntityManager, drafts: readonly Draft[], now: Date): Promise<number> {
   if (drafts.length === 0) return 0;
-  const facts = batchFacts.get(em);
-  const optedOut =
-    facts && drafts.every((d) => facts.users.has(d.user.userId))
-      ? facts.optedOut
-      : await findEmailOptOuts(
-          em,
-          drafts.map((d) => d.user.userId),
-        );
   const rows: NewNotification[] = drafts.map((d) => ({
     id: randomUUID(),
     dedupeKey: d.dedupeKey,
@@ -84,7 +74,7 @@ async function record(em: EntityManager, drafts: readonly Draft[], now: Date): P
     template: d.template,
     orderId: d.orderId ?? null,
     productId: d.productId ?? null,
-    status: optedOut.has(d.user.userId) ? 'SKIPPED' : 'PENDING',
+    status: d.user.emailEnabled ? 'PENDING' : 'SKIPPED',
     attempts: 0,
     recipient: d.user.email,
     subject: oneLine(d.message.subject),
@@ -135,7 +125,7 @@ export async function recordOrderStatus(
     return 0;
   }
   if (!isNotifiedStatus(event.status)) return 0;
-  const customer = facts ? facts.users.get(event.customerId) : await findUserCopy(em, event.customerId);
+  const customer = facts ? facts.users.get(event.customerId) : await findRecipient(em, event.customerId);
   if (!customer) throw new NotYetKnown(`user ${event.customerId} is not known yet`);
   const placed = facts ? (facts.placed.get(event.orderId) ?? null) : await findPlacedOrder(em, event.orderId);
   // Orders placed before notifications ran, or whose PENDING event is held up: wait a little,

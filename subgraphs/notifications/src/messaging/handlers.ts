@@ -8,10 +8,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { HandlerMap } from '../../../../shared/messaging/consumer.ts';
 import { willSendAfterCommit } from '../delivery/delivery-worker.ts';
-import { prepareOrderEvents, recordLowStock, recordOrderStatus } from '../domain/record.ts';
-
-export { prepareOrderEvents };
+import { recordLowStock, recordOrderStatus } from '../domain/record.ts';
 import { upsertProductName, upsertUserCopy } from '../domain/notifications.store.ts';
+
+/** Reads up front what a batch of order status events needs (the consumer's prepareBatch). */
+export { prepareOrderEvents } from '../domain/record.ts';
 
 const toSendAfterCommit = (em: EntityManager, count: number): void => {
   if (count > 0) willSendAfterCommit(em);

@@ -2,7 +2,7 @@
 // shipped, delivered. Each lists the order's items and total as placed, in plain text and HTML.
 import type { PlacedItem } from '../domain/entities.ts';
 import { escapeHtml, formatMoney } from './format.ts';
-import { htmlPage, type RenderedMessage } from './message.ts';
+import { composeMessage, type RenderedMessage } from './message.ts';
 
 export const ORDER_TEMPLATES = {
   CONFIRMED: 'ORDER_CONFIRMED',
@@ -85,30 +85,22 @@ export function renderOrderMessage(input: OrderMessageInput): RenderedMessage {
     : [];
   const total = order ? formatMoney(order.amountCents, order.currency) : null;
 
-  const text = [
-    `Hello ${input.customerName},`,
-    '',
-    lead,
-    '',
-    `Order: ${input.orderId}`,
-    ...lines.map((l) => `  ${l.quantity} x ${l.name}  ${l.subtotal}`),
-    ...(total ? [`Total: ${total}`] : []),
-    '',
-    'Order Supergraph',
-    '',
-  ].join('\n');
-
   const rows = lines
     .map(
       (l) =>
         `<tr><td>${l.quantity} &times; ${escapeHtml(l.name)}</td><td style="text-align: right;">${escapeHtml(l.subtotal)}</td></tr>`,
     )
     .join('\n');
-  const html = htmlPage(
+  return composeMessage({
     subject,
-    [
-      `<p>Hello ${escapeHtml(input.customerName)},</p>`,
-      `<p>${escapeHtml(lead)}</p>`,
+    name: input.customerName,
+    lead,
+    textDetails: [
+      `Order: ${input.orderId}`,
+      ...lines.map((l) => `  ${l.quantity} x ${l.name}  ${l.subtotal}`),
+      ...(total ? [`Total: ${total}`] : []),
+    ],
+    htmlDetails: [
       `<p>Order: <code>${escapeHtml(input.orderId)}</code></p>`,
       ...(order
         ? [
@@ -118,7 +110,6 @@ export function renderOrderMessage(input: OrderMessageInput): RenderedMessage {
             '</table>',
           ]
         : []),
-    ].join('\n'),
-  );
-  return { subject, text, html };
+    ],
+  });
 }
