@@ -52,7 +52,7 @@ export function isRead<C extends object>(options: GraphQLDataSourceProcessOption
 }
 
 /** Whether a call that failed for `reason` may be sent to another instance. */
-export function mayTryElsewhere(reason: UnavailableReason, error: unknown, read: boolean): boolean {
+function mayTryElsewhere(reason: UnavailableReason, error: unknown, read: boolean): boolean {
   if (sentNothing(error)) return true;
   return read && (reason === 'unreachable' || reason === 'unavailable');
 }
@@ -68,13 +68,6 @@ export class SubgraphInstances {
     this.instances = instances;
   }
 
-  /** The instances in the order one call tries them: each call starts one further on. */
-  order(): SubgraphInstance[] {
-    const start = this.next;
-    this.next = (start + 1) % this.instances.length;
-    return [...this.instances.slice(start), ...this.instances.slice(0, start)];
-  }
-
   /**
    * Sends one call (`send` to an instance) through the instances' breakers, going on to the
    * next instance by the rules at the top of this file. Fails with SubgraphUnavailableError when no instance
@@ -86,7 +79,12 @@ export class SubgraphInstances {
     onFailover?: FailoverListener,
   ): Promise<T> {
     let failed: { instance: SubgraphInstance; reason: UnavailableReason; error: unknown } | undefined;
-    for (const instance of this.order()) {
+    // Each call starts one instance further on and goes round from there, without copying the list.
+    const count = this.instances.length;
+    const start = this.next;
+    this.next = (start + 1) % count;
+    for (let i = 0; i < count; i++) {
+      const instance = this.instances[(start + i) % count]!;
       const attempt = instance.breaker.attempt();
       if (!attempt) continue;
       if (failed) onFailover?.(failed.instance, failed.reason, failed.error);
