@@ -15,6 +15,7 @@
 // not calls, and knows nothing of our breakers or which calls are safe to repeat.
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { CircuitBreaker } from './breaker.ts';
+import { mayShare } from './shared-fetch.ts';
 import {
   SubgraphUnavailableError,
   sentNothing,
@@ -45,10 +46,9 @@ export function instanceLabel(url: string): string {
 
 /** True for the fetches that change nothing: a client's query, a health check, schema loading. */
 export function isRead<C extends object>(options: GraphQLDataSourceProcessOptions<C>): boolean {
-  // Only an incoming operation has a request context; the other kinds only read.
-  return (
-    !('incomingRequestContext' in options) || options.incomingRequestContext.operation?.operation === 'query'
-  );
+  // Only an incoming operation has a request context; the other kinds only read. Of the
+  // incoming ones, the client queries: the same test that decides which fetches may be shared.
+  return !('incomingRequestContext' in options) || mayShare(options);
 }
 
 /** Whether a call that failed for `reason` may be sent to another instance. */
