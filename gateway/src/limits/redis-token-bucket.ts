@@ -18,7 +18,7 @@ import type { TakeResult, TokenBucketOptions } from './token-bucket.ts';
  * key expires: a full bucket holds no information); on refusal more than `burst`, and the time
  * until a token is back.
  */
-export function tokenBucketScript({ burst, perSecond }: TokenBucketOptions): string {
+function tokenBucketScript({ burst, perSecond }: TokenBucketOptions): string {
   return `
 local burst = ${burst}
 local per_ms = ${perSecond / 1000}

@@ -15,6 +15,7 @@
 // not calls, and knows nothing of our breakers or which calls are safe to repeat.
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { CircuitBreaker } from './breaker.ts';
+import { mayShare } from './shared-fetch.ts';
 import {
   SubgraphUnavailableError,
   sentNothing,
@@ -45,14 +46,13 @@ export function instanceLabel(url: string): string {
 
 /** True for the fetches that change nothing: a client's query, a health check, schema loading. */
 export function isRead<C extends object>(options: GraphQLDataSourceProcessOptions<C>): boolean {
-  // Only an incoming operation has a request context; the other kinds only read.
-  return (
-    !('incomingRequestContext' in options) || options.incomingRequestContext.operation?.operation === 'query'
-  );
+  // Only an incoming operation has a request context; the other kinds only read. Of the
+  // incoming ones, the client queries: the same test that decides which fetches may be shared.
+  return !('incomingRequestContext' in options) || mayShare(options);
 }
 
 /** Whether a call that failed for `reason` may be sent to another instance. */
-export function mayTryElsewhere(reason: UnavailableReason, error: unknown, read: boolean): boolean {
+function mayTryElsewhere(reason: UnavailableReason, error: unknown, read: boolean): boolean {
   if (sentNothing(error)) return true;
   return read && (reason === 'unreachable' || reason === 'unavailable');
 }
@@ -68,13 +68,6 @@ export class SubgraphInstances {
     this.instances = instances;
   }
 
-  /** The instances in the order one call tries them: each call starts one further on. */
-  order(): SubgraphInstance[] {
-    const start = this.next;
-    this.next = (start + 1) % this.instances.length;
-    return [...this.instances.slice(start), ...this.instances.slice(0, start)];
-  }
-
   /**
    * Sends one call (`send` to an instance) through the instances' breakers, going on to the
    * next instance by the rules at the top of this file. Fails with SubgraphUnavailableError when no instance
@@ -86,7 +79,12 @@ export class SubgraphInstances {
     onFailover?: FailoverListener,
   ): Promise<T> {
     let failed: { instance: SubgraphInstance; reason: UnavailableReason; error: unknown } | undefined;
-    for (const instance of this.order()) {
+    // Each call starts one instance further on and goes round from there, without copying the list.
+    const count = this.instances.length;
+    const start = this.next;
+    this.next = (start + 1) % count;
+    for (let i = 0; i < count; i++) {
+      const instance = this.instances[(start + i) % count]!;
       const attempt = instance.breaker.attempt();
       if (!attempt) continue;
       if (failed) onFailover?.(failed.instance, failed.reason, failed.error);
