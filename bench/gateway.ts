@@ -27,7 +27,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServiceHeaders } from '../shared/auth/service-identity.ts';
 import { composeSupergraph } from '../scripts/compose-supergraph.ts';
-import { freePort } from '../scripts/lib/processes.ts';
+import { freePort } from '../scripts/lib/ports.ts';
 import { PROCESSES, SUBGRAPHS, type ProcessName } from '../scripts/lib/services.ts';
 import type { TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents } from '../e2e/support/client.ts';

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureInfrastructure, type Infrastructure } from '../scripts/lib/infra.ts';
-import { freePort } from '../scripts/lib/processes.ts';
+import { freePort } from '../scripts/lib/ports.ts';
 import { DEFAULT_DATABASE_URL } from '../scripts/lib/services.ts';
 import { startTestSystem, testId, type TestSystem } from '../test/support/system.ts';
 import { Client } from './support/client.ts';

@@ -7,8 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { isListening } from '../scripts/lib/infra.ts';
-import { defaultNodePath, freePort } from '../scripts/lib/processes.ts';
+import { isListening } from '../scripts/lib/local-servers.ts';
+import { defaultNodePath } from '../scripts/lib/processes.ts';
+import { freePort } from '../scripts/lib/ports.ts';
 import { PROCESSES, REPO_ROOT } from '../scripts/lib/services.ts';
 import { graphqlRequest } from '../test/support/system.ts';
 

@@ -12,7 +12,7 @@ import {
 } from '../../test/support/system.ts';
 import type { Client } from '../../e2e/support/client.ts';
 import { ensureInfrastructure } from '../../scripts/lib/infra.ts';
-import { freePort } from '../../scripts/lib/processes.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
 import { DEFAULT_DATABASE_URL } from '../../scripts/lib/services.ts';
 
 export const BENCH_ENV = {

@@ -10,8 +10,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { freePort } from '../../scripts/lib/processes.ts';
-import { findExecutable, natsServerVersion, waitForPort } from '../../scripts/lib/infra.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
+import { findExecutable, natsServerVersion } from '../../scripts/lib/nats-server.ts';
+import { waitForPort } from '../../scripts/lib/local-servers.ts';
 
 export interface ClusterNode {
   /** Its server_name (`n1`, `n2`, `n3`): what STREAM.INFO names leaders and replicas by. */

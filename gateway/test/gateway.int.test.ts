@@ -19,7 +19,7 @@ import { startTestUsers, testEnvironment, type TestUsers } from '../../test/supp
 import { dropTestResources } from '../../test/support/system.ts';
 import { readGatewayConfig } from '../src/config.ts';
 import { startGateway, type RunningGateway } from '../src/server.ts';
-import { freePort } from '../../scripts/lib/processes.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
 
 const env = testEnvironment();
 const logger = createLogger('gateway-test', process.env.LOG_LEVEL ?? 'silent');

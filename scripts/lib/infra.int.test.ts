@@ -6,14 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
-import {
-  InfrastructureError,
-  NATS_MISSING_MESSAGE,
-  ensureInfrastructure,
-  findExecutable,
-  isListening,
-  type Infrastructure,
-} from './infra.ts';
+import { ensureInfrastructure, type Infrastructure } from './infra.ts';
+import { InfrastructureError, isListening } from './local-servers.ts';
+import { NATS_MISSING_MESSAGE, findExecutable } from './nats-server.ts';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

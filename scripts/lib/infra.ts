@@ -20,23 +20,6 @@ import {
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { startNatsServer } from './nats-server.ts';
 
-export {
-  InfrastructureError,
-  addressOf,
-  isListening,
-  waitForPort,
-  type Address,
-  type Started,
-} from './local-servers.ts';
-export {
-  NATS_MISSING_MESSAGE,
-  findExecutable,
-  natsServerVersion,
-  startNatsServer,
-  type NatsServerOptions,
-  type StartedNats,
-} from './nats-server.ts';
-
 export interface InfrastructureOptions {
   /** A PostgreSQL server (default DATABASE_URL's default). */
   readonly databaseUrl?: string;

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { HEAP_LIMIT_MIB, PROCESSES, entryFile, type ProcessName } from './services.ts';
-import { SystemStartError, startSystem, type OutputLine, type RunningSystem } from './processes.ts';
+import { startSystem, type OutputLine, type RunningSystem } from './processes.ts';
+import { SystemStartError } from './readiness.ts';
 
 // Answers /health/ready (after READY_DELAY_MS), echoes its environment at /env, logs one line,
 // exits on SIGTERM; FAIL_AT_START makes it exit at once with code 3, and so does the file

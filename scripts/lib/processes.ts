@@ -29,8 +29,6 @@ import { allocate } from './ports.ts';
 export type { ProcessName, SubgraphName } from './services.ts';
 export type { ExitInfo } from './supervisor.ts';
 export type { SupervisionSettings } from './supervisor-policy.ts';
-export { SystemStartError } from './readiness.ts';
-export { freePort } from './ports.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

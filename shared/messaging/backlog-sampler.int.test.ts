@@ -22,8 +22,8 @@ import {
   type ConsumerName,
 } from './topology.ts';
 import type { ServiceUser } from '../../nats/credentials.ts';
-import { startNatsServer, type StartedNats } from '../../scripts/lib/infra.ts';
-import { freePort } from '../../scripts/lib/processes.ts';
+import { startNatsServer, type StartedNats } from '../../scripts/lib/nats-server.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
 import { openMessagingDatabase } from '../../test/support/messaging-database.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';

@@ -1,7 +1,7 @@
 // NATS_URL naming several servers (a cluster's nodes): the process connects to whichever answers.
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { freePort } from '../../scripts/lib/processes.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
 import { DEFAULT_NATS_URL } from '../../scripts/lib/services.ts';
 import { connectNats, splitServers } from './nats.ts';
 

@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureInfrastructure, type Infrastructure } from '../../scripts/lib/infra.ts';
-import { freePort } from '../../scripts/lib/processes.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
 
 export interface OwnPostgres {
   /** Its URL with user and password (the same across restarts). */

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { GraphQLError } from 'graphql';
 import { createLogger } from '../../../shared/logger.ts';
-import { freePort } from '../../../scripts/lib/processes.ts';
+import { freePort } from '../../../scripts/lib/ports.ts';
 import { deleteKeys, startOwnRedis, TEST_REDIS_URL, testKeyPrefix } from '../../../test/support/redis.ts';
 import { createLimits, type LimiterName, type Limits, type LimitsOptions } from './limits-store.ts';
 import { lockingOptions } from './login-throttle.contract.ts';

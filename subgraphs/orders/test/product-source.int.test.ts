@@ -3,7 +3,7 @@
 // standing in for the instances (what they answer is the test's; how orders calls them is not).
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort } from '../../../scripts/lib/processes.ts';
+import { freePort } from '../../../scripts/lib/ports.ts';
 import { productsSubgraphSource } from '../src/catalog/product-source.ts';
 
 const PRODUCT = {
