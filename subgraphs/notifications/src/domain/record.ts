@@ -63,6 +63,20 @@ export async function prepareOrderEvents(em: EntityManager, payloads: readonly u
   });
 }
 
+/** The last `createdAt` this process gave a notification (milliseconds). */
+let lastCreatedAt = 0;
+
+/**
+ * A user's notifications are listed newest first by `createdAt`. Two recorded in the same
+ * millisecond (events handled in one batch, a fast machine) would otherwise tie, and the tie
+ * would be broken by their random ids, not by the order they were recorded in: each one this
+ * process records is at least a millisecond after the one before.
+ */
+function nextCreatedAt(now: Date): Date {
+  lastCreatedAt = Math.max(now.getTime(), lastCreatedAt + 1);
+  return new Date(lastCreatedAt);
+}
+
 /** Records the drafts (SKIPPED for users who opted out); returns how many are to be sent. */
 async function record(em: EntityManager, drafts: readonly Draft[], now: Date): Promise<number> {
   if (drafts.length === 0) return 0;
@@ -80,7 +94,7 @@ async function record(em: EntityManager, drafts: readonly Draft[], now: Date): P
     subject: oneLine(d.message.subject),
     bodyText: d.message.text,
     bodyHtml: d.message.html,
-    createdAt: now,
+    createdAt: nextCreatedAt(now),
     nextAttemptAt: now,
     sentAt: null,
     failureReason: null,
