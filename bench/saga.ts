@@ -220,6 +220,8 @@ function notificationsShare(usage: CpuUsage): number {
   return [...NOTIFICATIONS_GROUPS].reduce((sum, g) => sum + (usage.byGroup[g] ?? 0), 0);
 }
 
+const perOrderMs = (seconds: number, r: PhaseResult) => ((seconds * 1000) / r.confirmed).toFixed(1);
+
 /** The saga's CPU: everything but the notifications subgraph's share. */
 function sagaTotal(usage: CpuUsage): number {
   return usage.total - notificationsShare(usage);
@@ -314,7 +316,7 @@ async function main(): Promise<void> {
           : '',
       ].filter(Boolean);
       console.log(
-        `CPU per confirmed order: ${((total * 1000) / r.confirmed).toFixed(1)} ms at ${r.phase.rate}/s, notifications (process and database) ${((notificationsShare(usage[i]!) * 1000) / r.confirmed).toFixed(1)} ms besides${notes.length ? ` (${notes.join('; ')})` : ''}`,
+        `CPU per confirmed order: ${((total * 1000) / r.confirmed).toFixed(1)} ms at ${r.phase.rate}/s, notifications (process and database) ${((notificationsShare(usage[i]!) * 1000) / r.confirmed).toFixed(1)} ms besides (process ${perOrderMs(usage[i]!.byGroup.notifications ?? 0, r)}, database ${perOrderMs(usage[i]!.byGroup['pg:notifications'] ?? 0, r)})${notes.length ? ` (${notes.join('; ')})` : ''}`,
       );
     });
     sub.unsubscribe();
