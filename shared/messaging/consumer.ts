@@ -13,7 +13,7 @@ import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../service/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
-import type { BatchPreparer, Handlers } from './delivery.ts';
+import type { BatchPreparer, Handlers, Unneeded } from './delivery.ts';
 import {
   ACK_WAIT_MS,
   CONSUMERS,
@@ -36,6 +36,7 @@ export {
   type MessageMeta,
   type RawHandler,
   type RawMessage,
+  type Unneeded,
 } from './delivery.ts';
 
 export interface ConsumerOptions {
@@ -54,6 +55,11 @@ export interface ConsumerOptions {
    * e.g. to lock every row the batch will change in one statement and in a fixed order.
    */
   readonly prepareBatch?: BatchPreparer;
+  /**
+   * Messages of the consumer's subjects that its handlers would do nothing with (e.g. statuses
+   * it does not care for): acknowledged without a transaction. Default: every message is handled.
+   */
+  readonly unneeded?: Unneeded;
   readonly onHandled?: (subject: string, outcome: HandledOutcome) => void;
   /**
    * Publishes what a batch's handlers enqueued as soon as its transaction has committed, instead

@@ -21,6 +21,11 @@ export type MessageHandler<S extends Subject> = (
 ) => Promise<unknown>;
 export type HandlerMap = { readonly [S in Subject]?: MessageHandler<S> };
 export type BatchPreparer = (em: EntityManager, payloads: readonly unknown[]) => Promise<void>;
+/**
+ * Whether a message, valid as it is, would change nothing: such a message is acknowledged at
+ * once, without a transaction or an inbox row (doing nothing a second time changes nothing).
+ */
+export type Unneeded = (payload: unknown, subject: string) => boolean;
 export type BoundHandler = (em: EntityManager, meta: MessageMeta) => Promise<unknown>;
 
 /** Thrown by a handler for input that can never succeed: dead-lettered at once, not retried. */

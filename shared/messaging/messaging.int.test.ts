@@ -11,7 +11,7 @@ import { CommitPublisher } from './commit-publisher.ts';
 import { createConsumer, PermanentFailure, type ConsumerOptions } from './consumer.ts';
 import { DLQ_HEADERS } from './dead-letters.ts';
 import { forgetHandledMessages } from './inbox-janitor.ts';
-import { ensureStreams, qualify, streamName } from './topology.ts';
+import { consumerName, ensureStreams, qualify, streamName } from './topology.ts';
 import { openMessagingDatabase } from '../../test/support/messaging-database.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
@@ -77,7 +77,7 @@ afterAll(async () => {
 
 /** A consumer of inventory events on this test's database and namespace. */
 const testConsumer = (
-  setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'onHandled' | 'publisher'>,
+  setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'onHandled' | 'publisher' | 'unneeded'>,
 ) =>
   createConsumer({
     consumer: 'orders-inventory-events',
@@ -317,6 +317,59 @@ describe('consumer batches', () => {
     expect(outcomes).toEqual({ ok: 8, duplicate: 3 });
     const markers = await em.execute<{ id: number }[]>('select id from markers order by id');
     expect(markers.map((m) => m.id)).toEqual([1, 2, 3, 4, 6, 7, 8, 9]);
+  });
+});
+
+describe('messages a consumer does not need', () => {
+  it('acknowledges them without a transaction or an inbox row, and handles the rest as before', async () => {
+    await purge();
+    await orm.em.fork().execute('delete from markers');
+    const ids: string[] = Array.from({ length: 10 }, () => orderId());
+    const unneeded = new Set(ids.filter((_, n) => n % 2 === 1));
+    const outcomes = { ok: 0, skipped: 0 };
+    const prepared: string[] = [];
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    // Waiting together when the consumer pulls: a batch forms with both kinds in it.
+    for (const [n, id] of ids.entries()) await publishReleased(id, `unneeded-${n}`);
+    const consumer = testConsumer({
+      unneeded: (payload) => unneeded.has((payload as { orderId: string }).orderId),
+      prepareBatch: async (_em, payloads) => {
+        prepared.push(...payloads.map((p) => (p as { orderId: string }).orderId));
+      },
+      handlers: {
+        'inventory.evt.released': async (em, { orderId: id }) => {
+          await em.execute('insert into markers (id) values (?)', [ids.indexOf(id)], 'run');
+        },
+      },
+      onHandled: (_subject, outcome) => {
+        if (outcome === 'ok' || outcome === 'skipped') outcomes[outcome] += 1;
+        if (outcomes.ok + outcomes.skipped === ids.length) allDone();
+      },
+    });
+    await consumer.start();
+    try {
+      await done;
+    } finally {
+      await consumer.stop();
+    }
+    expect(outcomes).toEqual({ ok: 5, skipped: 5 });
+    expect(prepared.filter((id) => unneeded.has(id))).toEqual([]);
+    const markers = await orm.em.fork().execute<{ id: number }[]>('select id from markers order by id');
+    expect(markers.map((m) => m.id)).toEqual([0, 2, 4, 6, 8]);
+    const inbox = await orm.em
+      .fork()
+      .execute<{ message_id: string }[]>(
+        "select message_id from inbox where message_id like 'unneeded-%' order by message_id",
+      );
+    expect(inbox.map((r) => r.message_id)).toEqual([0, 2, 4, 6, 8].map((n) => `unneeded-${n}`));
+    // Acknowledged: nothing comes back to a consumer of the same name.
+    await nats.flush();
+    const info = await jsm.consumers.info(
+      streamName(ns, 'INVENTORY'),
+      consumerName(ns, 'orders-inventory-events'),
+    );
+    expect(info.num_ack_pending + info.num_pending).toBe(0);
   });
 });
 

@@ -17,8 +17,11 @@ import { createInboxJanitor } from './inbox-janitor.ts';
 import { CommitPublisher } from './commit-publisher.ts';
 import { createBacklogSampler } from './backlog-sampler.ts';
 
-/** What one consumer does: its handlers, and optionally what a batch of messages needs first. */
-export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'batchSize'>;
+/**
+ * What one consumer does: its handlers, and optionally what a batch of messages needs first and
+ * which messages it can acknowledge without handling them.
+ */
+export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'batchSize' | 'unneeded'>;
 
 export interface MessagingOptions {
   readonly config: SubgraphConfig;

@@ -4,16 +4,17 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../logger.ts';
 import { MAX_DELIVER } from './topology.ts';
-import { PermanentFailure, receive, type Delivery, type Handlers } from './delivery.ts';
+import { PermanentFailure, receive, type Delivery, type Handlers, type Unneeded } from './delivery.ts';
 import { deadLetterOf, publishDeadLetter } from './dead-letters.ts';
 import { isRunnable, transact, type InboxTransactionOptions, type Runnable } from './inbox-transaction.ts';
 import { failSpan } from '../observability/tracing.ts';
 
-export type HandledOutcome = 'ok' | 'duplicate' | 'retry' | 'dead_letter';
+export type HandledOutcome = 'ok' | 'duplicate' | 'skipped' | 'retry' | 'dead_letter';
 
 export interface SettlingOptions extends InboxTransactionOptions {
   readonly namespace: string;
   readonly handlers: Handlers;
+  readonly unneeded?: Unneeded;
   readonly js: JetStreamClient;
   readonly log: Logger;
   readonly onHandled?: (subject: string, outcome: HandledOutcome) => void;
@@ -36,9 +37,9 @@ function retryDelayMs(deliveryCount: number): number {
  * bad message still only affects itself.
  */
 export async function handleBatch(options: SettlingOptions, messages: readonly JsMsg[]): Promise<void> {
-  const deliveries = messages.map((msg) =>
-    receive(msg, options.namespace, options.consumer, options.handlers),
-  );
+  const deliveries = messages
+    .map((msg) => receive(msg, options.namespace, options.consumer, options.handlers))
+    .filter((d) => !ackedUnhandled(options, d));
   const runnable = deliveries.filter(isRunnable);
   try {
     for (let retries = 0; runnable.length > 1; retries++) {
@@ -61,6 +62,15 @@ export async function handleBatch(options: SettlingOptions, messages: readonly J
     throw err;
   }
   for (const d of deliveries) await settle(options, d);
+}
+
+/** Acknowledges, with no transaction, a valid message its handler would do nothing with (consumer.ts: unneeded). */
+function ackedUnhandled(options: SettlingOptions, d: Delivery): boolean {
+  if (!options.unneeded || !isRunnable(d) || !options.unneeded(d.payload, d.meta.subject)) return false;
+  d.msg.ack();
+  options.onHandled?.(d.msg.subject, 'skipped');
+  d.span.end();
+  return true;
 }
 
 /** One message in a transaction of its own: acked, retried later with backoff, or dead-lettered. */
