@@ -12,6 +12,7 @@ import {
   orderEventHandlers,
   productEventHandlers,
   stockEventHandlers,
+  unneededOrderEvent,
   userEventHandlers,
 } from './messaging/handlers.ts';
 import { migrations } from './migrations/index.ts';
@@ -63,7 +64,11 @@ export function startNotifications(
         consumers: {
           'notifications-user-events': { handlers: userEventHandlers },
           'notifications-product-events': { handlers: productEventHandlers },
-          'notifications-order-events': { handlers: orderEventHandlers, prepareBatch: prepareOrderEvents },
+          'notifications-order-events': {
+            handlers: orderEventHandlers,
+            prepareBatch: prepareOrderEvents,
+            unneeded: unneededOrderEvent,
+          },
           'notifications-stock-events': { handlers: stockEventHandlers },
         },
         workers: [delivery],

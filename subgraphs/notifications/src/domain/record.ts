@@ -63,6 +63,16 @@ export async function prepareOrderEvents(em: EntityManager, payloads: readonly u
   });
 }
 
+/**
+ * Whether an order status event is one recordOrderStatus does nothing with: neither the PENDING
+ * event that carries the order as placed nor a status a customer is written to (the saga's steps
+ * in between). The consumer acknowledges those without a transaction or an inbox row.
+ */
+export function isUnneededOrderEvent(event: PayloadOf<'orders.evt.status'>): boolean {
+  if (event.status === 'PENDING') return event.order === undefined;
+  return !isNotifiedStatus(event.status);
+}
+
 /** The last `createdAt` this process gave a notification (milliseconds). */
 let lastCreatedAt = 0;
 

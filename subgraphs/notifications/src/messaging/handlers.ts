@@ -6,9 +6,10 @@
 // propagates, and the consumer delivers the event again after a growing delay; an event that
 // never becomes writable is dead-lettered like any other.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { HandlerMap } from '../../../../shared/messaging/consumer.ts';
+import type { PayloadOf } from '../../../../shared/contracts/index.ts';
+import type { HandlerMap, Unneeded } from '../../../../shared/messaging/consumer.ts';
 import { willSendAfterCommit } from '../delivery/delivery-worker.ts';
-import { recordLowStock, recordOrderStatus } from '../domain/record.ts';
+import { isUnneededOrderEvent, recordLowStock, recordOrderStatus } from '../domain/record.ts';
 import { upsertProductName, upsertUserCopy } from '../domain/notifications.store.ts';
 
 /** Reads up front what a batch of order status events needs (the consumer's prepareBatch). */
@@ -17,6 +18,10 @@ export { prepareOrderEvents } from '../domain/record.ts';
 const toSendAfterCommit = (em: EntityManager, count: number): void => {
   if (count > 0) willSendAfterCommit(em);
 };
+
+/** The order events the handler below would do nothing with: acknowledged without a transaction. */
+export const unneededOrderEvent: Unneeded = (payload) =>
+  isUnneededOrderEvent(payload as PayloadOf<'orders.evt.status'>);
 
 export const orderEventHandlers: HandlerMap = {
   'orders.evt.status': async (em, event, meta) =>
