@@ -98,9 +98,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   let wakeUps = 0;
   const sleepers = new Set<() => void>();
 
+  /**
+   * One sleeping loop goes on. A commit usually records a notification or two, which one batch
+   * takes: waking every loop would have the others each run a transaction that claims nothing.
+   * A loop that takes a full batch wakes another (run below), so a backlog is still sent by all.
+   */
+  const wakeOne = (): void => sleepers.values().next().value?.();
   const wake = (): void => {
     wakeUps += 1;
-    for (const stopSleeping of [...sleepers]) stopSleeping();
+    wakeOne();
   };
 
   // A transaction that recorded notifications has committed: they can be sent now.
@@ -142,6 +148,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         log.warn({ err }, 'delivering notifications failed; trying again later');
       }
       if (taken < batchSize) await sleep(seen);
+      else wakeOne();
     }
   }
 
@@ -155,7 +162,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     },
     async stop() {
       running = false;
-      wake();
+      for (const stopSleeping of [...sleepers]) stopSleeping();
       await Promise.all(loops);
       mailer.close();
     },
