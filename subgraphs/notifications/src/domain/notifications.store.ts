@@ -2,7 +2,7 @@
 // once per shape (shared/db/store.ts): the copies kept from other services' events, the
 // notification records, their delivery queue and the preferences.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import { withoutWaiting } from '../../../../shared/db/pipelined-client.ts';
 import { STORE_OPTIONS, storeStatements, type StoreTables } from '../../../../shared/db/store.ts';
 import { Notification, NotificationPreference, PlacedOrder, ProductName, UserCopy } from './entities.ts';
@@ -64,13 +64,24 @@ const upsertProduct = statement((db, product: { productId: string; name: string;
 
 /** The order as placed; a second PENDING event for it changes nothing. */
 export async function insertPlacedOrder(em: EntityManager, order: PlacedOrder): Promise<void> {
-  // Through MikroORM's query builder rather than a compiled statement: the items are JSON, which
-  // the entity's type converts while a statement is built, so it cannot be compiled once.
+  // The items go as JSON text, cast by the statement: the entity's JSON type would convert the
+  // list while the statement is built, so a compiled statement takes it already serialised.
   // Nobody reads its result: in the consumer's transaction it travels with the next statement.
-  await withoutWaiting(() =>
-    em.createQueryBuilder(PlacedOrder).insert(order).onConflict('orderId').ignore().execute(),
-  );
+  const { items, ...columns } = order;
+  await withoutWaiting(() => insertPlaced(em, { ...columns, itemsJson: JSON.stringify(items) }));
 }
+const insertPlaced = statement((db, o: Omit<PlacedOrder, 'items'> & { itemsJson: string }) =>
+  db
+    .insertInto('placed_orders')
+    .values({
+      orderId: o.orderId,
+      customerId: o.customerId,
+      amountCents: o.amountCents,
+      currency: o.currency,
+      items: sql<PlacedOrder['items']>`cast(${o.itemsJson} as jsonb)`,
+    })
+    .onConflict((oc) => oc.column('orderId').doNothing()),
+);
 
 export async function findPlacedOrder(em: EntityManager, orderId: string): Promise<PlacedOrder | null> {
   return (await findPlaced(em, { orderId }))[0] ?? null;
