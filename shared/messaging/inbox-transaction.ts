@@ -37,10 +37,16 @@ export async function transact(
       // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
       // statement. A message handled before fails it on the inbox's key, which ends the
       // transaction with nothing done (a concurrent twin's insert waits for our outcome).
-      await queryUnread(em, 'insert into inbox (consumer, message_id) select ?, unnest(?::text[])', [
-        options.consumer,
-        [...seen],
-      ]);
+      // One message (the usual case below high load) binds its id as it is, not as an array.
+      await (seen.size === 1
+        ? queryUnread(em, 'insert into inbox (consumer, message_id) values (?, ?)', [
+            options.consumer,
+            ...seen,
+          ])
+        : queryUnread(em, 'insert into inbox (consumer, message_id) select ?, unnest(?::text[])', [
+            options.consumer,
+            [...seen],
+          ]));
       // A single message locks what it needs itself; preparing would only add statements.
       if (due.length > 1) {
         await options.prepareBatch?.(

@@ -103,28 +103,51 @@ function outboxRows(messages: readonly OutgoingMessage[]): OutboxRow[] {
   });
 }
 
-const WRITE_OUTBOX_CTE = `written as (
-  insert into outbox (id, subject, payload, headers)
-  select * from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::jsonb[])
-  returning 1)`;
+/**
+ * Up to this many rows bind one parameter per value (one statement text per count); more bind as
+ * one array per column, zipped back into rows by `unnest` (one text whatever their number). A
+ * transaction usually writes one or two rows, and for so few the arrays cost more than the rows:
+ * pg escapes every payload into an array literal, and PostgreSQL parses those literals again.
+ */
+const MAX_VALUES_ROWS = 4;
+
+/** The rows to insert into the outbox's four columns, as a VALUES list or as unnested arrays. */
+function rowSource(count: number): string {
+  if (count > MAX_VALUES_ROWS) return 'select * from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::jsonb[])';
+  return `values ${Array.from({ length: count }, () => '(?::uuid, ?, ?::jsonb, ?::jsonb)').join(', ')}`;
+}
+
 // A notification delivered at commit wakes the relay at once instead of at its next poll.
 const NOTIFY_IF_WRITTEN = `select pg_notify('${OUTBOX_CHANNEL}', '') from (select 1) once where exists (select 1 from written)`;
 
-const WRITE_AND_NOTIFY = `with ${WRITE_OUTBOX_CTE}\n${NOTIFY_IF_WRITTEN}`;
-const WRITE_ONLY = `insert into outbox (id, subject, payload, headers)
-  select * from unnest(?::uuid[], ?::text[], ?::jsonb[], ?::jsonb[])`;
+/** The statement that writes `count` rows, with or without the relay's wake-up; built once each. */
+const statements = new Map<string, string>();
+function writeStatement(count: number, notify: boolean): string {
+  const shape = Math.min(count, MAX_VALUES_ROWS + 1);
+  const key = `${shape}:${notify}`;
+  let text = statements.get(key);
+  if (text === undefined) {
+    const insert = `insert into outbox (id, subject, payload, headers) ${rowSource(shape)}`;
+    text = notify ? `with written as (${insert} returning 1)\n${NOTIFY_IF_WRITTEN}` : insert;
+    statements.set(key, text);
+  }
+  return text;
+}
 
-const outboxParams = (rows: readonly OutboxRow[]) => [
-  rows.map((r) => r.id),
-  rows.map((r) => r.subject),
-  rows.map((r) => r.payload),
-  rows.map((r) => r.headers),
-];
+const outboxParams = (rows: readonly OutboxRow[]) =>
+  rows.length > MAX_VALUES_ROWS
+    ? [
+        rows.map((r) => r.id),
+        rows.map((r) => r.subject),
+        rows.map((r) => r.payload),
+        rows.map((r) => r.headers),
+      ]
+    : rows.flatMap((r) => [r.id, r.subject, r.payload, r.headers]);
 
 async function insertRows(em: EntityManager, rows: readonly OutboxRow[], notify = true): Promise<void> {
   if (rows.length === 0) return;
   // One statement: the rows and (unless the caller publishes them itself) the relay's wake-up.
   // Nobody reads its result, so in a transaction it travels with the next statement, usually
   // the COMMIT.
-  await queryUnread(em, notify ? WRITE_AND_NOTIFY : WRITE_ONLY, outboxParams(rows));
+  await queryUnread(em, writeStatement(rows.length, notify), outboxParams(rows));
 }

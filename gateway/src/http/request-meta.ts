@@ -1,6 +1,6 @@
 // What the gateway knows about a request before GraphQL sees it: its id, its W3C trace
 // context and the client's address. Made once per HTTP request and looked up by the request.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { activeSpanContext } from '../../../shared/observability/tracing.ts';
 
@@ -31,7 +31,7 @@ export function requestMeta(req: IncomingMessage, trustedProxyHops: number): Req
       // The request's server span when tracing is on (it continues the client's traceparent).
       trace: activeTrace() ??
         parseTraceparent(header(req, 'traceparent')) ?? {
-          traceId: randomBytes(16).toString('hex'),
+          traceId: randomHex(16),
           flags: '01',
         },
       clientAddress: clientAddress(req, trustedProxyHops),
@@ -69,7 +69,22 @@ export function parseTraceparent(value: string | undefined): TraceContext | unde
 
 /** The `traceparent` for a call the gateway makes: the same trace, a new span id. */
 export function childTraceparent(trace: TraceContext): string {
-  return `00-${trace.traceId}-${randomBytes(8).toString('hex')}-${trace.flags}`;
+  return `00-${trace.traceId}-${randomHex(8)}-${trace.flags}`;
+}
+
+/**
+ * Random bytes for ids, drawn from a pool that one call to the CSPRNG fills for many of them (as
+ * node's randomUUID does) instead of one call per id: every subgraph call takes a span id.
+ */
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  used += bytes;
+  return pool.toString('hex', used - bytes, used);
 }
 
 /**
