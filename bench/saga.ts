@@ -11,10 +11,10 @@ import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import path from 'node:path';
 import { REPO_ROOT } from '../scripts/lib/services.ts';
-import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
+import { natsAdminOptions } from '../test/support/system.ts';
 import { Client } from '../e2e/support/client.ts';
 import { markdown, percentile } from './lib/report.ts';
-import { sleep, startBenchSystem } from './lib/system.ts';
+import { sleep, startBenchSystem, type BenchSystem } from './lib/system.ts';
 import { cpuBetween, sampleCpu, type CpuUsage } from './lib/cpu.ts';
 import {
   openShop,
@@ -25,6 +25,7 @@ import {
   type Shop,
 } from './lib/open-loop.ts';
 import { pgActivityBetween, samplePgActivity } from './lib/pg-activity.ts';
+import { natsTrafficPer, sampleNatsTraffic } from './lib/nats-traffic.ts';
 
 interface PhaseResult {
   readonly phase: Phase;
@@ -245,7 +246,7 @@ function cpuTable(results: readonly PhaseResult[], usage: readonly CpuUsage[]): 
 async function main(): Promise<void> {
   const phases = parsePhases(process.argv.slice(2), DEFAULT_PHASES);
   console.log('starting the system ...');
-  let system: TestSystem | undefined;
+  let system: BenchSystem | undefined;
   const stop = () => void system?.dispose().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   try {
@@ -280,12 +281,20 @@ async function main(): Promise<void> {
     const results: PhaseResult[] = [];
     const usage: CpuUsage[] = [];
     const pgRows: string[][] = [];
+    const natsRows: string[] = [];
     for (const phase of phases) {
       console.log(`phase ${phase.rate} orders/s for ${phase.seconds} s ...`);
       const [before, pgBefore] = [await sampleCpu(system), await samplePgActivity(system)];
+      const natsBefore = await sampleNatsTraffic(system.natsMonitorUrl);
       const result = await runPhase(phase, shop, tracker);
       results.push(result);
       usage.push(cpuBetween(before, await sampleCpu(system)));
+      const nats = natsTrafficPer(
+        natsBefore,
+        await sampleNatsTraffic(system.natsMonitorUrl),
+        result.confirmed,
+      );
+      if (nats) natsRows.push(`${nats.in.toFixed(1)} in, ${nats.out.toFixed(1)} out at ${phase.rate}/s`);
       await sleep(2000);
       const activity = pgActivityBetween(pgBefore, await samplePgActivity(system));
       const perOrder = (n: number) => (n / result.confirmed).toFixed(1);
@@ -306,6 +315,10 @@ async function main(): Promise<void> {
     results.forEach((r, i) =>
       console.log(`PostgreSQL per confirmed order at ${r.phase.rate}/s: ${pgRows[i]!.join(', ')}`),
     );
+    if (natsRows.length > 0)
+      console.log(
+        `NATS messages per confirmed order (the bench's own nats-server; its status-event subscription included): ${natsRows.join('; ')}`,
+      );
     results.forEach((r, i) => {
       const { ended, otherBackends } = usage[i]!;
       const total = sagaTotal(usage[i]!);

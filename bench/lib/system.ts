@@ -23,20 +23,25 @@ export const BENCH_ENV = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 } as const;
 
+/** A bench's system; with a nats-server of its own, that server's monitoring endpoint. */
+export type BenchSystem = TestSystem & { readonly natsMonitorUrl?: string };
+
 /**
  * `BENCH_NATS=own` runs the system on a nats-server of its own (started here, stopped with the
  * system) rather than the one at NATS_URL: on a machine where others use that one, its CPU
- * time is then the system's alone.
+ * time is then the system's alone, and its message counters (natsMonitorUrl) too.
  */
-export async function startBenchSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+export async function startBenchSystem(options: TestSystemOptions = {}): Promise<BenchSystem> {
   const env = { ...BENCH_ENV, ...options.env };
   if (process.env.BENCH_NATS !== 'own') return startTestSystem({ ...options, env });
   const id = testId();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-nats-'));
+  const monitorPort = await freePort();
   const nats = await ensureInfrastructure({
     databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     natsUrl: `nats://127.0.0.1:${await freePort()}`,
     natsNamespace: id,
+    natsMonitorPort: monitorPort,
     dataDir,
   });
   const stopNats = async () => {
@@ -52,7 +57,8 @@ export async function startBenchSystem(options: TestSystemOptions = {}): Promise
       natsCredentials: nats.natsCredentials,
     });
     const dispose = () => system.dispose().finally(stopNats);
-    return { ...system, dispose, [Symbol.asyncDispose]: dispose };
+    const natsMonitorUrl = `http://127.0.0.1:${monitorPort}`;
+    return { ...system, natsMonitorUrl, dispose, [Symbol.asyncDispose]: dispose };
   } catch (err) {
     await stopNats();
     throw err;

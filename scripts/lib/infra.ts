@@ -29,6 +29,8 @@ export interface InfrastructureOptions {
   readonly natsNamespace?: string;
   /** The users' credentials for a started nats-server (default: generated), e.g. to restart one. */
   readonly natsCredentials?: NatsCredentials;
+  /** A started nats-server serves its monitoring endpoints on this loopback port (benchmarks count its messages). */
+  readonly natsMonitorPort?: number;
   /** Where started servers keep their data (default `<repo>/.data`): `postgres/`, `nats/`. */
   readonly dataDir?: string;
   /** Progress lines ("started PostgreSQL on ..."); servers' own output is kept for errors only. */
@@ -100,6 +102,7 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
         namespace: options.natsNamespace ?? '',
         credentials: options.natsCredentials,
         timeoutMs,
+        monitorPort: options.natsMonitorPort,
       });
       started.push(nats);
       natsCredentials = nats.credentials;

@@ -48,6 +48,8 @@ export interface NatsServerOptions {
   readonly credentials?: NatsCredentials;
   /** How long it may take to answer (default 30 s). */
   readonly timeoutMs?: number;
+  /** Serves the monitoring endpoints (/varz, /connz) on this loopback port; default none. */
+  readonly monitorPort?: number;
 }
 
 export interface StartedNats extends Started {
@@ -70,7 +72,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Start
 
   const host = address.host === 'localhost' ? '127.0.0.1' : address.host;
   const config = path.join(dataDir, 'nats-server.conf');
-  await writeFile(config, localNatsConfig(version, options.namespace));
+  await writeFile(config, localNatsConfig(version, options.namespace, options.monitorPort));
   const args = ['-c', config, '-a', host, '-p', String(address.port), '-js', '-sd', dir];
   // The configuration names the passwords' variables; the values only live in this process
   // and the server's environment.
@@ -128,9 +130,14 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Start
  * The configuration of a nats-server started here (listen address and store come as flags):
  * a user per process with the permissions of nats/permissions.ts for the namespace.
  */
-function localNatsConfig([major, minor]: [number, number, number], namespace: string): string {
+function localNatsConfig(
+  [major, minor]: [number, number, number],
+  namespace: string,
+  monitorPort: number | undefined,
+): string {
   const lines = ['# written by scripts/lib/nats-server.ts'];
   // sync_interval exists only in a config file, and only from 2.10 (2.9 rejects the key).
   if (major > 2 || (major === 2 && minor >= 10)) lines.push('jetstream {', '  sync_interval: always', '}');
+  if (monitorPort !== undefined) lines.push(`http: 127.0.0.1:${monitorPort}`);
   return `${lines.join('\n')}\n${authorizationConfig(namespace)}`;
 }

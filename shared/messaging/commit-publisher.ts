@@ -12,12 +12,11 @@
 // later commit is the first one this process hears of. Rows written by other processes, or by
 // code that does not reserve a slot, are published by the relay, which sees a row only once it
 // has committed and sends what it sees in commit order (see outbox-relay.ts).
-import { headers as natsHeaders } from '@nats-io/nats-core';
-import { jetstream } from '@nats-io/jetstream';
 import type { Logger } from '../logger.ts';
 import type { NatsConnection } from './nats.ts';
 import type { OutboxRow } from './outbox.ts';
 import { qualify } from './topology.ts';
+import { streamPublisherFor, type StreamPublisher } from './stream-publisher.ts';
 
 /** A place in line for one transaction's rows, taken before it commits. */
 export interface PublishSlot {
@@ -38,7 +37,7 @@ export interface CommitPublisherOptions {
 
 export class CommitPublisher {
   readonly #options: CommitPublisherOptions;
-  readonly #js;
+  readonly #publisher: StreamPublisher;
   /** Settles when the last slot taken has sent its rows (or had none to send). */
   #tail: Promise<void> = Promise.resolve();
   /** Row ids sent and not yet acknowledged: the relay must not send them too. */
@@ -48,7 +47,7 @@ export class CommitPublisher {
 
   constructor(options: CommitPublisherOptions) {
     this.#options = options;
-    this.#js = jetstream(options.nats);
+    this.#publisher = streamPublisherFor(options.nats);
   }
 
   reserve(): PublishSlot {
@@ -90,14 +89,11 @@ export class CommitPublisher {
     const { namespace, logger } = this.#options;
     const acks = rows.map((row) => {
       this.#inFlight.add(row.id);
-      const h = natsHeaders();
-      for (const [key, value] of Object.entries(JSON.parse(row.headers) as Record<string, string>)) {
-        h.set(key, value);
-      }
-      return this.#js.publish(qualify(namespace, row.subject), row.payload, {
-        msgID: row.id,
-        headers: h,
-        timeout: 5000,
+      return this.#publisher.publish({
+        subject: qualify(namespace, row.subject),
+        payload: row.payload,
+        msgId: row.id,
+        headers: JSON.parse(row.headers) as Record<string, string>,
       });
     });
     void Promise.allSettled(acks).then((results) => {

@@ -35,6 +35,7 @@ export async function connectNats(
     // logged where they are caught, so the extra trace buys nothing.
     noAsyncTraces: true,
   });
+  if (credentials) inboxPrefixes.set(nc, inboxPrefix(credentials.user));
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
@@ -43,6 +44,13 @@ export async function connectNats(
     }
   })().catch(() => undefined);
   return nc;
+}
+
+const inboxPrefixes = new WeakMap<NatsConnection, string>();
+
+/** The prefix of the inboxes `nc` may subscribe to (its user's, or the default for a connection without one). */
+export function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return inboxPrefixes.get(nc);
 }
 
 /** `nats://a:4222,nats://b:4222` → its servers (the client itself takes a list, not this form). */

@@ -1,10 +1,9 @@
 // One pass of the outbox relay: take the lead if no other relay has it, delete what was
 // published, read the next rows in order and publish them (see outbox-relay.ts).
 import type pg from 'pg';
-import { headers as natsHeaders } from '@nats-io/nats-core';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { CommitPublisher } from './commit-publisher.ts';
 import { qualify } from './topology.ts';
+import type { StreamPublisher } from './stream-publisher.ts';
 import type { RelayConnection } from './outbox-relay-connection.ts';
 
 const RELAY_LOCK_KEY = 7_263_102;
@@ -20,7 +19,7 @@ interface OutboxRow {
 
 export interface RelayPassState {
   readonly connection: RelayConnection;
-  readonly js: JetStreamClient;
+  readonly streams: StreamPublisher;
   readonly namespace: string;
   readonly publisher?: CommitPublisher;
   /** Rows this relay has published and not yet deleted. */
@@ -75,15 +74,14 @@ async function pass(
   if (rows.length === 0) return { published: 0, more: false };
   // Sent in order on one connection, so the stream stores them in order.
   await Promise.all(
-    rows.map((row) => {
-      const h = natsHeaders();
-      for (const [key, value] of Object.entries(row.headers ?? {})) h.set(key, value);
-      return state.js.publish(qualify(state.namespace, row.subject), JSON.stringify(row.payload), {
-        msgID: row.id,
-        headers: h,
-        timeout: 5000,
-      });
-    }),
+    rows.map((row) =>
+      state.streams.publish({
+        subject: qualify(state.namespace, row.subject),
+        payload: JSON.stringify(row.payload),
+        msgId: row.id,
+        headers: row.headers,
+      }),
+    ),
   );
   // Deleted by the next pass: if this process dies first, they are published again with the
   // same Nats-Msg-Id and JetStream drops the copies. A full batch means more is waiting.

@@ -23,7 +23,6 @@
 // database away the connection is lost, and with it the leadership (the server ends the session
 // and its lock): the relay opens a new connection, takes the lock again if no standby has, and
 // carries on from the rows still there (deleting first what it had published).
-import { jetstream } from '@nats-io/jetstream';
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../service/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
@@ -31,6 +30,7 @@ import type { CommitPublisher } from './commit-publisher.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { createRelayConnection } from './outbox-relay-connection.ts';
 import { relayBatch, type RelayPassState } from './outbox-relay-pass.ts';
+import { streamPublisherFor } from './stream-publisher.ts';
 
 /**
  * The safety net behind LISTEN/NOTIFY (only a wake-up hint) and the commit publisher (which
@@ -73,7 +73,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const connection = createRelayConnection({ ...options, onNotification: () => wakeUp.signal() });
   const state: RelayPassState = {
     connection,
-    js: jetstream(options.nats),
+    streams: streamPublisherFor(options.nats),
     namespace: options.namespace,
     publisher: options.publisher,
     unconfirmedDelete: [],
