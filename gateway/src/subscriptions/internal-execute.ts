@@ -9,7 +9,7 @@
 // subscriber's context (its token: the subgraphs decide what it may see), and errors are shaped
 // as Apollo Server shapes them for a client (the gateway's formatter, one SUBGRAPH_UNAVAILABLE per
 // subgraph).
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ApolloGateway } from '@apollo/gateway';
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import {
@@ -85,10 +85,13 @@ export function createInternalExecute(options: InternalExecuteOptions): Execute 
     if (!schema) throw new Error('the supergraph schema is not loaded');
     const { document, operation, queryHash, errors } = prepared(schema, query);
     if (!operation || errors.length > 0) return { errors: format(errors, options.formatError) };
+    // The trace id is the request id's hex digits: as unique, and randomUUID draws from a
+    // buffer of entropy where randomBytes asks the system each time.
+    const requestId = randomUUID();
     const context: GatewayContext = {
       identity,
-      requestId: randomUUID(),
-      trace: { traceId: randomBytes(16).toString('hex'), flags: '01' },
+      requestId,
+      trace: { traceId: requestId.replaceAll('-', ''), flags: '01' },
       logger: options.logger,
     };
     const requestContext: GatewayGraphQLRequestContext<GatewayContext> = {
