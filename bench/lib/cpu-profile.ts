@@ -1,7 +1,9 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time by function and by file (or
 // package), the top entries with their share of the samples. `node bench/lib/cpu-profile.ts
-// <file.cpuprofile> [--top 25] [--last SECONDS]`: `--last` keeps only the samples of the profile's
-// last seconds (a bench's final round, not the process's start-up). Idle and GC time are shown as
+// <file.cpuprofile> [--top 25] [--last SECONDS] [--from SECONDS] [--to SECONDS] [--timeline]`:
+// `--last` keeps only the samples of the profile's last seconds (a bench's final round, not the
+// process's start-up); `--from`/`--to` keep those between two times counted from the profile's
+// start (one phase of a bench); `--timeline` prints the busy time of each 5 s, to find them. Idle and GC time are shown as
 // V8 names them ("(idle)", "(garbage collector)"); the shares are of the time sampled less idle.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -42,7 +44,13 @@ function top(totals: Map<string, number>, all: number, count: number): string[][
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' }, last: { type: 'string' } },
+    options: {
+      top: { type: 'string', default: '25' },
+      last: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      timeline: { type: 'boolean', default: false },
+    },
   });
   if (positionals.length !== 1) throw new Error('usage: cpu-profile.ts <file.cpuprofile> [--top N]');
   const profile = JSON.parse(await readFile(positionals[0]!, 'utf8')) as Profile;
@@ -52,17 +60,25 @@ async function main(): Promise<void> {
   let all = 0;
   let idle = 0;
   // Sample times are the running sum of the deltas from the profile's start (µs).
-  const from = values.last === undefined ? -Infinity : profile.endTime - Number(values.last) * 1e6;
-  let at = profile.endTime - profile.timeDeltas.reduce((a, b) => a + b, 0);
+  const start = profile.endTime - profile.timeDeltas.reduce((a, b) => a + b, 0);
+  const from = Math.max(
+    values.last === undefined ? -Infinity : profile.endTime - Number(values.last) * 1e6,
+    values.from === undefined ? -Infinity : start + Number(values.from) * 1e6,
+  );
+  const to = values.to === undefined ? Infinity : start + Number(values.to) * 1e6;
+  const busyBySlot: number[] = [];
+  let at = start;
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
     at += delta;
-    if (at < from) return;
+    if (at < from || at > to) return;
     const frame = byId.get(id)!.callFrame;
     if (frame.functionName === '(idle)') {
       idle += delta;
       return;
     }
+    const slot = Math.floor((at - start) / 5e6);
+    busyBySlot[slot] = (busyBySlot[slot] ?? 0) + delta;
     const where = owner(frame.url);
     const name = `${frame.functionName || '(anonymous)'} ${where}:${frame.lineNumber + 1}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + delta);
@@ -71,6 +87,11 @@ async function main(): Promise<void> {
   });
   const count = Number(values.top);
   console.log(`${(all / 1e6).toFixed(1)} s busy, ${(idle / 1e6).toFixed(1)} s idle\n`);
+  if (values.timeline) {
+    const rows = Array.from(busyBySlot, (us, slot) => [`${slot * 5}`, ((us ?? 0) / 1e6).toFixed(2)]);
+    console.log(markdown(['from s', 'busy s of 5'], rows));
+    console.log('');
+  }
   console.log(markdown(['package or file', 'self ms', '%'], top(byOwner, all, count)));
   console.log('');
   console.log(markdown(['function', 'self ms', '%'], top(byFunction, all, count)));

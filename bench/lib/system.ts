@@ -83,10 +83,25 @@ export async function registerCustomers(client: Client, count: number): Promise<
   const tokens: string[] = [];
   while (tokens.length < count) {
     const batch = Math.min(10, count - tokens.length);
-    const customers = await Promise.all(Array.from({ length: batch }, () => client.registerCustomer()));
+    const customers = await Promise.all(Array.from({ length: batch }, () => registerCustomer(client)));
     tokens.push(...customers.map((c) => c.token));
   }
   return tokens;
+}
+
+/**
+ * One customer; on a machine shared with other work the users database may answer too late
+ * (SERVICE_UNAVAILABLE): the registration is tried again, as a client would.
+ */
+async function registerCustomer(client: Client): ReturnType<Client['registerCustomer']> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await client.registerCustomer();
+    } catch (err) {
+      if (attempt === 5 || !String(err).includes('SERVICE_UNAVAILABLE')) throw err;
+      await sleep(1000);
+    }
+  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

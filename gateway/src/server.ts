@@ -69,6 +69,8 @@ interface GatewayParts {
 /** Apollo started on the supergraph, with what it holds open. */
 interface StartedApollo {
   readonly apollo: ApolloServer<GatewayContext>;
+  /** Apollo's gateway: subscriptions run their queries on its executor. */
+  readonly gateway: ApolloGateway;
   readonly nats: NatsConnection;
   /** The supergraph's API schema, once loaded. */
   readonly apiSchema: () => GraphQLSchema | undefined;
@@ -89,7 +91,8 @@ export async function startGateway(
   let ready = true;
   const verifyToken = dependencies.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl);
   const subscriptions: Subscriptions = createSubscriptions({
-    apollo,
+    gateway: started.gateway,
+    formatError: createGatewayErrorFormatter(logger),
     schema: started.apiSchema,
     nats: started.nats,
     namespace: config.natsNamespace,
@@ -176,6 +179,7 @@ async function startApollo(
 ): Promise<StartedApollo> {
   let nats: NatsConnection | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
+  let gateway: ApolloGateway | undefined;
   let apiSchema: GraphQLSchema | undefined;
   let closeSubgraphs = async () => {};
   let started = false;
@@ -192,7 +196,7 @@ async function startApollo(
     nats = await connectNats(config.natsServers, config.service, logger, config.natsCredentials);
     const routing = createSubgraphRouting(config, logger, parts.gatewayMetrics, parts.breakers);
     closeSubgraphs = routing.close;
-    const gateway = new ApolloGateway({
+    gateway = new ApolloGateway({
       supergraphSdl,
       experimental_approximateQueryPlanStoreMiB: config.cacheMiB,
       logger: logger.child({ component: 'apollo-gateway' }),
@@ -208,7 +212,7 @@ async function startApollo(
     await release();
     throw err;
   }
-  return { apollo, nats, apiSchema: () => apiSchema, release };
+  return { apollo, gateway: gateway!, nats, apiSchema: () => apiSchema, release };
 }
 
 function createApollo(

@@ -18,7 +18,8 @@ import type { ServiceHeaders } from '../../../shared/auth/service-identity.ts';
 import { traceHeaders } from '../../../shared/observability/tracing.ts';
 import { childTraceparent } from '../http/request-meta.ts';
 import { InFlightCalls } from './in-flight.ts';
-import { isRead, type FailoverListener, type SubgraphInstance, type SubgraphInstances } from './instances.ts';
+import { isRead, type FailoverListener, type SubgraphInstances } from './instances.ts';
+import { sendToSubgraph } from './send.ts';
 import { copyResponse, fetchKey, mayShare, type SubgraphResponse } from './shared-fetch.ts';
 import { SubgraphUnavailableError, type UnavailableReason } from './unavailable.ts';
 
@@ -48,22 +49,10 @@ export function createDataSource(options: DataSourceOptions): RemoteGraphQLDataS
 class GuardedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly guard: DataSourceOptions;
   private readonly inFlight = new InFlightCalls<SubgraphResponse>(copyResponse);
-  /** The instance each call in progress goes to; willSendRequest points the request there. */
-  private readonly targets = new WeakMap<ProcessOptions, SubgraphInstance>();
 
   constructor(options: DataSourceOptions) {
     super({ url: options.instances.instances[0]!.url, fetcher: options.fetcher });
     this.guard = options;
-  }
-
-  override async willSendRequest(options: ProcessOptions): Promise<void> {
-    const target = this.targets.get(options);
-    // RemoteGraphQLDataSource addressed the request to the first instance; this call's goes here.
-    if (target && options.request.http) options.request.http = { ...options.request.http, url: target.url };
-    const http = options.request.http;
-    if (!http) return;
-    const all = { ...requestHeaders(options.context), ...(await this.credentials(options.context)) };
-    for (const [header, value] of Object.entries(all)) http.headers.set(header, value);
   }
 
   override async process(options: ProcessOptions): Promise<SubgraphResponse> {
@@ -91,10 +80,11 @@ class GuardedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const { instances, onUnavailable, onFailover } = this.guard;
     try {
       return await instances.call(
-        (instance) => {
-          this.targets.set(options, instance);
-          return super.process(options);
-        },
+        async (instance) =>
+          sendToSubgraph(this, instance.url, options, {
+            ...requestHeaders(options.context),
+            ...(await this.credentials(options.context)),
+          }),
         isRead(options),
         onFailover,
       );

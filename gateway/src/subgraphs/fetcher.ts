@@ -87,16 +87,17 @@ class CallTimedOut extends Error {
 class SubgraphAnswer implements FetcherResponse {
   readonly url: string;
   readonly status: number;
-  readonly headers: FetcherHeaders;
+  readonly headers: AnswerHeaders;
   readonly #text: string;
   readonly redirected = false;
   readonly bodyUsed = false;
   readonly statusText = '';
 
-  constructor(url: string, status: number, headers: IncomingHttpHeaders | FetcherHeaders, text: string) {
+  constructor(url: string, status: number, headers: IncomingHttpHeaders | AnswerHeaders, text: string) {
     this.url = url;
     this.status = status;
-    this.headers = headers instanceof Headers ? headers : toHeaders(headers as IncomingHttpHeaders);
+    this.headers =
+      headers instanceof AnswerHeaders ? headers : new AnswerHeaders(headers as IncomingHttpHeaders);
     this.#text = text;
   }
 
@@ -121,11 +122,54 @@ class SubgraphAnswer implements FetcherResponse {
   }
 }
 
-function toHeaders(raw: IncomingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+/**
+ * An answer's headers as read (content-type, cache-control), over what undici parsed: a WHATWG
+ * Headers per answer validated and copied every header for those two reads. Names are lower
+ * case (as undici gives them); a repeated header reads as its values joined by ", ".
+ */
+class AnswerHeaders implements FetcherHeaders {
+  readonly #values = new Map<string, string>();
+
+  constructor(raw: IncomingHttpHeaders) {
+    for (const [name, value] of Object.entries(raw)) {
+      if (value !== undefined) this.#values.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
   }
-  return headers;
+
+  get(name: string): string | null {
+    return this.#values.get(name.toLowerCase()) ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.#values.has(name.toLowerCase());
+  }
+
+  set(name: string, value: string): void {
+    this.#values.set(name.toLowerCase(), value);
+  }
+
+  append(name: string, value: string): void {
+    const before = this.get(name);
+    this.set(name, before === null ? value : `${before}, ${value}`);
+  }
+
+  delete(name: string): void {
+    this.#values.delete(name.toLowerCase());
+  }
+
+  entries(): MapIterator<[string, string]> {
+    return this.#values.entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.#values.keys();
+  }
+
+  values(): MapIterator<string> {
+    return this.#values.values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.#values.entries();
+  }
 }

@@ -1,20 +1,19 @@
 // Live order subscriptions served by the gateway itself (@apollo/gateway cannot execute
 // subscriptions): one engine, two transports (graphql-ws on /graphql, graphql-sse on
 // /graphql/stream). Each event runs the client's selection as a query through this gateway's
-// own Apollo Server, as the subscriber, so any field of the supergraph can be selected.
-import { randomBytes, randomUUID } from 'node:crypto';
+// own executor, as the subscriber, so any field of the supergraph can be selected.
 import type { Server } from 'node:http';
-import type { ApolloServer } from '@apollo/server';
+import type { ApolloGateway } from '@apollo/gateway';
 import type { QueryLimits } from '../limits/query-limits.ts';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { TokenVerifier } from '../../../shared/auth/identity.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { NatsConnection } from '../../../shared/messaging/nats.ts';
 import type { Metrics } from '../../../shared/observability/metrics.ts';
-import type { GatewayContext } from '../auth/context.ts';
 import type { RateLimiter } from '../limits/rate-limit.ts';
 import { CompiledSubscriptions } from './compiled-cache.ts';
-import { SubscriptionEngine, type Execute } from './engine.ts';
+import { SubscriptionEngine } from './engine.ts';
+import { createInternalExecute } from './internal-execute.ts';
 import { createSubscriptionMetrics } from './metrics.ts';
 import { SubscriptionQuota } from './quota.ts';
 import { createSseHandler, SSE_PATH } from './sse.ts';
@@ -43,7 +42,10 @@ export interface SubscriptionSettings {
 }
 
 export interface SubscriptionOptions {
-  readonly apollo: ApolloServer<GatewayContext>;
+  /** Runs the engine's queries (internal-execute.ts). */
+  readonly gateway: Pick<ApolloGateway, 'executor'>;
+  /** Apollo Server's formatError, which shapes those queries' errors too. */
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly schema: () => GraphQLSchema | undefined;
   readonly nats: NatsConnection;
   readonly namespace: string;
@@ -71,22 +73,12 @@ export interface Subscriptions {
 
 export function createSubscriptions(options: SubscriptionOptions): Subscriptions {
   const logger = options.logger.child({ component: 'subscriptions' });
-  const execute: Execute = async (query, variables, identity, operationName) => {
-    const response = await options.apollo.executeOperation<Record<string, unknown>>(
-      { query, variables: { ...variables }, operationName },
-      {
-        contextValue: {
-          identity,
-          requestId: randomUUID(),
-          trace: { traceId: randomBytes(16).toString('hex'), flags: '01' },
-          logger,
-        },
-      },
-    );
-    if (response.body.kind !== 'single') throw new Error('an incremental response to a subscription event');
-    const { data, errors } = response.body.singleResult;
-    return { data, ...(errors ? { errors } : {}) };
-  };
+  const execute = createInternalExecute({
+    gateway: options.gateway,
+    schema: options.schema,
+    formatError: options.formatError,
+    logger,
+  });
   const engine = new SubscriptionEngine({
     nats: options.nats,
     namespace: options.namespace,
