@@ -1,7 +1,7 @@
 // Subscriptions compiled once per text: parsing, validating and rewriting a subscription was the
 // largest part of the gateway's own CPU in opening one, and clients send the same few texts
-// (only the order id in the variables changes). Apollo Server keeps its own document cache for
-// the queries the engine then runs; this is the same idea for the subscription itself.
+// (only the order id in the variables changes). internal-execute.ts keeps the same kind of cache
+// for the queries the engine then runs; this is the same idea for the subscription itself.
 import type { GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { QueryLimits } from '../limits/query-limits.ts';

@@ -1,7 +1,8 @@
 // The current state a subscription starts with, read for several orders in one query.
 //
 // Reading one order's current state is a whole query through the supergraph: the gateway's
-// request pipeline, then a fetch from orders and one from each subgraph the selection reaches.
+// executor (internal-execute.ts), then a fetch from orders and one from each subgraph the
+// selection reaches.
 // When many subscriptions start at once (a restarted gateway, every client reconnecting), reads
 // that ask the same thing of different orders, with the same rights, are sent as one query:
 //

@@ -47,6 +47,14 @@ interface Prepared {
   /** Apollo Server's key for the text (the executor's plan cache is keyed by it). */
   readonly queryHash: string;
   readonly errors: readonly GraphQLError[];
+  /**
+   * The text's first execution, while it runs. The executor looks its plan cache up
+   * asynchronously and plans synchronously on a miss, so every execution of a new text that
+   * starts before the first has stored its plan plans it again: in a reconnect storm, hundreds
+   * of times. The others wait for the first instead.
+   */
+  first?: Promise<unknown> | undefined;
+  planned?: boolean;
 }
 
 /**
@@ -83,7 +91,8 @@ export function createInternalExecute(options: InternalExecuteOptions): Execute 
   return async (query, variables, identity, operationName) => {
     const schema = options.schema();
     if (!schema) throw new Error('the supergraph schema is not loaded');
-    const { document, operation, queryHash, errors } = prepared(schema, query);
+    const entry = prepared(schema, query);
+    const { document, operation, queryHash, errors } = entry;
     if (!operation || errors.length > 0) return { errors: format(errors, options.formatError) };
     // The trace id is the request id's hex digits: as unique, and randomUUID draws from a
     // buffer of entropy where randomBytes asks the system each time.
@@ -112,7 +121,7 @@ export function createInternalExecute(options: InternalExecuteOptions): Execute 
     };
     let result: Awaited<ReturnType<ApolloGateway['executor']>>;
     try {
-      result = await options.gateway.executor(requestContext);
+      result = await runPlannedOnce(entry, () => options.gateway.executor(requestContext));
     } catch (err) {
       return { errors: format([err], options.formatError) };
     }
@@ -120,6 +129,26 @@ export function createInternalExecute(options: InternalExecuteOptions): Execute 
     if (result.errors?.length) return { ...shaped, errors: format(result.errors, options.formatError) };
     return shaped;
   };
+}
+
+/** Runs `execute`; the first run of a text alone, the others once it has planned (see Prepared.first). */
+export async function runPlannedOnce<T>(
+  entry: Pick<Prepared, 'first' | 'planned'>,
+  execute: () => Promise<T>,
+): Promise<T> {
+  while (entry.first) await entry.first;
+  if (entry.planned) return execute();
+  entry.planned = true;
+  const run = execute();
+  const first = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  entry.first = first;
+  void first.then(() => {
+    if (entry.first === first) entry.first = undefined;
+  });
+  return run;
 }
 
 function prepare(schema: GraphQLSchema, query: string): Prepared {
