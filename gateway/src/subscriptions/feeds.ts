@@ -3,7 +3,7 @@
 import type { Subscription } from '@nats-io/nats-core';
 import type { Identity } from '../../../shared/auth/identity.ts';
 import { rightsScope } from '../../../shared/auth/policies.ts';
-import { stableJson } from './first-state.ts';
+import { stableJson } from './stable-json.ts';
 import { LiveStream } from './live-stream.ts';
 import type { Transport } from './metrics.ts';
 import type { PreparedSubscription } from './operation.ts';

@@ -29,6 +29,7 @@ import type { Identity } from '../../../shared/auth/identity.ts';
 import { rightsScope } from '../../../shared/auth/policies.ts';
 import type { Execute, LiveResult } from './engine.ts';
 import type { PreparedSubscription } from './operation.ts';
+import { stableJson } from './stable-json.ts';
 
 /** Orders read by one query, at most (the gateway's query limits may allow fewer). */
 export const MAX_BATCH = 16;
@@ -210,12 +211,4 @@ function memberResult(result: LiveResult, alias: string, responseKey: string): L
     data: { [responseKey]: result.data?.[alias] ?? null },
     ...(errors.length > 0 ? { errors } : {}),
   };
-}
-
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 }
