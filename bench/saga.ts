@@ -243,6 +243,30 @@ function cpuTable(results: readonly PhaseResult[], usage: readonly CpuUsage[]): 
   return markdown(['target/s', 'total', ...groups, 'notifications (not in total)'], rows);
 }
 
+/** Write system calls per confirmed order by process, over the same windows as `cpuTable`. */
+function writesTable(results: readonly PhaseResult[], usage: readonly CpuUsage[]): string {
+  const groups = [...new Set(usage.flatMap((u) => Object.keys(u.writesByGroup)))]
+    .filter((g) => !NOTIFICATIONS_GROUPS.has(g) && g !== 'other')
+    .sort((a, b) => Number(a.startsWith('pg:')) - Number(b.startsWith('pg:')) || a.localeCompare(b));
+  const perOrder = (n: number, r: PhaseResult) => (n / r.confirmed).toFixed(1);
+  const rows = results.map((r, i) => {
+    const w = usage[i]!.writesByGroup;
+    return [
+      String(r.phase.rate),
+      perOrder(
+        groups.reduce((sum, g) => sum + (w[g] ?? 0), 0),
+        r,
+      ),
+      ...groups.map((g) => perOrder(w[g] ?? 0, r)),
+      perOrder(
+        [...NOTIFICATIONS_GROUPS].reduce((sum, g) => sum + (w[g] ?? 0), 0),
+        r,
+      ),
+    ];
+  });
+  return markdown(['target/s', 'total', ...groups, 'notifications (not in total)'], rows);
+}
+
 async function main(): Promise<void> {
   const phases = parsePhases(process.argv.slice(2), DEFAULT_PHASES);
   console.log('starting the system ...');
@@ -312,6 +336,10 @@ async function main(): Promise<void> {
       '\nCPU ms per confirmed order, by process (pg:<database> = its backends, pg:server = the postmaster and its helpers; this bench client not included; the notifications subgraph and its database on their own, not in the total)\n',
     );
     console.log(cpuTable(results, usage));
+    console.log(
+      '\nwrite system calls per confirmed order, by process (on loopback each one also runs the receiving side and wakes it: much of what a message or statement costs)\n',
+    );
+    console.log(writesTable(results, usage));
     results.forEach((r, i) =>
       console.log(`PostgreSQL per confirmed order at ${r.phase.rate}/s: ${pgRows[i]!.join(', ')}`),
     );

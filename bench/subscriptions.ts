@@ -188,11 +188,11 @@ async function gatewayMemory(system: TestSystem): Promise<{ rss: number; heap: n
   return { rss: median(samples.map((s) => s.rss)), heap: median(samples.map((s) => s.heap)), gc };
 }
 
-async function gatewayMetric(system: TestSystem, name: string): Promise<number> {
+async function gatewayMetric(system: TestSystem, name: string, label = ''): Promise<number> {
   const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
   return text
     .split('\n')
-    .filter((l) => l.startsWith(name))
+    .filter((l) => l.startsWith(name) && l.includes(label))
     .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
@@ -253,17 +253,23 @@ function openFileLimit(): number {
   }
 }
 
-/** CPU ms of the gateway and of the whole system (services, PostgreSQL, NATS) while `run` runs. */
+/**
+ * CPU ms of the gateway and of the whole system (services, PostgreSQL, NATS) while `run` runs,
+ * and the gateway's write system calls (to clients and to subgraphs).
+ */
 async function measured<T>(
   run: () => Promise<T>,
-): Promise<{ result: T; gatewayMs: number; systemMs: number }> {
+): Promise<{ result: T; gatewayMs: number; systemMs: number; gatewayWrites: number }> {
   const before = await sampleCpu(system);
   const result = await run();
   const used = cpuBetween(before, await sampleCpu(system));
   const gateway = Object.entries(used.byGroup)
     .filter(([group]) => group.startsWith('gateway'))
     .reduce((sum, [, seconds]) => sum + seconds, 0);
-  return { result, gatewayMs: gateway * 1000, systemMs: used.total * 1000 };
+  const gatewayWrites = Object.entries(used.writesByGroup)
+    .filter(([group]) => group.startsWith('gateway'))
+    .reduce((sum, [, writes]) => sum + writes, 0);
+  return { result, gatewayMs: gateway * 1000, systemMs: used.total * 1000, gatewayWrites };
 }
 
 const started = performance.now();
@@ -350,6 +356,8 @@ try {
   const before = await gatewayMemory(system);
   const readsBefore = await gatewayMetric(system, 'gateway_subscription_first_state_reads_total');
   const queriesBefore = await gatewayMetric(system, 'gateway_subscription_first_state_queries_total');
+  const SUBGRAPH_CALLS = ['gateway_subgraph_fetches_total', 'shared="false"'] as const;
+  const callsBefore = await gatewayMetric(system, ...SUBGRAPH_CALLS);
   const subs = await measured(() =>
     clients.request<Opened>({ kind: 'subscribe', url, subscriptions: plan, concurrency: CONCURRENCY }),
   );
@@ -361,6 +369,7 @@ try {
   const reads = (await gatewayMetric(system, 'gateway_subscription_first_state_reads_total')) - readsBefore;
   const queries =
     (await gatewayMetric(system, 'gateway_subscription_first_state_queries_total')) - queriesBefore;
+  const subgraphCalls = (await gatewayMetric(system, ...SUBGRAPH_CALLS)) - callsBefore;
   const live = await gatewayMetric(system, 'gateway_live_subscriptions');
   // What holding them costs with nothing happening: keep-alive pings, timers.
   const idle = await measured(() => sleep(IDLE_MS));
@@ -421,7 +430,7 @@ try {
   const l = percentiles(latencies);
   const s = percentiles(streamLatencies);
   const sg = percentiles(streamGatewayLatencies);
-  const figures = (o: { result: Opened; gatewayMs: number; systemMs: number }) => {
+  const figures = (o: { result: Opened; gatewayMs: number; systemMs: number; gatewayWrites: number }) => {
     const p = percentiles(o.result.latencies);
     return {
       perSecond: (o.result.latencies.length / o.result.wallMs) * 1000,
@@ -429,6 +438,7 @@ try {
       p99: p.p99,
       gateway: o.gatewayMs / o.result.latencies.length,
       system: o.systemMs / o.result.latencies.length,
+      writes: o.gatewayWrites / o.result.latencies.length,
     };
   };
   const b = figures(bare);
@@ -439,7 +449,7 @@ try {
 Live subscriptions on one gateway (${SUBSCRIPTIONS} graphql-ws connections, one subscription each, over ${ORDERS} orders of ${CUSTOMERS} customers; ${CONCURRENCY} opening at a time, in random order)
 
 ${markdown(
-  ['opening one', 'per second', 'p50 ms', 'p99 ms', 'gateway CPU ms', 'system CPU ms'],
+  ['opening one', 'per second', 'p50 ms', 'p99 ms', 'gateway CPU ms', 'system CPU ms', 'gateway write calls'],
   (
     [
       ['bare connection (connect, init with token, ack)', b],
@@ -452,11 +462,12 @@ ${markdown(
     x.p99.toFixed(1),
     x.gateway.toFixed(2),
     x.system.toFixed(2),
+    x.writes.toFixed(2),
   ]),
 )}
   retried after a refusal (as a client reconnects): ${bare.result.retried} bare, ${subs.result.retried} subscriptions${subs.result.firstRefusal ? ` (first: ${subs.result.firstRefusal})` : ''}
   subscription / bare: gateway CPU ${ratio(o.gateway, b.gateway)}, system CPU ${ratio(o.system, b.system)}, time p50 ${ratio(o.p50, b.p50)}, opens/s ${ratio(b.perSecond, o.perSecond)} (target: ≤ 2×)
-  current states read: ${reads} for ${opened} subscriptions (${(reads / opened).toFixed(2)} each; subscribers of one group starting together share one), in ${queries} queries through the supergraph (one reads up to 16 orders of the same user)
+  current states read: ${reads} for ${opened} subscriptions (${(reads / opened).toFixed(2)} each; subscribers of one group starting together share one), in ${queries} queries through the supergraph (one reads up to 16 orders of the same user), which made ${subgraphCalls} subgraph calls (${(subgraphCalls / opened).toFixed(2)} per subscription)
   gateway memory before / after opening${before.gc && after.gc ? ' (after a forced full GC)' : ' (no forced GC: overstated)'}:  RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MiB, heap ${(before.heap / 2 ** 20).toFixed(1)} -> ${(after.heap / 2 ** 20).toFixed(1)} MiB
   gateway CPU with all ${opened} open and nothing happening: ${((idle.gatewayMs / IDLE_MS) * 100).toFixed(1)} % of a core (${IDLE_MS / 1000} s)
   per idle subscription:  RSS ${perSub(after.rss - before.rss)} (target ≤ 25 KB: ${(rssPer / 25).toFixed(2)} of it), heap ${perSub(after.heap - before.heap)}

@@ -12,14 +12,28 @@ import { readFile, readdir } from 'node:fs/promises';
 import type { TestSystem } from '../../test/support/system.ts';
 import { processCpuMs } from './process-cpu.ts';
 
-/** CPU seconds (user + system) by pid, and the group each pid counts toward. */
-export type CpuSample = ReadonlyMap<number, { readonly group: string; readonly seconds: number }>;
+/**
+ * CPU seconds (user + system) by pid, the group each pid counts toward, and the write system
+ * calls it has made (`syscw` of /proc/<pid>/io: write, writev, sendmsg ...). On loopback each
+ * write also runs the receiver's TCP path and wakes it, so writes are much of what a message or
+ * a statement costs, and their count does not move between machines.
+ */
+export type CpuSample = ReadonlyMap<
+  number,
+  { readonly group: string; readonly seconds: number; readonly writes: number }
+>;
 
 /** Other databases' backends: not part of the system, reported as an aside. */
 const OTHER = 'other';
 
 async function cpuOf(pid: number | string): Promise<number> {
   return ((await processCpuMs(Number(pid))) ?? 0) / 1000;
+}
+
+/** Write system calls made so far by `pid` (0 if /proc/<pid>/io cannot be read). */
+async function writesOf(pid: number | string): Promise<number> {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => '');
+  return Number(/^syscw: (\d+)$/m.exec(io)?.[1] ?? 0);
 }
 
 /** `postgres: [cluster: ]user database host(port) state`: a client backend and its database. */
@@ -48,18 +62,19 @@ function groupOf(cmdline: string, system: TestSystem): string | undefined {
 }
 
 export async function sampleCpu(system: TestSystem): Promise<CpuSample> {
-  const seconds = new Map<number, { group: string; seconds: number }>();
+  const seconds = new Map<number, { group: string; seconds: number; writes: number }>();
   const nodePids = new Set<number>();
   for (const p of system.processes) {
     if (!p.pid) continue;
     nodePids.add(p.pid);
-    seconds.set(p.pid, { group: p.id, seconds: await cpuOf(p.pid) });
+    seconds.set(p.pid, { group: p.id, seconds: await cpuOf(p.pid), writes: await writesOf(p.pid) });
   }
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry) || nodePids.has(Number(entry))) continue;
     const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
     const group = groupOf(cmdline.trim(), system);
-    if (group) seconds.set(Number(entry), { group, seconds: await cpuOf(entry) });
+    if (group)
+      seconds.set(Number(entry), { group, seconds: await cpuOf(entry), writes: await writesOf(entry) });
   }
   return seconds;
 }
@@ -68,6 +83,8 @@ export interface CpuUsage {
   /** CPU seconds used between the samples, by group: process id, `pg:<database>`, `pg:server`, `nats`. */
   readonly byGroup: Readonly<Record<string, number>>;
   readonly total: number;
+  /** Write system calls made between the samples, by group. */
+  readonly writesByGroup: Readonly<Record<string, number>>;
   /** Processes of the system that ended between the samples: their last CPU time is missing. */
   readonly ended: number;
   readonly otherBackends: number;
@@ -76,10 +93,12 @@ export interface CpuUsage {
 /** What was used between two samples (a process that started meanwhile counts from zero). */
 export function cpuBetween(before: CpuSample, after: CpuSample): CpuUsage {
   const byGroup: Record<string, number> = {};
+  const writesByGroup: Record<string, number> = {};
   let total = 0;
   let otherBackends = 0;
-  for (const [pid, { group, seconds }] of after) {
+  for (const [pid, { group, seconds, writes }] of after) {
     const used = Math.max(0, seconds - (before.get(pid)?.seconds ?? 0));
+    writesByGroup[group] = (writesByGroup[group] ?? 0) + Math.max(0, writes - (before.get(pid)?.writes ?? 0));
     if (group === OTHER) {
       otherBackends += used;
       continue;
@@ -88,5 +107,5 @@ export function cpuBetween(before: CpuSample, after: CpuSample): CpuUsage {
     total += used;
   }
   const ended = [...before].filter(([pid, { group }]) => group !== OTHER && !after.has(pid)).length;
-  return { byGroup, total, ended, otherBackends };
+  return { byGroup, total, writesByGroup, ended, otherBackends };
 }
