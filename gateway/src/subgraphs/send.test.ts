@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import { createSubgraphFetcher, type SubgraphFetcher } from './fetcher.ts';
-import { parseCacheControl, sendToSubgraph } from './send.ts';
+import { sendToSubgraph } from './send.ts';
 
 /** A subgraph stand-in on a free port: answers each request as `reply` says, records what came. */
 let server: Server;
@@ -58,7 +58,7 @@ describe('sendToSubgraph', () => {
   });
 
   it("restricts the client request's cache policy by the subgraph's cache-control", async () => {
-    reply = { ...reply, headers: { ...reply.headers, 'cache-control': 'max-age=30, private' } };
+    reply = { ...reply, headers: { ...reply.headers, 'cache-control': 'max-age = "30" , private' } };
     const hints: unknown[] = [];
     const source = new RemoteGraphQLDataSource({ url, fetcher: subgraph.fetcher });
     await sendToSubgraph(
@@ -70,22 +70,25 @@ describe('sendToSubgraph', () => {
     expect(hints).toEqual([{ maxAge: 30, scope: 'PRIVATE' }]);
   });
 
+  it('leaves the cache policy alone when the data source does not honor subgraph cache-control', async () => {
+    reply = { ...reply, headers: { ...reply.headers, 'cache-control': 'max-age=30, private' } };
+    const hints: unknown[] = [];
+    const source = new RemoteGraphQLDataSource({ url, fetcher: subgraph.fetcher });
+    source.honorSubgraphCacheControlHeader = false;
+    await sendToSubgraph(
+      source,
+      url,
+      fetchOptions((hint) => hints.push(hint)),
+      {},
+    );
+    expect(hints).toEqual([]);
+  });
+
   it('fails a non-2xx answer as @apollo/gateway does (401 is UNAUTHENTICATED)', async () => {
     reply = { status: 401, headers: { 'content-type': 'text/plain' }, body: 'no' };
     const source = new RemoteGraphQLDataSource({ url, fetcher: subgraph.fetcher });
     const error = await sendToSubgraph(source, url, fetchOptions(), {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GraphQLError);
     expect((error as GraphQLError).extensions.code).toBe('UNAUTHENTICATED');
-  });
-});
-
-describe('parseCacheControl', () => {
-  it('reads directives with and without values, quoted or not', () => {
-    expect(parseCacheControl(' max-age = "60" , public,no-transform ')).toEqual({
-      'max-age': '60',
-      public: true,
-      'no-transform': true,
-    });
-    expect(parseCacheControl(null)).toEqual({});
   });
 });

@@ -6,10 +6,16 @@
 // error for a non-2xx answer (errorFromResponse), the parsed body with `http` beside it, and the
 // subgraph's cache-control restricting the client request's cache policy.
 import type { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+// The parser RemoteGraphQLDataSource.respond uses: respond is private and the parser is not in
+// the package's index, but @apollo/gateway has no exports map, so its module can be imported.
+import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader.js';
 import type { SubgraphResponse } from './shared-fetch.ts';
 
-/** The data source whose fetcher, errorFromResponse and parseBody make the call. */
-type Source = Pick<RemoteGraphQLDataSource, 'fetcher' | 'errorFromResponse' | 'parseBody'>;
+/** The data source whose fetcher, errorFromResponse, parseBody and cache-control setting make the call. */
+type Source = Pick<
+  RemoteGraphQLDataSource,
+  'fetcher' | 'errorFromResponse' | 'parseBody' | 'honorSubgraphCacheControlHeader'
+>;
 
 export async function sendToSubgraph<C extends object>(
   source: Source,
@@ -33,7 +39,8 @@ export async function sendToSubgraph<C extends object>(
   if (typeof body !== 'object' || body === null) {
     throw new Error(`Expected JSON response body, but received: ${String(body)}`);
   }
-  restrictCachePolicy(options, response.headers.get('cache-control'));
+  if (source.honorSubgraphCacheControlHeader)
+    restrictCachePolicy(options, response.headers.get('cache-control'));
   return { ...body, http: response };
 }
 
@@ -46,22 +53,11 @@ function restrictCachePolicy<C extends object>(
   const policy = options.incomingRequestContext.overallCachePolicy as
     { restrict?: (hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }) => void } | undefined;
   if (!policy || typeof policy.restrict !== 'function') return;
-  const directives = parseCacheControl(header);
+  const directives = parseCacheControlHeader(header);
   const hint: { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } = { maxAge: 0 };
   const maxAge = directives['max-age'];
   if (typeof maxAge === 'string' && /^[0-9]+$/.test(maxAge)) hint.maxAge = Number(maxAge);
   if (directives.private === true) hint.scope = 'PRIVATE';
   if (directives.public === true) hint.scope = 'PUBLIC';
   policy.restrict(hint);
-}
-
-/** The directives of a cache-control header, as @apollo/gateway's parseCacheControlHeader reads them. */
-export function parseCacheControl(header: string | null): Record<string, string | true> {
-  const directives: Record<string, string | true> = {};
-  if (!header) return directives;
-  for (const part of header.trim().split(/\s*,\s*/)) {
-    const [key, value] = part.split(/\s*=\s*/, 2) as [string, string | undefined];
-    directives[key] = value === undefined ? true : value.replace(/^"|"$/g, '');
-  }
-  return directives;
 }
