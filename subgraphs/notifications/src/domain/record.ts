@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { PayloadOf } from '../../../../shared/contracts/index.ts';
 import { oneLine } from '../templates/format.ts';
 import type { RenderedMessage } from '../templates/message.ts';
-import { ORDER_TEMPLATES, isNotifiedStatus, renderOrderMessage } from '../templates/order-status.ts';
+import {
+  ORDER_TEMPLATES,
+  isNotifiedStatus,
+  renderOrderMessage,
+  type NotifiedStatus,
+} from '../templates/order-status.ts';
 import { renderLowStockMessage } from '../templates/low-stock.ts';
 import type { PlacedOrder, Template } from './entities.ts';
 import {
@@ -49,7 +54,7 @@ interface BatchFacts {
 const batchFacts = new WeakMap<EntityManager, BatchFacts>();
 
 export async function prepareOrderEvents(em: EntityManager, payloads: readonly unknown[]): Promise<void> {
-  const notified = (payloads as PayloadOf<'orders.evt.status'>[]).filter((e) => isNotifiedStatus(e.status));
+  const notified = (payloads as OrderStatusEvent[]).filter((e) => orderEventUse(e).kind === 'notify');
   if (notified.length === 0) return;
   // Events of other statuses (PENDING included: it only keeps the order) read nothing here.
   const users = await findRecipients(em, [...new Set(notified.map((e) => e.customerId))]);
@@ -63,14 +68,28 @@ export async function prepareOrderEvents(em: EntityManager, payloads: readonly u
   });
 }
 
+type OrderStatusEvent = PayloadOf<'orders.evt.status'>;
+
 /**
- * Whether an order status event is one recordOrderStatus does nothing with: neither the PENDING
- * event that carries the order as placed nor a status a customer is written to (the saga's steps
- * in between). The consumer acknowledges those without a transaction or an inbox row.
+ * What recordOrderStatus does with an order status event: keep the order as placed (the PENDING
+ * event that carries it), write to its customer (the statuses a customer is told of), or
+ * nothing (the saga's steps in between). Decided here once, for the handler and for the consumer,
+ * which acknowledges the last kind without a transaction or an inbox row.
  */
-export function isUnneededOrderEvent(event: PayloadOf<'orders.evt.status'>): boolean {
-  if (event.status === 'PENDING') return event.order === undefined;
-  return !isNotifiedStatus(event.status);
+type OrderEventUse =
+  | { readonly kind: 'placed'; readonly order: NonNullable<OrderStatusEvent['order']> }
+  | { readonly kind: 'notify'; readonly status: NotifiedStatus }
+  | { readonly kind: 'none' };
+
+function orderEventUse(event: OrderStatusEvent): OrderEventUse {
+  if (event.status === 'PENDING')
+    return event.order ? { kind: 'placed', order: event.order } : { kind: 'none' };
+  return isNotifiedStatus(event.status) ? { kind: 'notify', status: event.status } : { kind: 'none' };
+}
+
+/** An order status event recordOrderStatus would do nothing with. */
+export function isUnneededOrderEvent(event: OrderStatusEvent): boolean {
+  return orderEventUse(event).kind === 'none';
 }
 
 /** The last `createdAt` this process gave a notification (milliseconds). */
@@ -129,26 +148,25 @@ const WAIT_FOR_OTHER_EVENT = 3;
  */
 export async function recordOrderStatus(
   em: EntityManager,
-  event: PayloadOf<'orders.evt.status'>,
+  event: OrderStatusEvent,
   options: RecordOptions,
 ): Promise<number> {
   const facts = batchFacts.get(em);
-  if (event.status === 'PENDING') {
-    if (event.order) {
-      const placed: PlacedOrder = {
-        orderId: event.orderId,
-        customerId: event.customerId,
-        amountCents: event.order.amountCents,
-        currency: event.order.currency,
-        items: event.order.items,
-      };
-      await insertPlacedOrder(em, placed);
-      // Its CONFIRMED may be in the same batch, read before this insert.
-      if (!facts?.placed.has(placed.orderId)) facts?.placed.set(placed.orderId, placed);
-    }
+  const use = orderEventUse(event);
+  if (use.kind === 'none') return 0;
+  if (use.kind === 'placed') {
+    const placed: PlacedOrder = {
+      orderId: event.orderId,
+      customerId: event.customerId,
+      amountCents: use.order.amountCents,
+      currency: use.order.currency,
+      items: use.order.items,
+    };
+    await insertPlacedOrder(em, placed);
+    // Its CONFIRMED may be in the same batch, read before this insert.
+    if (!facts?.placed.has(placed.orderId)) facts?.placed.set(placed.orderId, placed);
     return 0;
   }
-  if (!isNotifiedStatus(event.status)) return 0;
   const customer = facts ? facts.users.get(event.customerId) : await findRecipient(em, event.customerId);
   if (!customer) throw new NotYetKnown(`user ${event.customerId} is not known yet`);
   const placed = facts ? (facts.placed.get(event.orderId) ?? null) : await findPlacedOrder(em, event.orderId);
@@ -157,7 +175,7 @@ export async function recordOrderStatus(
   if (!placed && options.deliveryCount < WAIT_FOR_OTHER_EVENT) {
     throw new NotYetKnown(`order ${event.orderId} has not been seen placed yet`);
   }
-  const template = ORDER_TEMPLATES[event.status];
+  const template = ORDER_TEMPLATES[use.status];
   return record(
     em,
     [
@@ -167,7 +185,7 @@ export async function recordOrderStatus(
         dedupeKey: `${template}:${event.orderId}`,
         orderId: event.orderId,
         message: renderOrderMessage({
-          status: event.status,
+          status: use.status,
           customerName: customer.name,
           orderId: event.orderId,
           order: placed,
