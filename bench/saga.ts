@@ -221,49 +221,36 @@ function notificationsShare(usage: CpuUsage): number {
   return [...NOTIFICATIONS_GROUPS].reduce((sum, g) => sum + (usage.byGroup[g] ?? 0), 0);
 }
 
-const perOrderMs = (seconds: number, r: PhaseResult) => ((seconds * 1000) / r.confirmed).toFixed(1);
+/** A figure per confirmed order of a phase, one decimal. */
+const perOrder = (amount: number, r: PhaseResult) => (amount / r.confirmed).toFixed(1);
+const perOrderMs = (seconds: number, r: PhaseResult) => perOrder(seconds * 1000, r);
 
 /** The saga's CPU: everything but the notifications subgraph's share. */
 function sagaTotal(usage: CpuUsage): number {
   return usage.total - notificationsShare(usage);
 }
 
-/** CPU per confirmed order by process, in ms, over each phase (from first order to last confirmation). */
-function cpuTable(results: readonly PhaseResult[], usage: readonly CpuUsage[]): string {
-  const groups = [...new Set(usage.flatMap((u) => Object.keys(u.byGroup)))]
+/**
+ * A figure by process per confirmed order, over each phase (from first order to last
+ * confirmation): the saga's total, each process (PostgreSQL's last), and notifications' share
+ * on its own, not in the total.
+ */
+function byProcessTable(
+  results: readonly PhaseResult[],
+  figures: readonly Readonly<Record<string, number>>[],
+  per: (amount: number, r: PhaseResult) => string,
+): string {
+  const groups = [...new Set(figures.flatMap((f) => Object.keys(f)))]
     .filter((g) => !NOTIFICATIONS_GROUPS.has(g))
     .sort((a, b) => Number(a.startsWith('pg:')) - Number(b.startsWith('pg:')) || a.localeCompare(b));
-  const perOrder = (seconds: number, r: PhaseResult) => ((seconds * 1000) / r.confirmed).toFixed(1);
+  const sum = (f: Readonly<Record<string, number>>, of: Iterable<string>) =>
+    [...of].reduce((total, g) => total + (f[g] ?? 0), 0);
   const rows = results.map((r, i) => [
     String(r.phase.rate),
-    perOrder(sagaTotal(usage[i]!), r),
-    ...groups.map((g) => perOrder(usage[i]!.byGroup[g] ?? 0, r)),
-    perOrder(notificationsShare(usage[i]!), r),
+    per(sum(figures[i]!, groups), r),
+    ...groups.map((g) => per(figures[i]![g] ?? 0, r)),
+    per(sum(figures[i]!, NOTIFICATIONS_GROUPS), r),
   ]);
-  return markdown(['target/s', 'total', ...groups, 'notifications (not in total)'], rows);
-}
-
-/** Write system calls per confirmed order by process, over the same windows as `cpuTable`. */
-function writesTable(results: readonly PhaseResult[], usage: readonly CpuUsage[]): string {
-  const groups = [...new Set(usage.flatMap((u) => Object.keys(u.writesByGroup)))]
-    .filter((g) => !NOTIFICATIONS_GROUPS.has(g) && g !== 'other')
-    .sort((a, b) => Number(a.startsWith('pg:')) - Number(b.startsWith('pg:')) || a.localeCompare(b));
-  const perOrder = (n: number, r: PhaseResult) => (n / r.confirmed).toFixed(1);
-  const rows = results.map((r, i) => {
-    const w = usage[i]!.writesByGroup;
-    return [
-      String(r.phase.rate),
-      perOrder(
-        groups.reduce((sum, g) => sum + (w[g] ?? 0), 0),
-        r,
-      ),
-      ...groups.map((g) => perOrder(w[g] ?? 0, r)),
-      perOrder(
-        [...NOTIFICATIONS_GROUPS].reduce((sum, g) => sum + (w[g] ?? 0), 0),
-        r,
-      ),
-    ];
-  });
   return markdown(['target/s', 'total', ...groups, 'notifications (not in total)'], rows);
 }
 
@@ -321,11 +308,13 @@ async function main(): Promise<void> {
       if (nats) natsRows.push(`${nats.in.toFixed(1)} in, ${nats.out.toFixed(1)} out at ${phase.rate}/s`);
       await sleep(2000);
       const activity = pgActivityBetween(pgBefore, await samplePgActivity(system));
-      const perOrder = (n: number) => (n / result.confirmed).toFixed(1);
       pgRows.push(
         Object.entries(activity)
           .filter(([, a]) => a.transactions > 0)
-          .map(([db, a]) => `${db} ${perOrder(a.transactions)} tx / ${perOrder(a.rowsWritten)} rows`),
+          .map(
+            ([db, a]) =>
+              `${db} ${perOrder(a.transactions, result)} tx / ${perOrder(a.rowsWritten, result)} rows`,
+          ),
       );
     }
     console.log('\nplaceOrder -> CONFIRMED, open loop, every process on this machine\n');
@@ -335,11 +324,23 @@ async function main(): Promise<void> {
     console.log(
       '\nCPU ms per confirmed order, by process (pg:<database> = its backends, pg:server = the postmaster and its helpers; this bench client not included; the notifications subgraph and its database on their own, not in the total)\n',
     );
-    console.log(cpuTable(results, usage));
+    console.log(
+      byProcessTable(
+        results,
+        usage.map((u) => u.byGroup),
+        perOrderMs,
+      ),
+    );
     console.log(
       '\nwrite system calls per confirmed order, by process (on loopback each one also runs the receiving side and wakes it: much of what a message or statement costs)\n',
     );
-    console.log(writesTable(results, usage));
+    console.log(
+      byProcessTable(
+        results,
+        usage.map((u) => u.writesByGroup),
+        perOrder,
+      ),
+    );
     results.forEach((r, i) =>
       console.log(`PostgreSQL per confirmed order at ${r.phase.rate}/s: ${pgRows[i]!.join(', ')}`),
     );
@@ -357,7 +358,7 @@ async function main(): Promise<void> {
           : '',
       ].filter(Boolean);
       console.log(
-        `CPU per confirmed order: ${((total * 1000) / r.confirmed).toFixed(1)} ms at ${r.phase.rate}/s, notifications (process and database) ${((notificationsShare(usage[i]!) * 1000) / r.confirmed).toFixed(1)} ms besides (process ${perOrderMs(usage[i]!.byGroup.notifications ?? 0, r)}, database ${perOrderMs(usage[i]!.byGroup['pg:notifications'] ?? 0, r)})${notes.length ? ` (${notes.join('; ')})` : ''}`,
+        `CPU per confirmed order: ${perOrderMs(total, r)} ms at ${r.phase.rate}/s, notifications (process and database) ${perOrderMs(notificationsShare(usage[i]!), r)} ms besides (process ${perOrderMs(usage[i]!.byGroup.notifications ?? 0, r)}, database ${perOrderMs(usage[i]!.byGroup['pg:notifications'] ?? 0, r)})${notes.length ? ` (${notes.join('; ')})` : ''}`,
       );
     });
     sub.unsubscribe();

@@ -263,12 +263,13 @@ async function measured<T>(
   const before = await sampleCpu(system);
   const result = await run();
   const used = cpuBetween(before, await sampleCpu(system));
-  const gateway = Object.entries(used.byGroup)
-    .filter(([group]) => group.startsWith('gateway'))
-    .reduce((sum, [, seconds]) => sum + seconds, 0);
-  const gatewayWrites = Object.entries(used.writesByGroup)
-    .filter(([group]) => group.startsWith('gateway'))
-    .reduce((sum, [, writes]) => sum + writes, 0);
+  // The gateway's groups: a gateway id, or several when it runs more than one process.
+  const ofGateway = (byGroup: Readonly<Record<string, number>>) =>
+    Object.entries(byGroup)
+      .filter(([group]) => group.startsWith('gateway'))
+      .reduce((sum, [, amount]) => sum + amount, 0);
+  const gateway = ofGateway(used.byGroup);
+  const gatewayWrites = ofGateway(used.writesByGroup);
   return { result, gatewayMs: gateway * 1000, systemMs: used.total * 1000, gatewayWrites };
 }
 

@@ -3,8 +3,9 @@
 // <file.cpuprofile> [--top 25] [--last SECONDS] [--from SECONDS] [--to SECONDS] [--timeline]`:
 // `--last` keeps only the samples of the profile's last seconds (a bench's final round, not the
 // process's start-up); `--from`/`--to` keep those between two times counted from the profile's
-// start (one phase of a bench); `--timeline` prints the busy time of each 5 s, to find them. Idle and GC time are shown as
-// V8 names them ("(idle)", "(garbage collector)"); the shares are of the time sampled less idle.
+// start (one phase of a bench); `--timeline` prints the busy time of each 5 s, to find them.
+// Idle and GC time are shown as V8 names them ("(idle)", "(garbage collector)"); the shares are
+// of the time sampled less idle.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { markdown } from './report.ts';
@@ -52,7 +53,10 @@ async function main(): Promise<void> {
       timeline: { type: 'boolean', default: false },
     },
   });
-  if (positionals.length !== 1) throw new Error('usage: cpu-profile.ts <file.cpuprofile> [--top N]');
+  if (positionals.length !== 1)
+    throw new Error(
+      'usage: cpu-profile.ts <file.cpuprofile> [--top N] [--last S] [--from S] [--to S] [--timeline]',
+    );
   const profile = JSON.parse(await readFile(positionals[0]!, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const byFunction = new Map<string, number>();

@@ -83,7 +83,7 @@ export interface CpuUsage {
   /** CPU seconds used between the samples, by group: process id, `pg:<database>`, `pg:server`, `nats`. */
   readonly byGroup: Readonly<Record<string, number>>;
   readonly total: number;
-  /** Write system calls made between the samples, by group. */
+  /** Write system calls made between the samples, by group (the groups of `byGroup`). */
   readonly writesByGroup: Readonly<Record<string, number>>;
   /** Processes of the system that ended between the samples: their last CPU time is missing. */
   readonly ended: number;
@@ -98,12 +98,12 @@ export function cpuBetween(before: CpuSample, after: CpuSample): CpuUsage {
   let otherBackends = 0;
   for (const [pid, { group, seconds, writes }] of after) {
     const used = Math.max(0, seconds - (before.get(pid)?.seconds ?? 0));
-    writesByGroup[group] = (writesByGroup[group] ?? 0) + Math.max(0, writes - (before.get(pid)?.writes ?? 0));
     if (group === OTHER) {
       otherBackends += used;
       continue;
     }
     byGroup[group] = (byGroup[group] ?? 0) + used;
+    writesByGroup[group] = (writesByGroup[group] ?? 0) + Math.max(0, writes - (before.get(pid)?.writes ?? 0));
     total += used;
   }
   const ended = [...before].filter(([pid, { group }]) => group !== OTHER && !after.has(pid)).length;
