@@ -6,6 +6,7 @@ import { apolloTelemetryEnabled } from './apollo-telemetry.ts';
 import type { Server } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import type { GatewayInterface } from '@apollo/server-gateway-interface';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import {
@@ -37,6 +38,7 @@ import { createLimits, type Limits } from './limits/limits-store.ts';
 import { loginThrottlePlugin, withClientAddress } from './limits/login-throttle-plugin.ts';
 import { hardenedApolloOptions, queryLimitsPlugin } from './limits/query-limits.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { createPlanOnce, withExecutor } from './plan-once.ts';
 import { createSubgraphBreakers, type SubgraphBreakers } from './subgraphs/breakers.ts';
 import { createSubgraphRouting, warnUnrouted } from './subgraphs/routing.ts';
 import { subgraphUnavailablePlugin } from './subgraphs/unavailable-plugin.ts';
@@ -69,8 +71,8 @@ interface GatewayParts {
 /** Apollo started on the supergraph, with what it holds open. */
 interface StartedApollo {
   readonly apollo: ApolloServer<GatewayContext>;
-  /** Apollo's gateway: subscriptions run their queries on its executor. */
-  readonly gateway: ApolloGateway;
+  /** Apollo's gateway's executor (each new text planned once): subscriptions run their queries on it too. */
+  readonly executor: ApolloGateway['executor'];
   readonly nats: NatsConnection;
   /** The supergraph's API schema, once loaded. */
   readonly apiSchema: () => GraphQLSchema | undefined;
@@ -91,7 +93,7 @@ export async function startGateway(
   let ready = true;
   const verifyToken = dependencies.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl);
   const subscriptions: Subscriptions = createSubscriptions({
-    gateway: started.gateway,
+    executor: started.executor,
     formatError: createGatewayErrorFormatter(logger),
     schema: started.apiSchema,
     nats: started.nats,
@@ -179,7 +181,7 @@ async function startApollo(
 ): Promise<StartedApollo> {
   let nats: NatsConnection | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
-  let gateway: ApolloGateway | undefined;
+  let executor: ApolloGateway['executor'] | undefined;
   let apiSchema: GraphQLSchema | undefined;
   let closeSubgraphs = async () => {};
   let started = false;
@@ -196,15 +198,18 @@ async function startApollo(
     nats = await connectNats(config.natsServers, config.service, logger, config.natsCredentials);
     const routing = createSubgraphRouting(config, logger, parts.gatewayMetrics, parts.breakers);
     closeSubgraphs = routing.close;
-    gateway = new ApolloGateway({
+    const plans = createPlanOnce();
+    const gateway = new ApolloGateway({
       supergraphSdl,
+      experimental_didResolveQueryPlan: plans.didResolveQueryPlan,
       experimental_approximateQueryPlanStoreMiB: config.cacheMiB,
       logger: logger.child({ component: 'apollo-gateway' }),
       buildService: routing.buildService,
     });
     // Subscriptions validate the client's operation against the supergraph's API schema.
     gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => (apiSchema = schema));
-    apollo = createApollo(config, logger, gateway, parts);
+    executor = plans.wrap(gateway.executor);
+    apollo = createApollo(config, logger, withExecutor(gateway, executor), parts);
     await apollo.start();
     started = true;
     warnUnrouted(config, routing, logger);
@@ -212,13 +217,13 @@ async function startApollo(
     await release();
     throw err;
   }
-  return { apollo, gateway: gateway!, nats, apiSchema: () => apiSchema, release };
+  return { apollo, executor: executor!, nats, apiSchema: () => apiSchema, release };
 }
 
 function createApollo(
   config: GatewayConfig,
   logger: Logger,
-  gateway: ApolloGateway,
+  gateway: GatewayInterface,
   { metrics, gatewayMetrics, limits }: GatewayParts,
 ): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({

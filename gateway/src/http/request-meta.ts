@@ -29,11 +29,7 @@ export function requestMeta(req: IncomingMessage, trustedProxyHops: number): Req
     meta = {
       requestId: validRequestId(header(req, 'x-request-id')) ?? randomUUID(),
       // The request's server span when tracing is on (it continues the client's traceparent).
-      trace: activeTrace() ??
-        parseTraceparent(header(req, 'traceparent')) ?? {
-          traceId: randomHex(16),
-          flags: '01',
-        },
+      trace: activeTrace() ?? parseTraceparent(header(req, 'traceparent')) ?? newTrace(),
       clientAddress: clientAddress(req, trustedProxyHops),
       startedAt: performance.now(),
     };
@@ -65,6 +61,11 @@ export function parseTraceparent(value: string | undefined): TraceContext | unde
   const [, version, traceId, parentId, flags] = match as unknown as [string, string, string, string, string];
   if (version === 'ff' || /^0+$/.test(traceId) || /^0+$/.test(parentId)) return undefined;
   return { traceId, flags };
+}
+
+/** A trace of its own, sampled, for work no client's trace context came with. */
+export function newTrace(): TraceContext {
+  return { traceId: randomHex(16), flags: '01' };
 }
 
 /** The `traceparent` for a call the gateway makes: the same trace, a new span id. */

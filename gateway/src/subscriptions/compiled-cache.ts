@@ -3,7 +3,6 @@
 // (only the order id in the variables changes). internal-execute.ts keeps the same kind of cache
 // for the queries the engine then runs; this is the same idea for the subscription itself.
 import type { GraphQLSchema } from 'graphql';
-import { LRUCache } from 'lru-cache';
 import type { QueryLimits } from '../limits/query-limits.ts';
 import {
   bindSubscription,
@@ -12,6 +11,7 @@ import {
   type PreparedSubscription,
   type SubscriptionRequest,
 } from './operation.ts';
+import { PerSchemaTextCache } from './per-schema-cache.ts';
 
 /**
  * Characters of subscription text kept, at most, per schema: texts are bounded by
@@ -22,8 +22,7 @@ const CACHED_TEXT_CHARS = 2 * 1024 * 1024;
 
 export class CompiledSubscriptions {
   readonly #limits: QueryLimits;
-  /** Per schema: a new supergraph compiles anew, and the old schema's entries go with it. */
-  readonly #bySchema = new WeakMap<GraphQLSchema, LRUCache<string, CompiledSubscription>>();
+  readonly #compiled = new PerSchemaTextCache<CompiledSubscription>(CACHED_TEXT_CHARS);
 
   constructor(limits: QueryLimits) {
     this.#limits = limits;
@@ -35,20 +34,9 @@ export class CompiledSubscriptions {
    * push out what real clients send.
    */
   prepare(schema: GraphQLSchema, request: SubscriptionRequest): PreparedSubscription {
-    let cache = this.#bySchema.get(schema);
-    if (!cache) {
-      cache = new LRUCache<string, CompiledSubscription>({
-        maxSize: CACHED_TEXT_CHARS,
-        sizeCalculation: (_value, key) => Math.max(1, key.length),
-      });
-      this.#bySchema.set(schema, cache);
-    }
     const key = cacheKey(request);
-    let compiled = key === undefined ? undefined : cache.get(key);
-    if (!compiled) {
-      compiled = compileSubscription(schema, request, this.#limits);
-      if (key !== undefined) cache.set(key, compiled);
-    }
+    const compile = () => compileSubscription(schema, request, this.#limits);
+    const compiled = key === undefined ? compile() : this.#compiled.get(schema, key, compile);
     return bindSubscription(schema, compiled, request, this.#limits);
   }
 }

@@ -42,8 +42,8 @@ export interface SubscriptionSettings {
 }
 
 export interface SubscriptionOptions {
-  /** Runs the engine's queries (internal-execute.ts). */
-  readonly gateway: Pick<ApolloGateway, 'executor'>;
+  /** The gateway's executor, which runs the engine's queries (internal-execute.ts). */
+  readonly executor: ApolloGateway['executor'];
   /** Apollo Server's formatError, which shapes those queries' errors too. */
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly schema: () => GraphQLSchema | undefined;
@@ -74,7 +74,7 @@ export interface Subscriptions {
 export function createSubscriptions(options: SubscriptionOptions): Subscriptions {
   const logger = options.logger.child({ component: 'subscriptions' });
   const execute = createInternalExecute({
-    gateway: options.gateway,
+    executor: options.executor,
     schema: options.schema,
     formatError: options.formatError,
     logger,

@@ -7,7 +7,7 @@ import { orderSchema } from '../../../test/support/order-subscription.ts';
 import type { GatewayContext } from '../auth/context.ts';
 import { createGatewayErrorFormatter } from '../errors.ts';
 import { SubgraphUnavailableError } from '../subgraphs/unavailable.ts';
-import { createInternalExecute, runPlannedOnce } from './internal-execute.ts';
+import { createInternalExecute } from './internal-execute.ts';
 
 const logger = pino({ level: 'silent' });
 const ada: Identity = { userId: 'ada', role: 'CUSTOMER', token: 'ada-token', expiresAt: 2e9 };
@@ -19,20 +19,18 @@ function executing(
   answer: (context: GatewayGraphQLRequestContext<GatewayContext>) => GatewayExecutionResult,
 ) {
   const seen: GatewayGraphQLRequestContext<GatewayContext>[] = [];
-  const gateway = {
-    executor: async (requestContext: GatewayGraphQLRequestContext) => {
-      const context = requestContext as GatewayGraphQLRequestContext<GatewayContext>;
-      seen.push(context);
-      return answer(context);
-    },
+  const executor = async (requestContext: GatewayGraphQLRequestContext) => {
+    const context = requestContext as GatewayGraphQLRequestContext<GatewayContext>;
+    seen.push(context);
+    return answer(context);
   };
   const execute = createInternalExecute({
-    gateway,
+    executor,
     schema: () => orderSchema,
     formatError: createGatewayErrorFormatter(logger),
     logger,
   });
-  return { gateway, execute, seen };
+  return { execute, seen };
 }
 
 describe('the engine’s queries on the gateway executor', () => {
@@ -92,36 +90,5 @@ describe('the engine’s queries on the gateway executor', () => {
     expect(await execute(QUERY, { id: 'x' }, ada, 'Live')).toEqual({
       errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
     });
-  });
-});
-
-describe('runPlannedOnce', () => {
-  it("runs a text's first execution alone and the others, together, once it is done", async () => {
-    const entry = {};
-    const log: string[] = [];
-    let finishFirst: () => void = () => undefined;
-    const first = runPlannedOnce(entry, () => {
-      log.push('first starts');
-      return new Promise<string>((resolve) => (finishFirst = () => resolve('first')));
-    });
-    const others = [1, 2, 3].map((i) =>
-      runPlannedOnce(entry, async () => {
-        log.push(`other ${i} starts`);
-        return `other ${i}`;
-      }),
-    );
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(log).toEqual(['first starts']);
-    finishFirst();
-    expect(await Promise.all([first, ...others])).toEqual(['first', 'other 1', 'other 2', 'other 3']);
-    expect(log).toEqual(['first starts', 'other 1 starts', 'other 2 starts', 'other 3 starts']);
-  });
-
-  it('lets the others run when the first execution fails', async () => {
-    const entry = {};
-    const failed = runPlannedOnce(entry, () => Promise.reject(new Error('subgraph down')));
-    const next = runPlannedOnce(entry, async () => 'ok');
-    await expect(failed).rejects.toThrow('subgraph down');
-    expect(await next).toBe('ok');
   });
 });

@@ -5,7 +5,8 @@
 // are few distinct texts, written by the gateway from a subscription that passed all of that
 // already (rewrite.ts, with the limits checked in operation.ts), and are counted by the
 // subscription metrics. What stays the same: each text is parsed and validated once against the
-// API schema, the executor plans it (its plan cache) and calls the subgraphs with the
+// API schema, the executor plans it (its plan cache, each new text planned once: plan-once.ts,
+// shared with clients' requests) and calls the subgraphs with the
 // subscriber's context (its token: the subgraphs decide what it may see), and errors are shaped
 // as Apollo Server shapes them for a client (the gateway's formatter, one SUBGRAPH_UNAVAILABLE per
 // subgraph).
@@ -22,17 +23,18 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../../shared/logger.ts';
 import type { GatewayContext } from '../auth/context.ts';
+import { newTrace } from '../http/request-meta.ts';
 import { dedupeUnavailable } from '../subgraphs/unavailable-plugin.ts';
 import type { Execute, LiveResult } from './engine.ts';
+import { PerSchemaTextCache } from './per-schema-cache.ts';
 
 type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 
 export interface InternalExecuteOptions {
-  /** The gateway whose executor plans and runs the queries. */
-  readonly gateway: Pick<ApolloGateway, 'executor'>;
+  /** The gateway's executor, which plans and runs the queries. */
+  readonly executor: ApolloGateway['executor'];
   /** The supergraph's API schema, once loaded. */
   readonly schema: () => GraphQLSchema | undefined;
   /** Apollo Server's formatError: what a client sees of an error. */
@@ -40,22 +42,16 @@ export interface InternalExecuteOptions {
   readonly logger: Logger;
 }
 
-/** A query text, parsed and checked once per schema. */
-interface Prepared {
-  readonly document: DocumentNode;
-  readonly operation: OperationDefinitionNode | undefined;
-  /** Apollo Server's key for the text (the executor's plan cache is keyed by it). */
-  readonly queryHash: string;
-  readonly errors: readonly GraphQLError[];
-  /**
-   * The text's first execution, while it runs. The executor looks its plan cache up
-   * asynchronously and plans synchronously on a miss, so every execution of a new text that
-   * starts before the first has stored its plan plans it again: in a reconnect storm, hundreds
-   * of times. The others wait for the first instead.
-   */
-  first?: Promise<unknown> | undefined;
-  planned?: boolean;
-}
+/** A query text, parsed and checked once per schema: what the executor needs, or why not. */
+type Prepared =
+  | { readonly errors: readonly GraphQLError[] }
+  | {
+      readonly errors?: undefined;
+      readonly document: DocumentNode;
+      readonly operation: OperationDefinitionNode;
+      /** Apollo Server's key for the text (the executor's plan cache is keyed by it). */
+      readonly queryHash: string;
+    };
 
 /**
  * Characters of query text kept per schema: the texts are written by the gateway from cached
@@ -71,36 +67,17 @@ const NO_CACHE = {
 };
 
 export function createInternalExecute(options: InternalExecuteOptions): Execute {
-  const bySchema = new WeakMap<GraphQLSchema, LRUCache<string, Prepared>>();
-  const prepared = (schema: GraphQLSchema, query: string): Prepared => {
-    let cache = bySchema.get(schema);
-    if (!cache) {
-      cache = new LRUCache<string, Prepared>({
-        maxSize: CACHED_TEXT_CHARS,
-        sizeCalculation: (_value, key) => Math.max(1, key.length),
-      });
-      bySchema.set(schema, cache);
-    }
-    let entry = cache.get(query);
-    if (!entry) {
-      entry = prepare(schema, query);
-      cache.set(query, entry);
-    }
-    return entry;
-  };
+  const texts = new PerSchemaTextCache<Prepared>(CACHED_TEXT_CHARS);
   return async (query, variables, identity, operationName) => {
     const schema = options.schema();
     if (!schema) throw new Error('the supergraph schema is not loaded');
-    const entry = prepared(schema, query);
-    const { document, operation, queryHash, errors } = entry;
-    if (!operation || errors.length > 0) return { errors: format(errors, options.formatError) };
-    // The trace id is the request id's hex digits: as unique, and randomUUID draws from a
-    // buffer of entropy where randomBytes asks the system each time.
-    const requestId = randomUUID();
+    const prepared = texts.get(schema, query, () => prepare(schema, query));
+    if (prepared.errors) return { errors: format(prepared.errors, options.formatError) };
+    const { document, operation, queryHash } = prepared;
     const context: GatewayContext = {
       identity,
-      requestId,
-      trace: { traceId: requestId.replaceAll('-', ''), flags: '01' },
+      requestId: randomUUID(),
+      trace: newTrace(),
       logger: options.logger,
     };
     const requestContext: GatewayGraphQLRequestContext<GatewayContext> = {
@@ -121,7 +98,7 @@ export function createInternalExecute(options: InternalExecuteOptions): Execute 
     };
     let result: Awaited<ReturnType<ApolloGateway['executor']>>;
     try {
-      result = await runPlannedOnce(entry, () => options.gateway.executor(requestContext));
+      result = await options.executor(requestContext);
     } catch (err) {
       return { errors: format([err], options.formatError) };
     }
@@ -131,43 +108,19 @@ export function createInternalExecute(options: InternalExecuteOptions): Execute 
   };
 }
 
-/** Runs `execute`; the first run of a text alone, the others once it has planned (see Prepared.first). */
-export async function runPlannedOnce<T>(
-  entry: Pick<Prepared, 'first' | 'planned'>,
-  execute: () => Promise<T>,
-): Promise<T> {
-  while (entry.first) await entry.first;
-  if (entry.planned) return execute();
-  entry.planned = true;
-  const run = execute();
-  const first = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  entry.first = first;
-  void first.then(() => {
-    if (entry.first === first) entry.first = undefined;
-  });
-  return run;
-}
-
 function prepare(schema: GraphQLSchema, query: string): Prepared {
-  const queryHash = createHash('sha256').update(query).digest('hex');
   let document: DocumentNode;
   try {
     document = parse(query);
   } catch (err) {
     const error = err instanceof GraphQLError ? err : new GraphQLError(String(err));
-    return {
-      document: { kind: 'Document' as DocumentNode['kind'], definitions: [] },
-      operation: undefined,
-      queryHash,
-      errors: [withCode(error, 'GRAPHQL_PARSE_FAILED')],
-    };
+    return { errors: [withCode(error, 'GRAPHQL_PARSE_FAILED')] };
   }
   const invalid = validate(schema, document).map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
-  const operation = getOperationAST(document) ?? undefined;
-  return { document, operation, queryHash, errors: invalid };
+  if (invalid.length > 0) return { errors: invalid };
+  const operation = getOperationAST(document);
+  if (!operation) return { errors: [new GraphQLError('The query has no single operation to run')] };
+  return { document, operation, queryHash: createHash('sha256').update(query).digest('hex') };
 }
 
 function withCode(error: GraphQLError, code: string): GraphQLError {
