@@ -37,9 +37,12 @@ function retryDelayMs(deliveryCount: number): number {
  * bad message still only affects itself.
  */
 export async function handleBatch(options: SettlingOptions, messages: readonly JsMsg[]): Promise<void> {
-  const deliveries = messages
-    .map((msg) => receive(msg, options.namespace, options.consumer, options.handlers))
-    .filter((d) => !ackedUnhandled(options, d));
+  const deliveries: Delivery[] = [];
+  for (const msg of messages) {
+    const d = receive(msg, options.namespace, options.consumer, options.handlers);
+    if (isUnneeded(options, d)) skip(options, d);
+    else deliveries.push(d);
+  }
   const runnable = deliveries.filter(isRunnable);
   try {
     for (let retries = 0; runnable.length > 1; retries++) {
@@ -64,13 +67,16 @@ export async function handleBatch(options: SettlingOptions, messages: readonly J
   for (const d of deliveries) await settle(options, d);
 }
 
-/** Acknowledges, with no transaction, a valid message its handler would do nothing with (consumer.ts: unneeded). */
-function ackedUnhandled(options: SettlingOptions, d: Delivery): boolean {
-  if (!options.unneeded || !isRunnable(d) || !options.unneeded(d.payload, d.meta.subject)) return false;
+/** A valid message its handler would do nothing with (consumer.ts: unneeded). */
+function isUnneeded(options: SettlingOptions, d: Delivery): boolean {
+  return !!options.unneeded && isRunnable(d) && options.unneeded(d.payload, d.meta.subject);
+}
+
+/** Acknowledges an unneeded message with no transaction and no inbox row. */
+function skip(options: SettlingOptions, d: Delivery): void {
   d.msg.ack();
   options.onHandled?.(d.msg.subject, 'skipped');
   d.span.end();
-  return true;
 }
 
 /** One message in a transaction of its own: acked, retried later with backoff, or dead-lettered. */
