@@ -93,7 +93,7 @@ export class CommitPublisher {
         subject: qualify(namespace, row.subject),
         payload: row.payload,
         msgId: row.id,
-        headers: JSON.parse(row.headers) as Record<string, string>,
+        headers: row.headers,
       });
     });
     void Promise.allSettled(acks).then((results) => {

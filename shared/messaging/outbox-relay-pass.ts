@@ -9,7 +9,8 @@ import type { RelayConnection } from './outbox-relay-connection.ts';
 const RELAY_LOCK_KEY = 7_263_102;
 const BATCH_SIZE = 500;
 
-interface OutboxRow {
+/** An outbox row as the relay reads it back (outbox.ts's OutboxRow as it was written). */
+interface StoredRow {
   seq: string;
   id: string;
   subject: string;
@@ -62,7 +63,7 @@ async function pass(
   // Deletes what was published (by the previous pass, or right after its commit) and reads
   // what is next, in one statement. The read does not see the delete (one snapshot), so those
   // rows are excluded by seq and id.
-  const { rows } = await client.query<OutboxRow>({
+  const { rows } = await client.query<StoredRow>({
     name: 'outbox-relay-pass',
     text: `with published as (delete from outbox where seq = any($1::bigint[]) or id = any($3::uuid[]))
            select seq, id, subject, payload, headers from outbox

@@ -44,12 +44,12 @@ export interface OutgoingMessage<S extends Subject = Subject> {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** A message as the outbox stores it: its subject unqualified, payload and headers as JSON. */
+/** A message as the outbox stores it: its subject unqualified, its payload as JSON. */
 export interface OutboxRow {
   readonly id: string;
   readonly subject: string;
   readonly payload: string;
-  readonly headers: string;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /**
@@ -98,7 +98,7 @@ function outboxRows(messages: readonly OutgoingMessage[]): OutboxRow[] {
       id: message.id ?? randomUUID(),
       subject: message.subjectSuffix ? `${message.subject}.${message.subjectSuffix}` : message.subject,
       payload: JSON.stringify(message.payload),
-      headers: JSON.stringify({ ...trace, ...message.headers }),
+      headers: { ...trace, ...message.headers },
     };
   });
 }
@@ -140,9 +140,9 @@ const outboxParams = (rows: readonly OutboxRow[]) =>
         rows.map((r) => r.id),
         rows.map((r) => r.subject),
         rows.map((r) => r.payload),
-        rows.map((r) => r.headers),
+        rows.map((r) => JSON.stringify(r.headers)),
       ]
-    : rows.flatMap((r) => [r.id, r.subject, r.payload, r.headers]);
+    : rows.flatMap((r) => [r.id, r.subject, r.payload, JSON.stringify(r.headers)]);
 
 async function insertRows(em: EntityManager, rows: readonly OutboxRow[], notify = true): Promise<void> {
   if (rows.length === 0) return;
