@@ -5,11 +5,10 @@
 // are few distinct texts, written by the gateway from a subscription that passed all of that
 // already (rewrite.ts, with the limits checked in operation.ts), and are counted by the
 // subscription metrics. What stays the same: each text is parsed and validated once against the
-// API schema, the executor plans it (its plan cache, each new text planned once: plan-once.ts,
-// shared with clients' requests) and calls the subgraphs with the
-// subscriber's context (its token: the subgraphs decide what it may see), and errors are shaped
-// as Apollo Server shapes them for a client (the gateway's formatter, one SUBGRAPH_UNAVAILABLE per
-// subgraph).
+// API schema, the executor plans it (its plan cache; each new text planned once, plan-once.ts,
+// as for clients' requests) and calls the subgraphs with the subscriber's context (its token:
+// the subgraphs decide what it may see), and errors are shaped as Apollo Server shapes them for
+// a client (the gateway's formatter, one SUBGRAPH_UNAVAILABLE per subgraph).
 import { createHash, randomUUID } from 'node:crypto';
 import type { ApolloGateway } from '@apollo/gateway';
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
