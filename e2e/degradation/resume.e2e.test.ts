@@ -73,14 +73,20 @@ async function fulfil(orderId: string, step: 'shipOrder' | 'deliverOrder') {
   await client.data(`mutation($id: ID!) { ${step}(id: $id) { status } }`, { id: orderId }, admin);
 }
 
-/** Subscribers on the gateway right now (a subscription counts once it is being served). */
-async function liveSubscriptions(): Promise<number> {
+/** A figure of the gateway's /metrics, summed over its labels. */
+async function gatewayMetric(name: string): Promise<number> {
   const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
   return text
     .split('\n')
-    .filter((line) => line.startsWith('gateway_live_subscriptions{'))
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
+
+/** Subscribers on the gateway right now (a subscription counts once it is being served). */
+const liveSubscriptions = () => gatewayMetric('gateway_live_subscriptions');
+
+/** Orders read for resuming subscribers. */
+const resumeReads = () => gatewayMetric('gateway_subscription_resume_reads_total');
 
 async function untilLiveSubscriptions(count: number): Promise<void> {
   for (let i = 0; i < 200 && (await liveSubscriptions()) !== count; i += 1) {
@@ -181,6 +187,40 @@ describe('orderStatusChanged with afterSequence over graphql-ws', () => {
     expect(await before.ended()).toEqual({ kind: 'complete' });
     expect(before.statuses).toEqual(['CONFIRMED', 'SHIPPED', 'DELIVERED']);
     expectAsItWas(before.orders);
+  });
+
+  it('resumes without a read where the gateway follows the order for the same user, and reads for anyone else', async () => {
+    const { customer, orderId } = await confirmedOrder();
+    const before = await liveSubscriptions();
+    const plain = watch(customer.token, { id: orderId });
+    await plain.untilStatus('CONFIRMED');
+    const reads = await resumeReads();
+
+    const liveOnly = watch(customer.token, { id: orderId, after: 4 });
+    const fromTwo = watch(customer.token, { id: orderId, after: 2 });
+    await fromTwo.untilStatus('CONFIRMED');
+    await untilLiveSubscriptions(before + 3);
+    expect(await resumeReads()).toBe(reads);
+    expect(fromTwo.statuses).toEqual(['PAYMENT_AUTHORIZED', 'CONFIRMED']);
+    expect(liveOnly.results).toEqual([]);
+
+    // A sequence this gateway has not heard of is read, and refused if the order has not reached it.
+    const beyond = watch(customer.token, { id: orderId, after: 5 });
+    // Rights are the reader's: someone else's order stays NOT_FOUND though the gateway follows it.
+    const stranger = await client.registerCustomer();
+    const foreign = watch(stranger.token, { id: orderId, after: 1 });
+    for (const live of [beyond, foreign]) expect((await live.ended()).kind).toBe('error');
+    expect(codes(beyond)).toEqual(['BAD_USER_INPUT']);
+    expect(codes(foreign)).toEqual(['NOT_FOUND']);
+    expect(foreign.results).toEqual([]);
+    expect(await resumeReads()).toBe(reads + 2);
+
+    await fulfil(orderId, 'shipOrder');
+    await fulfil(orderId, 'deliverOrder');
+    for (const live of [plain, liveOnly, fromTwo]) expect(await live.ended()).toEqual({ kind: 'complete' });
+    expect(liveOnly.orders.map((o) => o.statusSequence)).toEqual([5, 6]);
+    expect(fromTwo.statuses).toEqual(['PAYMENT_AUTHORIZED', 'CONFIRMED', 'SHIPPED', 'DELIVERED']);
+    expectAsItWas([...liveOnly.orders, ...fromTwo.orders]);
   });
 
   it('refuses a negative sequence or one the order has not reached with BAD_USER_INPUT', async () => {

@@ -18,13 +18,16 @@
 // the current state was being read) is filled by executing the missing sequences with
 // `orderAt`. After DELIVERED or CANCELLED the stream ends. A subscriber resuming with
 // `afterSequence` starts as if that sequence had been sent to it: no current-state event, and
-// the changes since then are that same kind of gap, filled the same way (see resume.ts).
+// the changes since then are that same kind of gap, filled the same way (see resume.ts). Where
+// the order stands is all it needs first: known to the feed once a read with the same rights
+// has succeeded while it listened, else read, sequence and status only (resume-read.ts).
 //
 // Starting is the costly part (a query through the supergraph for the current state), and many
 // subscribers start at once when clients reconnect to a restarted gateway: a group's members
 // starting together share one read, and reads of one user's orders go in one query.
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Identity } from '../../../shared/auth/identity.ts';
+import { rightsScope } from '../../../shared/auth/policies.ts';
 import { validateMessage } from '../../../shared/contracts/index.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -34,6 +37,7 @@ import { FirstStateReader } from './first-state.ts';
 import type { LiveStream } from './live-stream.ts';
 import type { SubscriptionMetrics } from './metrics.ts';
 import { RefusedSubscription, requestError, type PreparedSubscription } from './operation.ts';
+import { ResumePoints } from './resume-read.ts';
 import { TERMINAL_STATUSES, planResume } from './resume.ts';
 import { shape, toGraphQLError, type LiveResult, type Shaped, type ShapedResult } from './shaped.ts';
 
@@ -60,6 +64,8 @@ export interface EngineOptions {
   readonly maxBufferedBytes: number;
   /** How old a group's current state may be and still start a newcomer (see Group.fresh). */
   readonly firstStateMaxAgeMs: number;
+  /** Orders one resume-point query may read (resume-read.ts). */
+  readonly resumeBatchSize: number;
 }
 
 /** How often an event whose execution failed is tried again before the stream ends with the error. */
@@ -70,11 +76,15 @@ export class SubscriptionEngine {
   private readonly options: EngineOptions;
   private readonly feeds = new Map<string, Feed>();
   private readonly firstStates: FirstStateReader;
+  private readonly resumePoints: ResumePoints;
   private closing = false;
 
   constructor(options: EngineOptions) {
     this.options = options;
     this.firstStates = new FirstStateReader(options.execute, () => options.metrics.firstStateQueries.inc());
+    this.resumePoints = new ResumePoints(this.firstStates, options.resumeBatchSize, () =>
+      options.metrics.resumeReads.inc(),
+    );
   }
 
   /** How many orders this gateway listens to, and how many subscribers it serves. */
@@ -121,23 +131,24 @@ export class SubscriptionEngine {
     this.options.metrics.starting.inc();
     try {
       await feed.ready;
+      const after = prepared.afterSequence;
       const current =
-        prepared.afterSequence === undefined
+        after === undefined
           ? await this.currentState(group, identity)
-          : // A resuming client may have seen a sequence newer than a read already in flight
-            // or kept (from another gateway): it is checked against a read of its own.
-            await this.readState(prepared, identity);
+          : await this.resumePoints.of(feed, after, identity);
       if (!current.ok) throw new RefusedSubscription(current.errors.map(toGraphQLError));
-      const resume =
-        prepared.afterSequence === undefined ? undefined : planResume(prepared.afterSequence, current);
+      feed.readers.add(rightsScope(identity));
+      feed.heard(current.sequence, current.status);
+      const resume = after === undefined ? undefined : planResume(after, current);
       if (resume?.kind === 'refuse') {
         throw new RefusedSubscription([requestError(ErrorCode.BAD_USER_INPUT, resume.message)]);
       }
       subscriber.counted = true;
       this.options.metrics.live.inc({ transport: sink.transport });
-      if (!resume) this.deliver(subscriber, current);
-      else if (resume.kind === 'complete') subscriber.stream.end();
-      else {
+      // A current state (not resuming) is the first event; a resume point is only a position.
+      if (current.result) this.deliver(subscriber, current);
+      else if (resume?.kind === 'complete') subscriber.stream.end();
+      else if (resume) {
         // No current-state event: the changes after the client's sequence are executed one by
         // one as the order was then (shared with the group where others need them too), and
         // from there it follows the group's live events like any member.
@@ -203,15 +214,18 @@ export class SubscriptionEngine {
 
   /** After a NATS reconnect, events may have been missed: read each order's sequence again. */
   async resync(): Promise<void> {
-    const query = 'query Resync($id: ID!) { order(id: $id) { statusSequence } }';
+    const query = 'query Resync($id: ID!) { order(id: $id) { statusSequence status } }';
     await Promise.all(
       [...this.feeds.values()].map(async (feed) => {
         const identity = [...feed.groups.values()].find((g) => g.subscribers.size > 0)?.identity();
         if (!identity) return;
         try {
           const result = await this.options.execute(query, { id: feed.orderId }, identity, 'Resync');
-          const order = result.data?.order as { statusSequence?: unknown } | null | undefined;
-          if (typeof order?.statusSequence === 'number') this.onSequence(feed, order.statusSequence);
+          const order = result.data?.order as
+            { statusSequence?: unknown; status?: unknown } | null | undefined;
+          if (typeof order?.statusSequence === 'number' && typeof order.status === 'string') {
+            this.onSequence(feed, order.statusSequence, order.status);
+          }
         } catch (err) {
           this.options.logger.warn({ err, orderId: feed.orderId }, 'subscription resync failed');
         }
@@ -232,14 +246,14 @@ export class SubscriptionEngine {
           this.options.logger.warn({ err, subject }, 'order status subscription failed');
           return;
         }
-        let sequence: number;
+        let event: { sequence: number; status: string };
         try {
-          sequence = validateMessage('orders.evt.status', msg.json()).sequence;
+          event = validateMessage('orders.evt.status', msg.json());
         } catch (parseErr) {
           this.options.logger.warn({ err: parseErr, subject }, 'ignoring a malformed order status event');
           return;
         }
-        this.onSequence(created, sequence);
+        this.onSequence(created, event.sequence, event.status);
       },
     });
     // The server has the subscription once a round trip after it has been answered. A flush
@@ -256,8 +270,8 @@ export class SubscriptionEngine {
     return feed;
   }
 
-  private onSequence(feed: Feed, sequence: number): void {
-    if (sequence > feed.maxSeen) feed.maxSeen = sequence;
+  private onSequence(feed: Feed, sequence: number, status: string): void {
+    feed.heard(sequence, status);
     for (const group of feed.groups.values()) {
       group.prune();
       for (const s of group.subscribers) if (s.started) this.advance(s, sequence);

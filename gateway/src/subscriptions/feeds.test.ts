@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Identity } from '../../../shared/auth/identity.ts';
 import { prepareOrderSubscription } from '../../../test/support/order-subscription.ts';
-import { Group, Subscriber, groupKey, type Sink } from './feeds.ts';
+import { Feed, Group, Subscriber, groupKey, type Sink } from './feeds.ts';
 
 const ORDER = '0b6f3f52-3c1e-4f5e-9a55-2f1d4b7e8a10';
 const ada: Identity = { userId: 'ada', role: 'CUSTOMER', token: 'ada', expiresAt: 2e9 };
@@ -67,5 +67,35 @@ describe('Group', () => {
     join(group, ada); // not started: it has no position yet
     group.prune();
     expect([...group.results.keys()]).toEqual([3, 4]);
+  });
+});
+
+describe('Feed', () => {
+  it('keeps the newest sequence heard and the status it came with, whatever the order they arrive in', () => {
+    const feed = new Feed(ORDER);
+    feed.heard(3, 'PAYMENT_AUTHORIZED');
+    feed.heard(2, 'INVENTORY_RESERVED');
+    feed.heard(3, 'SOMETHING_ELSE');
+    expect([feed.maxSeen, feed.status]).toEqual([3, 'PAYMENT_AUTHORIZED']);
+    feed.heard(4, 'CONFIRMED');
+    expect([feed.maxSeen, feed.status]).toEqual([4, 'CONFIRMED']);
+  });
+
+  it('knows where the order stands only for rights that have read it here, and up to what it has heard', () => {
+    const feed = new Feed(ORDER);
+    feed.heard(4, 'CONFIRMED');
+    expect(feed.known('user:ada', 4)).toBeUndefined(); // heard of, but nobody has read it as ada
+    feed.readers.add('user:ada');
+    expect(feed.known('user:ada', 4)).toEqual({ sequence: 4, status: 'CONFIRMED' });
+    expect(feed.known('user:ada', 1)).toEqual({ sequence: 4, status: 'CONFIRMED' });
+    expect(feed.known('user:ada', 5)).toBeUndefined(); // seen elsewhere, not heard of here yet
+    expect(feed.known('user:bob', 4)).toBeUndefined();
+    expect(feed.known('admin', 4)).toBeUndefined();
+  });
+
+  it('knows nothing before a sequence has been heard', () => {
+    const feed = new Feed(ORDER);
+    feed.readers.add('user:ada');
+    expect(feed.known('user:ada', 0)).toBeUndefined();
   });
 });

@@ -87,11 +87,39 @@ export class Feed {
   readonly groups = new Map<string, Group>();
   subscription: Subscription | undefined;
   ready: Promise<void> = Promise.resolve();
+  /** The newest sequence heard of (from events, and from reads that started once `ready`). */
   maxSeen = 0;
+  /** The order's status at maxSeen, once an event or a read has told it. */
+  status: string | undefined;
+  /**
+   * Rights (rightsScope) under which a read of the order succeeded while this feed listened:
+   * who may see it. Who owns an order never changes, so this holds as long as the feed does.
+   */
+  readonly readers = new Set<string>();
   size = 0;
 
   constructor(orderId: string) {
     this.orderId = orderId;
+  }
+
+  /** Takes in a sequence and the status it came with, from an event or a read. */
+  heard(sequence: number, status: string): void {
+    if (this.status !== undefined && sequence <= this.maxSeen) return;
+    this.maxSeen = sequence;
+    this.status = status;
+  }
+
+  /**
+   * Where the order stands for a reader with `rights` who saw `afterSequence`, if this feed
+   * knows without a read: those rights have read it here, and the feed has heard of that
+   * sequence. The feed has listened since before that read began, so every change after what
+   * it knows reaches it as an event. A client may have seen a newer sequence elsewhere (another
+   * gateway): then only a read tells whether it exists.
+   */
+  known(rights: string, afterSequence: number): { sequence: number; status: string } | undefined {
+    if (!this.readers.has(rights) || this.status === undefined || afterSequence > this.maxSeen)
+      return undefined;
+    return { sequence: this.maxSeen, status: this.status };
   }
 }
 

@@ -114,8 +114,14 @@ export function batchTemplate(parts: {
   return template;
 }
 
+/** One order's read: its query and, to go in one query with others, its batch template. */
+export type StateRead = Pick<
+  PreparedSubscription,
+  'orderId' | 'responseKey' | 'currentQuery' | 'variables' | 'operationName' | 'batch' | 'batchSize'
+>;
+
 interface Waiting {
-  readonly prepared: PreparedSubscription;
+  readonly prepared: StateRead;
   readonly identity: Identity;
   readonly resolve: (result: LiveResult) => void;
   readonly reject: (err: unknown) => void;
@@ -134,8 +140,8 @@ export class FirstStateReader {
     this.#onQuery = onQuery;
   }
 
-  /** The order's current state as `identity` sees it, in the single-order result's shape. */
-  read(prepared: PreparedSubscription, identity: Identity): Promise<LiveResult> {
+  /** The order's state as `identity` sees it, in the single-order result's shape. */
+  read(prepared: StateRead, identity: Identity): Promise<LiveResult> {
     const { batch } = prepared;
     if (!batch || prepared.batchSize < 2) return this.#single(prepared, identity);
     const rights = rightsScope(identity);
@@ -162,7 +168,7 @@ export class FirstStateReader {
     }
   }
 
-  async #single(prepared: PreparedSubscription, identity: Identity): Promise<LiveResult> {
+  async #single(prepared: StateRead, identity: Identity): Promise<LiveResult> {
     this.#onQuery();
     return this.#execute(prepared.currentQuery, prepared.variables, identity, prepared.operationName);
   }

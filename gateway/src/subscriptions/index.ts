@@ -15,6 +15,7 @@ import { CompiledSubscriptions } from './compiled-cache.ts';
 import { SubscriptionEngine } from './engine.ts';
 import { createInternalExecute } from './internal-execute.ts';
 import { createSubscriptionMetrics } from './metrics.ts';
+import { resumeBatchSize } from './resume-read.ts';
 import { SubscriptionQuota } from './quota.ts';
 import { createSseHandler, SSE_PATH } from './sse.ts';
 import { attachWebSocket, type WebSocketEndpoint } from './websocket.ts';
@@ -88,6 +89,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
     maxQueuedEvents: options.settings.maxQueuedEvents,
     maxBufferedBytes: options.settings.maxBufferedBytes,
     firstStateMaxAgeMs: options.settings.firstStateMaxAgeMs,
+    resumeBatchSize: resumeBatchSize(options.queryLimits),
   });
   // Events published while NATS was away are lost to core subscriptions: catch up by reading.
   let watching = true;

@@ -12,6 +12,7 @@ export interface SubscriptionMetrics {
   readonly executions: Counter;
   readonly firstStateReads: Counter;
   readonly firstStateQueries: Counter;
+  readonly resumeReads: Counter;
   readonly starting: Gauge;
 }
 
@@ -54,6 +55,11 @@ export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics
     firstStateQueries: new Counter({
       name: 'gateway_subscription_first_state_queries_total',
       help: 'Queries through the supergraph for current states (one may read several orders of the same user)',
+      registers,
+    }),
+    resumeReads: new Counter({
+      name: 'gateway_subscription_resume_reads_total',
+      help: 'Orders read for resuming subscribers (afterSequence): none when this gateway already follows the order for the same rights',
       registers,
     }),
     starting: new Gauge({

@@ -17,8 +17,11 @@ export type Shaped =
 /** A result that can be sent: its sequence and status known. */
 export type ShapedResult = Extract<Shaped, { ok: true }>;
 
+/** Where a read's order and its hidden fields are in the result. */
+export type ResultKeys = Pick<PreparedSubscription, 'orderId' | 'responseKey' | 'sequenceKey' | 'statusKey'>;
+
 /** Splits the hidden fields off the result; a null order is NOT_FOUND (missing or not yours). */
-export function shape(result: LiveResult, prepared: PreparedSubscription): Shaped {
+export function shape(result: LiveResult, prepared: ResultKeys): Shaped {
   const order = result.data?.[prepared.responseKey] as Record<string, unknown> | null | undefined;
   if (!order) {
     const errors = result.errors?.length

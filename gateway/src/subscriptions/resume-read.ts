@@ -1,0 +1,119 @@
+// What a resuming subscriber (`afterSequence`) needs read before it follows its order: not the
+// order's current state, which it is not sent, only where the order stands (its statusSequence
+// and status) and whether the subscriber may see it at all. That is one field pair of the orders
+// subgraph instead of the client's whole selection across the supergraph, and it goes in one
+// query with the same user's other resumes, as first states do (first-state.ts).
+//
+// When clients reconnect to a restarted gateway, most of them resume where they were.
+import { parse, type FieldNode, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
+import type { Identity } from '../../../shared/auth/identity.ts';
+import { rightsScope } from '../../../shared/auth/policies.ts';
+import type { QueryLimits } from '../limits/query-limits.ts';
+import type { Feed } from './feeds.ts';
+import { batchTemplate, MAX_BATCH, type FirstStateReader, type StateRead } from './first-state.ts';
+import { shape, type ResultKeys } from './shaped.ts';
+
+const QUERY = 'query ResumePoint($id: ID!) { order(id: $id) { statusSequence status } }';
+const document = parse(QUERY);
+const operation = document.definitions[0] as OperationDefinitionNode;
+const root = operation.selectionSet.selections[0] as FieldNode;
+
+const TEMPLATE = batchTemplate({
+  operation,
+  root,
+  variableDefinitions: operation.variableDefinitions ?? [],
+  fragments: [],
+  usedBySelection: new Set(),
+});
+
+/** Fields per order in the query: the order and its two. */
+const COST_PER_ORDER = 3;
+/** Tokens per order in a batched query: alias, field, argument, variable and selection. */
+const TOKENS_PER_ORDER = 20;
+
+/**
+ * Orders one resume query may read: within the gateway's query limits, as the subscriptions' own
+ * queries are (operation.ts), so what reaches the orders subgraph is what a client could send.
+ */
+export function resumeBatchSize(limits: QueryLimits): number {
+  if (!TEMPLATE) return 1;
+  return Math.max(
+    1,
+    Math.min(
+      MAX_BATCH,
+      limits.maxAliases,
+      Math.floor(limits.maxCost / COST_PER_ORDER),
+      Math.floor(limits.maxTokens / TOKENS_PER_ORDER),
+    ),
+  );
+}
+
+/** The read of where `orderId` stands, for FirstStateReader, and where its answer is (for shape). */
+export function resumeRead(orderId: string, batchSize: number): StateRead & ResultKeys {
+  return {
+    orderId,
+    currentQuery: QUERY,
+    variables: { id: orderId },
+    operationName: 'ResumePoint',
+    batch: TEMPLATE,
+    batchSize,
+    responseKey: 'order',
+    sequenceKey: 'statusSequence',
+    statusKey: 'status',
+  };
+}
+
+/** Where an order stands, as a subscriber may see it, or why it may not. */
+export type Position =
+  | { readonly ok: true; readonly sequence: number; readonly status: string; readonly result?: undefined }
+  | { readonly ok: false; readonly errors: readonly GraphQLFormattedError[] };
+
+export class ResumePoints {
+  readonly #reader: FirstStateReader;
+  readonly #batchSize: number;
+  readonly #onRead: () => void;
+  /** Reads in flight, by order and rights. */
+  readonly #reading = new Map<string, Promise<Position>>();
+
+  /** `onRead` is told of each order read (batched or not). */
+  constructor(reader: FirstStateReader, batchSize: number, onRead: () => void) {
+    this.#reader = reader;
+    this.#batchSize = batchSize;
+    this.#onRead = onRead;
+  }
+
+  /**
+   * Where the order stands for a subscriber resuming after `afterSequence`: from what its feed
+   * knows when it can tell (Feed.known), else read as the subscriber, which also decides
+   * whether it may see the order. A read in flight for the same order and rights is shared
+   * when it reaches the client's sequence; it may have begun before the client saw a newer one
+   * (from another gateway), and then only a read of its own tells whether that sequence exists.
+   */
+  async of(feed: Feed, afterSequence: number, identity: Identity): Promise<Position> {
+    const rights = rightsScope(identity);
+    const known = feed.known(rights, afterSequence);
+    if (known) return { ok: true, ...known };
+    const key = `${feed.orderId}\n${rights}`;
+    const inFlight = this.#reading.get(key);
+    if (inFlight) {
+      const point = await inFlight;
+      if (!point.ok || afterSequence <= point.sequence) return point;
+    }
+    return this.#read(key, feed.orderId, identity);
+  }
+
+  #read(key: string, orderId: string, identity: Identity): Promise<Position> {
+    this.#onRead();
+    const read = resumeRead(orderId, this.#batchSize);
+    const pending = this.#reader.read(read, identity).then((result): Position => {
+      const point = shape(result, read);
+      return point.ok ? { ok: true, sequence: point.sequence, status: point.status } : point;
+    });
+    this.#reading.set(key, pending);
+    const forget = () => {
+      if (this.#reading.get(key) === pending) this.#reading.delete(key);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+}
