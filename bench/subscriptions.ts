@@ -17,11 +17,15 @@
 //   3. memory: the gateway's RSS and heap after a forced full GC (through the inspector SIGUSR1
 //      opens), before and after opening the subscriptions, per subscription; and the gateway's
 //      CPU over 10 s with every subscription open and nothing happening (keep-alive pings);
-//   4. latency: BENCH_CHANGES status changes (ship, then deliver, that many / 2 orders) at
-//      BENCH_RATE (20) changes per second while every subscription is open, each event from the
-//      status change's time (its `updatedAt`, set in the transaction that commits it) to its
-//      arrival at the client;
-//   5. a stream of new orders (5/s, open loop), each watched from the moment it is placed: the
+//   4. resuming: every socket closed, as when the gateway restarts, and every subscription
+//      opened again as its client then does, resuming after the last sequence its order
+//      published (afterSequence), so that nothing is owed to it: CPU per open, from the first
+//      socket until the gateway serves them all, and the ratio to phase 1;
+//   5. latency: BENCH_CHANGES status changes (ship, then deliver, that many / 2 orders) at
+//      BENCH_RATE (20) changes per second while every resumed subscription is open, each event
+//      from the status change's time (its `updatedAt`, set in the transaction that commits it)
+//      to its arrival at the client;
+//   6. a stream of new orders (5/s, open loop), each watched from the moment it is placed: the
 //      same latency for the saga's own events (INVENTORY_RESERVED ... CONFIRMED).
 // Each side holds one socket per subscription: `ulimit -n` must exceed the count (the bench
 // checks; raise it with `ulimit -n 65536` in the shell that starts it). Loopback only; bounded in
@@ -188,6 +192,16 @@ async function gatewayMemory(system: TestSystem): Promise<{ rss: number; heap: n
   return { rss: median(samples.map((s) => s.rss)), heap: median(samples.map((s) => s.heap)), gc };
 }
 
+/** Waits (polling five times a second, at most a minute) until a gateway figure is `value`; the last reading. */
+async function untilGatewayMetric(system: TestSystem, name: string, value: number): Promise<number> {
+  let reading = await gatewayMetric(system, name);
+  for (let i = 0; i < 300 && reading !== value; i += 1) {
+    await sleep(200);
+    reading = await gatewayMetric(system, name);
+  }
+  return reading;
+}
+
 async function gatewayMetric(system: TestSystem, name: string, label = ''): Promise<number> {
   const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
   return text
@@ -339,6 +353,10 @@ try {
       return { token: order.token, orderId: order.id, query };
     }),
   );
+  const resumingQuery = (query: string) =>
+    query
+      .replace('subscription($id: ID!)', 'subscription($id: ID!, $after: Int)')
+      .replace('orderStatusChanged(orderId: $id)', 'orderStatusChanged(orderId: $id, afterSequence: $after)');
   const url = system.urls.gatewayWs!;
 
   const bare = await measured(() =>
@@ -376,6 +394,40 @@ try {
   const idle = await measured(() => sleep(IDLE_MS));
   const after = await gatewayMemory(system);
   console.log(`${elapsed()}: ${opened} subscriptions open (gateway counts ${live})`);
+
+  // Phase 4: every client loses its socket, as when the gateway restarts, reconnects and
+  // resumes after the last sequence of its order; phase 5 runs on these subscriptions.
+  await clients.request({ kind: 'close' });
+  await untilGatewayMetric(system, 'gateway_live_subscriptions', 0);
+  const lastSeen = new Map<string, number>();
+  for (const key of natsArrival.keys()) {
+    const [orderId, sequence] = key.split(':') as [string, string];
+    lastSeen.set(orderId, Math.max(lastSeen.get(orderId) ?? 0, Number(sequence)));
+  }
+  const resumePlan: Subscription[] = shuffled(
+    plan.map((p) => ({ ...p, query: resumingQuery(p.query), afterSequence: lastSeen.get(p.orderId) ?? 0 })),
+  );
+  const resumeReadsBefore = await gatewayMetric(system, 'gateway_subscription_resume_reads_total');
+  const resumeCallsBefore = await gatewayMetric(system, ...SUBGRAPH_CALLS);
+  const resumeStarted = performance.now();
+  const resumed = await measured(async () => {
+    const sent = await clients.request<Opened>({
+      kind: 'subscribe',
+      url,
+      subscriptions: resumePlan,
+      concurrency: CONCURRENCY,
+    });
+    // Nothing is sent to a resumed subscriber: the gateway says when it serves them all.
+    const served = await untilGatewayMetric(system, 'gateway_live_subscriptions', resumePlan.length);
+    return { sent, served };
+  });
+  const resumeMs = performance.now() - resumeStarted;
+  const resumeReads =
+    (await gatewayMetric(system, 'gateway_subscription_resume_reads_total')) - resumeReadsBefore;
+  const resumeCalls = (await gatewayMetric(system, ...SUBGRAPH_CALLS)) - resumeCallsBefore;
+  console.log(
+    `${elapsed()}: ${resumePlan.length} subscriptions resumed (gateway serves ${resumed.result.served})`,
+  );
 
   const executionsBefore = await gatewayMetric(system, 'gateway_subscription_executions_total');
   const changed = orders.slice(0, Math.ceil(CHANGES / 2));
@@ -444,6 +496,12 @@ try {
   };
   const b = figures(bare);
   const o = figures(subs);
+  const r = {
+    perSecond: (resumePlan.length / resumeMs) * 1000,
+    gateway: resumed.gatewayMs / resumePlan.length,
+    system: resumed.systemMs / resumePlan.length,
+    writes: resumed.gatewayWrites / resumePlan.length,
+  };
   const rssPer = (after.rss - before.rss) / opened / 1024;
   const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}×`;
   console.log(`
@@ -456,23 +514,36 @@ ${markdown(
       ['bare connection (connect, init with token, ack)', b],
       ['subscription (the same, up to its first state)', o],
     ] as const
-  ).map(([name, x]) => [
-    name,
-    x.perSecond.toFixed(0),
-    x.p50.toFixed(1),
-    x.p99.toFixed(1),
-    x.gateway.toFixed(2),
-    x.system.toFixed(2),
-    x.writes.toFixed(2),
-  ]),
+  )
+    .map(([name, x]) => [
+      name,
+      x.perSecond.toFixed(0),
+      x.p50.toFixed(1),
+      x.p99.toFixed(1),
+      x.gateway.toFixed(2),
+      x.system.toFixed(2),
+      x.writes.toFixed(2),
+    ])
+    .concat([
+      [
+        'resumed subscription (the same, after the sequence last seen: no event owed)',
+        r.perSecond.toFixed(0),
+        '-',
+        '-',
+        r.gateway.toFixed(2),
+        r.system.toFixed(2),
+        r.writes.toFixed(2),
+      ],
+    ]),
 )}
   retried after a refusal (as a client reconnects): ${bare.result.retried} bare, ${subs.result.retried} subscriptions${subs.result.firstRefusal ? ` (first: ${subs.result.firstRefusal})` : ''}
   subscription / bare: gateway CPU ${ratio(o.gateway, b.gateway)}, system CPU ${ratio(o.system, b.system)}, time p50 ${ratio(o.p50, b.p50)}, opens/s ${ratio(b.perSecond, o.perSecond)} (target: ≤ 2×)
+  resumed / bare, as clients reconnecting to a restarted gateway: gateway CPU ${ratio(r.gateway, b.gateway)}, system CPU ${ratio(r.system, b.system)}, opens/s ${ratio(b.perSecond, r.perSecond)}; ${resumeReads} resume points read (${(resumeReads / resumePlan.length).toFixed(2)} each; one per order and user is the least, then the gateway knows), ${resumeCalls} subgraph calls (${(resumeCalls / resumePlan.length).toFixed(2)} each)
   current states read: ${reads} for ${opened} subscriptions (${(reads / opened).toFixed(2)} each; subscribers of one group starting together share one), in ${queries} queries through the supergraph (one reads up to 16 orders of the same user), which made ${subgraphCalls} subgraph calls (${(subgraphCalls / opened).toFixed(2)} per subscription)
   gateway memory before / after opening${before.gc && after.gc ? ' (after a forced full GC)' : ' (no forced GC: overstated)'}:  RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MiB, heap ${(before.heap / 2 ** 20).toFixed(1)} -> ${(after.heap / 2 ** 20).toFixed(1)} MiB
   gateway CPU with all ${opened} open and nothing happening: ${((idle.gatewayMs / IDLE_MS) * 100).toFixed(1)} % of a core (${IDLE_MS / 1000} s)
   per idle subscription:  RSS ${perSub(after.rss - before.rss)} (target ≤ 25 KB: ${(rssPer / 25).toFixed(2)} of it), heap ${perSub(after.heap - before.heap)}
-  ship + deliver of ${changed.length} orders at ${RATE} changes/s with all ${SUBSCRIPTIONS} subscriptions open: ${l.count} events delivered in ${Math.round(fulfilMs)} ms, ${executions} executions through the supergraph, ${dropped} subscribers dropped as slow
+  ship + deliver of ${changed.length} orders at ${RATE} changes/s with all ${SUBSCRIPTIONS} subscriptions open (resumed): ${l.count} events delivered in ${Math.round(fulfilMs)} ms, ${executions} executions through the supergraph, ${dropped} subscribers dropped as slow
     latency status change -> client:  p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (target ≤ 200 ms: ${(l.p99 / 200).toFixed(2)} of it), max ${l.max} ms
   stream of ${STREAM_ORDERS} new orders placed at ${STREAM_RATE}/s, each watched from placement: ${s.count} saga events
     latency status change -> client:  p50 ${s.p50} ms, p95 ${s.p95} ms, p99 ${s.p99} ms, max ${s.max} ms

@@ -9,7 +9,11 @@
 //                                                    token (connection_init, connection_ack) with
 //                                                    at most `concurrency` opening at once
 //   { kind: 'subscribe', url, subscriptions, concurrency }  the same, then one subscription each,
-//                                                    up to its first event (the current state)
+//                                                    up to its first event (the current state);
+//                                                    one with `afterSequence` resumes after it and
+//                                                    is owed no event: it counts as open once sent
+//                                                    (the bench asks the gateway how many are), and
+//                                                    each of its events is a change
 //   { kind: 'completed', orderIds }                  resolves when every subscription of those
 //                                                    orders has completed; their event latencies
 //   { kind: 'close' }                                closes every socket
@@ -20,7 +24,9 @@ import WebSocket from 'ws';
 export interface Subscription {
   readonly token: string;
   readonly orderId: string;
+  /** Declares `$id` and, to resume, `$after` for orderStatusChanged's afterSequence. */
   readonly query: string;
+  readonly afterSequence?: number;
 }
 
 export type Request =
@@ -57,6 +63,14 @@ function open(url: string, token: string, subscription?: Subscription): Promise<
     sockets.add(socket);
     let first = true;
     let complete: () => void = () => undefined;
+    /** From its start (first event, or resume): the subscription's completion is waited for. */
+    const startWaiting = (orderId: string) => {
+      first = false;
+      const done = new Promise<void>((r) => (complete = r));
+      const list = completions.get(orderId) ?? [];
+      list.push(done);
+      completions.set(orderId, list);
+    };
     socket.once('open', () =>
       socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
     );
@@ -65,24 +79,32 @@ function open(url: string, token: string, subscription?: Subscription): Promise<
       if (message.type === 'connection_ack') {
         if (!subscription) resolve(performance.now() - started);
         else {
+          const { afterSequence } = subscription;
           socket.send(
             JSON.stringify({
               id: '1',
               type: 'subscribe',
-              payload: { query: subscription.query, variables: { id: subscription.orderId } },
+              payload: {
+                query: subscription.query,
+                variables: {
+                  id: subscription.orderId,
+                  ...(afterSequence !== undefined && { after: afterSequence }),
+                },
+              },
             }),
           );
+          if (afterSequence !== undefined) {
+            // Every event of a resumed subscription is a change: none is a current state.
+            startWaiting(subscription.orderId);
+            resolve(performance.now() - started);
+          }
         }
       } else if (message.type === 'next') {
         const order = (message.payload as { data?: { orderStatusChanged?: { updatedAt: string } } }).data
           ?.orderStatusChanged;
         if (first) {
           // Only a subscription that started is waited for: its completion is what counts.
-          first = false;
-          const done = new Promise<void>((r) => (complete = r));
-          const list = completions.get(subscription!.orderId) ?? [];
-          list.push(done);
-          completions.set(subscription!.orderId, list);
+          startWaiting(subscription!.orderId);
           resolve(performance.now() - started);
         } else if (order) {
           const list = eventLatencies.get(subscription!.orderId) ?? [];
