@@ -81,6 +81,21 @@ describe('ResumePoints', () => {
     expect(reads).toBe(1);
   });
 
+  it('does not share a read begun under another feed of the order (one since dropped)', async () => {
+    const { execute } = supergraph(() => 4);
+    let reads = 0;
+    const points = new ResumePoints(new FirstStateReader(execute, () => undefined), 16, () => (reads += 1));
+    const [dropped, current] = await Promise.all([
+      points.of(new Feed(ORDER), 4, ada),
+      points.of(new Feed(ORDER), 4, ada),
+    ]);
+    expect([dropped, current]).toEqual([
+      { ok: true, sequence: 4, status: 'CONFIRMED' },
+      { ok: true, sequence: 4, status: 'CONFIRMED' },
+    ]);
+    expect(reads).toBe(2); // in one query: two orders' worth of the same user
+  });
+
   it('reads anew for other rights, and for a sequence beyond what a shared read answered', async () => {
     let sequence = 4;
     const { execute, queries } = supergraph(() => sequence);

@@ -72,8 +72,11 @@ export class ResumePoints {
   readonly #reader: FirstStateReader;
   readonly #batchSize: number;
   readonly #onRead: () => void;
-  /** Reads in flight, by order and rights. */
-  readonly #reading = new Map<string, Promise<Position>>();
+  /**
+   * Reads in flight, by feed and rights. By feed, not by order: a read begun under a feed that
+   * has since been dropped may miss changes made before the current feed listened.
+   */
+  readonly #reading = new WeakMap<Feed, Map<string, Promise<Position>>>();
 
   /** `onRead` is told of each order read (batched or not). */
   constructor(reader: FirstStateReader, batchSize: number, onRead: () => void) {
@@ -93,25 +96,26 @@ export class ResumePoints {
     const rights = rightsScope(identity);
     const known = feed.known(rights, afterSequence);
     if (known) return { ok: true, ...known };
-    const key = `${feed.orderId}\n${rights}`;
-    const inFlight = this.#reading.get(key);
+    const inFlight = this.#reading.get(feed)?.get(rights);
     if (inFlight) {
       const point = await inFlight;
       if (!point.ok || afterSequence <= point.sequence) return point;
     }
-    return this.#read(key, feed.orderId, identity);
+    return this.#read(feed, rights, identity);
   }
 
-  #read(key: string, orderId: string, identity: Identity): Promise<Position> {
+  #read(feed: Feed, rights: string, identity: Identity): Promise<Position> {
     this.#onRead();
-    const read = resumeRead(orderId, this.#batchSize);
+    const read = resumeRead(feed.orderId, this.#batchSize);
     const pending = this.#reader.read(read, identity).then((result): Position => {
       const point = shape(result, read);
       return point.ok ? { ok: true, sequence: point.sequence, status: point.status } : point;
     });
-    this.#reading.set(key, pending);
+    let reads = this.#reading.get(feed);
+    if (!reads) this.#reading.set(feed, (reads = new Map<string, Promise<Position>>()));
+    reads.set(rights, pending);
     const forget = () => {
-      if (this.#reading.get(key) === pending) this.#reading.delete(key);
+      if (reads.get(rights) === pending) reads.delete(rights);
     };
     pending.then(forget, forget);
     return pending;
