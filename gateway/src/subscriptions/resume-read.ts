@@ -88,7 +88,7 @@ export class ResumePoints {
   /**
    * Where the order stands for a subscriber resuming after `afterSequence`: from what its feed
    * knows when it can tell (Feed.known), else read as the subscriber, which also decides
-   * whether it may see the order. A read in flight for the same order and rights is shared
+   * whether it may see the order. A read in flight under this feed with the same rights is shared
    * when it reaches the client's sequence; it may have begun before the client saw a newer one
    * (from another gateway), and then only a read of its own tells whether that sequence exists.
    */
