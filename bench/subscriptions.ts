@@ -431,6 +431,10 @@ try {
   console.log(
     `${elapsed()}: ${resumePlan.length} subscriptions resumed (gateway serves ${resumed.result.served})`,
   );
+  if (resumed.result.sent.failures.length > 0 || resumed.result.served !== resumePlan.length)
+    console.log(
+      `resumed subscriptions not served: ${resumePlan.length - resumed.result.served} (${resumed.result.sent.failures.slice(0, 3).join('; ')})`,
+    );
 
   const executionsBefore = await gatewayMetric(system, 'gateway_subscription_executions_total');
   const changed = orders.slice(0, Math.ceil(CHANGES / 2));
