@@ -37,7 +37,7 @@ import { FirstStateReader } from './first-state.ts';
 import type { LiveStream } from './live-stream.ts';
 import type { SubscriptionMetrics } from './metrics.ts';
 import { RefusedSubscription, requestError, type PreparedSubscription } from './operation.ts';
-import { ResumePoints } from './resume-read.ts';
+import { ResumePoints, readPosition } from './resume-read.ts';
 import { TERMINAL_STATUSES, planResume } from './resume.ts';
 import { shape, toGraphQLError, type LiveResult, type Shaped, type ShapedResult } from './shaped.ts';
 
@@ -64,7 +64,7 @@ export interface EngineOptions {
   readonly maxBufferedBytes: number;
   /** How old a group's current state may be and still start a newcomer (see Group.fresh). */
   readonly firstStateMaxAgeMs: number;
-  /** Orders one resume-point query may read (resume-read.ts). */
+  /** Orders one resume-point (or resync) query may read (resume-read.ts). */
   readonly resumeBatchSize: number;
 }
 
@@ -212,20 +212,23 @@ export class SubscriptionEngine {
     }
   }
 
-  /** After a NATS reconnect, events may have been missed: read each order's sequence again. */
+  /**
+   * After a NATS reconnect, events may have been missed: read where each order stands again
+   * (one query for one user's orders, as resume points are read).
+   */
   async resync(): Promise<void> {
-    const query = 'query Resync($id: ID!) { order(id: $id) { statusSequence status } }';
     await Promise.all(
       [...this.feeds.values()].map(async (feed) => {
         const identity = [...feed.groups.values()].find((g) => g.subscribers.size > 0)?.identity();
         if (!identity) return;
         try {
-          const result = await this.options.execute(query, { id: feed.orderId }, identity, 'Resync');
-          const order = result.data?.order as
-            { statusSequence?: unknown; status?: unknown } | null | undefined;
-          if (typeof order?.statusSequence === 'number' && typeof order.status === 'string') {
-            this.onSequence(feed, order.statusSequence, order.status);
-          }
+          const point = await readPosition(
+            this.firstStates,
+            feed.orderId,
+            identity,
+            this.options.resumeBatchSize,
+          );
+          if (point.ok) this.onSequence(feed, point.sequence, point.status);
         } catch (err) {
           this.options.logger.warn({ err, orderId: feed.orderId }, 'subscription resync failed');
         }

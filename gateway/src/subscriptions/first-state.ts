@@ -27,12 +27,33 @@ import {
 } from 'graphql';
 import type { Identity } from '../../../shared/auth/identity.ts';
 import { rightsScope } from '../../../shared/auth/policies.ts';
+import type { QueryLimits } from '../limits/query-limits.ts';
 import type { Execute, LiveResult } from './engine.ts';
 import type { PreparedSubscription } from './operation.ts';
 import { stableJson } from './stable-json.ts';
 
 /** Orders read by one query, at most (the gateway's query limits may allow fewer). */
 export const MAX_BATCH = 16;
+
+/**
+ * Orders one batched query may read within the gateway's query limits, given what each order
+ * adds to it: the limits apply to the gateway's own queries too, so what reaches a subgraph is
+ * what a client could send. Below 2, no batching.
+ */
+export function ordersPerQuery(
+  limits: Pick<QueryLimits, 'maxAliases' | 'maxCost' | 'maxTokens'>,
+  perOrder: { readonly aliases: number; readonly cost: number; readonly tokens: number },
+): number {
+  return Math.max(
+    1,
+    Math.min(
+      MAX_BATCH,
+      Math.floor(limits.maxAliases / perOrder.aliases),
+      Math.floor(limits.maxCost / perOrder.cost),
+      Math.floor(limits.maxTokens / perOrder.tokens),
+    ),
+  );
+}
 
 /** What a subscription's current-state query needs to read several orders at once. */
 export interface BatchTemplate {

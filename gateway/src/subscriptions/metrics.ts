@@ -54,7 +54,7 @@ export function createSubscriptionMetrics(metrics: Metrics): SubscriptionMetrics
     }),
     firstStateQueries: new Counter({
       name: 'gateway_subscription_first_state_queries_total',
-      help: 'Queries through the supergraph for current states (one may read several orders of the same user)',
+      help: 'Queries through the supergraph that read orders for subscribers: current states, resume points, resyncs (one may read several orders of the same user)',
       registers,
     }),
     resumeReads: new Counter({

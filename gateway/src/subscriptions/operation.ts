@@ -28,7 +28,7 @@ import { AppError, ErrorCode } from '../../../shared/errors.ts';
 import { checkDocumentStrings, checkVariables } from '../../../shared/graphql/limits/input-guard.ts';
 import { checkOperation, checkQueryText, type QueryLimits } from '../limits/query-limits.ts';
 import { isUuid } from '../../../shared/graphql/batch.ts';
-import { MAX_BATCH, type BatchTemplate } from './first-state.ts';
+import { ordersPerQuery, type BatchTemplate } from './first-state.ts';
 import { invalidAfterSequence } from './resume.ts';
 import { rewriteSubscription, type RewrittenSubscription } from './rewrite.ts';
 import { fragmentMap, rootFields } from './selection.ts';
@@ -206,15 +206,11 @@ function batchSize(
   limits: QueryLimits,
 ): number {
   if (!compiled.batch) return 1;
-  return Math.max(
-    1,
-    Math.min(
-      MAX_BATCH,
-      Math.floor(limits.maxAliases / (measures.aliases + 3)),
-      Math.floor(limits.maxCost / (measures.cost + 3)),
-      Math.floor(limits.maxTokens / (compiled.tokens + 10)),
-    ),
-  );
+  return ordersPerQuery(limits, {
+    aliases: measures.aliases + 3,
+    cost: measures.cost + 3,
+    tokens: compiled.tokens + 10,
+  });
 }
 
 /**

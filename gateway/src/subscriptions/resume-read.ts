@@ -10,42 +10,40 @@ import type { Identity } from '../../../shared/auth/identity.ts';
 import { rightsScope } from '../../../shared/auth/policies.ts';
 import type { QueryLimits } from '../limits/query-limits.ts';
 import type { Feed } from './feeds.ts';
-import { batchTemplate, MAX_BATCH, type FirstStateReader, type StateRead } from './first-state.ts';
+import {
+  batchTemplate,
+  ordersPerQuery,
+  type BatchTemplate,
+  type FirstStateReader,
+  type StateRead,
+} from './first-state.ts';
 import { shape, type ResultKeys } from './shaped.ts';
 
 const QUERY = 'query ResumePoint($id: ID!) { order(id: $id) { statusSequence status } }';
 const document = parse(QUERY);
 const operation = document.definitions[0] as OperationDefinitionNode;
-const root = operation.selectionSet.selections[0] as FieldNode;
 
-const TEMPLATE = batchTemplate({
-  operation,
-  root,
-  variableDefinitions: operation.variableDefinitions ?? [],
-  fragments: [],
-  usedBySelection: new Set(),
-});
-
-/** Fields per order in the query: the order and its two. */
-const COST_PER_ORDER = 3;
-/** Tokens per order in a batched query: alias, field, argument, variable and selection. */
-const TOKENS_PER_ORDER = 20;
+const TEMPLATE = ((): BatchTemplate => {
+  const template = batchTemplate({
+    operation,
+    root: operation.selectionSet.selections[0] as FieldNode,
+    variableDefinitions: operation.variableDefinitions ?? [],
+    fragments: [],
+    usedBySelection: new Set(),
+  });
+  if (!template) throw new Error('the resume-point query takes its order id as a variable, so it batches');
+  return template;
+})();
 
 /**
- * Orders one resume query may read: within the gateway's query limits, as the subscriptions' own
- * queries are (operation.ts), so what reaches the orders subgraph is what a client could send.
+ * What each order adds to a batched resume-point query: its alias, the order and its two
+ * fields, and about 20 tokens (alias, field, argument, variable and its definition, selection).
  */
+const PER_ORDER = { aliases: 1, cost: 3, tokens: 20 } as const;
+
+/** Orders one resume-point query may read within the gateway's query limits. */
 export function resumeBatchSize(limits: QueryLimits): number {
-  if (!TEMPLATE) return 1;
-  return Math.max(
-    1,
-    Math.min(
-      MAX_BATCH,
-      limits.maxAliases,
-      Math.floor(limits.maxCost / COST_PER_ORDER),
-      Math.floor(limits.maxTokens / TOKENS_PER_ORDER),
-    ),
-  );
+  return ordersPerQuery(limits, PER_ORDER);
 }
 
 /** The read of where `orderId` stands, for FirstStateReader, and where its answer is (for shape). */
@@ -67,6 +65,21 @@ export function resumeRead(orderId: string, batchSize: number): StateRead & Resu
 export type Position =
   | { readonly ok: true; readonly sequence: number; readonly status: string; readonly result?: undefined }
   | { readonly ok: false; readonly errors: readonly GraphQLFormattedError[] };
+
+/**
+ * Where the order stands as `identity` sees it, read (in one query with the same user's other
+ * reads): for a resuming subscriber, and for the engine's resync after a NATS reconnect.
+ */
+export async function readPosition(
+  reader: FirstStateReader,
+  orderId: string,
+  identity: Identity,
+  batchSize: number,
+): Promise<Position> {
+  const read = resumeRead(orderId, batchSize);
+  const point = shape(await reader.read(read, identity), read);
+  return point.ok ? { ok: true, sequence: point.sequence, status: point.status } : point;
+}
 
 export class ResumePoints {
   readonly #reader: FirstStateReader;
@@ -106,11 +119,7 @@ export class ResumePoints {
 
   #read(feed: Feed, rights: string, identity: Identity): Promise<Position> {
     this.#onRead();
-    const read = resumeRead(feed.orderId, this.#batchSize);
-    const pending = this.#reader.read(read, identity).then((result): Position => {
-      const point = shape(result, read);
-      return point.ok ? { ok: true, sequence: point.sequence, status: point.status } : point;
-    });
+    const pending = readPosition(this.#reader, feed.orderId, identity, this.#batchSize);
     let reads = this.#reading.get(feed);
     if (!reads) this.#reading.set(feed, (reads = new Map<string, Promise<Position>>()));
     reads.set(rights, pending);
