@@ -39,6 +39,7 @@ import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents } from '../e2e/support/client.ts';
+import { gatewayMetric } from '../e2e/support/gateway-metrics.ts';
 import { cpuBetween, sampleCpu } from './lib/cpu.ts';
 import { markdown } from './lib/report.ts';
 import { registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
@@ -194,20 +195,12 @@ async function gatewayMemory(system: TestSystem): Promise<{ rss: number; heap: n
 
 /** Waits (polling five times a second, at most a minute) until a gateway figure is `value`; the last reading. */
 async function untilGatewayMetric(system: TestSystem, name: string, value: number): Promise<number> {
-  let reading = await gatewayMetric(system, name);
+  let reading = await gatewayMetric(system.urls.gateway!, name);
   for (let i = 0; i < 300 && reading !== value; i += 1) {
     await sleep(200);
-    reading = await gatewayMetric(system, name);
+    reading = await gatewayMetric(system.urls.gateway!, name);
   }
   return reading;
-}
-
-async function gatewayMetric(system: TestSystem, name: string, label = ''): Promise<number> {
-  const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name) && l.includes(label))
-    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
 function percentiles(xs: number[]) {
@@ -346,17 +339,22 @@ try {
   await Promise.all(orders.map((o) => events.until(o.id)));
   console.log(`${elapsed()}: ${ORDERS} orders confirmed`);
 
+  // Each subscription: its order and one of the two selections; resumed, it names afterSequence.
+  const watchers = Array.from({ length: SUBSCRIPTIONS }, (_, i) => ({
+    order: orders[i % ORDERS]!,
+    selection: SELECTIONS[Math.floor(i / ORDERS) % 2]!,
+  }));
+  const subscriptionText = (selection: string, resuming: boolean) =>
+    resuming
+      ? `subscription($id: ID!, $after: Int) { orderStatusChanged(orderId: $id, afterSequence: $after) { ${selection} } }`
+      : `subscription($id: ID!) { orderStatusChanged(orderId: $id) { ${selection} } }`;
   const plan: Subscription[] = shuffled(
-    Array.from({ length: SUBSCRIPTIONS }, (_, i) => {
-      const order = orders[i % ORDERS]!;
-      const query = `subscription($id: ID!) { orderStatusChanged(orderId: $id) { ${SELECTIONS[Math.floor(i / ORDERS) % 2]} } }`;
-      return { token: order.token, orderId: order.id, query };
-    }),
+    watchers.map(({ order, selection }) => ({
+      token: order.token,
+      orderId: order.id,
+      query: subscriptionText(selection, false),
+    })),
   );
-  const resumingQuery = (query: string) =>
-    query
-      .replace('subscription($id: ID!)', 'subscription($id: ID!, $after: Int)')
-      .replace('orderStatusChanged(orderId: $id)', 'orderStatusChanged(orderId: $id, afterSequence: $after)');
   const url = system.urls.gatewayWs!;
 
   const bare = await measured(() =>
@@ -373,10 +371,16 @@ try {
   console.log(`${elapsed()}: ${SUBSCRIPTIONS} bare connections opened and closed`);
 
   const before = await gatewayMemory(system);
-  const readsBefore = await gatewayMetric(system, 'gateway_subscription_first_state_reads_total');
-  const queriesBefore = await gatewayMetric(system, 'gateway_subscription_first_state_queries_total');
+  const readsBefore = await gatewayMetric(
+    system.urls.gateway!,
+    'gateway_subscription_first_state_reads_total',
+  );
+  const queriesBefore = await gatewayMetric(
+    system.urls.gateway!,
+    'gateway_subscription_first_state_queries_total',
+  );
   const SUBGRAPH_CALLS = ['gateway_subgraph_fetches_total', 'shared="false"'] as const;
-  const callsBefore = await gatewayMetric(system, ...SUBGRAPH_CALLS);
+  const callsBefore = await gatewayMetric(system.urls.gateway!, ...SUBGRAPH_CALLS);
   const subs = await measured(() =>
     clients.request<Opened>({ kind: 'subscribe', url, subscriptions: plan, concurrency: CONCURRENCY }),
   );
@@ -385,11 +389,13 @@ try {
     console.log(
       `${subs.result.failures.length} subscriptions not opened: ${subs.result.failures.slice(0, 3).join('; ')}`,
     );
-  const reads = (await gatewayMetric(system, 'gateway_subscription_first_state_reads_total')) - readsBefore;
+  const reads =
+    (await gatewayMetric(system.urls.gateway!, 'gateway_subscription_first_state_reads_total')) - readsBefore;
   const queries =
-    (await gatewayMetric(system, 'gateway_subscription_first_state_queries_total')) - queriesBefore;
-  const subgraphCalls = (await gatewayMetric(system, ...SUBGRAPH_CALLS)) - callsBefore;
-  const live = await gatewayMetric(system, 'gateway_live_subscriptions');
+    (await gatewayMetric(system.urls.gateway!, 'gateway_subscription_first_state_queries_total')) -
+    queriesBefore;
+  const subgraphCalls = (await gatewayMetric(system.urls.gateway!, ...SUBGRAPH_CALLS)) - callsBefore;
+  const live = await gatewayMetric(system.urls.gateway!, 'gateway_live_subscriptions');
   // What holding them costs with nothing happening: keep-alive pings, timers.
   const idle = await measured(() => sleep(IDLE_MS));
   const after = await gatewayMemory(system);
@@ -408,10 +414,18 @@ try {
     lastSeen.set(orderId, Math.max(lastSeen.get(orderId) ?? 0, Number(sequence)));
   }
   const resumePlan: Subscription[] = shuffled(
-    plan.map((p) => ({ ...p, query: resumingQuery(p.query), afterSequence: lastSeen.get(p.orderId) ?? 0 })),
+    watchers.map(({ order, selection }) => ({
+      token: order.token,
+      orderId: order.id,
+      query: subscriptionText(selection, true),
+      afterSequence: lastSeen.get(order.id) ?? 0,
+    })),
   );
-  const resumeReadsBefore = await gatewayMetric(system, 'gateway_subscription_resume_reads_total');
-  const resumeCallsBefore = await gatewayMetric(system, ...SUBGRAPH_CALLS);
+  const resumeReadsBefore = await gatewayMetric(
+    system.urls.gateway!,
+    'gateway_subscription_resume_reads_total',
+  );
+  const resumeCallsBefore = await gatewayMetric(system.urls.gateway!, ...SUBGRAPH_CALLS);
   const resumeStarted = performance.now();
   const resumed = await measured(async () => {
     const sent = await clients.request<Opened>({
@@ -426,8 +440,9 @@ try {
   });
   const resumeMs = performance.now() - resumeStarted;
   const resumeReads =
-    (await gatewayMetric(system, 'gateway_subscription_resume_reads_total')) - resumeReadsBefore;
-  const resumeCalls = (await gatewayMetric(system, ...SUBGRAPH_CALLS)) - resumeCallsBefore;
+    (await gatewayMetric(system.urls.gateway!, 'gateway_subscription_resume_reads_total')) -
+    resumeReadsBefore;
+  const resumeCalls = (await gatewayMetric(system.urls.gateway!, ...SUBGRAPH_CALLS)) - resumeCallsBefore;
   console.log(
     `${elapsed()}: ${resumePlan.length} subscriptions resumed (gateway serves ${resumed.result.served})`,
   );
@@ -436,7 +451,7 @@ try {
       `resumed subscriptions not served: ${resumePlan.length - resumed.result.served} (${resumed.result.sent.failures.slice(0, 3).join('; ')})`,
     );
 
-  const executionsBefore = await gatewayMetric(system, 'gateway_subscription_executions_total');
+  const executionsBefore = await gatewayMetric(system.urls.gateway!, 'gateway_subscription_executions_total');
   const changed = orders.slice(0, Math.ceil(CHANGES / 2));
   const fulfilling = performance.now();
   // Open loop at RATE changes per second: each mutation at its time, whatever the others do.
@@ -459,8 +474,8 @@ try {
   });
   const fulfilMs = performance.now() - fulfilling;
   const executions =
-    (await gatewayMetric(system, 'gateway_subscription_executions_total')) - executionsBefore;
-  const dropped = await gatewayMetric(system, 'gateway_subscriptions_dropped_total');
+    (await gatewayMetric(system.urls.gateway!, 'gateway_subscription_executions_total')) - executionsBefore;
+  const dropped = await gatewayMetric(system.urls.gateway!, 'gateway_subscriptions_dropped_total');
   console.log(`${elapsed()}: ${changed.length} orders shipped and delivered; their subscriptions completed`);
   await clients.request({ kind: 'close' });
 

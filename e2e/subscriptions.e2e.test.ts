@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client as WsClient } from 'graphql-ws';
 import { startTestSystem, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents, type Loose } from './support/client.ts';
+import { gatewayMetric } from './support/gateway-metrics.ts';
 import { LiveSubscription, subscribeSse, subscribeWs, wsClient } from './support/live.ts';
 
 const SAGA = ['PENDING', 'INVENTORY_RESERVED', 'PAYMENT_AUTHORIZED', 'CONFIRMED'];
@@ -77,13 +78,7 @@ function expectContiguous(orders: Loose[]) {
   }
 }
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(name) && !line.startsWith('#'))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
+const metric = (name: string, label?: string) => gatewayMetric(system.urls.gateway!, name, label);
 
 describe('orderStatusChanged over graphql-ws', () => {
   it('streams every status of a new order in order, with cross-subgraph fields, until DELIVERED', async () => {
@@ -234,15 +229,6 @@ describe('orderStatusChanged over graphql-ws', () => {
   });
 });
 
-/** The sum of the gateway's /metrics lines named `name` that carry `label`. */
-async function labelled(name: string, label: string): Promise<number> {
-  const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && line.includes(label))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
-
 describe('subscriptions starting together', () => {
   // (SUBSCRIPTION_FIRST_STATE_MAX_AGE_MS is a minute for this file's system: see beforeAll.)
   // The orders subgraph is frozen (SIGSTOP: it accepts connections and answers nothing) until
@@ -284,7 +270,7 @@ describe('subscriptions starting together', () => {
     for (const id of [first!, second!, bobs!]) expect((await events.until(id)).status).toBe('CONFIRMED');
     const reads = await metric('gateway_subscription_first_state_reads_total');
     const queries = await metric('gateway_subscription_first_state_queries_total');
-    const fetched = await labelled('gateway_subgraph_fetches_total', 'subgraph="orders"');
+    const fetched = await metric('gateway_subgraph_fetches_total', 'subgraph="orders"');
 
     const [a1, a2, a3, a4, aSecond, bOwn, bAdas] = await startTogether(() => [
       ...Array.from({ length: 4 }, () => watch(ws(ada.token), first!)),
@@ -313,7 +299,7 @@ describe('subscriptions starting together', () => {
     expect(sent).toBeLessThanOrEqual(4);
     // Each query is one fetch from orders (in flight together, they would otherwise have shared
     // the gateway's subgraph fetches instead: those count here too).
-    expect((await labelled('gateway_subgraph_fetches_total', 'subgraph="orders"')) - fetched).toBe(sent);
+    expect((await metric('gateway_subgraph_fetches_total', 'subgraph="orders"')) - fetched).toBe(sent);
 
     // A subscriber of Ada's that comes a little later starts from the state her group just read.
     const late = watch(ws(ada.token), first!);

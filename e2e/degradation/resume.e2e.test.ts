@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client as WsClient } from 'graphql-ws';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
 import { Client, OrderEvents, type Loose } from '../support/client.ts';
+import { gatewayMetric } from '../support/gateway-metrics.ts';
 import {
   LiveSubscription,
   RESUMABLE_SUBSCRIPTION,
@@ -73,20 +74,11 @@ async function fulfil(orderId: string, step: 'shipOrder' | 'deliverOrder') {
   await client.data(`mutation($id: ID!) { ${step}(id: $id) { status } }`, { id: orderId }, admin);
 }
 
-/** A figure of the gateway's /metrics, summed over its labels. */
-async function gatewayMetric(name: string): Promise<number> {
-  const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
-
 /** Subscribers on the gateway right now (a subscription counts once it is being served). */
-const liveSubscriptions = () => gatewayMetric('gateway_live_subscriptions');
+const liveSubscriptions = () => gatewayMetric(system.urls.gateway!, 'gateway_live_subscriptions');
 
 /** Orders read for resuming subscribers. */
-const resumeReads = () => gatewayMetric('gateway_subscription_resume_reads_total');
+const resumeReads = () => gatewayMetric(system.urls.gateway!, 'gateway_subscription_resume_reads_total');
 
 async function untilLiveSubscriptions(count: number): Promise<void> {
   for (let i = 0; i < 200 && (await liveSubscriptions()) !== count; i += 1) {
