@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client as WsClient } from 'graphql-ws';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
+import { Waiters } from '../../test/support/waiters.ts';
 import { Client, OrderEvents, type Loose } from '../support/client.ts';
 import { gatewayMetric } from '../support/gateway-metrics.ts';
 import {
@@ -106,28 +107,33 @@ describe('orderStatusChanged with afterSequence over graphql-ws', () => {
     const { customer, orderId } = await placedOrder();
     // Each reconnect waits until the test lets it: the order moves on while the client is away.
     let allowReconnect: () => void = () => undefined;
-    let reconnectAsked: () => void = () => undefined;
+    let reconnectsAsked = 0;
+    const asking = new Waiters();
     const reconnect = () =>
       new Promise<void>((resolve) => {
         allowReconnect = resolve;
-        reconnectAsked();
+        reconnectsAsked += 1;
+        asking.wake();
       });
-    const asked = () => new Promise<void>((resolve) => (reconnectAsked = resolve));
+    const asked = (count: number) =>
+      asking.until(
+        () => reconnectsAsked >= count,
+        () => new Error(`the client asked to reconnect ${reconnectsAsked} times, not ${count}`),
+        30_000,
+      );
     const sub = resumingWs(system.urls.gatewayWs!, customer.token, orderId, { afterSequence: 0, reconnect });
     resuming.push(sub);
     const { live } = sub;
 
     await live.until((l) => l.results.length >= 1, 'the first status');
-    let waiting = asked();
     sub.cut();
-    await waiting;
+    await asked(1);
     await events.until(orderId, ['CONFIRMED']);
     allowReconnect();
 
     await live.untilStatus('CONFIRMED');
-    waiting = asked();
     sub.cut();
-    await waiting;
+    await asked(2);
     await fulfil(orderId, 'shipOrder');
     await events.until(orderId, ['SHIPPED']);
     allowReconnect();
