@@ -332,12 +332,22 @@ async function main(): Promise<void> {
       ),
     );
     console.log(
-      '\nwrite system calls per confirmed order, by process (on loopback each one also runs the receiving side and wakes it: much of what a message or statement costs)\n',
+      '\nwrite system calls per confirmed order, by process (on loopback each one also runs the receiving side and wakes it; what that costs by itself: npm run bench:hop)\n',
     );
     console.log(
       byProcessTable(
         results,
         usage.map((u) => u.writesByGroup),
+        perOrder,
+      ),
+    );
+    console.log(
+      '\nwake-ups per confirmed order, by process (voluntary context switches of all its threads: sleeps ended by a message, a reply or a timer; batches at higher rates make fewer)\n',
+    );
+    console.log(
+      byProcessTable(
+        results,
+        usage.map((u) => u.wakeUpsByGroup),
         perOrder,
       ),
     );

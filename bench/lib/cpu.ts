@@ -12,16 +12,28 @@ import { readFile, readdir } from 'node:fs/promises';
 import type { TestSystem } from '../../test/support/system.ts';
 import { processCpuMs } from './process-cpu.ts';
 
-/**
- * CPU seconds (user + system) by pid, the group each pid counts toward, and the write system
- * calls it has made (`syscw` of /proc/<pid>/io: write, writev, sendmsg ...). On loopback each
- * write also runs the receiver's TCP path and wakes it, so writes are much of what a message or
- * a statement costs, and their count does not move between machines.
- */
-export type CpuSample = ReadonlyMap<
-  number,
-  { readonly group: string; readonly seconds: number; readonly writes: number }
->;
+/** What one process has used so far. */
+interface ProcessCounters {
+  readonly group: string;
+  /** CPU seconds, user + system. */
+  readonly seconds: number;
+  /**
+   * Write system calls (`syscw` of /proc/<pid>/io: write, writev, sendmsg ...): on loopback each
+   * sends a message or statement on and wakes its receiver. Their count does not move between
+   * machines; what one costs by itself, `npm run bench:hop` measures.
+   */
+  readonly writes: number;
+  /**
+   * Voluntary context switches of all its threads (/proc/<pid>/task/<tid>/status): each is a
+   * sleep that something arriving, or a timer, ended. Below high load each message or
+   * statement reply wakes a process on its own, and a wake-up costs far more CPU than the
+   * system calls around it (README, The saga); batches make fewer of them per order.
+   */
+  readonly wakeUps: number;
+}
+
+/** By pid: the group each pid counts toward, and what it has used so far. */
+export type CpuSample = ReadonlyMap<number, ProcessCounters>;
 
 /** Other databases' backends: not part of the system, reported as an aside. */
 const OTHER = 'other';
@@ -34,6 +46,21 @@ async function cpuOf(pid: number | string): Promise<number> {
 async function writesOf(pid: number | string): Promise<number> {
   const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => '');
   return Number(/^syscw: (\d+)$/m.exec(io)?.[1] ?? 0);
+}
+
+/** Voluntary context switches so far of every thread of `pid` (0 if /proc cannot be read). */
+async function wakeUpsOf(pid: number | string): Promise<number> {
+  const threads = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  let switches = 0;
+  for (const tid of threads) {
+    const status = await readFile(`/proc/${pid}/task/${tid}/status`, 'utf8').catch(() => '');
+    switches += Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1] ?? 0);
+  }
+  return switches;
+}
+
+async function countersOf(pid: number | string, group: string): Promise<ProcessCounters> {
+  return { group, seconds: await cpuOf(pid), writes: await writesOf(pid), wakeUps: await wakeUpsOf(pid) };
 }
 
 /** `postgres: [cluster: ]user database host(port) state`: a client backend and its database. */
@@ -62,19 +89,18 @@ function groupOf(cmdline: string, system: TestSystem): string | undefined {
 }
 
 export async function sampleCpu(system: TestSystem): Promise<CpuSample> {
-  const seconds = new Map<number, { group: string; seconds: number; writes: number }>();
+  const seconds = new Map<number, ProcessCounters>();
   const nodePids = new Set<number>();
   for (const p of system.processes) {
     if (!p.pid) continue;
     nodePids.add(p.pid);
-    seconds.set(p.pid, { group: p.id, seconds: await cpuOf(p.pid), writes: await writesOf(p.pid) });
+    seconds.set(p.pid, await countersOf(p.pid, p.id));
   }
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry) || nodePids.has(Number(entry))) continue;
     const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
     const group = groupOf(cmdline.trim(), system);
-    if (group)
-      seconds.set(Number(entry), { group, seconds: await cpuOf(entry), writes: await writesOf(entry) });
+    if (group) seconds.set(Number(entry), await countersOf(entry, group));
   }
   return seconds;
 }
@@ -85,6 +111,8 @@ export interface CpuUsage {
   readonly total: number;
   /** Write system calls made between the samples, by group (the groups of `byGroup`). */
   readonly writesByGroup: Readonly<Record<string, number>>;
+  /** Voluntary context switches between the samples, by group. */
+  readonly wakeUpsByGroup: Readonly<Record<string, number>>;
   /** Processes of the system that ended between the samples: their last CPU time is missing. */
   readonly ended: number;
   readonly otherBackends: number;
@@ -94,18 +122,23 @@ export interface CpuUsage {
 export function cpuBetween(before: CpuSample, after: CpuSample): CpuUsage {
   const byGroup: Record<string, number> = {};
   const writesByGroup: Record<string, number> = {};
+  const wakeUpsByGroup: Record<string, number> = {};
+  const add = (into: Record<string, number>, group: string, amount: number) =>
+    (into[group] = (into[group] ?? 0) + Math.max(0, amount));
   let total = 0;
   let otherBackends = 0;
-  for (const [pid, { group, seconds, writes }] of after) {
-    const used = Math.max(0, seconds - (before.get(pid)?.seconds ?? 0));
-    if (group === OTHER) {
+  for (const [pid, now] of after) {
+    const then = before.get(pid);
+    const used = Math.max(0, now.seconds - (then?.seconds ?? 0));
+    if (now.group === OTHER) {
       otherBackends += used;
       continue;
     }
-    byGroup[group] = (byGroup[group] ?? 0) + used;
-    writesByGroup[group] = (writesByGroup[group] ?? 0) + Math.max(0, writes - (before.get(pid)?.writes ?? 0));
+    add(byGroup, now.group, used);
+    add(writesByGroup, now.group, now.writes - (then?.writes ?? 0));
+    add(wakeUpsByGroup, now.group, now.wakeUps - (then?.wakeUps ?? 0));
     total += used;
   }
   const ended = [...before].filter(([pid, { group }]) => group !== OTHER && !after.has(pid)).length;
-  return { byGroup, total, writesByGroup, ended, otherBackends };
+  return { byGroup, total, writesByGroup, wakeUpsByGroup, ended, otherBackends };
 }
