@@ -52,6 +52,24 @@ describe('RedisThrottleStore shared by two gateway instances', () => {
     }
   });
 
+  it('keeps one count when a burst at one account makes the instances beat each other for many rounds', async () => {
+    // Four instances (four connections), 50 guesses each at once: every guess writes the
+    // account's and the address's state, so updates lose round after round to the other
+    // instances. None may give up (that would leave its instance counting alone).
+    const more = [1, 2].map(() => new Redis(TEST_REDIS_URL, { keyPrefix: prefix }));
+    try {
+      const throttles = [redis, other, ...more].map((connection) =>
+        createLoginThrottle(OPTIONS, Date.now, new RedisThrottleStore(connection, 'burst:')),
+      );
+      const decisions = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => throttles[i % 4]!.beginLogin('bob@example.com', '10.0.0.3')),
+      );
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(OPTIONS.account.freeFailures);
+    } finally {
+      for (const connection of more) connection.disconnect();
+    }
+  });
+
   it('counts registrations from one address over both instances against one budget', async () => {
     const throttles = twoThrottles('register:');
     const decisions = await Promise.all(

@@ -10,7 +10,11 @@
 // compare-and-set script, retried when another instance changed the state in between
 // (optimistic concurrency: every lost round is one someone else won). Within one instance the
 // updates of a key run one after another, so a burst of parallel logins contends only with
-// the other instances, not with itself.
+// the other instances, not with itself. Two instances that each run such a queue of one key
+// can still keep beating each other round after round, each reading again at once after a
+// loss, in step with the other's next update: after a lost round an update pauses a random
+// moment before it reads again, which breaks the step, and it gives up only after a time
+// rather than a number of rounds.
 import type { Redis } from 'ioredis';
 import type { ThrottleState, Transition } from './login-throttle-policy.ts';
 import type { ThrottleStore } from './login-throttle-store.ts';
@@ -28,11 +32,20 @@ return 1
 `;
 
 /**
- * Rounds lost to other instances before giving up (the caller then decides from memory). Each
- * instance sends one update of a key at a time, so a round is lost only to another instance;
- * the bound only stops a pathological loop.
+ * How long an update may keep losing rounds to other instances before it gives up (the caller
+ * then decides from memory). A round is lost only when another instance's update of the key
+ * went through, so the instances together always progress; a fixed number of rounds was not
+ * enough when a burst of guesses at one account reached two instances at once, since each
+ * guess writes the key twice (begin and end), and that fell back to each instance counting
+ * alone, the very attack the shared state is for.
  */
-const MAX_ROUNDS = 32;
+const GIVE_UP_AFTER_MS = 2000;
+
+/** The longest random pause after a lost round, in ms: it grows with the rounds lost, to this. */
+const MAX_PAUSE_MS = 8;
+
+const pauseAfterLoss = (lost: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(MAX_PAUSE_MS, lost)));
 
 interface CompareAndSet {
   throttleCompareAndSet(key: string, expected: string, next: string, ttlMs: number): Promise<number>;
@@ -74,7 +87,9 @@ export class RedisThrottleStore implements ThrottleStore {
     change: (state: ThrottleState | undefined) => Transition<R>,
   ): Promise<R> {
     const redisKey = this.#prefix + key;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    const giveUpAt = performance.now() + GIVE_UP_AFTER_MS;
+    for (let lost = 0; lost === 0 || performance.now() < giveUpAt; lost++) {
+      if (lost > 0) await pauseAfterLoss(lost);
       const raw = await this.#redis.get(redisKey);
       const current = parseState(raw);
       const { state, result } = change(current && current.expiresAt > now ? current : undefined);
@@ -86,7 +101,7 @@ export class RedisThrottleStore implements ThrottleStore {
       const ttlMs = state ? Math.ceil(state.expiresAt - now) : 0;
       if (await this.#redis.throttleCompareAndSet(redisKey, raw ?? '', next, ttlMs)) return result;
     }
-    throw new Error(`the login throttle state ${key} kept changing under ${MAX_ROUNDS} attempts`);
+    throw new Error(`the login throttle state ${key} kept changing for ${GIVE_UP_AFTER_MS} ms`);
   }
 
   /** The connection belongs to whoever opened it. */
