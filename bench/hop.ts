@@ -10,6 +10,7 @@
 import net from 'node:net';
 import { fork } from 'node:child_process';
 import pg from 'pg';
+import { ensureInfrastructure } from '../scripts/lib/infra.ts';
 import { DEFAULT_DATABASE_URL } from '../scripts/lib/services.ts';
 import { processCpuMs } from './lib/process-cpu.ts';
 import { markdown } from './lib/report.ts';
@@ -40,9 +41,16 @@ if (process.argv[2] === '--echo') {
 }
 
 async function main(): Promise<void> {
+  // PostgreSQL (and NATS, which this bench does not use) as `npm start` finds or starts them.
+  const infra = await ensureInfrastructure({ databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL });
   const rows: string[][] = [];
-  for (let round = 1; round <= ROUNDS; round++) rows.push(['TCP, Node to Node', ...(await tcpRound())]);
-  for (let round = 1; round <= ROUNDS; round++) rows.push(['PostgreSQL statement', ...(await pgRound())]);
+  try {
+    for (let round = 1; round <= ROUNDS; round++) rows.push(['TCP, Node to Node', ...(await tcpRound())]);
+    for (let round = 1; round <= ROUNDS; round++)
+      rows.push(['PostgreSQL statement', ...(await pgRound(infra.databaseUrl))]);
+  } finally {
+    await infra.stop();
+  }
   console.log(
     `\nOne message in flight at a time, ${ROUND_TRIPS} round trips per round, ${ROUNDS} rounds each; µs per round trip\n`,
   );
@@ -93,8 +101,8 @@ async function tcpRound(): Promise<string[]> {
 }
 
 /** Prepared `select $1` one after another, with the serving backend's CPU from /proc. */
-async function pgRound(): Promise<string[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL });
+async function pgRound(databaseUrl: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
