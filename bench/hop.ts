@@ -41,8 +41,11 @@ if (process.argv[2] === '--echo') {
 }
 
 async function main(): Promise<void> {
-  // PostgreSQL (and NATS, which this bench does not use) as `npm start` finds or starts them.
-  const infra = await ensureInfrastructure({ databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL });
+  // PostgreSQL as `npm start` finds or starts it.
+  const infra = await ensureInfrastructure({
+    databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    nats: false,
+  });
   const rows: string[][] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) rows.push(['TCP, Node to Node', ...(await tcpRound())]);

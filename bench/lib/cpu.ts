@@ -26,8 +26,8 @@ interface ProcessCounters {
   /**
    * Voluntary context switches of all its threads (/proc/<pid>/task/<tid>/status): each is a
    * sleep that something arriving, or a timer, ended. Below high load each message or
-   * statement reply wakes a process on its own, and a wake-up costs far more CPU than the
-   * system calls around it (README, The saga); batches make fewer of them per order.
+   * statement reply wakes a process on its own, and on an idle machine the wake-up is much of
+   * a hop's cost (`npm run bench:hop`); batches make fewer of them per order.
    */
   readonly wakeUps: number;
 }

@@ -105,6 +105,19 @@ describe('ensureInfrastructure with nothing listening', () => {
     expect(await isListening('127.0.0.1', pgPort)).toBe(true);
   });
 
+  it('starts no NATS when asked for PostgreSQL only', async () => {
+    const silentNats = await freePort();
+    const pgOnly = await ensureInfrastructure({
+      ...options(),
+      databaseUrl: infra!.databaseUrl,
+      natsUrl: `nats://127.0.0.1:${silentNats}`,
+      nats: false,
+    });
+    expect(pgOnly.started).toEqual({ postgres: false, nats: false });
+    expect(await isListening('127.0.0.1', silentNats)).toBe(false);
+    await pgOnly.stop();
+  });
+
   it("takes a cluster's NATS_URL as up when one of its servers answers", async () => {
     const natsUrl = `nats://127.0.0.1:${await freePort()},nats://127.0.0.1:${natsPort}`;
     const again = await ensureInfrastructure({ ...options(), databaseUrl: infra!.databaseUrl, natsUrl });

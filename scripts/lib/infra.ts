@@ -37,6 +37,8 @@ export interface InfrastructureOptions {
   readonly log?: (line: string) => void;
   /** How long a started server may take to answer (default 30 s). */
   readonly startTimeoutMs?: number;
+  /** false: PostgreSQL only, for a tool that uses no NATS (default true). */
+  readonly nats?: boolean;
 }
 
 export interface Infrastructure {
@@ -65,7 +67,8 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
   const natsAddress = natsAddresses[0] ?? addressOf(DEFAULT_NATS_URL, 4222);
   const [pgUp, natsUp] = await Promise.all([
     isListening(pgAddress.host, pgAddress.port),
-    Promise.all(natsAddresses.map((a) => isListening(a.host, a.port))).then((up) => up.some(Boolean)),
+    options.nats === false ||
+      Promise.all(natsAddresses.map((a) => isListening(a.host, a.port))).then((up) => up.some(Boolean)),
   ]);
 
   const started: Started[] = [];

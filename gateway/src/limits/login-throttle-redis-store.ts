@@ -88,7 +88,7 @@ export class RedisThrottleStore implements ThrottleStore {
   ): Promise<R> {
     const redisKey = this.#prefix + key;
     const giveUpAt = performance.now() + GIVE_UP_AFTER_MS;
-    for (let lost = 0; lost === 0 || performance.now() < giveUpAt; lost++) {
+    for (let lost = 0; performance.now() < giveUpAt; lost++) {
       if (lost > 0) await pauseAfterLoss(lost);
       const raw = await this.#redis.get(redisKey);
       const current = parseState(raw);
