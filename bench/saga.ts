@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import path from 'node:path';
-import { REPO_ROOT } from '../scripts/lib/services.ts';
+import { PROCESSES, REPO_ROOT } from '../scripts/lib/services.ts';
 import { natsAdminOptions } from '../test/support/system.ts';
 import { Client } from '../e2e/support/client.ts';
 import { markdown, percentile } from './lib/report.ts';
@@ -263,7 +263,12 @@ async function main(): Promise<void> {
   try {
     // BENCH_CPU_PROFILE=orders,gateway writes V8 CPU profiles of those processes (on exit) to .cache/bench-profiles.
     const profiled = (process.env.BENCH_CPU_PROFILE ?? '').split(',').filter(Boolean);
+    // BENCH_WITHOUT_NOTIFICATIONS=1 leaves the notifications subgraph out (it is not a step of the
+    // saga): what it costs the others (the nats-server's deliveries to it, its share of the cores)
+    // is then the difference from a run with it.
+    const withoutNotifications = process.env.BENCH_WITHOUT_NOTIFICATIONS === '1';
     system = await startBenchSystem({
+      processes: withoutNotifications ? PROCESSES.filter((p) => p !== 'notifications') : undefined,
       processEnv: Object.fromEntries(
         profiled.map((name) => [
           name,
@@ -271,6 +276,8 @@ async function main(): Promise<void> {
         ]),
       ),
     });
+    if (withoutNotifications)
+      console.log('without the notifications subgraph (BENCH_WITHOUT_NOTIFICATIONS=1)');
     const client = new Client(system.urls.gateway!);
     const tracker = new Tracker();
     const nc = await connect(natsAdminOptions(system));
