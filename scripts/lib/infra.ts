@@ -65,10 +65,11 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
   // server is ever started here.
   const natsAddresses = splitServers(natsUrl).map((url) => addressOf(url, 4222, 'NATS_URL'));
   const natsAddress = natsAddresses[0] ?? addressOf(DEFAULT_NATS_URL, 4222);
-  const [pgUp, natsUp] = await Promise.all([
+  const [pgUp, natsToStart] = await Promise.all([
     isListening(pgAddress.host, pgAddress.port),
-    options.nats === false ||
-      Promise.all(natsAddresses.map((a) => isListening(a.host, a.port))).then((up) => up.some(Boolean)),
+    // A tool that uses no NATS (`nats: false`) neither looks for one nor starts one.
+    options.nats !== false &&
+      Promise.all(natsAddresses.map((a) => isListening(a.host, a.port))).then((up) => !up.some(Boolean)),
   ]);
 
   const started: Started[] = [];
@@ -92,7 +93,7 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
       log(`started embedded PostgreSQL on ${pgAddress.host}:${pgAddress.port} (data in ${pg.dir})`);
     }
     let natsCredentials: NatsCredentials | undefined;
-    if (!natsUp) {
+    if (natsToStart) {
       if (natsAddresses.length > 1)
         throw new InfrastructureError(
           `none of the NATS servers in NATS_URL answers (${natsUrl}); start the cluster first`,
@@ -115,7 +116,7 @@ export async function ensureInfrastructure(options: InfrastructureOptions = {}):
       databaseUrl: finalDatabaseUrl,
       natsUrl,
       natsCredentials,
-      started: { postgres: !pgUp, nats: !natsUp },
+      started: { postgres: !pgUp, nats: natsToStart },
       stop: stopAll,
     };
   } catch (error) {
