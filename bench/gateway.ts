@@ -37,6 +37,7 @@ import { runLoad, type LoadRequest } from './lib/load.ts';
 import { processTreeCpuMs } from './lib/process-cpu.ts';
 import { markdown, percentile } from './lib/report.ts';
 import { createProducts, registerCustomers, startBenchSystem } from './lib/system.ts';
+import { metricSum } from '../e2e/support/metrics.ts';
 
 const ORDER_QUERY = `query Q($id: ID!) { order(id: $id) { id status customer { name } items { quantity product { name stock { available } } } payment { status } } }`;
 const CATALOGUE_QUERY = `{ products(first: 20) { edges { node { id name price { amountCents } stock { available } } } } }`;
@@ -107,13 +108,9 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 /** Requests the five subgraphs have answered at /graphql so far, from their /metrics. */
 async function subgraphRequests(system: TestSystem): Promise<number> {
   const counts = await Promise.all(
-    SUBGRAPHS.map(async (name) => {
-      const text = await (await fetch(`${system.process(name).baseUrl}/metrics`)).text();
-      return text
-        .split('\n')
-        .filter((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="/graphql"'))
-        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-    }),
+    SUBGRAPHS.map((name) =>
+      metricSum(system.process(name).baseUrl, 'http_request_duration_seconds_count', 'route="/graphql"'),
+    ),
   );
   return counts.reduce((a, b) => a + b, 0);
 }

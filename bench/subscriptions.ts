@@ -39,7 +39,7 @@ import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents } from '../e2e/support/client.ts';
-import { gatewayMetric } from '../e2e/support/gateway-metrics.ts';
+import { metricSum, metricsText, seriesSum } from '../e2e/support/metrics.ts';
 import { cpuBetween, sampleCpu } from './lib/cpu.ts';
 import { markdown } from './lib/report.ts';
 import { registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
@@ -177,28 +177,27 @@ async function gatewayMemory(system: TestSystem): Promise<{ rss: number; heap: n
   const gc = await collectGarbage(system);
   const samples: { rss: number; heap: number }[] = [];
   for (let i = 0; i < 5; i += 1) {
-    const text = await (await fetch(system.urls.gateway!.replace(/\/graphql$/, '/metrics'))).text();
-    const value = (name: string) =>
-      Number(
-        text
-          .split('\n')
-          .find((l) => l.startsWith(name))
-          ?.split(' ')
-          .at(-1),
-      );
-    samples.push({ rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') });
+    const text = await metricsText(system.process('gateway').baseUrl);
+    samples.push({
+      rss: seriesSum(text, 'process_resident_memory_bytes'),
+      heap: seriesSum(text, 'nodejs_heap_size_used_bytes'),
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return { rss: median(samples.map((s) => s.rss)), heap: median(samples.map((s) => s.heap)), gc };
 }
 
+/** A figure of the gateway's /metrics, summed over the series whose labels include all of `labels`. */
+const gatewayMetric = (system: TestSystem, name: string, ...labels: string[]) =>
+  metricSum(system.process('gateway').baseUrl, name, ...labels);
+
 /** Waits (polling five times a second, at most a minute) until a gateway figure is `value`; the last reading. */
 async function untilGatewayMetric(system: TestSystem, name: string, value: number): Promise<number> {
-  let reading = await gatewayMetric(system.urls.gateway!, name);
+  let reading = await gatewayMetric(system, name);
   for (let i = 0; i < 300 && reading !== value; i += 1) {
     await sleep(200);
-    reading = await gatewayMetric(system.urls.gateway!, name);
+    reading = await gatewayMetric(system, name);
   }
   return reading;
 }
@@ -371,16 +370,10 @@ try {
   console.log(`${elapsed()}: ${SUBSCRIPTIONS} bare connections opened and closed`);
 
   const before = await gatewayMemory(system);
-  const readsBefore = await gatewayMetric(
-    system.urls.gateway!,
-    'gateway_subscription_first_state_reads_total',
-  );
-  const queriesBefore = await gatewayMetric(
-    system.urls.gateway!,
-    'gateway_subscription_first_state_queries_total',
-  );
+  const readsBefore = await gatewayMetric(system, 'gateway_subscription_first_state_reads_total');
+  const queriesBefore = await gatewayMetric(system, 'gateway_subscription_first_state_queries_total');
   const SUBGRAPH_CALLS = ['gateway_subgraph_fetches_total', 'shared="false"'] as const;
-  const callsBefore = await gatewayMetric(system.urls.gateway!, ...SUBGRAPH_CALLS);
+  const callsBefore = await gatewayMetric(system, ...SUBGRAPH_CALLS);
   const subs = await measured(() =>
     clients.request<Opened>({ kind: 'subscribe', url, subscriptions: plan, concurrency: CONCURRENCY }),
   );
@@ -389,13 +382,11 @@ try {
     console.log(
       `${subs.result.failures.length} subscriptions not opened: ${subs.result.failures.slice(0, 3).join('; ')}`,
     );
-  const reads =
-    (await gatewayMetric(system.urls.gateway!, 'gateway_subscription_first_state_reads_total')) - readsBefore;
+  const reads = (await gatewayMetric(system, 'gateway_subscription_first_state_reads_total')) - readsBefore;
   const queries =
-    (await gatewayMetric(system.urls.gateway!, 'gateway_subscription_first_state_queries_total')) -
-    queriesBefore;
-  const subgraphCalls = (await gatewayMetric(system.urls.gateway!, ...SUBGRAPH_CALLS)) - callsBefore;
-  const live = await gatewayMetric(system.urls.gateway!, 'gateway_live_subscriptions');
+    (await gatewayMetric(system, 'gateway_subscription_first_state_queries_total')) - queriesBefore;
+  const subgraphCalls = (await gatewayMetric(system, ...SUBGRAPH_CALLS)) - callsBefore;
+  const live = await gatewayMetric(system, 'gateway_live_subscriptions');
   // What holding them costs with nothing happening: keep-alive pings, timers.
   const idle = await measured(() => sleep(IDLE_MS));
   const after = await gatewayMemory(system);
@@ -421,11 +412,8 @@ try {
       afterSequence: lastSeen.get(order.id) ?? 0,
     })),
   );
-  const resumeReadsBefore = await gatewayMetric(
-    system.urls.gateway!,
-    'gateway_subscription_resume_reads_total',
-  );
-  const resumeCallsBefore = await gatewayMetric(system.urls.gateway!, ...SUBGRAPH_CALLS);
+  const resumeReadsBefore = await gatewayMetric(system, 'gateway_subscription_resume_reads_total');
+  const resumeCallsBefore = await gatewayMetric(system, ...SUBGRAPH_CALLS);
   const resumeStarted = performance.now();
   const resumed = await measured(async () => {
     const sent = await clients.request<Opened>({
@@ -440,9 +428,8 @@ try {
   });
   const resumeMs = performance.now() - resumeStarted;
   const resumeReads =
-    (await gatewayMetric(system.urls.gateway!, 'gateway_subscription_resume_reads_total')) -
-    resumeReadsBefore;
-  const resumeCalls = (await gatewayMetric(system.urls.gateway!, ...SUBGRAPH_CALLS)) - resumeCallsBefore;
+    (await gatewayMetric(system, 'gateway_subscription_resume_reads_total')) - resumeReadsBefore;
+  const resumeCalls = (await gatewayMetric(system, ...SUBGRAPH_CALLS)) - resumeCallsBefore;
   console.log(
     `${elapsed()}: ${resumePlan.length} subscriptions resumed (gateway serves ${resumed.result.served})`,
   );
@@ -451,7 +438,7 @@ try {
       `resumed subscriptions not served: ${resumePlan.length - resumed.result.served} (${resumed.result.sent.failures.slice(0, 3).join('; ')})`,
     );
 
-  const executionsBefore = await gatewayMetric(system.urls.gateway!, 'gateway_subscription_executions_total');
+  const executionsBefore = await gatewayMetric(system, 'gateway_subscription_executions_total');
   const changed = orders.slice(0, Math.ceil(CHANGES / 2));
   const fulfilling = performance.now();
   // Open loop at RATE changes per second: each mutation at its time, whatever the others do.
@@ -474,8 +461,8 @@ try {
   });
   const fulfilMs = performance.now() - fulfilling;
   const executions =
-    (await gatewayMetric(system.urls.gateway!, 'gateway_subscription_executions_total')) - executionsBefore;
-  const dropped = await gatewayMetric(system.urls.gateway!, 'gateway_subscriptions_dropped_total');
+    (await gatewayMetric(system, 'gateway_subscription_executions_total')) - executionsBefore;
+  const dropped = await gatewayMetric(system, 'gateway_subscriptions_dropped_total');
   console.log(`${elapsed()}: ${changed.length} orders shipped and delivered; their subscriptions completed`);
   await clients.request({ kind: 'close' });
 

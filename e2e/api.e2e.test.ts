@@ -9,6 +9,7 @@ import { startTestSystem, type GraphQLResponse, type TestSystem } from '../test/
 import { Client, OrderEvents, TEST_ADMIN_EMAIL, type Loose } from './support/client.ts';
 import { PUBLIC_ERROR_CODES } from '../shared/errors.ts';
 import { SUBGRAPHS } from '../scripts/lib/services.ts';
+import { metricSum } from './support/metrics.ts';
 
 const PROCESSES = ['gateway', ...SUBGRAPHS] as const;
 
@@ -819,15 +820,8 @@ describe('transport', () => {
 // ---------------------------------------------------------------------------------------------
 
 /** `sql_queries_total{source="request"}` of one process. */
-async function requestQueries(name: string): Promise<number> {
-  const text = await (await fetch(`${system.process(name).baseUrl}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('sql_queries_total{') && line.includes('source="request"')) {
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return total;
+function requestQueries(name: string): Promise<number> {
+  return metricSum(system.process(name).baseUrl, 'sql_queries_total', 'source="request"');
 }
 
 const INTERNALS: [string, RegExp][] = [

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents } from './support/client.ts';
 import { SystemDatabases, checkInvariants, waitUntilQuiet } from './faults.invariants.ts';
+import { metricSum } from './support/metrics.ts';
 
 let system: TestSystem;
 let client: Client;
@@ -45,12 +46,8 @@ async function placed(token: string, productId: string, quantity: number, card =
 }
 
 /** The metric `name` of process `id`, summed over the series whose labels include `having`. */
-async function metricOf(id: string, name: string, having = ''): Promise<number> {
-  const text = await (await fetch(`${system.process(id).baseUrl}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && line.includes(having))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+function metricOf(id: string, name: string, having = ''): Promise<number> {
+  return metricSum(system.process(id).baseUrl, name, having);
 }
 
 /** `messages_handled_total` of one process, summed over its consumers and outcomes. */

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents, type Loose } from './support/client.ts';
+import { metricSum } from './support/metrics.ts';
 
 /** Payments' time limit: the failure test waits it out once. */
 const PAYMENTS_TIMEOUT_MS = 3000;
@@ -64,12 +65,8 @@ function orderQuery(token: string): Promise<GraphQLResponse> {
 }
 
 /** The sum of the /metrics lines of `service` named `name` that carry every one of `labels`. */
-async function metric(service: string, name: string, labels: readonly string[] = []): Promise<number> {
-  const text = await (await fetch(`${system.process(service).baseUrl}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && labels.every((label) => line.includes(label)))
-    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+function metric(service: string, name: string, labels: readonly string[] = []): Promise<number> {
+  return metricSum(system.process(service).baseUrl, name, ...labels);
 }
 
 /** The gateway's fetches from `subgraph`: its own calls and those that joined one in flight. */

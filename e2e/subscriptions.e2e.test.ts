@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client as WsClient } from 'graphql-ws';
 import { startTestSystem, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents, type Loose } from './support/client.ts';
-import { gatewayMetric } from './support/gateway-metrics.ts';
+import { metricSum } from './support/metrics.ts';
 import { LiveSubscription, subscribeSse, subscribeWs, wsClient } from './support/live.ts';
 
 const SAGA = ['PENDING', 'INVENTORY_RESERVED', 'PAYMENT_AUTHORIZED', 'CONFIRMED'];
@@ -78,7 +78,8 @@ function expectContiguous(orders: Loose[]) {
   }
 }
 
-const metric = (name: string, label?: string) => gatewayMetric(system.urls.gateway!, name, label);
+const metric = (name: string, ...labels: string[]) =>
+  metricSum(system.process('gateway').baseUrl, name, ...labels);
 
 describe('orderStatusChanged over graphql-ws', () => {
   it('streams every status of a new order in order, with cross-subgraph fields, until DELIVERED', async () => {

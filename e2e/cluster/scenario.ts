@@ -26,6 +26,7 @@ import { SystemDatabases, checkInvariants, deadLetters, waitUntilQuiet } from '.
 import { processCpuMs } from '../../bench/lib/process-cpu.ts';
 import { NatsCluster } from './nats-cluster.ts';
 import { runOrderLoad, type OrderWatch } from './orders-load.ts';
+import { metricSum } from '../support/metrics.ts';
 
 const env = process.env;
 const PHASE_MS = readInt(env, 'SCENARIO_PHASE_SECONDS', 8, 1, 600) * 1000;
@@ -276,12 +277,4 @@ function longestGap(times: readonly number[], from: number, to: number): { ms: n
     if (gap > best.ms) best = { ms: gap, from: points[i - 1]! };
   }
   return best;
-}
-
-async function metricSum(baseUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }

@@ -7,7 +7,7 @@ import type { Client as WsClient } from 'graphql-ws';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
 import { Waiters } from '../../test/support/waiters.ts';
 import { Client, OrderEvents, type Loose } from '../support/client.ts';
-import { gatewayMetric } from '../support/gateway-metrics.ts';
+import { metricSum } from '../support/metrics.ts';
 import {
   LiveSubscription,
   RESUMABLE_SUBSCRIPTION,
@@ -76,10 +76,11 @@ async function fulfil(orderId: string, step: 'shipOrder' | 'deliverOrder') {
 }
 
 /** Subscribers on the gateway right now (a subscription counts once it is being served). */
-const liveSubscriptions = () => gatewayMetric(system.urls.gateway!, 'gateway_live_subscriptions');
+const liveSubscriptions = () => metricSum(system.process('gateway').baseUrl, 'gateway_live_subscriptions');
 
 /** Orders read for resuming subscribers. */
-const resumeReads = () => gatewayMetric(system.urls.gateway!, 'gateway_subscription_resume_reads_total');
+const resumeReads = () =>
+  metricSum(system.process('gateway').baseUrl, 'gateway_subscription_resume_reads_total');
 
 async function untilLiveSubscriptions(count: number): Promise<void> {
   for (let i = 0; i < 200 && (await liveSubscriptions()) !== count; i += 1) {
