@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../../test/support/system.ts';
 import type { Loose } from '../support/client.ts';
 import { directRequest } from '../support/attack-tokens.ts';
+import { metricSum } from '../support/metrics.ts';
 
 const FREE_ATTEMPTS = 3;
 const ADDRESS_FREE_ATTEMPTS = 8;
@@ -73,12 +74,8 @@ async function newAccount(): Promise<string> {
 }
 
 /** How many operations the users subgraph has executed so far (its own /metrics). */
-async function usersOperations(): Promise<number> {
-  const metrics = await (await fetch(new URL('/metrics', system.urls.subgraphs.users!))).text();
-  return metrics
-    .split('\n')
-    .filter((line) => line.startsWith('graphql_operations_total'))
-    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+function usersOperations(): Promise<number> {
+  return metricSum(system.process('users').baseUrl, 'graphql_operations_total');
 }
 
 describe('password guessing', () => {
@@ -97,6 +94,8 @@ describe('password guessing', () => {
     // The right password does not help while throttled: it is not even checked, and the
     // users subgraph never sees the attempt.
     const before = await usersOperations();
+    // The account was registered through users: a reading of 0 would be one that failed.
+    expect(before).toBeGreaterThan(0);
     const right = await login(attacker, email, PASSWORD);
     expect(codeOf(right)).toBe('RATE_LIMITED');
     expect(right.status).toBe(429);

@@ -10,6 +10,7 @@ import { PUBLIC_ERROR_CODES } from '../../shared/errors.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
 import { Client } from '../support/client.ts';
 import { LiveSubscription, subscribeSse, subscribeWs, wsClient } from '../support/live.ts';
+import { metricsText, seriesSum } from '../support/metrics.ts';
 
 const ONE_MB = 1024 * 1024;
 /** A request that is never answered fails its test after this long rather than the suite's. */
@@ -427,13 +428,10 @@ describe('live subscription caps', () => {
 
 /** The gateway's count of subscription executions, from /metrics. */
 async function executions(): Promise<number> {
-  const response = await fetch(`${base.origin}/metrics`, {
-    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
-  });
-  const text = await response.text();
-  const match = /^gateway_subscription_executions_total(?:\{[^}]*\})? (\d+)$/m.exec(text);
-  if (!match) throw new Error('no gateway_subscription_executions_total on /metrics');
-  return Number(match[1]);
+  const text = await metricsText(base.origin, { authorization: `Bearer ${METRICS_TOKEN}` });
+  if (!/^gateway_subscription_executions_total[{ ]/m.test(text))
+    throw new Error('no gateway_subscription_executions_total on /metrics');
+  return seriesSum(text, 'gateway_subscription_executions_total');
 }
 
 describe('/metrics', () => {

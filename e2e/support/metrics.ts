@@ -1,9 +1,12 @@
 // Figures of a process's Prometheus /metrics, for tests and benchmarks that watch what a process
 // did (reads, executions, fetches, messages handled) rather than only what a client saw.
 
-/** The /metrics text of the process at `baseUrl` (its origin, e.g. `system.process(id).baseUrl`). */
-export async function metricsText(baseUrl: string): Promise<string> {
-  return (await fetch(`${baseUrl}/metrics`)).text();
+/**
+ * The /metrics text of the process at `baseUrl` (its origin, e.g. `system.process(id).baseUrl`);
+ * `headers` for one that asks for a token (METRICS_TOKEN in production mode).
+ */
+export async function metricsText(baseUrl: string, headers?: Record<string, string>): Promise<string> {
+  return (await fetch(`${baseUrl}/metrics`, { headers })).text();
 }
 
 /**
