@@ -1,6 +1,7 @@
 // The environment of the system's processes: what every one shares (where the subgraphs are,
 // the service secret) and each one's own on top of it.
-import { SUBGRAPH_URL_ENV, isSubgraph, withHeapLimit } from './services.ts';
+import path from 'node:path';
+import { REPO_ROOT, SUBGRAPH_URL_ENV, isSubgraph, withHeapLimit } from './services.ts';
 import { generateServiceSecret } from '../../shared/auth/service-identity.ts';
 import type { ManagedProcess } from './managed-process.ts';
 import type { Env, StartSystemOptions } from './processes.ts';
@@ -23,6 +24,10 @@ export function environments(
   }
   const common = mergeEnv(base, {
     APOLLO_TELEMETRY_DISABLED: base.APOLLO_TELEMETRY_DISABLED ?? 'true',
+    // Node keeps the code it compiled for each module on disk, so a process started again (a
+    // supervised restart, the next `npm start`) skips compiling its modules, as the Dockerfile's
+    // processes do.
+    NODE_COMPILE_CACHE: base.NODE_COMPILE_CACHE ?? path.join(REPO_ROOT, '.cache', 'node-compile'),
     // Subgraphs take GraphQL only from services holding this secret (shared/auth/service-identity.ts):
     // a random one per system unless one is given, so it is enforced in development and tests too.
     SERVICE_SECRET: base.SERVICE_SECRET ?? generateServiceSecret(),
