@@ -83,6 +83,16 @@ export function backgroundFork(orm: MikroORM) {
   return orm.em.fork({ loggerContext: { source: 'background' } });
 }
 
+/**
+ * Options for a transaction of work that is not a client's request, begun on the global
+ * EntityManager (`orm.em.transactional(work, BACKGROUND_TRANSACTION)`): the transaction's own
+ * fork is the only one, with backgroundFork's source. A backgroundFork to begin it on would be a
+ * second fork per transaction, merged back into at the end, and every fork costs MikroORM two
+ * configuration writes (each of which sets `process.env`): per consumer batch, that showed in
+ * the saga's profiles.
+ */
+export const BACKGROUND_TRANSACTION = { loggerContext: { source: 'background' } } as const;
+
 /** Whether the database answers a trivial statement (health checks, probes). */
 export async function databaseAnswers(orm: MikroORM): Promise<void> {
   await orm.em.getConnection().execute('select 1');

@@ -1,7 +1,7 @@
 // Runs deliveries' handlers in one database transaction together with their inbox rows, so a
 // redelivered message changes nothing: the consumer's unit of work (see consumer.ts).
 import { context } from '@opentelemetry/api';
-import { backgroundFork, type MikroORM } from '../db/database.ts';
+import { BACKGROUND_TRANSACTION, type MikroORM } from '../db/database.ts';
 import { queryUnread } from '../db/statements.ts';
 import type { ConsumerName } from './topology.ts';
 import type { BatchPreparer, BoundHandler, Delivery } from './delivery.ts';
@@ -33,29 +33,34 @@ export async function transact(
   const seen = new Set<string>();
   const due = deliveries.filter((d) => !seen.has(d.meta.messageId) && seen.add(d.meta.messageId));
   try {
-    await transactionalPublishing(backgroundFork(options.orm), options.publisher, async (em) => {
-      // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
-      // statement. A message handled before fails it on the inbox's key, which ends the
-      // transaction with nothing done (a concurrent twin's insert waits for our outcome).
-      // One message (the usual case below high load) binds its id as it is, not as an array.
-      await (seen.size === 1
-        ? queryUnread(em, 'insert into inbox (consumer, message_id) values (?, ?)', [
-            options.consumer,
-            ...seen,
-          ])
-        : queryUnread(em, 'insert into inbox (consumer, message_id) select ?, unnest(?::text[])', [
-            options.consumer,
-            [...seen],
-          ]));
-      // A single message locks what it needs itself; preparing would only add statements.
-      if (due.length > 1) {
-        await options.prepareBatch?.(
-          em,
-          due.map((d) => d.payload),
-        );
-      }
-      for (const d of due) await context.with(d.context, () => d.run(em, d.meta));
-    });
+    await transactionalPublishing(
+      options.orm.em,
+      options.publisher,
+      async (em) => {
+        // Nobody reads this insert's result, so it travels with BEGIN and the handlers' first
+        // statement. A message handled before fails it on the inbox's key, which ends the
+        // transaction with nothing done (a concurrent twin's insert waits for our outcome).
+        // One message (the usual case below high load) binds its id as it is, not as an array.
+        await (seen.size === 1
+          ? queryUnread(em, 'insert into inbox (consumer, message_id) values (?, ?)', [
+              options.consumer,
+              ...seen,
+            ])
+          : queryUnread(em, 'insert into inbox (consumer, message_id) select ?, unnest(?::text[])', [
+              options.consumer,
+              [...seen],
+            ]));
+        // A single message locks what it needs itself; preparing would only add statements.
+        if (due.length > 1) {
+          await options.prepareBatch?.(
+            em,
+            due.map((d) => d.payload),
+          );
+        }
+        for (const d of due) await context.with(d.context, () => d.run(em, d.meta));
+      },
+      BACKGROUND_TRANSACTION,
+    );
   } catch (err) {
     // Handled before: one message is a duplicate; a batch is handled one by one by the caller.
     if (due.length === 1 && isInboxConflict(err)) return new Set<Delivery>();

@@ -22,6 +22,8 @@ let orm: MikroORM;
 let nats: NatsConnection;
 let jsm: JetStreamManager;
 const dbName = `${env.id}_messaging`;
+/** Statements sent, by the source `sql_queries_total` counts them under. */
+const statementsBySource = new Map<string, number>();
 
 const orderId = () => crypto.randomUUID();
 const released = (id: string) => ({
@@ -63,6 +65,7 @@ beforeAll(async () => {
     serverUrl: env.resources.databaseUrl,
     databaseName: dbName,
     logger: env.logger,
+    onQuery: (source) => statementsBySource.set(source, (statementsBySource.get(source) ?? 0) + 1),
   });
   nats = await connectNats(env.resources.natsUrl, 'messaging-test', env.logger);
   jsm = await jetstreamManager(nats);
@@ -370,6 +373,33 @@ describe('messages a consumer does not need', () => {
       consumerName(ns, 'orders-inventory-events'),
     );
     expect(info.num_ack_pending + info.num_pending).toBe(0);
+  });
+});
+
+describe("a consumer's transaction", () => {
+  it('is counted as background work, not as requests, BEGIN and COMMIT included', async () => {
+    await purge();
+    const id = orderId();
+    let handled!: () => void;
+    const done = new Promise<void>((resolve) => (handled = resolve));
+    // Started outside the services' `withQuerySource('background')`: the transaction itself says
+    // where its statements come from. (A handler's own statements go through the stores, which
+    // name their EntityManager's source; the inbox insert is not counted.)
+    const consumer = testConsumer({
+      handlers: { 'inventory.evt.released': async () => undefined },
+      onHandled: () => handled(),
+    });
+    await consumer.start();
+    const before = new Map(statementsBySource);
+    try {
+      await publishReleased(id, `source-${id}`);
+      await done;
+    } finally {
+      await consumer.stop();
+    }
+    const sent = (source: string) => (statementsBySource.get(source) ?? 0) - (before.get(source) ?? 0);
+    expect(sent('request')).toBe(0);
+    expect(sent('background')).toBe(2);
   });
 });
 

@@ -2,12 +2,12 @@
 // (commit-publisher.ts), instead of waking the relay with a NOTIFY for it to read them back.
 // The rows are still written in the transaction: the relay publishes them if this process dies
 // first. Shared by the consumers and by requests that write messages (placeOrder).
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, TransactionOptions } from '@mikro-orm/postgresql';
 import { deferOutbox, type OutboxRow } from './outbox.ts';
 import type { CommitPublisher, PublishSlot } from './commit-publisher.ts';
 
 /**
- * Runs `work` in a transaction of `em`; what it enqueues is written to the outbox at the end and,
+ * Runs `work` in a transaction of `em` (with `options`); what it enqueues is written to the outbox at the end and,
  * with a publisher, published once the transaction has committed. Without one (a process that
  * runs no messaging), the rows are written with the relay's NOTIFY as usual.
  */
@@ -15,6 +15,7 @@ export async function transactionalPublishing<T>(
   em: EntityManager,
   publisher: CommitPublisher | undefined,
   work: (tx: EntityManager) => Promise<T>,
+  options?: TransactionOptions,
 ): Promise<T> {
   let slot: PublishSlot | undefined;
   let written: readonly OutboxRow[] = [];
@@ -26,7 +27,7 @@ export async function transactionalPublishing<T>(
       // Taken last, just before COMMIT is sent: what keeps per-entity order (commit-publisher.ts).
       if (written.length > 0) slot = publisher?.reserve();
       return value;
-    });
+    }, options);
     slot?.committed(written);
     return result;
   } catch (err) {
