@@ -10,7 +10,12 @@
 // finds them PENDING at once, with no lease to wait out.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Histogram } from 'prom-client';
-import { backgroundFork, withQuerySource, type MikroORM } from '../../../../shared/db/database.ts';
+import {
+  BACKGROUND_TRANSACTION,
+  backgroundFork,
+  withQuerySource,
+  type MikroORM,
+} from '../../../../shared/db/database.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import type { Worker } from '../../../../shared/service/subgraph-service.ts';
 import { claimDue, nextDue, saveOutcome } from '../domain/notifications.store.ts';
@@ -62,7 +67,7 @@ async function attempt(mailer: Mailer, notification: Notification): Promise<Atte
 
 /** Sends one batch of due notifications in one transaction; returns how many it took. */
 function deliverDue(options: DeliveryWorkerOptions, batchSize: number, log: Logger): Promise<number> {
-  return backgroundFork(options.orm).transactional(async (em) => {
+  return options.orm.em.transactional(async (em) => {
     const due = await claimDue(em, new Date(), batchSize);
     const results = await Promise.all(due.map((notification) => attempt(options.mailer, notification)));
     const now = new Date();
@@ -83,7 +88,7 @@ function deliverDue(options: DeliveryWorkerOptions, batchSize: number, log: Logg
       }
     }
     return due.length;
-  });
+  }, BACKGROUND_TRANSACTION);
 }
 
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {

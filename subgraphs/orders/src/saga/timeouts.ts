@@ -1,6 +1,6 @@
 // Cancels orders whose saga step did not answer in time (a service down for too long, a lost
 // reply). Runs in every orders instance; SKIP LOCKED hands each overdue order to one of them.
-import { backgroundFork, type MikroORM } from '../../../../shared/db/database.ts';
+import { BACKGROUND_TRANSACTION, type MikroORM } from '../../../../shared/db/database.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import type { Worker } from '../../../../shared/service/subgraph-service.ts';
 import type { CommitPublisher } from '../../../../shared/messaging/commit-publisher.ts';
@@ -23,11 +23,16 @@ export function createTimeoutSweeper(
 
   async function sweep(): Promise<void> {
     for (;;) {
-      const cancelled = await transactionalPublishing(backgroundFork(orm), publisher, async (em) => {
-        const overdue = await lockOverdueOrderIds(em, BATCH);
-        for (const id of overdue) await saga.timeOut(em, id);
-        return overdue.length;
-      });
+      const cancelled = await transactionalPublishing(
+        orm.em,
+        publisher,
+        async (em) => {
+          const overdue = await lockOverdueOrderIds(em, BATCH);
+          for (const id of overdue) await saga.timeOut(em, id);
+          return overdue.length;
+        },
+        BACKGROUND_TRANSACTION,
+      );
       if (cancelled > 0) logger.warn({ cancelled }, 'orders cancelled after a saga step timed out');
       if (cancelled < BATCH) return;
     }
