@@ -2,10 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { buildSchema, printSchema } from 'graphql';
 import { readQueryLimits } from '../../../shared/graphql/limits/config.ts';
 import { CompiledSubscriptions } from './compiled-cache.ts';
-import { RefusedSubscription } from './operation.ts';
+import { RefusedSubscription, bindSubscription, compileSubscription } from './operation.ts';
 
 const schema = buildSchema(`
-  type Order { id: ID! status: String! statusSequence: Int! }
+  type Order { id: ID! status: String! statusSequence: Int! related(first: Int): [Order!]! }
   type Query { order(id: ID!): Order  orderAt(id: ID!, sequence: Int!): Order }
   type Subscription { orderStatusChanged(orderId: ID!, afterSequence: Int): Order! }
 `);
@@ -47,5 +47,23 @@ describe('CompiledSubscriptions', () => {
     ]);
     for (let i = 0; i < 2; i += 1)
       expect(refusal({ query: 'subscription {', variables: {} })).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('measures a text against the limits once when no variable can change its size, else per request', () => {
+    const limits = { ...readQueryLimits({}), maxCost: 100 };
+    const cache = new CompiledSubscriptions(limits);
+    // A list sized by a variable: each request is measured with its own.
+    const sized =
+      'subscription($id: ID!, $n: Int) { orderStatusChanged(orderId: $id) { id related(first: $n) { id } } }';
+    expect(cache.prepare(schema, { query: sized, variables: { id: A, n: 5 } }).orderId).toBe(A);
+    expect(() => cache.prepare(schema, { query: sized, variables: { id: B, n: 5000 } })).toThrow(
+      RefusedSubscription,
+    );
+    expect(compileSubscription(schema, { query: sized }, limits).fixedMeasures).toBeUndefined();
+    // Without one, the first request's measures are kept for the text's later requests.
+    const fixed = compileSubscription(schema, { query: QUERY }, limits);
+    expect(fixed.fixedMeasures).toEqual({});
+    bindSubscription(schema, fixed, { query: QUERY, variables: { id: A } }, limits);
+    expect(fixed.fixedMeasures?.value).toMatchObject({ aliases: 0, cost: 3 });
   });
 });

@@ -28,12 +28,17 @@ export async function openSubscription(
   options: OpenOptions,
   request: SubscriptionRequest,
   identity: Identity | null,
-  clientAddress: string,
+  /**
+   * The client's address, asked only of an anonymous client (limited by address; a signed-in
+   * one is limited as its user): the first read of a socket's peer is a system call, once per
+   * connection, and most connections carry one subscription.
+   */
+  clientAddress: () => string,
   sink: Sink,
 ): Promise<{ stream: LiveStream; document: DocumentNode }> {
   try {
     try {
-      await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${clientAddress}`);
+      await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${clientAddress()}`);
     } catch (err) {
       if (err instanceof GraphQLError && err.extensions.code === ErrorCode.RATE_LIMITED) {
         throw new RefusedSubscription([

@@ -26,7 +26,12 @@ import {
 } from 'graphql';
 import { AppError, ErrorCode } from '../../../shared/errors.ts';
 import { checkDocumentStrings, checkVariables } from '../../../shared/graphql/limits/input-guard.ts';
-import { checkOperation, checkQueryText, type QueryLimits } from '../limits/query-limits.ts';
+import {
+  checkOperation,
+  checkQueryText,
+  type OperationMeasures,
+  type QueryLimits,
+} from '../limits/query-limits.ts';
 import { isUuid } from '../../../shared/graphql/batch.ts';
 import { ordersPerQuery, type BatchTemplate } from './first-state.ts';
 import { invalidAfterSequence } from './resume.ts';
@@ -84,9 +89,9 @@ const refuse = (code: ErrorCode, message: string): never => {
 };
 
 /** Runs a check of the shared limits, its AppError (and details: which limit) becoming a refusal. */
-function limited(check: () => void): void {
+function limited<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     throw new RefusedSubscription([
@@ -105,6 +110,13 @@ export interface CompiledSubscription extends RewrittenSubscription {
   readonly field: FieldNode;
   readonly fieldDef: GraphQLField<unknown, unknown>;
   readonly operationName: string | undefined;
+  /**
+   * The operation's size against the limits, once measured, when no variable can change it (its
+   * selection uses none: only a variable's list size could): measuring walks the whole
+   * selection, and every subscriber of a text would otherwise walk it again. Undefined when the
+   * variables decide it.
+   */
+  readonly fixedMeasures: { value?: OperationMeasures } | undefined;
 }
 
 /**
@@ -143,13 +155,21 @@ export function compileSubscription(
   }
   const idArgument = field.arguments?.find((a) => a.name.value === 'orderId');
   if (!idArgument) return refuse(ErrorCode.BAD_USER_INPUT, 'orderId is required');
+  const rewritten = rewriteSubscription({
+    operation,
+    field,
+    selectionSet: field.selectionSet,
+    idArgument,
+    fragments,
+  });
   return {
     document,
     operation,
     field,
     fieldDef,
     operationName: operation.name?.value,
-    ...rewriteSubscription({ operation, field, selectionSet: field.selectionSet, idArgument, fragments }),
+    fixedMeasures: rewritten.selectionVariables.size === 0 ? {} : undefined,
+    ...rewritten,
   };
 }
 
@@ -223,12 +243,12 @@ export function bindSubscription(
   request: SubscriptionRequest,
   limits: QueryLimits,
 ): PreparedSubscription {
-  const { document, operation, field, fieldDef } = compiled;
-  let measures = { aliases: 0, cost: 0 };
-  limited(() => {
-    checkVariables(request.variables ?? undefined);
-    measures = checkOperation(document, operation, schema, request.variables ?? {}, limits);
-  });
+  const { document, operation, field, fieldDef, fixedMeasures } = compiled;
+  limited(() => checkVariables(request.variables ?? undefined));
+  const measures =
+    fixedMeasures?.value ??
+    limited(() => checkOperation(document, operation, schema, request.variables ?? {}, limits));
+  if (fixedMeasures) fixedMeasures.value = measures;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], {
     ...request.variables,
   });

@@ -43,6 +43,8 @@ export interface RewrittenSubscription {
   readonly statusKey: string;
   /** The client's variables the two queries use. */
   readonly usedVariables: ReadonlySet<string>;
+  /** Variables the field's selection and directives use (its arguments aside). */
+  readonly selectionVariables: ReadonlySet<string>;
   readonly batch: BatchTemplate | undefined;
   /** Tokens of the current-state query, to keep a batch of them under the token limit. */
   readonly tokens: number;
@@ -73,6 +75,7 @@ export function rewriteSubscription(source: SubscriptionField): RewrittenSubscri
     source.selectionSet,
     fragments,
   );
+  const selectionVariables = usedVariables(field.directives ?? [], source.selectionSet, fragments);
   const parts = queryParts(source, used, sequenceKey, statusKey);
   const currentRoot = rootField(parts, 'order', []);
   const currentQuery = printQuery(parts, currentRoot, []);
@@ -85,12 +88,13 @@ export function rewriteSubscription(source: SubscriptionField): RewrittenSubscri
     sequenceKey,
     statusKey,
     usedVariables: used,
+    selectionVariables,
     batch: batchTemplate({
       operation: queryOperation(parts, currentRoot, []),
       root: currentRoot,
       variableDefinitions: parts.keptDefinitions,
       fragments: parts.keptFragments,
-      usedBySelection: usedVariables(field.directives ?? [], source.selectionSet, fragments),
+      usedBySelection: selectionVariables,
     }),
     tokens: scanDocument(currentQuery, UNBOUNDED_SCAN).tokens,
   };

@@ -65,7 +65,7 @@ export function createSseHandler(options: SseOptions): RequestHandler {
           options,
           { query: params.query, variables: params.variables, operationName: params.operationName },
           identity,
-          clientAddress(raw, options.trustedProxyHops),
+          () => clientAddress(raw, options.trustedProxyHops),
           responseSink(res),
         );
         if (identity) {

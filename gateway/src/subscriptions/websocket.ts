@@ -135,7 +135,7 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
             options,
             payload,
             ctx.extra.identity ?? null,
-            clientAddress(request, options.trustedProxyHops),
+            () => clientAddress(request, options.trustedProxyHops),
             socketSink(socket),
           );
           return {
