@@ -30,6 +30,21 @@ afterAll(async () => {
   await nc?.close();
 });
 
+/** An engine on this file's NATS connection and a namespace of its own. */
+function newEngine(execute: Execute, firstStateMaxAgeMs: number): SubscriptionEngine {
+  return new SubscriptionEngine({
+    nats: nc,
+    namespace: testId(),
+    execute,
+    logger: pino({ level: 'silent' }),
+    metrics: createSubscriptionMetrics(createMetrics(`engine-int-test-${testId()}`)),
+    maxQueuedEvents: 10,
+    maxBufferedBytes: 1_000_000,
+    firstStateMaxAgeMs,
+    resumeBatchSize: 16,
+  });
+}
+
 /** The gateway as these orders' customer sees it; `positionQueries` counts reads of where they stand. */
 function supergraph(prepared: PreparedSubscription) {
   const current = new Map(ORDERS.map((id) => [id, 4]));
@@ -66,17 +81,7 @@ describe('SubscriptionEngine.resync', () => {
   it("sends a change the feed missed, reading where one customer's orders stand in one query", async () => {
     const prepared = ORDERS.map((id) => prepareOrderSubscription(SUBSCRIPTION, { id }));
     const { execute, current, positionQueries } = supergraph(prepared[0]!);
-    const engine = new SubscriptionEngine({
-      nats: nc,
-      namespace: testId(),
-      execute,
-      logger: pino({ level: 'silent' }),
-      metrics: createSubscriptionMetrics(createMetrics('engine-int-test')),
-      maxQueuedEvents: 10,
-      maxBufferedBytes: 1_000_000,
-      firstStateMaxAgeMs: 0,
-      resumeBatchSize: 16,
-    });
+    const engine = newEngine(execute, 0);
     const streams = await Promise.all(prepared.map(async (p) => (await engine.open(p, ada, sink)).stream));
     try {
       for (const stream of streams) {
@@ -93,6 +98,49 @@ describe('SubscriptionEngine.resync', () => {
         });
       }
       expect(positionQueries).toEqual([{ __id0: ORDERS[0], __id1: ORDERS[1] }]);
+    } finally {
+      engine.close();
+      await Promise.all(streams.map((s) => s.return()));
+    }
+  });
+});
+
+describe('SubscriptionEngine first states', () => {
+  it("hands a group's complete current state on to newcomers, and reads again after a partial one", async () => {
+    const prepared = prepareOrderSubscription(SUBSCRIPTION, { id: ORDERS[0] });
+    const reads: string[] = [];
+    let failing = true;
+    const execute: Execute = async (query) => {
+      if (query !== prepared.currentQuery) throw new Error(`unexpected query ${query}`);
+      reads.push(failing ? 'partial' : 'complete');
+      const order = {
+        id: ORDERS[0],
+        status: 'CONFIRMED',
+        [prepared.sequenceKey]: 4,
+        [prepared.statusKey]: 'CONFIRMED',
+      };
+      return failing
+        ? {
+            data: { [prepared.responseKey]: order },
+            errors: [{ message: 'payments is unavailable', extensions: { code: 'SUBGRAPH_UNAVAILABLE' } }],
+          }
+        : { data: { [prepared.responseKey]: order } };
+    };
+    const engine = newEngine(execute, 60_000);
+    const streams: Awaited<ReturnType<SubscriptionEngine['open']>>['stream'][] = [];
+    const first = async () => {
+      const { stream } = await engine.open(prepared, ada, sink);
+      streams.push(stream);
+      return (await stream.next()).value;
+    };
+    try {
+      expect(await first()).toMatchObject({ errors: [{ extensions: { code: 'SUBGRAPH_UNAVAILABLE' } }] });
+      failing = false;
+      // The partial state was not kept: this newcomer reads, and gets the whole state.
+      expect(await first()).toEqual({ data: { orderStatusChanged: { id: ORDERS[0], status: 'CONFIRMED' } } });
+      // The complete one is: the next newcomer starts from it without a read.
+      expect(await first()).toEqual({ data: { orderStatusChanged: { id: ORDERS[0], status: 'CONFIRMED' } } });
+      expect(reads).toEqual(['partial', 'complete']);
     } finally {
       engine.close();
       await Promise.all(streams.map((s) => s.return()));

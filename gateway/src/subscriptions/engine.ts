@@ -182,7 +182,9 @@ export class SubscriptionEngine {
     group.current = read;
     const settle = (state?: Shaped) => {
       if (group.current === read) group.current = undefined;
-      if (!state?.ok || this.options.firstStateMaxAgeMs === 0) return;
+      // A partial state (a subgraph failed: data with errors) is not handed on: the next
+      // newcomer reads again, so a subgraph back up is seen at once, not after the max age.
+      if (!state?.ok || state.result.errors || this.options.firstStateMaxAgeMs === 0) return;
       const fresh = { state, at: now };
       group.fresh = fresh;
       // Not kept past its use: an idle group holds no copy of the order.
