@@ -152,7 +152,7 @@ describe('readGatewayConfig', () => {
       maxPerConnection: 20,
       connectionInitTimeoutMs: 5000,
       anonymousIdleMs: 60_000,
-      firstStateMaxAgeMs: 5000,
+      firstStateMaxAgeMs: 30_000,
     });
   });
 
