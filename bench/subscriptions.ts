@@ -27,6 +27,9 @@
 //      to its arrival at the client;
 //   6. a stream of new orders (5/s, open loop), each watched from the moment it is placed: the
 //      same latency for the saga's own events (INVENTORY_RESERVED ... CONFIRMED).
+//   7. the yardstick: phases 1 and 2 again, the same connections and texts, against a server
+//      of graphql-ws and ws with nothing behind them (bench/lib/graphql-ws-floor.ts, one event
+//      per subscription): its ratio is the least a server on these libraries can reach.
 // Each side holds one socket per subscription: `ulimit -n` must exceed the count (the bench
 // checks; raise it with `ulimit -n 65536` in the shell that starts it). Loopback only; bounded in
 // time; figures, never pass/fail. BENCH_CPU_PROFILE=gateway writes the gateway's V8 CPU profile
@@ -35,12 +38,16 @@ import { performance } from 'node:perf_hooks';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { connect } from '@nats-io/transport-node';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { natsAdminOptions, type TestSystem } from '../test/support/system.ts';
 import { Client, OrderEvents } from '../e2e/support/client.ts';
 import { metricSum, metricsText, seriesSum } from '../e2e/support/metrics.ts';
 import { cpuBetween, sampleCpu } from './lib/cpu.ts';
+import { processCpuMs } from './lib/process-cpu.ts';
+import { withHeapLimit } from '../scripts/lib/services.ts';
 import { markdown } from './lib/report.ts';
 import { registerCustomers, sleep, startBenchSystem } from './lib/system.ts';
 import type { Completed, Opened, Request as ClientRequest, Subscription } from './lib/ws-clients.ts';
@@ -256,6 +263,42 @@ function openFileLimit(): number {
     return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
   } catch {
     return NaN;
+  }
+}
+
+/**
+ * CPU ms per open of a server speaking the protocol with nothing behind it
+ * (bench/lib/graphql-ws-floor.ts, started here with the gateway's heap settings): bare
+ * connections, then subscriptions up to their first event, opened as the gateway's were.
+ */
+async function protocolFloor(
+  tokens: string[],
+  subscriptions: Subscription[],
+): Promise<{ bare: number; subscription: number }> {
+  const child = spawn(process.execPath, [new URL('./lib/graphql-ws-floor.ts', import.meta.url).pathname], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: withHeapLimit(undefined, 'gateway') },
+  });
+  try {
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    const url = `ws://127.0.0.1:${(JSON.parse(line) as { port: number }).port}/`;
+    const perOpen = async (request: () => Promise<Opened>) => {
+      const before = await processCpuMs(child.pid!);
+      const opened = await request();
+      const used = (await processCpuMs(child.pid!))! - before!;
+      if (opened.failures.length > 0) throw new Error(`graphql-ws alone: ${opened.failures[0]}`);
+      await clients.request({ kind: 'close' });
+      return used / opened.latencies.length;
+    };
+    const bare = await perOpen(() =>
+      clients.request<Opened>({ kind: 'connect', url, tokens, concurrency: CONCURRENCY }),
+    );
+    const subscription = await perOpen(() =>
+      clients.request<Opened>({ kind: 'subscribe', url, subscriptions, concurrency: CONCURRENCY }),
+    );
+    return { bare, subscription };
+  } finally {
+    child.kill();
   }
 }
 
@@ -488,6 +531,13 @@ try {
   );
   await Promise.all(streamWatches.map((w) => w.settled));
 
+  // Phase 7: the same connections and subscriptions against graphql-ws and ws alone.
+  const floor = await protocolFloor(
+    plan.map((p) => p.token),
+    plan,
+  );
+  console.log(`${elapsed()}: the same against graphql-ws and ws alone`);
+
   const perSub = (bytes: number) => `${(bytes / opened / 1024).toFixed(1)} KB`;
   const l = percentiles(latencies);
   const s = percentiles(streamLatencies);
@@ -557,6 +607,7 @@ ${markdown(
   stream of ${STREAM_ORDERS} new orders placed at ${STREAM_RATE}/s, each watched from placement: ${s.count} saga events
     latency status change -> client:  p50 ${s.p50} ms, p95 ${s.p95} ms, p99 ${s.p99} ms, max ${s.max} ms
     from arrival on NATS -> client (the gateway's part):  p50 ${sg.p50} ms, p95 ${sg.p95} ms, p99 ${sg.p99} ms, max ${sg.max} ms
+  graphql-ws and ws alone, with nothing behind them (bench/lib/graphql-ws-floor.ts; the same connections and texts, one event each): bare ${floor.bare.toFixed(2)} ms, subscription up to its first event ${floor.subscription.toFixed(2)} ms (${ratio(floor.subscription, floor.bare)}): the least a server on these libraries can reach; the gateway's ${ratio(o.gateway, b.gateway)} is ${ratio(o.gateway / b.gateway, floor.subscription / floor.bare)} of it
   total ${elapsed()}`);
 } finally {
   await Promise.all(sockets.map((s) => s.dispose()));
