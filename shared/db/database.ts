@@ -78,21 +78,21 @@ export function withQuerySource<T>(source: string, fn: () => T): T {
   return querySource.run(source, fn);
 }
 
-/** A fork for work that is not a client's request and needs no transaction (probes, reads, timers). */
-export function backgroundFork(orm: MikroORM) {
-  return orm.em.fork({ loggerContext: { source: 'background' } });
-}
-
 /**
  * Options for every transaction of work that is not a client's request (consumers, the saga's
  * timeouts, notifications' delivery), begun on the global EntityManager
  * (`orm.em.transactional(work, BACKGROUND_TRANSACTION)`): the transaction's own fork is the only
- * one, with backgroundFork's source, which BEGIN and COMMIT carry too. A backgroundFork to begin
- * it on would be a second fork per transaction, merged back into at the end, and every fork costs
- * MikroORM two configuration writes (each of which sets `process.env`): per consumer batch, that
- * showed in the saga's profiles.
+ * one, with the source `background` (as backgroundFork's below), which BEGIN and COMMIT carry
+ * too. A backgroundFork to begin it on would be a second fork per transaction, merged back into
+ * at the end, and every fork costs MikroORM two configuration writes (each of which sets
+ * `process.env`): per consumer batch, that showed in the saga's profiles.
  */
 export const BACKGROUND_TRANSACTION = { loggerContext: { source: 'background' } } as const;
+
+/** A fork for work that is not a client's request and needs no transaction (probes, reads, timers). */
+export function backgroundFork(orm: MikroORM) {
+  return orm.em.fork(BACKGROUND_TRANSACTION);
+}
 
 /** Whether the database answers a trivial statement (health checks, probes). */
 export async function databaseAnswers(orm: MikroORM): Promise<void> {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { buildSchema, printSchema } from 'graphql';
 import { readQueryLimits } from '../../../shared/graphql/limits/config.ts';
 import { CompiledSubscriptions } from './compiled-cache.ts';
-import { RefusedSubscription, bindSubscription, compileSubscription } from './operation.ts';
+import { RefusedSubscription, compileSubscription } from './operation.ts';
 
 const schema = buildSchema(`
   type Order { id: ID! status: String! statusSequence: Int! related(first: Int): [Order!]! }
@@ -60,10 +60,13 @@ describe('CompiledSubscriptions', () => {
       RefusedSubscription,
     );
     expect(compileSubscription(schema, { query: sized }, limits).fixedMeasures).toBeUndefined();
-    // Without one, the first request's measures are kept for the text's later requests.
-    const fixed = compileSubscription(schema, { query: QUERY }, limits);
-    expect(fixed.fixedMeasures).toEqual({});
-    bindSubscription(schema, fixed, { query: QUERY, variables: { id: A } }, limits);
-    expect(fixed.fixedMeasures?.value).toMatchObject({ aliases: 0, cost: 3 });
+    // Without one, the text is measured once, when it is compiled, and refused then if too large.
+    expect(compileSubscription(schema, { query: QUERY }, limits).fixedMeasures).toMatchObject({
+      aliases: 0,
+      cost: 3,
+    });
+    expect(() => compileSubscription(schema, { query: QUERY }, { ...limits, maxCost: 2 })).toThrow(
+      RefusedSubscription,
+    );
   });
 });

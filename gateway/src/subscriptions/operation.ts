@@ -111,12 +111,12 @@ export interface CompiledSubscription extends RewrittenSubscription {
   readonly fieldDef: GraphQLField<unknown, unknown>;
   readonly operationName: string | undefined;
   /**
-   * The operation's size against the limits, once measured, when no variable can change it (its
-   * selection uses none: only a variable's list size could): measuring walks the whole
-   * selection, and every subscriber of a text would otherwise walk it again. Undefined when the
-   * variables decide it.
+   * The operation's size against the limits when no variable can change it (its selection uses
+   * none: only a variable's list size could), measured once with the text: measuring walks the
+   * whole selection, and every subscriber of a text would otherwise walk it again. Undefined
+   * when the variables decide it, and each request is measured with its own.
    */
-  readonly fixedMeasures: { value?: OperationMeasures } | undefined;
+  readonly fixedMeasures: OperationMeasures | undefined;
 }
 
 /**
@@ -168,7 +168,10 @@ export function compileSubscription(
     field,
     fieldDef,
     operationName: operation.name?.value,
-    fixedMeasures: rewritten.selectionVariables.size === 0 ? {} : undefined,
+    fixedMeasures:
+      rewritten.selectionVariables.size === 0
+        ? limited(() => checkOperation(document, operation, schema, {}, limits))
+        : undefined,
     ...rewritten,
   };
 }
@@ -246,9 +249,8 @@ export function bindSubscription(
   const { document, operation, field, fieldDef, fixedMeasures } = compiled;
   limited(() => checkVariables(request.variables ?? undefined));
   const measures =
-    fixedMeasures?.value ??
+    fixedMeasures ??
     limited(() => checkOperation(document, operation, schema, request.variables ?? {}, limits));
-  if (fixedMeasures) fixedMeasures.value = measures;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], {
     ...request.variables,
   });
