@@ -80,7 +80,10 @@ afterAll(async () => {
 
 /** A consumer of inventory events on this test's database and namespace. */
 const testConsumer = (
-  setup: Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'onHandled' | 'publisher' | 'unneeded'>,
+  setup: Pick<
+    ConsumerOptions,
+    'handlers' | 'prepareBatch' | 'onHandled' | 'publisher' | 'unneeded' | 'batchSize' | 'batchWaitMs'
+  >,
 ) =>
   createConsumer({
     consumer: 'orders-inventory-events',
@@ -276,6 +279,56 @@ describe('consumer batches', () => {
       .fork()
       .execute<{ n: string }[]>("select count(*) as n from inbox where message_id like 'batch-%'");
     expect(Number(inbox[0]!.n)).toBe(ids.length - 1);
+  });
+
+  /** Runs a consumer that records its batches' sizes until `count` messages are handled. */
+  async function batchesOf(
+    count: number,
+    setup: Pick<ConsumerOptions, 'batchSize' | 'batchWaitMs'>,
+    publish: () => Promise<void>,
+  ): Promise<number[]> {
+    const sizes: number[] = [];
+    let handled = 0;
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const consumer = testConsumer({
+      ...setup,
+      // Called for batches of more than one message only; a lone one counts in onHandled.
+      prepareBatch: async (_em, payloads) => void sizes.push(payloads.length),
+      handlers: { 'inventory.evt.released': async () => undefined },
+      onHandled: () => {
+        handled += 1;
+        if (handled === count) allDone();
+      },
+    });
+    await consumer.start();
+    try {
+      await publish();
+      await done;
+    } finally {
+      await consumer.stop();
+    }
+    return [...sizes, ...Array.from({ length: count - sizes.reduce((a, b) => a + b, 0) }, () => 1)];
+  }
+
+  it('with a batch wait, gathers messages that arrive one after another into one transaction', async () => {
+    await purge();
+    const ids = Array.from({ length: 5 }, () => orderId());
+    // Published one at a time to a running consumer: without the wait the first goes alone.
+    const sizes = await batchesOf(ids.length, { batchWaitMs: 1000 }, async () => {
+      for (const id of ids) await publishReleased(id);
+    });
+    expect(sizes).toEqual([5]);
+  });
+
+  it('starts a full batch without waiting for the rest of its batch wait', async () => {
+    await purge();
+    const ids = Array.from({ length: 3 }, () => orderId());
+    // A wait longer than the test's timeout: only a full batch starting at once lets it pass.
+    const sizes = await batchesOf(ids.length, { batchSize: 3, batchWaitMs: 600_000 }, async () => {
+      for (const id of ids) await publishReleased(id);
+    });
+    expect(sizes).toEqual([3]);
   });
 
   it('acknowledges a message already in the inbox and changes nothing, in a batch and alone', async () => {

@@ -23,6 +23,11 @@ export interface PullState {
 
 export interface PullOptions {
   readonly batchSize: number;
+  /**
+   * How long a batch's oldest message waits for others to join it (0: until the event loop has
+   * handled what came in with it). A full batch starts at once.
+   */
+  readonly batchWaitMs?: number;
   readonly log: Logger;
   /** Handles one batch; a rejection is logged unless `isQuiet` says it needs no word. */
   readonly handleBatch: (batch: readonly JsMsg[]) => Promise<void>;
@@ -39,26 +44,44 @@ export async function pullAndHandle(
   options: PullOptions,
 ): Promise<void> {
   const { batchSize, log } = options;
+  const batchWaitMs = options.batchWaitMs ?? 0;
   let paused = false;
   state.pause = () => void (paused = true);
   const waiting: JsMsg[] = [];
+  /** When each waiting message arrived (performance.now()), in the same order. */
+  const arrived: number[] = [];
   let busy: Promise<void> | undefined;
-  let scheduled = false;
+  /** The next batch's start, scheduled and not yet run; `now` runs it at once. */
+  let scheduled: { readonly started: Promise<void>; readonly now: () => void } | undefined;
   // One batch at a time: what arrives meanwhile forms the next batch. At low load a batch is
   // a single message; under load batches grow and each message costs less. A batch starts on
   // the next turn of the event loop rather than at once, so that the messages that came in
-  // the same read from NATS (e.g. two orders' replies) share its transaction.
+  // the same read from NATS (e.g. two orders' replies) share its transaction. With a batch
+  // wait, a batch starts once its oldest message has waited that long (what arrived while the
+  // last batch was handled may have already), or when it is full.
   const pump = (): void => {
     if (busy || scheduled || waiting.length === 0) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      startBatch();
+    const waitMs = waiting.length < batchSize ? arrived[0]! + batchWaitMs - performance.now() : 0;
+    const wait = waitMs >= 1;
+    let now!: () => void;
+    const started = new Promise<void>((resolve) => {
+      const timer = wait ? setTimeout(() => now(), waitMs) : undefined;
+      const immediate = wait ? undefined : setImmediate(() => now());
+      now = () => {
+        clearTimeout(timer);
+        clearImmediate(immediate);
+        if (scheduled?.started !== started) return;
+        scheduled = undefined;
+        startBatch();
+        resolve();
+      };
     });
+    scheduled = { started, now };
   };
   const startBatch = (): void => {
     if (busy || waiting.length === 0) return;
     const batch = waiting.splice(0, batchSize);
+    arrived.splice(0, batch.length);
     busy = options
       .handleBatch(batch)
       .catch((err: unknown) => {
@@ -74,11 +97,14 @@ export async function pullAndHandle(
       });
     state.inFlight.add(busy);
   };
+  const settled = async (): Promise<void> => {
+    while (busy || scheduled) await (busy ?? scheduled?.started);
+  };
   try {
     while (state.running) {
       if (paused) {
         // The database is away: nothing more is pulled until what is in hand is through.
-        while (busy || scheduled) await (busy ?? new Promise((resolve) => setImmediate(resolve)));
+        await settled();
         paused = false;
         continue;
       }
@@ -91,13 +117,18 @@ export async function pullAndHandle(
       for await (const msg of pulled) {
         state.inHand.add(msg);
         waiting.push(msg);
-        pump();
+        arrived.push(performance.now());
+        // A full batch waits for nothing.
+        if (waiting.length >= batchSize && scheduled && !busy) scheduled.now();
+        else pump();
         // Once paused, the rest of this pull is taken in hand at once (and held).
         if (waiting.length >= batchSize && busy && !paused) await busy;
       }
     }
   } finally {
-    // Also when pulling failed (NATS away): what is in hand is handled, its acks sent later.
-    while (busy || scheduled) await (busy ?? new Promise((resolve) => setImmediate(resolve)));
+    // Also when pulling failed (NATS away): what is in hand is handled, its acks sent later,
+    // without waiting for more to join it.
+    scheduled?.now();
+    await settled();
   }
 }

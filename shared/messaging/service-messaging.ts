@@ -21,7 +21,10 @@ import { createBacklogSampler } from './backlog-sampler.ts';
  * What one consumer does: its handlers, and optionally what a batch of messages needs first and
  * which messages it can acknowledge without handling them.
  */
-export type ConsumerSetup = Pick<ConsumerOptions, 'handlers' | 'prepareBatch' | 'batchSize' | 'unneeded'>;
+export type ConsumerSetup = Pick<
+  ConsumerOptions,
+  'handlers' | 'prepareBatch' | 'batchSize' | 'batchWaitMs' | 'unneeded'
+>;
 
 export interface MessagingOptions {
   readonly config: SubgraphConfig;

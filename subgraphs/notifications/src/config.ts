@@ -23,6 +23,8 @@ export interface NotificationsConfig extends SubgraphConfig {
   readonly mailDir: string;
   readonly mailFrom: string;
   readonly retry: RetryPolicy;
+  /** How long an event that finds a consumer idle waits for others to share its transaction. */
+  readonly batchWaitMs: number;
 }
 
 export function readNotificationsConfig(env: Env = process.env): NotificationsConfig {
@@ -38,6 +40,7 @@ export function readNotificationsConfig(env: Env = process.env): NotificationsCo
     smtpUrl,
     mailDir: path.resolve(REPO_ROOT, readString(env, 'MAIL_DIR', DEFAULT_MAIL_DIR)),
     mailFrom: readString(env, 'MAIL_FROM', 'Order Supergraph <orders@example.com>'),
+    batchWaitMs: readInt(env, 'NOTIFICATIONS_BATCH_WAIT_MS', 100, 0, 1000),
     retry: {
       baseDelayMs: readInt(env, 'MAIL_RETRY_BASE_MS', DEFAULT_RETRY_POLICY.baseDelayMs, 10, 3_600_000),
       maxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,

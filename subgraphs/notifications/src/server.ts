@@ -66,6 +66,7 @@ export function startNotifications(
           'notifications-product-events': { handlers: productEventHandlers },
           'notifications-order-events': {
             handlers: orderEventHandlers,
+            batchWaitMs: config.batchWaitMs,
             prepareBatch: prepareOrderEvents,
             unneeded: unneededOrderEvent,
           },

@@ -29,6 +29,14 @@ describe('the notifications configuration', () => {
     expect(config.retry).toMatchObject({ baseDelayMs: 250, maxAttempts: 3 });
   });
 
+  it('lets order events wait 100 ms for others to share a transaction, configurable from 0 to 1 s', () => {
+    expect(readNotificationsConfig({}).batchWaitMs).toBe(100);
+    expect(readNotificationsConfig({ NOTIFICATIONS_BATCH_WAIT_MS: '0' }).batchWaitMs).toBe(0);
+    expect(() => readNotificationsConfig({ NOTIFICATIONS_BATCH_WAIT_MS: '5000' })).toThrow(
+      /NOTIFICATIONS_BATCH_WAIT_MS/,
+    );
+  });
+
   it('refuses what is not an SMTP URL, and production without one unless files are asked for', () => {
     expect(() => readNotificationsConfig({ SMTP_URL: 'http://mail' })).toThrow(/SMTP_URL must use/);
     expect(() => readNotificationsConfig(PRODUCTION)).toThrow(/SMTP_URL is required in production/);
