@@ -3,7 +3,8 @@
 // nothing), acks on success, naks with a growing delay on failure, and dead-letters what can
 // never succeed. Consumers of the same name in several processes compete for messages.
 // Messages that arrive while a batch is being handled form the next batch, handled in one
-// transaction (settling.ts); a batch that fails is handled again message by message.
+// transaction (settling.ts); a batch that fails is handled again message by message. A consumer
+// nobody waits on may also hold a batch open for a while (batchWaitMs) to make it larger.
 // A failure because the database cannot be reached is no failure of the message: the consumer
 // stops pulling (pull-loop.ts), holds what it has and waits for the database (see waitOut).
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -51,8 +52,9 @@ export interface ConsumerOptions {
   /** At most this many messages are handled together, in one transaction. */
   readonly batchSize?: number;
   /**
-   * How long a message that finds the consumer idle waits for others to share its transaction
-   * (default 0). For consumers nobody waits on: fewer, larger transactions for some latency.
+   * How long a batch's oldest message waits for others to share its transaction (default 0:
+   * only those that came in with it). For consumers nobody waits on: fewer, larger
+   * transactions for some latency.
    */
   readonly batchWaitMs?: number;
   /**

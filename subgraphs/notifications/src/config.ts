@@ -23,7 +23,7 @@ export interface NotificationsConfig extends SubgraphConfig {
   readonly mailDir: string;
   readonly mailFrom: string;
   readonly retry: RetryPolicy;
-  /** How long an event that finds a consumer idle waits for others to share its transaction. */
+  /** How long an order status event waits for others to share its transaction (pull-loop.ts). */
   readonly batchWaitMs: number;
 }
 
