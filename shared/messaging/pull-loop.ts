@@ -47,9 +47,8 @@ export async function pullAndHandle(
   const batchWaitMs = options.batchWaitMs ?? 0;
   let paused = false;
   state.pause = () => void (paused = true);
-  const waiting: JsMsg[] = [];
-  /** When each waiting message arrived (performance.now()), in the same order. */
-  const arrived: number[] = [];
+  /** Messages pulled and not yet in a batch, each with when it arrived (performance.now()). */
+  const waiting: { readonly msg: JsMsg; readonly at: number }[] = [];
   let busy: Promise<void> | undefined;
   /** The next batch's start, scheduled and not yet run; `now` runs it at once. */
   let scheduled: { readonly started: Promise<void>; readonly now: () => void } | undefined;
@@ -61,7 +60,7 @@ export async function pullAndHandle(
   // last batch was handled may have already), or when it is full.
   const pump = (): void => {
     if (busy || scheduled || waiting.length === 0) return;
-    const waitMs = waiting.length < batchSize ? arrived[0]! + batchWaitMs - performance.now() : 0;
+    const waitMs = waiting.length < batchSize ? waiting[0]!.at + batchWaitMs - performance.now() : 0;
     const wait = waitMs >= 1;
     let now!: () => void;
     const started = new Promise<void>((resolve) => {
@@ -80,8 +79,7 @@ export async function pullAndHandle(
   };
   const startBatch = (): void => {
     if (busy || waiting.length === 0) return;
-    const batch = waiting.splice(0, batchSize);
-    arrived.splice(0, batch.length);
+    const batch = waiting.splice(0, batchSize).map((w) => w.msg);
     busy = options
       .handleBatch(batch)
       .catch((err: unknown) => {
@@ -116,8 +114,7 @@ export async function pullAndHandle(
       }
       for await (const msg of pulled) {
         state.inHand.add(msg);
-        waiting.push(msg);
-        arrived.push(performance.now());
+        waiting.push({ msg, at: performance.now() });
         // A full batch waits for nothing.
         if (waiting.length >= batchSize && scheduled && !busy) scheduled.now();
         else pump();
