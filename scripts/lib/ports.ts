@@ -1,19 +1,81 @@
 // The ports of the system's processes: the defaults, those given, or ones the OS has free.
+//
+// Free ports are picked outside the range the kernel hands to outgoing connections. A port
+// the OS chooses for `listen(0)` comes from that range, and between picking it and the process
+// meant for it binding it, any connection opened meanwhile (to PostgreSQL, NATS, a subgraph)
+// may get it as its local port: the process then fails with EADDRINUSE. Port finders on npm
+// (get-port, detect-port, portfinder) ask for port 0 or scan upwards from a base, so they have
+// the same gap; hence this one.
 import net from 'node:net';
+import { readFile } from 'node:fs/promises';
 import { DEFAULT_PORTS, type ProcessName } from './services.ts';
 import { ManagedProcess } from './managed-process.ts';
 import type { StartSystemOptions } from './processes.ts';
 
-/** A free TCP port on host (the OS's choice, released again before it returns). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+export interface PortRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Below this are the ports people give their own servers by hand (3000, 4222, 5432, 8080 …). */
+const LOWEST = 10_000;
+/** IANA's dynamic ports, what macOS and Windows use for outgoing connections. */
+const IANA_EPHEMERAL: PortRange = { first: 49_152, last: 65_535 };
+
+/** The kernel's range for outgoing connections' local ports (Linux), else IANA's. */
+export async function ephemeralPorts(): Promise<PortRange> {
+  let text: string;
+  try {
+    text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+  } catch {
+    return IANA_EPHEMERAL; // Not Linux.
+  }
+  const [first = NaN, last = NaN] = text.trim().split(/\s+/).map(Number);
+  if (Number.isInteger(first) && Number.isInteger(last) && first <= last) return { first, last };
+  return IANA_EPHEMERAL;
+}
+
+/** Pure: the ports from LOWEST up that no outgoing connection is given, as ranges. */
+export function listenablePorts(ephemeral: PortRange): PortRange[] {
+  const ranges: PortRange[] = [];
+  if (ephemeral.first - 1 >= LOWEST) ranges.push({ first: LOWEST, last: ephemeral.first - 1 });
+  const above = Math.max(LOWEST, ephemeral.last + 1);
+  if (above <= 65_535) ranges.push({ first: above, last: 65_535 });
+  return ranges;
+}
+
+/** Pure: the `n`-th port of `ranges` counted from the first (n below their total size). */
+export function portAt(ranges: readonly PortRange[], n: number): number {
+  for (const { first, last } of ranges) {
+    const size = last - first + 1;
+    if (n < size) return first + n;
+    n -= size;
+  }
+  throw new RangeError(`no port number ${n} in the ranges`);
+}
+
+/** Whether `port` on `host` can be listened on now (released again before it returns). */
+function canListen(port: number, host: string): Promise<boolean> {
   const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+}
+
+/**
+ * A free TCP port on host, outside the ports given to outgoing connections (see the top of
+ * this file), picked at random so that test files starting side by side rarely try the same.
+ * Released again before it returns.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const ranges = listenablePorts(await ephemeralPorts());
+  const size = ranges.reduce((sum, r) => sum + r.last - r.first + 1, 0);
+  for (let attempt = 0; size > 0 && attempt < 50; attempt++) {
+    const port = portAt(ranges, Math.floor(Math.random() * size));
+    if (await canListen(port, host)) return port;
+  }
+  throw new Error(`no free port on ${host} outside the ephemeral range in 50 tries`);
 }
 
 /** One ManagedProcess per instance of each selected process, each with its port. */
