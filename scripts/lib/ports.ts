@@ -65,17 +65,26 @@ function canListen(port: number, host: string): Promise<boolean> {
 
 /**
  * A free TCP port on host, outside the ports given to outgoing connections (see the top of
- * this file), picked at random so that test files starting side by side rarely try the same.
- * Released again before it returns.
+ * this file), from a random place in them so that test files starting side by side rarely
+ * try the same. Released again before it returns.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const ranges = listenablePorts(await ephemeralPorts());
+  return freePortIn(listenablePorts(await ephemeralPorts()), host);
+}
+
+/**
+ * The first port of `ranges` that `host` can listen on now, counting from a random one (and
+ * round to the start): what freePort searches. Gives up after 1,000 taken ports.
+ */
+export async function freePortIn(ranges: readonly PortRange[], host: string): Promise<number> {
   const size = ranges.reduce((sum, r) => sum + r.last - r.first + 1, 0);
-  for (let attempt = 0; size > 0 && attempt < 50; attempt++) {
-    const port = portAt(ranges, Math.floor(Math.random() * size));
+  const start = Math.floor(Math.random() * size);
+  const tries = Math.min(size, 1000);
+  for (let i = 0; i < tries; i++) {
+    const port = portAt(ranges, (start + i) % size);
     if (await canListen(port, host)) return port;
   }
-  throw new Error(`no free port on ${host} outside the ephemeral range in 50 tries`);
+  throw new Error(`no free port on ${host} in the ${tries} tried`);
 }
 
 /** One ManagedProcess per instance of each selected process, each with its port. */
