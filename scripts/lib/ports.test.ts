@@ -13,6 +13,10 @@ describe('listenablePorts', () => {
     expect(listenablePorts({ first: 49_152, last: 65_535 })).toEqual([{ first: 10_000, last: 49_151 }]);
   });
 
+  it('leaves nothing when outgoing connections may use every port from 10,000 up', () => {
+    expect(listenablePorts({ first: 1_024, last: 65_535 })).toEqual([]);
+  });
+
   it('keeps below 10,000 out even when the ephemeral range starts lower', () => {
     expect(listenablePorts({ first: 1_024, last: 40_000 })).toEqual([{ first: 40_001, last: 65_535 }]);
   });

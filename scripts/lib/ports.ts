@@ -69,7 +69,20 @@ function canListen(port: number, host: string): Promise<boolean> {
  * try the same. Released again before it returns.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return freePortIn(listenablePorts(await ephemeralPorts()), host);
+  const ranges = listenablePorts(await ephemeralPorts());
+  // A machine whose outgoing connections may use every port from 10,000 up: the OS's choice.
+  return ranges.length > 0 ? freePortIn(ranges, host) : osChosenPort(host);
+}
+
+async function osChosenPort(host: string): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /**
