@@ -22,8 +22,17 @@ const LOWEST = 10_000;
 /** IANA's dynamic ports, what macOS and Windows use for outgoing connections. */
 const IANA_EPHEMERAL: PortRange = { first: 49_152, last: 65_535 };
 
-/** The kernel's range for outgoing connections' local ports (Linux), else IANA's. */
-export async function ephemeralPorts(): Promise<PortRange> {
+let ephemeralRange: Promise<PortRange> | undefined;
+
+/**
+ * The kernel's range for outgoing connections' local ports (Linux), else IANA's. Read once per
+ * process: a system's start asks for a port per process.
+ */
+export function ephemeralPorts(): Promise<PortRange> {
+  return (ephemeralRange ??= readEphemeralPorts());
+}
+
+async function readEphemeralPorts(): Promise<PortRange> {
   let text: string;
   try {
     text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
@@ -54,12 +63,18 @@ export function portAt(ranges: readonly PortRange[], n: number): number {
   throw new RangeError(`no port number ${n} in the ranges`);
 }
 
-/** Whether `port` on `host` can be listened on now (released again before it returns). */
-function canListen(port: number, host: string): Promise<boolean> {
+/**
+ * Listens on `port` of `host` (0: a port the OS chooses) and closes again: the port it got, or
+ * undefined when it could not listen there.
+ */
+function listenOnce(port: number, host: string): Promise<number | undefined> {
   const server = net.createServer();
   return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
+    server.once('error', () => resolve(undefined));
+    server.listen(port, host, () => {
+      const { port: bound } = server.address() as net.AddressInfo;
+      server.close(() => resolve(bound));
+    });
   });
 }
 
@@ -70,18 +85,10 @@ function canListen(port: number, host: string): Promise<boolean> {
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const ranges = listenablePorts(await ephemeralPorts());
+  if (ranges.length > 0) return freePortIn(ranges, host);
   // A machine whose outgoing connections may use every port from 10,000 up: the OS's choice.
-  return ranges.length > 0 ? freePortIn(ranges, host) : osChosenPort(host);
-}
-
-async function osChosenPort(host: string): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
+  const port = await listenOnce(0, host);
+  if (port === undefined) throw new Error(`cannot listen on ${host}`);
   return port;
 }
 
@@ -95,7 +102,7 @@ export async function freePortIn(ranges: readonly PortRange[], host: string): Pr
   const tries = Math.min(size, 1000);
   for (let i = 0; i < tries; i++) {
     const port = portAt(ranges, (start + i) % size);
-    if (await canListen(port, host)) return port;
+    if ((await listenOnce(port, host)) !== undefined) return port;
   }
   throw new Error(`no free port on ${host} in the ${tries} tried`);
 }

@@ -66,10 +66,11 @@ export async function pullAndHandle(
     const started = new Promise<void>((resolve) => {
       const timer = wait ? setTimeout(() => now(), waitMs) : undefined;
       const immediate = wait ? undefined : setImmediate(() => now());
+      // Runs once: its timer or immediate is cleared here, and only the current schedule's
+      // `now` is ever called (a new one is made only after this one ran).
       now = () => {
         clearTimeout(timer);
         clearImmediate(immediate);
-        if (scheduled?.started !== started) return;
         scheduled = undefined;
         startBatch();
         resolve();
@@ -115,8 +116,8 @@ export async function pullAndHandle(
       for await (const msg of pulled) {
         state.inHand.add(msg);
         waiting.push({ msg, at: performance.now() });
-        // A full batch waits for nothing.
-        if (waiting.length >= batchSize && scheduled && !busy) scheduled.now();
+        // A full batch waits for nothing (a batch is scheduled only while none is busy).
+        if (waiting.length >= batchSize && scheduled) scheduled.now();
         else pump();
         // Once paused, the rest of this pull is taken in hand at once (and held).
         if (waiting.length >= batchSize && busy && !paused) await busy;
