@@ -26,6 +26,14 @@ import {
 } from './lib/open-loop.ts';
 import { pgActivityBetween, samplePgActivity } from './lib/pg-activity.ts';
 import { natsTrafficPer, sampleNatsTraffic } from './lib/nats-traffic.ts';
+import {
+  pgPlanningTracked,
+  pgStatementsBetween,
+  pgStatementsUnavailable,
+  samplePgStatements,
+  statementRows,
+  type StatementCounters,
+} from './lib/pg-statements.ts';
 
 interface PhaseResult {
   readonly phase: Phase;
@@ -254,6 +262,40 @@ function byProcessTable(
   return markdown(['target/s', 'total', ...groups, 'notifications (not in total)'], rows);
 }
 
+/** PostgreSQL's time per statement and confirmed order, per phase (or why it was not measured). */
+async function printStatements(
+  system: BenchSystem,
+  results: readonly PhaseResult[],
+  statements: readonly StatementCounters[][],
+  unavailable: string | undefined,
+): Promise<void> {
+  if (unavailable) {
+    console.log(`PostgreSQL per statement: not measured (${unavailable})`);
+    return;
+  }
+  const planning = await pgPlanningTracked(system);
+  results.forEach((r, i) => {
+    const rows = statementRows(statements[i]!, Math.max(1, r.confirmed));
+    console.log(
+      `\nPostgreSQL per statement and confirmed order at ${r.phase.rate}/s (pg_stat_statements; execution is the server's wall time, waits for row locks included; each database's statements that took 3 % of its time or more)${planning ? '' : '; planning not timed (pg_stat_statements.track_planning is off)'}\n`,
+    );
+    console.log(
+      markdown(
+        ['database', 'statement', 'calls', 'execution µs', 'planning µs', 'planned', 'mean µs'],
+        rows.map((s) => [
+          s.database,
+          s.statement,
+          s.callsPer.toFixed(2),
+          s.execUsPer.toFixed(0),
+          planning ? s.planUsPer.toFixed(0) : '-',
+          planning ? `${Math.round(s.plannedShare * 100)} %` : '-',
+          s.meanExecUs.toFixed(0),
+        ]),
+      ),
+    );
+  });
+}
+
 async function main(): Promise<void> {
   const phases = parsePhases(process.argv.slice(2), DEFAULT_PHASES);
   console.log('starting the system ...');
@@ -300,9 +342,13 @@ async function main(): Promise<void> {
     const usage: CpuUsage[] = [];
     const pgRows: string[][] = [];
     const natsRows: string[] = [];
+    // Where the server has pg_stat_statements loaded: PostgreSQL's time statement by statement.
+    const statementsUnavailable = await pgStatementsUnavailable(system);
+    const statements: StatementCounters[][] = [];
     for (const phase of phases) {
       console.log(`phase ${phase.rate} orders/s for ${phase.seconds} s ...`);
       const [before, pgBefore] = [await sampleCpu(system), await samplePgActivity(system)];
+      const statementsBefore = statementsUnavailable ? undefined : await samplePgStatements(system);
       const natsBefore = await sampleNatsTraffic(system.natsMonitorUrl);
       const result = await runPhase(phase, shop, tracker);
       results.push(result);
@@ -315,6 +361,9 @@ async function main(): Promise<void> {
       if (nats) natsRows.push(`${nats.in.toFixed(1)} in, ${nats.out.toFixed(1)} out at ${phase.rate}/s`);
       await sleep(2000);
       const activity = pgActivityBetween(pgBefore, await samplePgActivity(system));
+      if (statementsBefore) {
+        statements.push(pgStatementsBetween(statementsBefore, await samplePgStatements(system)));
+      }
       pgRows.push(
         Object.entries(activity)
           .filter(([, a]) => a.transactions > 0)
@@ -361,6 +410,7 @@ async function main(): Promise<void> {
     results.forEach((r, i) =>
       console.log(`PostgreSQL per confirmed order at ${r.phase.rate}/s: ${pgRows[i]!.join(', ')}`),
     );
+    await printStatements(system, results, statements, statementsUnavailable);
     if (natsRows.length > 0)
       console.log(
         `NATS messages per confirmed order (the bench's own nats-server; its status-event subscription included): ${natsRows.join('; ')}`,

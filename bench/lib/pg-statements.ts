@@ -1,0 +1,177 @@
+// PostgreSQL's time per statement for the databases of a system, from pg_stat_statements: which
+// statements an order runs in each database, how often, and how long the server took to execute
+// and to plan them. With the CPU per process (cpu.ts) and the transactions per database
+// (pg-activity.ts) it says where PostgreSQL's share of an order goes.
+//
+// The extension's library can only be loaded by the server at its start (shared_preload_libraries),
+// so this measures only on a server where an operator has loaded it; otherwise the bench says how
+// in one line. Execution time is the server's wall time: a statement that waited for a row lock
+// counts its wait, which is how lock contention between two transactions of one order shows.
+import pg from 'pg';
+import type { TestSystem } from '../../test/support/system.ts';
+
+export interface StatementCounters {
+  /** The system's database, without its prefix (`orders`). */
+  readonly database: string;
+  /** The statement as pg_stat_statements normalises it (`$1` for each constant). */
+  readonly query: string;
+  readonly calls: number;
+  readonly execMs: number;
+  readonly planMs: number;
+  readonly plans: number;
+}
+
+/** Counters by database and statement (pg_stat_statements' query id). */
+export type PgStatements = ReadonlyMap<string, StatementCounters>;
+
+/**
+ * Why statements cannot be measured on this server (a line for the report), or undefined when
+ * they can. Creates the extension's view in the database of `system.databaseUrl` if the library
+ * is loaded and the view is missing: the system's own databases are dropped after the run.
+ */
+export async function pgStatementsUnavailable(system: TestSystem): Promise<string | undefined> {
+  return withClient(system, async (client) => {
+    const { rows } = await client.query<{ libraries: string }>(
+      "select current_setting('shared_preload_libraries') as libraries",
+    );
+    if (!/\bpg_stat_statements\b/.test(rows[0]!.libraries)) {
+      return "pg_stat_statements is not loaded: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements' and restart PostgreSQL";
+    }
+    await client.query('create extension if not exists pg_stat_statements');
+    return undefined;
+  });
+}
+
+/** Whether the server times planning too (pg_stat_statements.track_planning, off by default). */
+export async function pgPlanningTracked(system: TestSystem): Promise<boolean> {
+  return withClient(system, async (client) => {
+    const { rows } = await client.query<{ on: string | null }>(
+      "select current_setting('pg_stat_statements.track_planning', true) as on",
+    );
+    return rows[0]!.on === 'on';
+  });
+}
+
+export async function samplePgStatements(system: TestSystem): Promise<PgStatements> {
+  return withClient(system, async (client) => {
+    const { rows } = await client.query<{
+      datname: string;
+      queryid: string;
+      query: string;
+      calls: string;
+      exec_ms: number;
+      plan_ms: number;
+      plans: string;
+    }>(
+      // One row per statement and database: the view keeps one per user and nesting level too.
+      `select d.datname, s.queryid::text as queryid, min(s.query) as query, sum(s.calls) as calls,
+              sum(s.total_exec_time) as exec_ms, sum(s.total_plan_time) as plan_ms, sum(s.plans) as plans
+         from pg_stat_statements s join pg_database d on d.oid = s.dbid
+        where left(d.datname, length($1) + 1) = $1 || '_'
+        group by d.datname, s.queryid`,
+      [system.id],
+    );
+    return new Map(
+      rows.map((r) => [
+        `${r.datname}:${r.queryid}`,
+        {
+          database: r.datname.slice(system.id.length + 1),
+          query: r.query,
+          calls: Number(r.calls),
+          execMs: Number(r.exec_ms),
+          planMs: Number(r.plan_ms),
+          plans: Number(r.plans),
+        },
+      ]),
+    );
+  });
+}
+
+/** What each statement did between two samples; statements not run meanwhile are left out. */
+export function pgStatementsBetween(before: PgStatements, after: PgStatements): StatementCounters[] {
+  const delta: StatementCounters[] = [];
+  for (const [key, now] of after) {
+    const then = before.get(key);
+    const calls = now.calls - (then?.calls ?? 0);
+    if (calls <= 0) continue;
+    delta.push({
+      ...now,
+      calls,
+      execMs: now.execMs - (then?.execMs ?? 0),
+      planMs: now.planMs - (then?.planMs ?? 0),
+      plans: now.plans - (then?.plans ?? 0),
+    });
+  }
+  return delta;
+}
+
+export interface StatementRow {
+  readonly database: string;
+  /** The statement's text on one line, cut to `textWidth`; `all statements` for a database's total. */
+  readonly statement: string;
+  readonly callsPer: number;
+  /** Microseconds per unit of `per` (e.g. per confirmed order). */
+  readonly execUsPer: number;
+  readonly planUsPer: number;
+  /** Of the calls, the share that were planned (the rest ran a plan prepared before). */
+  readonly plannedShare: number;
+  readonly meanExecUs: number;
+}
+
+/**
+ * Each database's total, then its statements that took at least `minShare` of that database's
+ * time (execution and planning), longest first; amounts per `per`.
+ */
+export function statementRows(
+  statements: readonly StatementCounters[],
+  per: number,
+  { minShare = 0.03, textWidth = 90 }: { minShare?: number; textWidth?: number } = {},
+): StatementRow[] {
+  const row = (database: string, statement: string, s: Omit<StatementCounters, 'database' | 'query'>) => ({
+    database,
+    statement,
+    callsPer: s.calls / per,
+    execUsPer: (s.execMs * 1000) / per,
+    planUsPer: (s.planMs * 1000) / per,
+    plannedShare: s.calls > 0 ? s.plans / s.calls : 0,
+    meanExecUs: s.calls > 0 ? (s.execMs * 1000) / s.calls : 0,
+  });
+  const time = (s: StatementCounters) => s.execMs + s.planMs;
+  const databases = [...new Set(statements.map((s) => s.database))].sort();
+  return databases.flatMap((database) => {
+    const own = statements.filter((s) => s.database === database).sort((a, b) => time(b) - time(a));
+    const total = own.reduce(
+      (sum, s) => ({
+        calls: sum.calls + s.calls,
+        execMs: sum.execMs + s.execMs,
+        planMs: sum.planMs + s.planMs,
+        plans: sum.plans + s.plans,
+      }),
+      { calls: 0, execMs: 0, planMs: 0, plans: 0 },
+    );
+    const all = total.execMs + total.planMs;
+    return [
+      row(database, `all ${own.length} statements`, total),
+      ...own
+        .filter((s) => all > 0 && time(s) / all >= minShare)
+        .map((s) => row(database, oneLine(s.query, textWidth), s)),
+    ];
+  });
+}
+
+function oneLine(query: string, width: number): string {
+  const text = query.replace(/\s+/g, ' ').trim();
+  const cut = text.length > width ? `${text.slice(0, width - 1)}…` : text;
+  // A table cell: SQL's `||` would end it.
+  return cut.replaceAll('|', '\\|');
+}
+
+async function withClient<T>(system: TestSystem, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: system.databaseUrl });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
