@@ -4,6 +4,7 @@
 // subgraph. The whole system through the gateway is in e2e/notifications.e2e.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { RunningService } from '../../../shared/service/subgraph-service.ts';
@@ -20,6 +21,11 @@ import { SmtpSink } from '../../../test/support/smtp-sink.ts';
 import { readNotificationsConfig } from '../src/config.ts';
 import { startNotifications } from '../src/server.ts';
 import { messageId } from '../src/delivery/mailer.ts';
+import { databaseUrl } from '../../../shared/db/database.ts';
+import { compileStoreStatement } from '../../../test/support/store-statement.ts';
+import { entities } from '../src/domain/entities.ts';
+import { migrations } from '../src/migrations/index.ts';
+import { dueStatements } from '../src/domain/notifications.store.ts';
 
 const env = testEnvironment();
 let users: TestUsers;
@@ -376,5 +382,30 @@ describe('low-stock alerts', () => {
     // The repeated crossing 1 added nothing: each administrator has exactly two LOW_STOCK records.
     const records = await recordsUntil(admin, (r) => r.filter((n) => n.template === 'LOW_STOCK').length >= 2);
     expect(records.filter((n) => n.template === 'LOW_STOCK')).toHaveLength(2);
+  });
+});
+
+describe('the delivery queue', () => {
+  it('is read through its partial index by any plan, the generic one of a prepared statement too', async () => {
+    const config = env.config('notifications', users.jwksUrl);
+    const statements = await compileStoreStatement(config, env.logger, { entities, migrations }, (em) =>
+      dueStatements(em, new Date(), 20),
+    );
+    const db = new pg.Client({ connectionString: databaseUrl(config.databaseUrl, config.databaseName) });
+    await db.connect();
+    try {
+      // What a pool connection runs once PostgreSQL has settled on a plan for every value.
+      await db.query('set plan_cache_mode = force_generic_plan');
+      for (const [name, { sql, parameters }] of Object.entries(statements)) {
+        await db.query(`prepare ${name} as ${sql}`);
+        const values = parameters.map((p) => (p instanceof Date ? `'${p.toISOString()}'` : String(p)));
+        const { rows } = await db.query<{ 'QUERY PLAN': string }>(
+          `explain execute ${name}(${values.join(', ')})`,
+        );
+        expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('notifications_due');
+      }
+    } finally {
+      await db.end();
+    }
   });
 });

@@ -2,7 +2,7 @@
 // real PostgreSQL and NATS; its databases are dropped afterwards whatever happens.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { databaseUrl, openDatabase } from '../../../shared/db/database.ts';
+import { databaseUrl } from '../../../shared/db/database.ts';
 import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { dropTestResources, graphqlRequest, type GraphQLResponse } from '../../../test/support/system.ts';
 import {
@@ -15,6 +15,7 @@ import { entities, startProducts } from '../src/server.ts';
 import { migrations } from '../src/migrations/index.ts';
 import { prepareProductQuery } from '../src/domain/catalogue.ts';
 import { productPageStatement } from '../src/domain/product.store.ts';
+import { compileStoreStatement } from '../../../test/support/store-statement.ts';
 
 const env = testEnvironment();
 let users: TestUsers | undefined;
@@ -355,20 +356,12 @@ describe('product, products and entity references', () => {
   test('the text search uses its GIN index', async () => {
     const query = prepareProductQuery({ filter: { search: 'trail run' }, first: 20, includeInactive: false });
     // The statement the store sends, as its own ORM builds it.
-    const config = env.config('products');
-    const orm = await openDatabase({
-      serverUrl: config.databaseUrl,
-      databaseName: config.databaseName,
-      entities,
-      migrations,
-      logger: env.logger,
-    });
-    let statement: { sql: string; parameters: unknown[] };
-    try {
-      statement = productPageStatement(orm.em.fork(), query);
-    } finally {
-      await orm.close(true);
-    }
+    const statement = await compileStoreStatement(
+      env.config('products'),
+      env.logger,
+      { entities, migrations },
+      (em) => productPageStatement(em, query),
+    );
     await db!.query('begin');
     try {
       await db!.query('set local enable_seqscan = off');

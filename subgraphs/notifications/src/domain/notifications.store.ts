@@ -194,13 +194,20 @@ const insertRows = statement((db, rows: readonly NewNotification[]) =>
  * process is sending are skipped, so instances never send the same one at once.
  */
 export function claimDue(em: EntityManager, now: Date, limit: number): Promise<Notification[]> {
-  return claimRows(em, { status: 'PENDING', now, limit });
+  return claimRows(em, { now, limit });
 }
-const claimRows = statement((db, p: { status: 'PENDING'; now: Date; limit: number }) =>
+/**
+ * PENDING is written into the statement's text, not bound: it is the predicate of the partial
+ * index `notifications_due`, and a plan made for a bound status (the generic plan PostgreSQL
+ * settles on for a prepared statement) cannot use that index, so it read every notification ever
+ * sent at each poll.
+ */
+const PENDING = sql.lit<'PENDING'>('PENDING');
+const claimRows = statement((db, p: { now: Date; limit: number }) =>
   db
     .selectFrom('notifications')
     .selectAll()
-    .where('status', '=', p.status)
+    .where('status', '=', PENDING)
     .where('nextAttemptAt', '<=', p.now)
     .orderBy('nextAttemptAt')
     .limit(p.limit)
@@ -214,18 +221,23 @@ const claimRows = statement((db, p: { status: 'PENDING'; now: Date; limit: numbe
  * have it look again at once, over and over, for as long as that batch takes.
  */
 export async function nextDue(em: EntityManager): Promise<Date | null> {
-  return (await nextDueRow(em, { status: 'PENDING' }))[0]?.nextAttemptAt ?? null;
+  return (await nextDueRow(em, {}))[0]?.nextAttemptAt ?? null;
 }
-const nextDueRow = statement((db, p: { status: 'PENDING' }) =>
+const nextDueRow = statement((db, _: Record<string, never>) =>
   db
     .selectFrom('notifications')
     .select('nextAttemptAt')
-    .where('status', '=', p.status)
+    .where('status', '=', PENDING)
     .orderBy('nextAttemptAt')
     .limit(1)
     .forUpdate()
     .skipLocked(),
 );
+
+/** The SQL text and parameters of the two statements that read the queue, e.g. to EXPLAIN them. */
+export function dueStatements(em: EntityManager, now: Date, limit: number) {
+  return { claim: claimRows.compiled(em, { now, limit }), nextDue: nextDueRow.compiled(em, {}) };
+}
 
 export interface DeliveryOutcome {
   readonly id: string;
