@@ -26,8 +26,9 @@ export type PgStatements = ReadonlyMap<string, StatementCounters>;
 
 /**
  * Why statements cannot be measured on this server (a line for the report), or undefined when
- * they can. Creates the extension's view in the database of `system.databaseUrl` if the library
- * is loaded and the view is missing: the system's own databases are dropped after the run.
+ * they can. Where the library is loaded and the extension's view is missing from the database of
+ * `system.databaseUrl` (the server's, not one of the system's, whose backends the bench counts
+ * and whose databases it drops), creates it there, as an operator who loaded the library would.
  */
 export async function pgStatementsUnavailable(system: TestSystem): Promise<string | undefined> {
   return withClient(system, async (client) => {
