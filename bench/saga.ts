@@ -27,11 +27,11 @@ import {
 import { pgActivityBetween, samplePgActivity } from './lib/pg-activity.ts';
 import { natsTrafficPer, sampleNatsTraffic } from './lib/nats-traffic.ts';
 import {
-  pgPlanningTracked,
   pgStatementsBetween,
-  pgStatementsUnavailable,
+  pgStatementsSupport,
   samplePgStatements,
   statementRows,
+  type PgStatementsSupport,
   type StatementCounters,
 } from './lib/pg-statements.ts';
 
@@ -263,17 +263,16 @@ function byProcessTable(
 }
 
 /** PostgreSQL's time per statement and confirmed order, per phase (or why it was not measured). */
-async function printStatements(
-  system: BenchSystem,
+function printStatements(
   results: readonly PhaseResult[],
   statements: readonly StatementCounters[][],
-  unavailable: string | undefined,
-): Promise<void> {
-  if (unavailable) {
-    console.log(`PostgreSQL per statement: not measured (${unavailable})`);
+  support: PgStatementsSupport,
+): void {
+  if (!support.available) {
+    console.log(`PostgreSQL per statement: not measured (${support.reason})`);
     return;
   }
-  const planning = await pgPlanningTracked(system);
+  const { planning } = support;
   results.forEach((r, i) => {
     const rows = statementRows(statements[i]!, Math.max(1, r.confirmed));
     console.log(
@@ -343,12 +342,12 @@ async function main(): Promise<void> {
     const pgRows: string[][] = [];
     const natsRows: string[] = [];
     // Where the server has pg_stat_statements loaded: PostgreSQL's time statement by statement.
-    const statementsUnavailable = await pgStatementsUnavailable(system);
+    const statementsSupport = await pgStatementsSupport(system);
     const statements: StatementCounters[][] = [];
     for (const phase of phases) {
       console.log(`phase ${phase.rate} orders/s for ${phase.seconds} s ...`);
       const [before, pgBefore] = [await sampleCpu(system), await samplePgActivity(system)];
-      const statementsBefore = statementsUnavailable ? undefined : await samplePgStatements(system);
+      const statementsBefore = statementsSupport.available ? await samplePgStatements(system) : undefined;
       const natsBefore = await sampleNatsTraffic(system.natsMonitorUrl);
       const result = await runPhase(phase, shop, tracker);
       results.push(result);
@@ -410,7 +409,7 @@ async function main(): Promise<void> {
     results.forEach((r, i) =>
       console.log(`PostgreSQL per confirmed order at ${r.phase.rate}/s: ${pgRows[i]!.join(', ')}`),
     );
-    await printStatements(system, results, statements, statementsUnavailable);
+    printStatements(results, statements, statementsSupport);
     if (natsRows.length > 0)
       console.log(
         `NATS messages per confirmed order (the bench's own nats-server; its status-event subscription included): ${natsRows.join('; ')}`,

@@ -2,15 +2,13 @@
 // per process it says what PostgreSQL's share of an order is spent on. (The statistics reach
 // the view up to a second after a transaction ends, so a sample taken after a phase's drain
 // counts that phase.)
-import pg from 'pg';
 import type { TestSystem } from '../../test/support/system.ts';
+import { withServerClient } from './server-client.ts';
 
 export type PgActivity = ReadonlyMap<string, { readonly transactions: number; readonly rowsWritten: number }>;
 
 export async function samplePgActivity(system: TestSystem): Promise<PgActivity> {
-  const client = new pg.Client({ connectionString: system.databaseUrl });
-  await client.connect();
-  try {
+  return withServerClient(system, async (client) => {
     const { rows } = await client.query<{ datname: string; xacts: string; written: string }>(
       `select datname, xact_commit + xact_rollback as xacts, tup_inserted + tup_updated + tup_deleted as written
          from pg_stat_database where left(datname, length($1) + 1) = $1 || '_'`,
@@ -22,9 +20,7 @@ export async function samplePgActivity(system: TestSystem): Promise<PgActivity> 
         { transactions: Number(r.xacts), rowsWritten: Number(r.written) },
       ]),
     );
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** Per database, what was done between the samples: `{ transactions, rowsWritten }`. */

@@ -7,8 +7,8 @@
 // so this measures only on a server where an operator has loaded it; otherwise the bench says how
 // in one line. Execution time is the server's wall time: a statement that waited for a row lock
 // counts its wait, which is how lock contention between two transactions of one order shows.
-import pg from 'pg';
 import type { TestSystem } from '../../test/support/system.ts';
+import { withServerClient } from './server-client.ts';
 
 export interface StatementCounters {
   /** The system's database, without its prefix (`orders`). */
@@ -24,42 +24,45 @@ export interface StatementCounters {
 /** Counters by database and statement (pg_stat_statements' query id). */
 export type PgStatements = ReadonlyMap<string, StatementCounters>;
 
+/** Whether this server can say what each statement cost, and whether it times planning too. */
+export type PgStatementsSupport =
+  | { readonly available: true; readonly planning: boolean }
+  | { readonly available: false; readonly reason: string };
+
 /**
- * Why statements cannot be measured on this server (a line for the report), or undefined when
- * they can. Where the library is loaded and the extension's view is missing from the database of
- * `system.databaseUrl` (the server's, not one of the system's, whose backends the bench counts
- * and whose databases it drops), creates it there, as an operator who loaded the library would.
+ * What this server offers. Where the library is loaded and the extension's view is missing from
+ * the database of `system.databaseUrl` (see server-client.ts), creates it there, as an operator
+ * who loaded the library would. Planning is timed only with pg_stat_statements.track_planning on.
  */
-export async function pgStatementsUnavailable(system: TestSystem): Promise<string | undefined> {
-  return withClient(system, async (client) => {
-    const { rows } = await client.query<{ libraries: string }>(
-      "select current_setting('shared_preload_libraries') as libraries",
+export async function pgStatementsSupport(system: TestSystem): Promise<PgStatementsSupport> {
+  return withServerClient(system, async (client) => {
+    const { rows } = await client.query<{ libraries: string; planning: string | null }>(
+      `select current_setting('shared_preload_libraries') as libraries,
+              current_setting('pg_stat_statements.track_planning', true) as planning`,
     );
-    if (!/\bpg_stat_statements\b/.test(rows[0]!.libraries)) {
-      return "pg_stat_statements is not loaded: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements' and restart PostgreSQL";
+    const { libraries, planning } = rows[0]!;
+    if (!/\bpg_stat_statements\b/.test(libraries)) {
+      return {
+        available: false,
+        reason:
+          "pg_stat_statements is not loaded: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements' and restart PostgreSQL",
+      };
     }
     try {
       await client.query('create extension if not exists pg_stat_statements');
     } catch (err) {
       // e.g. a user who may not create extensions: the rest of the bench runs without it.
-      return `pg_stat_statements is loaded but its view cannot be created here: ${(err as Error).message}`;
+      return {
+        available: false,
+        reason: `pg_stat_statements is loaded but its view cannot be created here: ${(err as Error).message}`,
+      };
     }
-    return undefined;
-  });
-}
-
-/** Whether the server times planning too (pg_stat_statements.track_planning, off by default). */
-export async function pgPlanningTracked(system: TestSystem): Promise<boolean> {
-  return withClient(system, async (client) => {
-    const { rows } = await client.query<{ on: string | null }>(
-      "select current_setting('pg_stat_statements.track_planning', true) as on",
-    );
-    return rows[0]!.on === 'on';
+    return { available: true, planning: planning === 'on' };
   });
 }
 
 export async function samplePgStatements(system: TestSystem): Promise<PgStatements> {
-  return withClient(system, async (client) => {
+  return withServerClient(system, async (client) => {
     const { rows } = await client.query<{
       datname: string;
       queryid: string;
@@ -170,14 +173,4 @@ function oneLine(query: string, width: number): string {
   const cut = text.length > width ? `${text.slice(0, width - 1)}…` : text;
   // A table cell: SQL's `||` would end it.
   return cut.replaceAll('|', '\\|');
-}
-
-async function withClient<T>(system: TestSystem, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: system.databaseUrl });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
 }

@@ -20,6 +20,15 @@ const statement = storeStatements(
   (em) => em.getKysely<Tables>(STORE_OPTIONS),
 );
 
+/**
+ * Values written into the statements' text, not bound: each is the predicate of a partial index
+ * (`notifications_due`, `user_copies_admins`), and a plan made for a bound value (the generic plan
+ * PostgreSQL settles on for a prepared statement) cannot use that index: the queue's poll read
+ * every notification ever written, the administrators' lookup every user.
+ */
+const PENDING = sql.lit<'PENDING'>('PENDING');
+const ADMIN = sql.lit<'ADMIN'>('ADMIN');
+
 export type UserCopyRow = Insertable<Tables['user_copies']>;
 export type NewNotification = Insertable<Tables['notifications']>;
 
@@ -136,10 +145,8 @@ const findRecipientRow = statement((db, p: { userId: string }) =>
 export async function findAdmins(em: EntityManager): Promise<Recipient[]> {
   return (await findAdminRows(em, {})).map(toRecipient);
 }
-// ADMIN in the text, not bound: the predicate of the partial index user_copies_admins, which no
-// plan made for a bound role can use (see PENDING below).
 const findAdminRows = statement((db, _: Record<string, never>) =>
-  recipients(db).where('u.role', '=', sql.lit<'ADMIN'>('ADMIN')).orderBy('u.userId'),
+  recipients(db).where('u.role', '=', ADMIN).orderBy('u.userId'),
 );
 
 export async function findProductName(em: EntityManager, productId: string): Promise<string | null> {
@@ -198,13 +205,6 @@ const insertRows = statement((db, rows: readonly NewNotification[]) =>
 export function claimDue(em: EntityManager, now: Date, limit: number): Promise<Notification[]> {
   return claimRows(em, { now, limit });
 }
-/**
- * PENDING is written into the statement's text, not bound: it is the predicate of the partial
- * index `notifications_due`, and a plan made for a bound status (the generic plan PostgreSQL
- * settles on for a prepared statement) cannot use that index, so it read every notification ever
- * sent at each poll.
- */
-const PENDING = sql.lit<'PENDING'>('PENDING');
 const claimRows = statement((db, p: { now: Date; limit: number }) =>
   db
     .selectFrom('notifications')
