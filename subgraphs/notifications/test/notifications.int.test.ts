@@ -25,7 +25,7 @@ import { databaseUrl } from '../../../shared/db/database.ts';
 import { compileStoreStatement } from '../../../test/support/store-statement.ts';
 import { entities } from '../src/domain/entities.ts';
 import { migrations } from '../src/migrations/index.ts';
-import { partialIndexStatements } from '../src/domain/notifications.store.ts';
+import { indexedStatements } from '../src/domain/notifications.store.ts';
 
 const env = testEnvironment();
 let users: TestUsers;
@@ -326,6 +326,42 @@ describe('preferences', () => {
   });
 });
 
+describe("a user's notifications", () => {
+  const PAGE = `query($id: ID!, $after: String) {
+    _entities(representations: [{ __typename: "User", id: $id }]) {
+      ... on User { notifications(first: 2, after: $after) {
+        totalCount edges { node { id } } pageInfo { hasNextPage endCursor }
+      } }
+    }
+  }`;
+  interface Page {
+    totalCount: number;
+    edges: { node: { id: string } }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  }
+
+  it("come a page at a time, newest first, each after the last one's cursor, none twice", async () => {
+    const dee = await customer('Dee');
+    await orderEvents(dee, ['CONFIRMED', 'SHIPPED', 'DELIVERED']);
+    const all = await recordsUntil(dee, (r) => settled(r, 3));
+    const page = async (after: string | null) => {
+      const response = await graphqlRequest<{ _entities: { notifications: Page }[] }>(
+        notifications.url,
+        PAGE,
+        { id: dee.id, after },
+        dee.token,
+      );
+      expect(response.errors).toBeUndefined();
+      return response.data!._entities[0]!.notifications;
+    };
+    const first = await page(null);
+    const second = await page(first.pageInfo.endCursor);
+    expect([first.pageInfo.hasNextPage, second.pageInfo.hasNextPage]).toEqual([true, false]);
+    expect([first.totalCount, second.totalCount]).toEqual([3, 3]);
+    expect([...first.edges, ...second.edges].map((e) => e.node.id)).toEqual(all.map((r) => r.id));
+  });
+});
+
 describe('who may read notifications', () => {
   it('shows them to the user and administrators only, through _entities too', async () => {
     const gus = await customer('Gus');
@@ -385,12 +421,21 @@ describe('low-stock alerts', () => {
   });
 });
 
-describe('partial indexes', () => {
-  it('serve the delivery queue and the administrators by any plan, the generic one of a prepared statement too', async () => {
+describe('indexes', () => {
+  it('serve the delivery queue, the administrators and a page after a cursor by any plan, the generic one of a prepared statement too', async () => {
     const config = env.config('notifications', users.jwksUrl);
     const statements = await compileStoreStatement(config, env.logger, { entities, migrations }, (em) =>
-      partialIndexStatements(em, new Date(), 20),
+      indexedStatements(em, new Date(), 20),
     );
+    // What each plan must show: the partial index, or the cursor as the index's range rather
+    // than a filter over every newer row.
+    const expected: Record<keyof typeof statements, RegExp> = {
+      claim: /notifications_due/,
+      nextDue: /notifications_due/,
+      admins: /user_copies_admins/,
+      pageAfter:
+        /notifications_user on notifications .*\n\s+Index Cond: \(\(user_id = \$1\) AND \(ROW\(created_at, id\) < ROW\(\$2, \$3\)\)\)/,
+    };
     const db = new pg.Client({ connectionString: databaseUrl(config.databaseUrl, config.databaseName) });
     await db.connect();
     try {
@@ -400,11 +445,16 @@ describe('partial indexes', () => {
       await db.query('set enable_seqscan = off');
       for (const [name, { sql, parameters }] of Object.entries(statements)) {
         await db.query(`prepare ${name} as ${sql}`);
-        const values = parameters.map((p) => (p instanceof Date ? `'${p.toISOString()}'` : String(p)));
+        const values = parameters.map((p) =>
+          p instanceof Date ? `'${p.toISOString()}'` : typeof p === 'string' ? `'${p}'` : String(p),
+        );
         const args = values.length > 0 ? `(${values.join(', ')})` : '';
         const { rows } = await db.query<{ 'QUERY PLAN': string }>(`explain execute ${name}${args}`);
-        const index = name === 'admins' ? 'user_copies_admins' : 'notifications_due';
-        expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toContain(index);
+        const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+        expect({ name, plan }).toEqual({
+          name,
+          plan: expect.stringMatching(expected[name as keyof typeof statements]!),
+        });
       }
     } finally {
       await db.end();

@@ -236,15 +236,63 @@ const nextDueRow = statement((db, _: Record<string, never>) =>
     .skipLocked(),
 );
 
+/** Where a page of a user's notifications starts: after this (createdAt, id), newest first. */
+export interface NotificationPageCursor {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+/** Up to `limit` of the user's notifications, newest first, after `after` if given. */
+export function findUserNotificationPage(
+  em: EntityManager,
+  userId: string,
+  limit: number,
+  after: NotificationPageCursor | null,
+): Promise<Notification[]> {
+  return after
+    ? userPageAfter(em, { userId, limit, createdAt: after.createdAt, id: after.id })
+    : userPage(em, { userId, limit });
+}
+// Two statements rather than one with an optional condition: each is compiled once. The cursor
+// is a row comparison, which the (user_id, created_at desc, id desc) index takes as its range;
+// written as `created_at < $2 or (created_at = $2 and id < $3)` it was a filter over every
+// newer notification, so a page cost as much as all the pages before it.
+const userPage = statement((db, p: { userId: string; limit: number }) =>
+  db
+    .selectFrom('notifications')
+    .selectAll()
+    .where('userId', '=', p.userId)
+    .orderBy('createdAt', 'desc')
+    .orderBy('id', 'desc')
+    .limit(p.limit),
+);
+const userPageAfter = statement((db, p: { userId: string; limit: number; createdAt: Date; id: string }) =>
+  db
+    .selectFrom('notifications')
+    .selectAll()
+    .where('userId', '=', p.userId)
+    .where((eb) => eb(eb.refTuple('createdAt', 'id'), '<', eb.tuple(p.createdAt, p.id)))
+    .orderBy('createdAt', 'desc')
+    .orderBy('id', 'desc')
+    .limit(p.limit),
+);
+
 /**
- * The SQL text and parameters of the statements that read through a partial index (the delivery
- * queue's two, and the administrators'), e.g. to EXPLAIN them.
+ * The SQL text and parameters of the statements whose cost an index must bound, whatever the
+ * table holds (the delivery queue's two and the administrators', through partial indexes; a
+ * page of a user's notifications after a cursor), e.g. to EXPLAIN them.
  */
-export function partialIndexStatements(em: EntityManager, now: Date, limit: number) {
+export function indexedStatements(em: EntityManager, now: Date, limit: number) {
   return {
     claim: claimRows.compiled(em, { now, limit }),
     nextDue: nextDueRow.compiled(em, {}),
     admins: findAdminRows.compiled(em, {}),
+    pageAfter: userPageAfter.compiled(em, {
+      userId: '00000000-0000-4000-8000-000000000001',
+      limit,
+      createdAt: now,
+      id: '00000000-0000-4000-8000-000000000002',
+    }),
   };
 }
 

@@ -8,7 +8,7 @@ import {
   type Connection,
 } from '../../../../shared/graphql/pagination.ts';
 import { Notification, NotificationPreference } from './entities.ts';
-import { findPreference, savePreference } from './notifications.store.ts';
+import { findPreference, findUserNotificationPage, savePreference } from './notifications.store.ts';
 
 export async function userNotifications(
   em: EntityManager,
@@ -17,20 +17,7 @@ export async function userNotifications(
   after: string | null | undefined,
 ): Promise<Connection<Notification>> {
   const size = pageSize(first);
-  const cursor = decodeCreatedAtCursor(after);
-  const where = cursor
-    ? {
-        userId,
-        $or: [
-          { createdAt: { $lt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, id: { $lt: cursor.id } },
-        ],
-      }
-    : { userId };
-  const rows = await em.find(Notification, where, {
-    orderBy: { createdAt: 'desc', id: 'desc' },
-    limit: size + 1,
-  });
+  const rows = await findUserNotificationPage(em, userId, size + 1, decodeCreatedAtCursor(after));
   return toConnection(
     rows,
     size,
