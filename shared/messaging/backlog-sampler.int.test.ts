@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { MikroORM } from '../db/database.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
@@ -63,8 +63,17 @@ afterAll(async () => {
   await dropTestResources(env.resources);
 });
 
+// Each test counts its own outbox rows.
+beforeEach(async () => {
+  await orm.em.fork().getConnection().execute('delete from outbox');
+});
+
 /** One sample by `service`'s sampler, connected as its NATS user, for its `consumers`. */
-async function sample(service: ServiceUser, consumers: ConsumerName[]): Promise<Metrics> {
+async function sample(
+  service: ServiceUser,
+  consumers: ConsumerName[],
+  outboxCountLimit?: number,
+): Promise<Metrics> {
   const nats = await connectNats(server.url, service, env.logger, server.credentials[service]);
   opened.push(nats);
   const metrics = createMetrics(service);
@@ -76,6 +85,7 @@ async function sample(service: ServiceUser, consumers: ConsumerName[]): Promise<
     nats,
     metrics,
     logger: env.logger,
+    ...(outboxCountLimit !== undefined && { outboxCountLimit }),
   }).sample();
   return metrics;
 }
@@ -110,10 +120,35 @@ it("samples a consumer's lag and unacknowledged messages, and the outbox backlog
   expect(await gauge(inventory, 'jetstream_consumer_ack_pending_messages', labels)).toBe(1);
   expect(await gauge(inventory, 'jetstream_consumer_redelivered_messages', labels)).toBe(0);
   expect(await gauge(inventory, 'outbox_backlog_messages')).toBe(2);
-  expect(await gauge(inventory, 'outbox_oldest_message_age_seconds')).toBeGreaterThanOrEqual(0);
+  expect(await gauge(inventory, 'outbox_oldest_message_age_seconds')).toBeLessThan(60);
   // Only the owner of the dead-letter stream reports what it holds.
   expect(await gauge(inventory, 'dead_letters_stored', labels)).toBeUndefined();
   held!.ack();
+});
+
+it('counts the outbox only up to its limit, and ages it by its first row', async () => {
+  const orderId = crypto.randomUUID();
+  await orm.em.fork().transactional((em) =>
+    enqueue(
+      em,
+      [1, 2, 3].map(() => ({
+        subject: 'inventory.evt.released' as const,
+        payload: { v: 1 as const, orderId },
+      })),
+    ),
+  );
+  await orm.em
+    .fork()
+    .getConnection()
+    .execute(
+      `update outbox set created_at = now() - interval '90 seconds' where seq = (select min(seq) from outbox)`,
+    );
+
+  const inventory = await sample('inventory', [], 2);
+  expect(await gauge(inventory, 'outbox_backlog_messages')).toBe(2);
+  const age = await gauge(inventory, 'outbox_oldest_message_age_seconds');
+  expect(age).toBeGreaterThanOrEqual(90);
+  expect(age).toBeLessThan(150);
 });
 
 it('samples the dead letters kept, by the consumer they were taken from', async () => {

@@ -24,6 +24,12 @@ import {
 
 /** Often enough for a Prometheus that scrapes every 15 s; a few small requests each time. */
 const SAMPLE_INTERVAL_MS = 10_000;
+/**
+ * Outbox rows counted at most: counting reads every row, and the outbox grows only while NATS
+ * is away, which is when every instance of every service samples it. Past this many the gauge
+ * says "at least"; the oldest row's age still tells how long it has been.
+ */
+const OUTBOX_COUNT_LIMIT = 100_000;
 
 export interface BacklogSamplerOptions {
   readonly service: string;
@@ -34,6 +40,8 @@ export interface BacklogSamplerOptions {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly intervalMs?: number;
+  /** Outbox rows counted at most (OUTBOX_COUNT_LIMIT). */
+  readonly outboxCountLimit?: number;
 }
 
 export interface BacklogSampler extends Worker {
@@ -65,7 +73,7 @@ export function backlogGauges(metrics: Metrics) {
     ),
     outboxBacklog: new Gauge({
       name: 'outbox_backlog_messages',
-      help: 'Outbox rows not yet published and deleted, sampled',
+      help: `Outbox rows not yet published and deleted, sampled; counted up to ${OUTBOX_COUNT_LIMIT} (that many means at least that many)`,
       registers,
     }),
     outboxAge: new Gauge({
@@ -110,11 +118,15 @@ export function createBacklogSampler(options: BacklogSamplerOptions): BacklogSam
   }
 
   async function sampleOutbox(): Promise<void> {
+    // Both bounded whatever the outbox holds: the count stops at the limit, and the oldest row is
+    // the first by its primary key (rows are numbered as they are written).
     const [row] = await withQuerySource('background', () =>
       backgroundFork(options.orm)
         .getConnection()
         .execute<{ backlog: number; age: number | null }[]>(
-          `select count(*)::int as backlog, extract(epoch from now() - min(created_at))::float8 as age from outbox`,
+          `select (select count(*)::int from (select from outbox limit ?) counted) as backlog,
+                  (select extract(epoch from now() - created_at)::float8 from outbox order by seq limit 1) as age`,
+          [options.outboxCountLimit ?? OUTBOX_COUNT_LIMIT],
         ),
     );
     gauges.outboxBacklog.set(row?.backlog ?? 0);
