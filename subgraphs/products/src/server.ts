@@ -6,6 +6,8 @@ import { startSubgraph, type SubgraphOptions } from '../../../shared/service/sta
 import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { Product } from './domain/product.entity.ts';
 import { findProductsByIds } from './domain/product-reads.store.ts';
+import { countProducts, productFilterKey } from './domain/product.store.ts';
+import { ProductCounts } from './domain/product-counts.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import { permissions } from './permissions.ts';
@@ -36,7 +38,14 @@ export function startProducts(
         (ids) => findProductsByIds(orm.em, ids),
         (p) => p.id,
       );
-      return { extendContext: () => ({ publisher, products: batchById(productsById, (p) => p.id) }) };
+      const productCounts = new ProductCounts((query) => countProducts(orm.em, query), productFilterKey);
+      return {
+        extendContext: () => ({
+          publisher,
+          products: batchById(productsById, (p) => p.id),
+          productCounts,
+        }),
+      };
     },
   });
 }

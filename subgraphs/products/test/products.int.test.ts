@@ -1,5 +1,6 @@
 // The products subgraph over real HTTP, with a users subgraph of its own for real tokens, on
 // real PostgreSQL and NATS; its databases are dropped afterwards whatever happens.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
 import { databaseUrl } from '../../../shared/db/database.ts';
@@ -230,6 +231,23 @@ describe('createProduct and updateProduct', () => {
     expect(errorOf(await gql(UPDATE, { id: 'not-a-uuid', input: { name: 'x' } }, admin)).code).toBe(
       'NOT_FOUND',
     );
+  });
+});
+
+describe("a list's totalCount", () => {
+  test('is shared by requests for a few seconds, yet shows a write through the subgraph at once', async () => {
+    const category = `counted-${randomUUID()}`;
+    expect((await list({ filter: { category } })).totalCount).toBe(0);
+    const made = await create({
+      sku: `CNT-${randomUUID().slice(0, 8)}`,
+      name: 'Counted',
+      category,
+      priceCents: 100,
+    });
+    expect((await list({ filter: { category } })).totalCount).toBe(1);
+    await gql(UPDATE, { id: made.id, input: { active: false } }, admin);
+    expect((await list({ filter: { category } })).totalCount).toBe(0);
+    expect((await list({ filter: { category } }, admin)).totalCount).toBe(1);
   });
 });
 

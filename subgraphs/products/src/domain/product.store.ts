@@ -81,6 +81,11 @@ const count = statement((db, f: Filter) =>
   filtered(db.selectFrom('products'), f).select((eb) => eb.fn.countAll<string>().as('count')),
 );
 
+/** Equal for queries that match the same products, whatever page they ask for. */
+export function productFilterKey(query: ProductQuery): string {
+  return JSON.stringify(filterOf(query));
+}
+
 export async function countProducts(em: EntityManager, query: ProductQuery): Promise<number> {
   const [row] = await count(em, filterOf(query));
   return Number(row?.count ?? 0);

@@ -1,7 +1,7 @@
 // Thin: read arguments, call the domain, shape the answer.
 import { isAdmin } from '../../../../shared/auth/policies.ts';
 import { createProduct, prepareProductQuery, updateProduct } from '../domain/catalogue.ts';
-import { countProducts, findProductPage } from '../domain/product.store.ts';
+import { findProductPage } from '../domain/product.store.ts';
 import { encodeCursor } from '../domain/validation.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 
@@ -16,13 +16,21 @@ export const resolvers: Resolvers = {
         edges,
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
         // Counted only when asked for.
-        totalCount: () => countProducts(ctx.em, query),
+        totalCount: () => ctx.productCounts.of(query),
       };
     },
   },
   Mutation: {
-    createProduct: (_, args, ctx) => createProduct(ctx.em, args.input, ctx.publisher),
-    updateProduct: (_, args, ctx) => updateProduct(ctx.em, args.id, args.input, ctx.publisher),
+    createProduct: async (_, args, ctx) => {
+      const product = await createProduct(ctx.em, args.input, ctx.publisher);
+      ctx.productCounts.forget();
+      return product;
+    },
+    updateProduct: async (_, args, ctx) => {
+      const product = await updateProduct(ctx.em, args.id, args.input, ctx.publisher);
+      ctx.productCounts.forget();
+      return product;
+    },
   },
   Product: {
     __resolveReference: (ref, ctx) => ctx.products.load(ref.id),
