@@ -73,6 +73,14 @@ export interface ConsumerOptions {
    * of waking the outbox relay with a NOTIFY to read it back. Without it, the relay does.
    */
   readonly publisher?: CommitPublisher;
+  /** Deliveries of a failing message before it is dead-lettered (default MAX_DELIVER). */
+  readonly maxDeliveries?: number;
+  /**
+   * Failures retried for as long as they last, never dead-lettered (after MAX_DELIVER
+   * deliveries they keep coming back every few seconds): e.g. a compensation whose payment
+   * provider is away, which must still happen once it is back.
+   */
+  readonly retriesUntilDone?: (subject: string, err: unknown) => boolean;
 }
 
 /** The consumer is stopping while its batch waits for the database: the batch is left as it is. */

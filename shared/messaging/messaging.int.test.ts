@@ -12,6 +12,7 @@ import { createConsumer, PermanentFailure, type ConsumerOptions } from './consum
 import { DLQ_HEADERS } from './dead-letters.ts';
 import { forgetHandledMessages } from './inbox-janitor.ts';
 import { consumerName, ensureStreams, qualify, streamName } from './topology.ts';
+import type { HandledOutcome } from './settling.ts';
 import { openMessagingDatabase } from '../../test/support/messaging-database.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
@@ -82,7 +83,15 @@ afterAll(async () => {
 const testConsumer = (
   setup: Pick<
     ConsumerOptions,
-    'handlers' | 'prepareBatch' | 'onHandled' | 'publisher' | 'unneeded' | 'batchSize' | 'batchWaitMs'
+    | 'handlers'
+    | 'prepareBatch'
+    | 'onHandled'
+    | 'publisher'
+    | 'unneeded'
+    | 'batchSize'
+    | 'batchWaitMs'
+    | 'maxDeliveries'
+    | 'retriesUntilDone'
   >,
 ) =>
   createConsumer({
@@ -231,6 +240,112 @@ describe('consumer', () => {
     }
     expect(errors.some((e) => e.startsWith('invalid message'))).toBe(true);
     expect(errors).toContain('never');
+  });
+});
+
+/** The order ids of the messages in the dead-letter stream, in stream order. */
+async function deadLetteredOrderIds(): Promise<string[]> {
+  const info = await jsm.streams.info(streamName(ns, 'DEAD_LETTERS'));
+  if (info.state.messages === 0) return [];
+  const letters = await jetstream(nats).consumers.get(streamName(ns, 'DEAD_LETTERS'), {
+    deliver_policy: DeliverPolicy.All,
+  });
+  const ids: string[] = [];
+  const batch = await letters.fetch({ max_messages: info.state.messages, expires: 2000 });
+  for await (const m of batch) {
+    ids.push((m.json() as { orderId: string }).orderId);
+    if (ids.length === info.state.messages) break;
+  }
+  return ids;
+}
+
+/** Resolves when `outcome` has been reported for a message of the subject `count` times. */
+function outcomes() {
+  const seen: HandledOutcome[] = [];
+  const waiters: { outcome: HandledOutcome; count: number; resolve: () => void }[] = [];
+  return {
+    seen,
+    onHandled: (_subject: string, outcome: HandledOutcome) => {
+      seen.push(outcome);
+      for (const w of waiters) {
+        if (seen.filter((o) => o === w.outcome).length >= w.count) w.resolve();
+      }
+    },
+    until: (outcome: HandledOutcome, count = 1) =>
+      new Promise<void>((resolve) => {
+        if (seen.filter((o) => o === outcome).length >= count) resolve();
+        else waiters.push({ outcome, count, resolve });
+      }),
+  };
+}
+
+describe('dead letters', () => {
+  it('are never skipped: a message whose dead letter cannot be written is delivered again, and no server limit ends its deliveries', async () => {
+    await purge();
+    const id = orderId();
+    let attempts = 0;
+    const reported = outcomes();
+    const consumer = testConsumer({
+      handlers: {
+        'inventory.evt.released': async () => {
+          attempts += 1;
+          throw new PermanentFailure('never');
+        },
+      },
+      onHandled: reported.onHandled,
+    });
+    // No dead-letter stream: publishing a dead letter fails (as while NATS reconnects).
+    await jsm.streams.delete(streamName(ns, 'DEAD_LETTERS'));
+    await consumer.start();
+    try {
+      await publishReleased(id);
+      await reported.until('retry');
+      await ensureStreams(jsm, { namespace: ns, replicas: 1 });
+      await reported.until('dead_letter');
+    } finally {
+      await consumer.stop();
+      await ensureStreams(jsm, { namespace: ns, replicas: 1 });
+    }
+    expect(attempts).toBe(2);
+    expect(await deadLetteredOrderIds()).toEqual([id]);
+    const info = await jsm.consumers.info(
+      streamName(ns, 'INVENTORY'),
+      consumerName(ns, 'orders-inventory-events'),
+    );
+    expect(info.config.max_deliver).toBe(-1);
+  });
+
+  it('wait for failures retriesUntilDone names, past the deliveries that dead-letter any other', async () => {
+    await purge();
+    const [patient, broken] = [orderId(), orderId()];
+    const attempts = new Map<string, number>();
+    const reported = outcomes();
+    const consumer = testConsumer({
+      handlers: {
+        'inventory.evt.released': async (_em, { orderId: id }) => {
+          const attempt = (attempts.get(id) ?? 0) + 1;
+          attempts.set(id, attempt);
+          if (id === broken) throw new Error('broken');
+          if (attempt <= 3) throw new Error('provider away');
+        },
+      },
+      batchSize: 1,
+      maxDeliveries: 2,
+      retriesUntilDone: (subject, err) =>
+        subject === 'inventory.evt.released' && err instanceof Error && err.message === 'provider away',
+      onHandled: reported.onHandled,
+    });
+    const lettersBefore = (await deadLetteredOrderIds()).length;
+    await consumer.start();
+    try {
+      await publishReleased(patient);
+      await publishReleased(broken);
+      await Promise.all([reported.until('ok'), reported.until('dead_letter')]);
+    } finally {
+      await consumer.stop();
+    }
+    expect([attempts.get(patient), attempts.get(broken)]).toEqual([4, 2]);
+    expect((await deadLetteredOrderIds()).slice(lettersBefore)).toEqual([broken]);
   });
 });
 

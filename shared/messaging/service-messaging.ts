@@ -23,7 +23,7 @@ import { createBacklogSampler } from './backlog-sampler.ts';
  */
 export type ConsumerSetup = Pick<
   ConsumerOptions,
-  'handlers' | 'prepareBatch' | 'batchSize' | 'batchWaitMs' | 'unneeded'
+  'handlers' | 'prepareBatch' | 'batchSize' | 'batchWaitMs' | 'unneeded' | 'retriesUntilDone'
 >;
 
 export interface MessagingOptions {

@@ -23,6 +23,13 @@ export interface SettlingOptions extends InboxTransactionOptions {
    * whether to run the handler again; throws when the consumer stops meanwhile.
    */
   readonly waitOut: (err: unknown, retries: number) => Promise<boolean>;
+  /** Deliveries of a failing message before it is dead-lettered (default MAX_DELIVER). */
+  readonly maxDeliveries?: number;
+  /**
+   * Failures retried for as long as they last, never dead-lettered: e.g. a compensation whose
+   * payment provider is away, which must still happen once it is back.
+   */
+  readonly retriesUntilDone?: (subject: string, err: unknown) => boolean;
 }
 
 /** Delay before the next delivery: 100 ms, 200 ms, 400 ms … capped at 5 s. */
@@ -111,9 +118,10 @@ async function fail(options: SettlingOptions, d: Runnable, err: unknown): Promis
   const { msg, span } = d;
   failSpan(span, err);
   const reason = err instanceof Error ? err.message : String(err);
-  if (err instanceof PermanentFailure || msg.info.deliveryCount >= MAX_DELIVER) {
-    return await deadLetter(options, msg, reason);
-  }
+  const exhausted =
+    msg.info.deliveryCount >= (options.maxDeliveries ?? MAX_DELIVER) &&
+    !options.retriesUntilDone?.(d.meta.subject, err);
+  if (err instanceof PermanentFailure || exhausted) return await deadLetter(options, msg, reason);
   options.log.warn(
     {
       err,
@@ -127,9 +135,24 @@ async function fail(options: SettlingOptions, d: Runnable, err: unknown): Promis
   options.onHandled?.(msg.subject, 'retry');
 }
 
+/**
+ * Moves the message to the dead-letter stream. If that publish fails (NATS reconnecting, the
+ * dead-letter stream electing a leader), the message is delivered again and dead-lettered then:
+ * it is never dropped without its dead letter.
+ */
 async function deadLetter(options: SettlingOptions, msg: JsMsg, error: string): Promise<void> {
+  try {
+    await publishDeadLetter(options.js, options.namespace, deadLetterOf(msg, options.consumer, error));
+  } catch (err) {
+    options.log.warn(
+      { err, subject: msg.subject, seq: msg.seq, error },
+      'dead-lettering failed; the message will be delivered again',
+    );
+    msg.nak(retryDelayMs(msg.info.deliveryCount));
+    options.onHandled?.(msg.subject, 'retry');
+    return;
+  }
   options.log.error({ subject: msg.subject, seq: msg.seq, error }, 'message dead-lettered');
-  await publishDeadLetter(options.js, options.namespace, deadLetterOf(msg, options.consumer, error));
   msg.term(error.slice(0, 200));
   options.onHandled?.(msg.subject, 'dead_letter');
 }

@@ -34,7 +34,7 @@ export type StreamName = keyof typeof STREAMS;
 /** A message neither acked nor nak'ed (nor reported in progress) is delivered again after this. */
 export const ACK_WAIT_MS = 15_000;
 
-/** How many times a message is delivered before it is dead-lettered. */
+/** How many times a failing message is delivered before it is dead-lettered (settling.ts). */
 export const MAX_DELIVER = 8;
 
 /** `service`: the one that runs the consumer (and alone may pull from it: nats/permissions.ts). */
@@ -139,7 +139,11 @@ export async function ensureConsumer(
     filter_subject: qualify(options.namespace, def.filter),
     // A handler that neither acks nor naks (process killed) gets its message back after this.
     ack_wait: (ACK_WAIT_MS / 1000) * SECOND_NANOS,
-    max_deliver: MAX_DELIVER,
+    // No limit on the server: the consumer dead-letters a message itself once MAX_DELIVER
+    // deliveries have failed (settling.ts), and delivers it again if that publish fails. A limit
+    // here would end deliveries at MAX_DELIVER whether or not the dead letter was written (a
+    // NATS reconnect, the process killed meanwhile), and the message would be gone without a trace.
+    max_deliver: -1,
     max_ack_pending: 2000,
   };
   const stream = streamName(options.namespace, def.stream);

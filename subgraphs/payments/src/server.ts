@@ -12,7 +12,7 @@ import { findPaymentsOfOrders } from './domain/payment.store.ts';
 import { findPaymentsByIds } from './domain/payment-reads.store.ts';
 import type { PaymentProvider } from './domain/provider/payment-provider.ts';
 import { SimulatedPaymentProvider } from './domain/provider/simulated-provider.ts';
-import { createPaymentHandlers } from './messaging/handlers.ts';
+import { createPaymentHandlers, retriedUntilDone } from './messaging/handlers.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import { permissions } from './permissions.ts';
@@ -63,6 +63,7 @@ export function startPayments(
         consumers: {
           'payments-commands': {
             handlers: createPaymentHandlers({ provider, operations }),
+            retriesUntilDone: retriedUntilDone,
             // A batch takes every order's command lock and reads their payments in two statements.
             prepareBatch: (em, payloads) =>
               lockPayments(

@@ -4,17 +4,21 @@
 // so the effect, the reply and the inbox row commit together or not at all.
 //
 // Errors: a ProviderUnavailableError (isTransientProviderError) propagates so the consumer
-// rolls back and redelivers with backoff; a PaymentStateConflict (an illegal transition such as
-// capture after void) will not pass by retrying: it becomes a PermanentFailure, which the
-// consumer sends to the dead-letter stream at once (and that ends the saga). A command
-// carried out before is answered again with the recorded outcome, never by calling the
-// provider twice.
+// rolls back and redelivers with backoff: an authorization or capture is dead-lettered once
+// its deliveries run out (which ends the saga), a void or refund is retried for as long as the
+// provider is away (retriesUntilDone: undoing must happen, and nothing else would ask again).
+// A PaymentStateConflict (an illegal transition such as capture after void) will not pass by
+// retrying: it becomes a PermanentFailure, which the consumer sends to the dead-letter stream at
+// once. A command whose outcome was recorded is answered again from the record. One whose
+// transaction rolled back after the provider answered (a batch-mate failed, the database went
+// away before COMMIT) calls the provider again with the same idempotency key, which the
+// provider contract requires to be harmless (payment-provider.ts).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Counter } from 'prom-client';
 import type { PayloadOf } from '../../../../shared/contracts/index.ts';
 import { enqueue } from '../../../../shared/messaging/outbox.ts';
 import { PermanentFailure } from '../../../../shared/messaging/consumer.ts';
-import type { PaymentProvider } from '../domain/provider/payment-provider.ts';
+import { isTransientProviderError, type PaymentProvider } from '../domain/provider/payment-provider.ts';
 import {
   PaymentStateConflict,
   authorizePayment,
@@ -43,6 +47,17 @@ export interface PaymentHandlerDeps {
   readonly provider: PaymentProvider;
   /** `payments_operations_total{operation, outcome}`; counted when something changed. */
   readonly operations?: Counter<'operation' | 'outcome'>;
+}
+
+/** The commands that undo: retried while the provider is away, however long, never dead-lettered. */
+const UNDOING: ReadonlySet<string> = new Set<PaymentCommandSubject>([
+  'payments.cmd.void',
+  'payments.cmd.refund',
+]);
+
+/** For the consumer: a failure retried until it passes (ConsumerOptions.retriesUntilDone). */
+export function retriedUntilDone(subject: string, err: unknown): boolean {
+  return UNDOING.has(subject) && isTransientProviderError(err);
 }
 
 export function createPaymentHandlers(deps: PaymentHandlerDeps): PaymentHandlers {
