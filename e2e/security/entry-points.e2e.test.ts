@@ -330,6 +330,30 @@ describe('graphql-ws sockets', () => {
   });
 
   it(
+    'closes with 1013 a socket that sends pings and never reads the pongs, instead of queueing them',
+    async () => {
+      const { socket, closed } = await acknowledgedSocket();
+      let pongs = 0;
+      socket.on('message', () => (pongs += 1));
+      // Read nothing: every pong (an echo of its ping's payload) waits in the gateway.
+      socket.pause();
+      const ping = JSON.stringify({ type: 'ping', payload: { x: 'a'.repeat(60 * 1024) } });
+      // Past what the kernel's loopback buffers take, and the gateway's 1 MB (its default).
+      const pings = Math.ceil((24 * ONE_MB) / ping.length);
+      let sent = 0;
+      for (; sent < pings && socket.readyState === WebSocket.OPEN; sent++) {
+        await new Promise<void>((resolve, reject) =>
+          socket.send(ping, (err) => (err ? reject(err) : resolve())),
+        );
+      }
+      socket.resume();
+      expect((await closed).code).toBe(1013);
+      expect(pongs).toBeLessThan(sent);
+    },
+    HANG,
+  );
+
+  it(
     'closes an anonymous socket that stays open without subscribing',
     async () => {
       const { closed } = await acknowledgedSocket();

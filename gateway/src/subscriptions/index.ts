@@ -127,6 +127,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
         production: options.production,
         connectionInitTimeoutMs: options.settings.connectionInitTimeoutMs,
         anonymousIdleMs: options.settings.anonymousIdleMs,
+        maxBufferedBytes: options.settings.maxBufferedBytes,
       });
     },
     async close() {

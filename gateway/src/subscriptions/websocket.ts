@@ -12,6 +12,8 @@
 //                                                      used it; reconnect with a fresh token)
 //   the client does not read its events                close 1013 Try Again Later (the client
 //                                                      reconnects and gets the current state first)
+//   the client does not read the answers to what it    close 1013 Try Again Later, before its next
+//   sends (pongs, refusals) and they pile up           message is handled
 //   the gateway stops                                  close 1001 Going Away
 //   a message a client may not send (a server-only     close 4400 Bad Request, like any other
 //   type such as `next` or `connection_ack`)           protocol violation
@@ -48,6 +50,8 @@ export interface WebSocketOptions extends OpenOptions {
   readonly connectionInitTimeoutMs: number;
   /** An anonymous socket is closed (1008) this long after it was acknowledged. */
   readonly anonymousIdleMs: number;
+  /** Bytes waiting to be written to a socket past which it is closed as not reading (1013). */
+  readonly maxBufferedBytes: number;
 }
 
 export const CLOSE_POLICY_VIOLATION = 1008;
@@ -116,6 +120,8 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   httpServer.on('upgrade', onUpgrade);
+  // Added before graphql-ws's own listener, so it runs first for every message.
+  wss.on('connection', (ws: WebSocket) => refuseWhileUnread(ws, options.maxBufferedBytes));
 
   useServer<Record<string, unknown> | undefined, ConnectionState>(
     {
@@ -217,6 +223,21 @@ function closeWhenDue(socket: WebSocket, identity: Identity | null, anonymousIdl
       );
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * graphql-ws answers every client `ping` with a `pong` echoing its payload, and every refused
+ * subscribe with an `error` naming its id, and queues them however much a client leaves unread:
+ * a client that sends and never reads grew the gateway's memory until the process died. Before
+ * a message is handled, a socket with more than `maxBufferedBytes` unwritten is closed as too
+ * slow; once closing, graphql-ws sends it nothing more.
+ */
+function refuseWhileUnread(socket: WebSocket, maxBufferedBytes: number): void {
+  socket.on('message', () => {
+    if (socket.readyState === socket.OPEN && socket.bufferedAmount > maxBufferedBytes) {
+      socket.close(CLOSE_TRY_AGAIN_LATER, 'Try again later: replies were not read');
+    }
+  });
 }
 
 function socketSink(socket: WebSocket): Sink {
