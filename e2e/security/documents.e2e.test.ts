@@ -197,6 +197,20 @@ describe('NUL characters', () => {
   });
 });
 
+describe('strings that are not Unicode', () => {
+  it('refuses a lone surrogate in a variable with BAD_USER_INPUT, not an error from PostgreSQL', async () => {
+    const answer = await post({
+      query: 'mutation ($i: RegisterInput!) { register(input: $i) { token } }',
+      // JSON.stringify writes the lone surrogate as the escape \ud800, as a hostile client would.
+      variables: {
+        i: { email: `lone-${Date.now()}@example.com`, password: 'long enough 1', name: 'a\ud800b' },
+      },
+    });
+    expect(codeOf(answer)).toBe('BAD_USER_INPUT');
+    expect(answer.body.data ?? null).toBeNull();
+  });
+});
+
 describe('automatic persisted queries', () => {
   const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -247,7 +247,7 @@ export function bindSubscription(
   limits: QueryLimits,
 ): PreparedSubscription {
   const { document, operation, field, fieldDef, fixedMeasures } = compiled;
-  limited(() => checkVariables(request.variables ?? undefined));
+  limited(() => checkVariables(request.variables ?? undefined, operation.variableDefinitions));
   const measures =
     fixedMeasures ??
     limited(() => checkOperation(document, operation, schema, request.variables ?? {}, limits));

@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { parse } from 'graphql';
+import { parse, type OperationDefinitionNode } from 'graphql';
 import { scanDocument } from './document-scan.ts';
-import { checkDocumentStrings, checkVariables, MAX_VARIABLE_NESTING } from './input-guard.ts';
+import {
+  checkDocumentStrings,
+  checkVariables,
+  MAX_VARIABLE_NESTING,
+  MAX_VARIABLE_VALUES,
+} from './input-guard.ts';
 
 const LIMITS = { maxTokens: 100, maxDirectives: 3, maxNesting: 5 };
 
@@ -33,13 +38,47 @@ describe('input guard', () => {
     expect(() => checkDocumentStrings(parse('{ a(x: "ok") }'))).not.toThrow();
   });
 
+  /** The variable definitions of an operation declaring these names. */
+  const declaring = (...names: string[]) =>
+    (
+      parse(`query(${names.map((n) => `$${n}: String`).join(', ')}) { a }`)
+        .definitions[0] as OperationDefinitionNode
+    ).variableDefinitions;
+
   it('refuses a NUL anywhere in the variables, and variables nested too deeply', () => {
-    expect(() => checkVariables({ a: { b: ['x', 'y\u0000'] } })).toThrow(/"\$a" contains the NUL/);
+    expect(() => checkVariables({ a: { b: ['x', 'y\u0000'] } }, declaring('a'))).toThrow(
+      /"\$a" contains the NUL/,
+    );
     let deep: unknown = 'x';
     for (let i = 0; i < 3000; i += 1) deep = [deep];
-    expect(() => checkVariables({ deep })).toThrow(/nested more than/);
+    expect(() => checkVariables({ deep }, declaring('deep'))).toThrow(/nested more than/);
     let fine: unknown = 'x';
     for (let i = 0; i < MAX_VARIABLE_NESTING; i += 1) fine = { f: fine };
-    expect(() => checkVariables({ fine, n: null, k: 3 })).not.toThrow();
+    expect(() => checkVariables({ fine, n: null, k: 3 }, declaring('fine', 'n', 'k'))).not.toThrow();
+  });
+
+  it('refuses a string with a lone surrogate, which is not Unicode', () => {
+    expect(() => checkVariables({ name: 'a\ud800b' }, declaring('name'))).toThrow(
+      /"\$name" contains a lone UTF-16 surrogate/,
+    );
+    expect(() => checkVariables({ name: 'a\ud83d\ude00b' }, declaring('name'))).not.toThrow();
+  });
+
+  it('refuses variables holding more values than any input needs', () => {
+    const many = Array.from({ length: MAX_VARIABLE_VALUES }, () => 0);
+    expect(() => checkVariables({ many }, declaring('many'))).toThrow(/more than 10000 values/);
+    expect(() => checkVariables({ many: many.slice(1) }, declaring('many'))).not.toThrow();
+  });
+
+  it('reads only the variables the operation declares, as graphql-js does', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 3000; i += 1) deep = [deep];
+    const undeclared = {
+      deep,
+      nul: '\u0000',
+      many: Array.from({ length: 2 * MAX_VARIABLE_VALUES }, () => 0),
+    };
+    expect(() => checkVariables({ ...undeclared, a: 'ok' }, declaring('a'))).not.toThrow();
+    expect(() => checkVariables(undeclared, undefined)).not.toThrow();
   });
 });

@@ -50,7 +50,7 @@ export function queryLimitsPlugin<C extends BaseContext>(
               throw new BadUserInputError('query', SUBSCRIPTION_OVER_HTTP_MESSAGE);
             }
             checkDocumentStrings(document);
-            checkVariables(request.variables);
+            checkVariables(request.variables, operation.variableDefinitions);
             checkOperation(document, operation, schema, request.variables ?? {}, limits);
           } catch (err) {
             if (err instanceof QueryTooComplexError) onRejected(err.limit);
