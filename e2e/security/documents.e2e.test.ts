@@ -119,12 +119,35 @@ describe('documents that cost more than their size', () => {
   });
 
   it('refuses a document of too many tokens or directives with QUERY_TOO_COMPLEX', async () => {
-    const tokens = await post({ query: `{${' a'.repeat(6000)}}` });
+    const tokens = await post({
+      query: `{ products(filter: { category: [${'1 '.repeat(6000)}] }) { totalCount } }`,
+    });
     expect(codeOf(tokens)).toBe('QUERY_TOO_COMPLEX');
     expect(tokens.body.errors![0]!.message).toMatch(/token/i);
     const directives = await post({ query: `{ __typename${' @skip(if: false)'.repeat(200)} }` });
     expect(codeOf(directives)).toBe('QUERY_TOO_COMPLEX');
     expect(directives.body.errors![0]!.message).toMatch(/directive/i);
+  });
+
+  it('refuses one field selected over and over in a selection set before validation compares every pair', async () => {
+    const answer = await post({ query: `{ ${'me { id } '.repeat(600)} }` });
+    expect(answer.status).toBe(400);
+    expect(codeOf(answer)).toBe('QUERY_TOO_COMPLEX');
+    expect(answer.body.errors![0]!.extensions).toMatchObject({ limit: 'repeats', maximum: 20 });
+  });
+
+  it('refuses a second introspection of the whole schema in one operation', async () => {
+    const once = await post({ query: '{ __schema { queryType { name } } }' });
+    expect(once.body.errors).toBeUndefined();
+    const twice = await post({
+      query: '{ a: __schema { queryType { name } } b: __schema { queryType { name } } }',
+    });
+    expect(codeOf(twice)).toBe('QUERY_TOO_COMPLEX');
+    expect(twice.body.errors![0]!.extensions).toMatchObject({
+      limit: 'introspection',
+      actual: 2,
+      maximum: 1,
+    });
   });
 
   it('applies the same analysis to graphql-ws and SSE subscriptions', async () => {

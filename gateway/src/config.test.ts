@@ -28,6 +28,7 @@ describe('readGatewayConfig', () => {
       maxTokens: 5000,
       maxDirectives: 50,
       maxNesting: 64,
+      maxFieldRepeats: 20,
     });
     expect(config.rateLimit).toEqual({ enabled: true, burst: 100, perSecond: 10, maxClients: 100_000 });
   });
@@ -48,6 +49,7 @@ describe('readGatewayConfig', () => {
       DEFAULT_LIST_SIZE: '7',
       MAX_QUERY_TOKENS: '400',
       MAX_QUERY_DIRECTIVES: '3',
+      MAX_QUERY_FIELD_REPEATS: '4',
       RATE_LIMIT_BURST: '3',
       RATE_LIMIT_PER_MINUTE: '30',
       RATE_LIMIT_ENABLED: 'no',
@@ -74,6 +76,7 @@ describe('readGatewayConfig', () => {
       maxTokens: 400,
       maxDirectives: 3,
       maxNesting: 64,
+      maxFieldRepeats: 4,
     });
     expect(config.rateLimit).toEqual({ enabled: false, burst: 3, perSecond: 0.5, maxClients: 500 });
     expect(config.trustedProxyHops).toBe(1);

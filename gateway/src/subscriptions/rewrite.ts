@@ -58,7 +58,12 @@ interface QueryParts {
   readonly keptFragments: readonly FragmentDefinitionNode[];
 }
 
-const UNBOUNDED_SCAN = { maxTokens: Infinity, maxDirectives: Infinity, maxNesting: Infinity };
+const UNBOUNDED_SCAN = {
+  maxTokens: Infinity,
+  maxDirectives: Infinity,
+  maxNesting: Infinity,
+  maxFieldRepeats: Infinity,
+};
 
 export function rewriteSubscription(source: SubscriptionField): RewrittenSubscription {
   const { operation, field, fragments } = source;

@@ -8,6 +8,7 @@ const schema = buildSchema(/* GraphQL */ `
     products(first: Int = 20, after: String): ProductConnection!
     search(first: Int): [Product!]!
     node(id: ID!): Node
+    tags: [String!]!
   }
   interface Node {
     id: ID!
@@ -191,7 +192,25 @@ describe('cost', () => {
     ).toBe(1 + 1 + 1 + 2 * 3);
   });
 
-  it('leaves introspection out', () => {
-    expect(measure('{ __schema { types { name } } me { id } }').cost).toBe(2);
+  it('leaves introspection out of the cost, and counts each __schema wherever it is spread', () => {
+    expect(measure('{ __schema { types { name } } me { id } }')).toMatchObject({
+      cost: 2,
+      schemaIntrospections: 1,
+    });
+    expect(
+      measure(
+        '{ a: __schema { ...S } ...Q } fragment Q on Query { b: __schema { ...S } } fragment S on __Schema { types { name } }',
+      ).schemaIntrospections,
+    ).toBe(2);
+    expect(measure('{ __type(name: "User") { name } }').schemaIntrospections).toBe(0);
+  });
+
+  it("counts a list without first as the configured list size, a connection's edges as its first says", () => {
+    // order 1 + items 1 + 20 × (id 1 + name 1)
+    expect(measure('{ me { orders(first: 1) { edges { node { items { id name } } } } } }').cost).toBe(
+      1 + 1 + 1 * (1 + 1 + (1 + 20 * 2)),
+    );
+    // A list of scalars selects nothing below it.
+    expect(measure('{ tags }').cost).toBe(1);
   });
 });

@@ -16,7 +16,9 @@
 import {
   Kind,
   getNamedType,
+  getNullableType,
   isCompositeType,
+  isListType,
   valueFromAST,
   type DocumentNode,
   type FieldNode,
@@ -45,6 +47,8 @@ export interface Measures {
   readonly aliases: number;
   /** See `multiplier`: 1 per field, times `first` for what a paginated field selects. */
   readonly cost: number;
+  /** `__schema` fields, each fragment counted where spread: each answers with the whole schema. */
+  readonly schemaIntrospections: number;
 }
 
 /** With the nesting of selection sets below, which a reused fragment adds to where it is spread. */
@@ -68,13 +72,24 @@ export interface Analysis extends Measures {
 
 const INTROSPECTION: ReadonlySet<string> = new Set(['__schema', '__type']);
 
-const NONE: Figures = { depth: 0, aliases: 0, cost: 0, height: 0 };
+const NONE: Figures = { depth: 0, aliases: 0, cost: 0, schemaIntrospections: 0, height: 0 };
 
 /** Far above any budget, and still exact in a double: figures stop growing here. */
 const SATURATION = Number.MAX_SAFE_INTEGER;
 const saturate = (n: number): number => (n > SATURATION || Number.isNaN(n) ? SATURATION : n);
 
 class TooNested extends Error {}
+
+/** The figures of two selections side by side in one selection set. */
+function beside(a: Figures, b: Figures): Figures {
+  return {
+    depth: Math.max(a.depth, b.depth),
+    aliases: saturate(a.aliases + b.aliases),
+    cost: saturate(a.cost + b.cost),
+    schemaIntrospections: saturate(a.schemaIntrospections + b.schemaIntrospections),
+    height: Math.max(a.height, b.height),
+  };
+}
 
 /** Measures `operation`; each selection of the document is visited at most once. */
 export function analyzeOperation(
@@ -110,10 +125,7 @@ export function analyzeOperation(
     nesting: number,
   ): Figures => {
     if (nesting > options.maxNesting) throw new TooNested();
-    let depth = 0;
-    let aliases = 0;
-    let cost = 0;
-    let height = 0;
+    let figures = NONE;
     for (const selection of set.selections) {
       visits += 1;
       let inner: Figures;
@@ -126,12 +138,9 @@ export function analyzeOperation(
       } else {
         inner = fragment(selection.name.value, nesting + 1);
       }
-      depth = Math.max(depth, inner.depth);
-      aliases = saturate(aliases + inner.aliases);
-      cost = saturate(cost + inner.cost);
-      height = Math.max(height, inner.height);
+      figures = beside(figures, inner);
     }
-    return { depth, aliases, cost, height: height + 1 };
+    return { ...figures, height: figures.height + 1 };
   };
 
   const field = (node: FieldNode, parent: GraphQLCompositeType | undefined, nesting: number): Figures => {
@@ -140,20 +149,32 @@ export function analyzeOperation(
     const childType = definition ? compositeOrUndefined(getNamedType(definition.type)) : undefined;
     const below = node.selectionSet ? selectionSet(node.selectionSet, childType, nesting + 1) : NONE;
     const aliases = saturate(aliased + below.aliases);
-    if (INTROSPECTION.has(node.name.value)) return { depth: 0, aliases, cost: 0, height: below.height };
+    const schemaIntrospections = saturate(
+      (node.name.value === '__schema' ? 1 : 0) + below.schemaIntrospections,
+    );
+    if (INTROSPECTION.has(node.name.value)) {
+      return { depth: 0, aliases, cost: 0, schemaIntrospections, height: below.height };
+    }
     return {
       height: below.height,
       depth: 1 + below.depth,
       aliases,
-      cost: saturate(1 + saturate(multiplier(node, definition, variables, options) * below.cost)),
+      schemaIntrospections,
+      cost: saturate(1 + saturate(multiplier(node, parent, definition, variables, options) * below.cost)),
     };
   };
 
   try {
-    const { depth, aliases, cost } = selectionSet(operation.selectionSet, rootType(schema, operation), 1);
-    return { depth, aliases, cost, visits, tooNested: false };
+    const { depth, aliases, cost, schemaIntrospections } = selectionSet(
+      operation.selectionSet,
+      rootType(schema, operation),
+      1,
+    );
+    return { depth, aliases, cost, schemaIntrospections, visits, tooNested: false };
   } catch (err) {
-    if (err instanceof TooNested) return { depth: 0, aliases: 0, cost: 0, visits, tooNested: true };
+    if (err instanceof TooNested) {
+      return { depth: 0, aliases: 0, cost: 0, schemaIntrospections: 0, visits, tooNested: true };
+    }
     throw err;
   }
 }
@@ -175,17 +196,26 @@ export function rootType(
  * A field that takes a `first` argument multiplies the cost of what is selected under it by
  * that argument (from the query, its variables, or the schema default):
  * `products(first: 50) { edges { node { id name } } }` costs 1 + 50 × (1 + 1 + 2) = 201.
- * Lists without `first` (a connection's `edges`, an order's `items`) are sized by their parent.
+ * A connection's `edges` are sized by the connection's `first`. Any other list without `first`
+ * (an order's `items`, its `history`, a payment's `events`) counts as `defaultListSize`: taken
+ * as one item, a page of 100 orders with their lines cost a hundredth of what it ran (an order
+ * holds up to 100 lines). Its typical size rather than its largest keeps a page of orders with
+ * their lines within the budget.
  */
 function multiplier(
   field: FieldNode,
+  parent: GraphQLCompositeType | undefined,
   definition: GraphQLField<unknown, unknown> | undefined,
   variables: Readonly<Record<string, unknown>>,
   options: AnalysisOptions,
 ): number {
   const argument = field.arguments?.find((arg) => arg.name.value === 'first');
   const declared = definition?.args.find((arg) => arg.name === 'first');
-  if (!argument && !declared) return 1;
+  if (!argument && !declared) {
+    const list = definition !== undefined && isListType(getNullableType(definition.type));
+    const edges = field.name.value === 'edges' && parent?.name.endsWith('Connection') === true;
+    return list && !edges ? options.defaultListSize : 1;
+  }
   let value: unknown;
   if (argument && declared) value = valueFromAST(argument.value, declared.type, variables);
   else if (argument?.value.kind === Kind.INT) value = Number(argument.value.value);

@@ -8,7 +8,7 @@ import {
   MAX_VARIABLE_VALUES,
 } from './input-guard.ts';
 
-const LIMITS = { maxTokens: 100, maxDirectives: 3, maxNesting: 5 };
+const LIMITS = { maxTokens: 100, maxDirectives: 3, maxNesting: 5, maxFieldRepeats: 3 };
 
 describe('scanDocument', () => {
   it('counts tokens (comments aside), directives and the deepest nesting', () => {
@@ -16,19 +16,42 @@ describe('scanDocument', () => {
       tokens: 20,
       directives: 1,
       nesting: 3,
+      repeats: 1,
     });
   });
 
   it('stops at the first limit broken', () => {
-    expect(scanDocument(`{${' a'.repeat(200)}}`, LIMITS)).toMatchObject({ exceeded: 'tokens', tokens: 101 });
+    const fields = Array.from({ length: 200 }, (_, i) => ` a${i}`).join('');
+    expect(scanDocument(`{${fields}}`, LIMITS)).toMatchObject({ exceeded: 'tokens', tokens: 101 });
     expect(scanDocument('{ a @x @y @z @w }', LIMITS)).toMatchObject({ exceeded: 'directives' });
     expect(
       scanDocument(`{ a(x: ${'['.repeat(3000)}1${']'.repeat(3000)}) }`, { ...LIMITS, maxTokens: 1e6 }),
     ).toMatchObject({ exceeded: 'nesting', nesting: 6 });
   });
 
+  it('counts the fields of one response key in a selection set, its inline fragments included', () => {
+    const repeats = (text: string) => scanDocument(text, { ...LIMITS, maxTokens: 1e6 }).repeats;
+    expect(repeats('{ me { id } me { id } me: me { id } x: me { id } }')).toBe(3);
+    // An alias is the key; the field it names is not.
+    expect(repeats('{ a: me b: me c: me }')).toBe(1);
+    // Inline fragments merge into their parent; a sub-selection or a named fragment does not.
+    expect(repeats('{ id ... on User { id } ... @include(if: true) { id } me { id } ...F }')).toBe(3);
+    expect(repeats('fragment F on User { id id } query { id }')).toBe(2);
+    // Arguments, directives and input objects select nothing.
+    expect(repeats('query($id: ID) { a(id: $id, x: { id: 1, id: 2 }) @d(id: 1) @d(id: 2) { id } }')).toBe(1);
+    expect(scanDocument(`{ ${'me { id } '.repeat(600)} }`, { ...LIMITS, maxTokens: 1e6 })).toMatchObject({
+      exceeded: 'repeats',
+      repeats: 4,
+    });
+  });
+
   it('leaves syntax errors to the parser', () => {
-    expect(scanDocument('{ a "unterminated', LIMITS)).toEqual({ tokens: 2, directives: 0, nesting: 1 });
+    expect(scanDocument('{ a "unterminated', LIMITS)).toEqual({
+      tokens: 2,
+      directives: 0,
+      nesting: 1,
+      repeats: 1,
+    });
   });
 });
 

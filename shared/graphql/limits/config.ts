@@ -19,6 +19,7 @@ export function readQueryLimits(env: Env): QueryLimits {
     maxTokens: readInt(env, 'MAX_QUERY_TOKENS', 5000, 10, 1_000_000),
     maxDirectives: readInt(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 100_000),
     maxNesting: nestingFor(maxDepth),
+    maxFieldRepeats: readInt(env, 'MAX_QUERY_FIELD_REPEATS', 20, 1, 10_000),
   };
 }
 
@@ -49,5 +50,6 @@ export function subgraphQueryLimits(gateway: QueryLimits): QueryLimits {
     maxTokens: gateway.maxTokens * 8,
     maxDirectives: gateway.maxDirectives * 8,
     maxNesting: nestingFor(maxDepth),
+    maxFieldRepeats: gateway.maxFieldRepeats * 8,
   };
 }
