@@ -23,10 +23,16 @@ interface Answer {
   readonly retryAfter: string | null;
 }
 
-async function send(url: string, address: string, query: string, variables?: object): Promise<Answer> {
+async function send(
+  url: string,
+  address: string,
+  query: string,
+  variables?: object,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address, ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { errors?: { extensions?: { code?: unknown } }[] };
@@ -98,6 +104,17 @@ describe('two gateways with the same REDIS_URL', () => {
       expect(throttled.code).toBe('RATE_LIMITED');
       expect(Number(throttled.retryAfter)).toBeGreaterThanOrEqual(1);
     }
+  });
+
+  it("charge a request with a malformed token to its address's limit, as an anonymous one is", async () => {
+    const badToken = { authorization: 'Bearer eyJhbGciOiJFZERTQSJ9.e30.AAAA' };
+    const answers: Answer[] = [];
+    for (let i = 0; i <= BURST; i++)
+      answers.push(await send(urls[i % 2]!, '198.51.100.5', '{ __typename }', {}, badToken));
+    expect(answers.slice(0, BURST).map((a) => [a.status, a.code])).toEqual(
+      Array.from({ length: BURST }, () => [401, 'UNAUTHENTICATED']),
+    );
+    expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
   });
 
   it('decided every request in Redis (no fallback to memory counted)', async () => {

@@ -41,7 +41,10 @@ export function createContextFactory(options: ContextOptions) {
     try {
       identity = await identify(req.headers, options.verifyToken);
     } catch (err) {
-      // A bad token is the client's problem (401); an unreachable key set is ours (masked 500).
+      // A bad token is the client's problem (401), and spends its address's rate limit like an
+      // anonymous request: otherwise any malformed token was a way past the limit. An
+      // unreachable key set is ours (masked 500).
+      if (err instanceof AppError) await options.rateLimiter.check(`ip:${meta.clientAddress}`);
       throw err instanceof AppError ? toRequestError(err) : err;
     }
     if (identity) meta.userId = identity.userId;
