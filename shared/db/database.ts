@@ -2,6 +2,7 @@
 // and migrated at start, so a fresh server needs no set-up.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import { KEEP_ALIVE } from './keep-alive.ts';
 import { coalescingSocket } from './coalescing-socket.ts';
 import { PipelinedClient } from './pipelined-client.ts';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
@@ -139,8 +140,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
       Client: options.pipelined ? PipelinedClient : pg.Client,
       // pg waits without limit by default (for a connection, and for the pool to free one).
       connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      // A server that vanished without closing the connection is noticed by TCP keep-alive.
-      keepAlive: true,
+      // A peer that vanished without closing the connection is noticed by TCP keep-alive.
+      ...KEEP_ALIVE,
     },
     migrations: {
       migrationsList: options.migrations.map((m) => ({ name: m.name, class: m.class })),

@@ -37,6 +37,18 @@ afterAll(async () => {
   await dropTestResources(env.resources);
 });
 
+describe("a service's connections", () => {
+  it('ask the server to probe a silent client within a minute, not after two hours', async () => {
+    const [row] = await orm.em
+      .fork()
+      .execute<{ idle: string; interval: string; count: string }[]>(
+        'select current_setting(?) as idle, current_setting(?) as interval, current_setting(?) as count',
+        ['tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count'],
+      );
+    expect(row).toEqual({ idle: '30', interval: '10', count: '3' });
+  });
+});
+
 describe('query', () => {
   it('binds values, including arrays, without writing them into the SQL text', async () => {
     const em = orm.em.fork();

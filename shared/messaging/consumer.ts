@@ -95,6 +95,13 @@ class Stopping extends Error {
  */
 const QUICK_RETRIES = 3;
 
+/**
+ * How long a batch may run before its messages are let go to other instances (in-hand.ts),
+ * unless it is waiting out an outage: far longer than any batch takes, even one calling a slow
+ * payment provider for each of its commands.
+ */
+const MAX_HOLD_MS = 4 * ACK_WAIT_MS;
+
 export function createConsumer(options: ConsumerOptions): Worker {
   const { orm, logger, namespace } = options;
   const name = consumerName(namespace, options.consumer);
@@ -107,8 +114,14 @@ export function createConsumer(options: ConsumerOptions): Worker {
     running: false,
     pause: () => undefined,
     inFlight: new Set<Promise<void>>(),
-    inHand: new MessagesInHand(ACK_WAIT_MS / 3),
+    inHand: new MessagesInHand({
+      intervalMs: ACK_WAIT_MS / 3,
+      maxHoldMs: MAX_HOLD_MS,
+      waitingOut: () => waitingOut > 0,
+    }),
   };
+  /** Batches now waiting for the database (their messages are kept however long that takes). */
+  let waitingOut = 0;
   const stopped = new AbortController();
   const waitForDatabase = createOutageWaiter({
     probe: () => withQuerySource('background', () => backgroundFork(orm).getConnection().execute('select 1')),
@@ -129,7 +142,8 @@ export function createConsumer(options: ConsumerOptions): Worker {
   async function waitOut(err: unknown, retries: number): Promise<boolean> {
     if (!isDatabaseUnavailable(err)) return false;
     state.pause();
-    const { available, wasDown } = await waitForDatabase();
+    waitingOut += 1;
+    const { available, wasDown } = await waitForDatabase().finally(() => (waitingOut -= 1));
     if (!available) throw new Stopping();
     return wasDown || retries < QUICK_RETRIES;
   }

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../db/database.ts';
+import { KEEP_ALIVE } from '../db/keep-alive.ts';
 
 export interface RelayConnectionOptions {
   readonly databaseUrl: string;
@@ -45,7 +46,7 @@ export function createRelayConnection(options: RelayConnectionOptions): RelayCon
       const client = new pg.Client({
         connectionString: options.databaseUrl,
         connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-        keepAlive: true,
+        ...KEEP_ALIVE,
       });
       client.on('notification', options.onNotification);
       // Leadership goes with the connection: the session lock is released by the server. pg
