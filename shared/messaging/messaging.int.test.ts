@@ -11,7 +11,7 @@ import { CommitPublisher } from './commit-publisher.ts';
 import { createConsumer, PermanentFailure, type ConsumerOptions } from './consumer.ts';
 import { DLQ_HEADERS } from './dead-letters.ts';
 import { forgetHandledMessages } from './inbox-janitor.ts';
-import { consumerName, ensureStreams, qualify, streamName } from './topology.ts';
+import { consumerName, ensureConsumer, ensureStreams, qualify, streamName } from './topology.ts';
 import type { HandledOutcome } from './settling.ts';
 import { openMessagingDatabase } from '../../test/support/messaging-database.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
@@ -346,6 +346,28 @@ describe('dead letters', () => {
     }
     expect([attempts.get(patient), attempts.get(broken)]).toEqual([4, 2]);
     expect((await deadLetteredOrderIds()).slice(lettersBefore)).toEqual([broken]);
+  });
+});
+
+describe('where a consumer starts', () => {
+  it("is fixed when it is made: notifications' order events from then on, its copies from the start", async () => {
+    const js = jetstream(nats);
+    await js.publish(qualify(ns, `orders.evt.status.${orderId()}`), '{}');
+    await js.publish(qualify(ns, 'users.evt.user_changed'), '{}');
+    const options = { namespace: ns, replicas: 1 };
+    const info = (
+      consumer: 'notifications-order-events' | 'notifications-user-events',
+      stream: 'ORDERS' | 'USERS',
+    ) => jsm.consumers.info(streamName(ns, stream), consumerName(ns, consumer));
+    await ensureConsumer(jsm, options, 'notifications-order-events');
+    await ensureConsumer(jsm, options, 'notifications-user-events');
+    expect((await info('notifications-order-events', 'ORDERS')).num_pending).toBe(0);
+    expect((await info('notifications-user-events', 'USERS')).num_pending).toBe(1);
+    // Ensured again, as every start does: it keeps where it started.
+    await js.publish(qualify(ns, `orders.evt.status.${orderId()}`), '{}');
+    await ensureConsumer(jsm, options, 'notifications-order-events');
+    const again = await info('notifications-order-events', 'ORDERS');
+    expect([again.config.deliver_policy, again.num_pending]).toEqual([DeliverPolicy.New, 1]);
   });
 });
 

@@ -47,16 +47,27 @@ export const CONSUMERS = {
   /** Ends the saga of an order whose message was dead-lettered. */
   'orders-dead-letters': { stream: 'DEAD_LETTERS', filter: 'dlq.>', service: 'orders' },
   // Notifications: every order status change (it writes on some, keeps the order as placed from
-  // PENDING), its copies of users and product names, and the low-stock alerts.
-  'notifications-order-events': { stream: 'ORDERS', filter: 'orders.evt.status.>', service: 'notifications' },
+  // PENDING), its copies of users and product names, and the low-stock alerts. What it writes
+  // about starts when its consumer is made (`fromNew`): deployed onto a running shop it does not
+  // email a week of status changes and alerts from the streams; its copies read everything.
+  'notifications-order-events': {
+    stream: 'ORDERS',
+    filter: 'orders.evt.status.>',
+    service: 'notifications',
+    fromNew: true,
+  },
   'notifications-user-events': { stream: 'USERS', filter: 'users.evt.>', service: 'notifications' },
   'notifications-product-events': { stream: 'PRODUCTS', filter: 'products.evt.>', service: 'notifications' },
   'notifications-stock-events': {
     stream: 'INVENTORY',
     filter: 'inventory.evt.stock_low',
     service: 'notifications',
+    fromNew: true,
   },
-} as const satisfies Record<string, { stream: StreamName; filter: string; service: string }>;
+} as const satisfies Record<
+  string,
+  { stream: StreamName; filter: string; service: string; fromNew?: boolean }
+>;
 export type ConsumerName = keyof typeof CONSUMERS;
 
 /** Names carry the namespace so several systems (tests) can share one NATS server. */
@@ -131,11 +142,10 @@ export async function ensureConsumer(
   options: TopologyOptions,
   consumer: ConsumerName,
 ): Promise<void> {
-  const def = CONSUMERS[consumer];
+  const def: (typeof CONSUMERS)[ConsumerName] & { fromNew?: boolean } = CONSUMERS[consumer];
   const config: Partial<ConsumerConfig> = {
     durable_name: consumerName(options.namespace, consumer),
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
     filter_subject: qualify(options.namespace, def.filter),
     // A handler that neither acks nor naks (process killed) gets its message back after this.
     ack_wait: (ACK_WAIT_MS / 1000) * SECOND_NANOS,
@@ -149,10 +159,14 @@ export async function ensureConsumer(
   const stream = streamName(options.namespace, def.stream);
   try {
     await jsm.consumers.info(stream, config.durable_name!);
+    // Where a consumer starts is fixed when it is made (JetStream refuses to change it).
     await jsm.consumers.update(stream, config.durable_name!, config);
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await jsm.consumers.add(stream, config);
+    await jsm.consumers.add(stream, {
+      ...config,
+      deliver_policy: def.fromNew ? DeliverPolicy.New : DeliverPolicy.All,
+    });
   }
 }
 

@@ -15,6 +15,7 @@ import {
   unneededOrderEvent,
   userEventHandlers,
 } from './messaging/handlers.ts';
+import { waitsPatiently } from './domain/record.ts';
 import { migrations } from './migrations/index.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers/index.ts';
@@ -69,6 +70,7 @@ export function startNotifications(
             batchWaitMs: config.batchWaitMs,
             prepareBatch: prepareOrderEvents,
             unneeded: unneededOrderEvent,
+            retriesUntilDone: waitsPatiently,
           },
           'notifications-stock-events': { handlers: stockEventHandlers },
         },

@@ -4,7 +4,8 @@
 //
 // Errors: NotYetKnown (the customer's user event, or the order's PENDING event, has not arrived)
 // propagates, and the consumer delivers the event again after a growing delay; an event that
-// never becomes writable is dead-lettered like any other.
+// never becomes writable is dead-lettered like any other, one waiting for its customer only
+// after about five minutes (waitsPatiently).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PayloadOf } from '../../../../shared/contracts/index.ts';
 import type { HandlerMap, Unneeded } from '../../../../shared/messaging/consumer.ts';
