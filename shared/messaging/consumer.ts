@@ -26,7 +26,7 @@ import {
 import type { CommitPublisher } from './commit-publisher.ts';
 import { MessagesInHand } from './in-hand.ts';
 import { createOutageWaiter } from './outage-waiter.ts';
-import { handleBatch, type HandledOutcome } from './settling.ts';
+import { handleBatch, type HandledOutcome, type SettlingOptions } from './settling.ts';
 import { pullAndHandle, type PullState } from './pull-loop.ts';
 
 export {
@@ -40,7 +40,8 @@ export {
   type Unneeded,
 } from './delivery.ts';
 
-export interface ConsumerOptions {
+/** `maxDeliveries` and `retriesUntilDone`: when a failing message is dead-lettered (settling.ts). */
+export interface ConsumerOptions extends Pick<SettlingOptions, 'maxDeliveries' | 'retriesUntilDone'> {
   readonly consumer: ConsumerName;
   /** Contract handlers by subject; or `raw` for every message whatever its subject. */
   readonly handlers: Handlers;
@@ -73,14 +74,6 @@ export interface ConsumerOptions {
    * of waking the outbox relay with a NOTIFY to read it back. Without it, the relay does.
    */
   readonly publisher?: CommitPublisher;
-  /** Deliveries of a failing message before it is dead-lettered (default MAX_DELIVER). */
-  readonly maxDeliveries?: number;
-  /**
-   * Failures retried for as long as they last, never dead-lettered (after MAX_DELIVER
-   * deliveries they keep coming back every few seconds): e.g. a compensation whose payment
-   * provider is away, which must still happen once it is back.
-   */
-  readonly retriesUntilDone?: (subject: string, err: unknown) => boolean;
 }
 
 /** The consumer is stopping while its batch waits for the database: the batch is left as it is. */

@@ -26,8 +26,9 @@ export interface SettlingOptions extends InboxTransactionOptions {
   /** Deliveries of a failing message before it is dead-lettered (default MAX_DELIVER). */
   readonly maxDeliveries?: number;
   /**
-   * Failures retried for as long as they last, never dead-lettered: e.g. a compensation whose
-   * payment provider is away, which must still happen once it is back.
+   * Failures retried for as long as they last, never dead-lettered (past MAX_DELIVER they keep
+   * coming back every few seconds): e.g. a compensation whose payment provider is away, which
+   * must still happen once it is back.
    */
   readonly retriesUntilDone?: (subject: string, err: unknown) => boolean;
 }
