@@ -20,6 +20,8 @@ export const BENCH_ENV = {
   RATE_LIMIT_BURST: '1000000',
   // The bench registers its customers from one address, faster than a client would.
   LOGIN_THROTTLE_ENABLED: 'false',
+  // Every subscriber's WebSocket comes from the bench's one address.
+  SUBSCRIPTION_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 } as const;
 

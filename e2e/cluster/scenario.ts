@@ -73,6 +73,8 @@ try {
       RATE_LIMIT_BURST: '100000',
       LOGIN_THROTTLE_REGISTER_BURST: '100000',
       SUBSCRIPTION_MAX_PER_USER: '10000',
+      // Every watcher's socket comes from this one address.
+      SUBSCRIPTION_MAX_CONNECTIONS_PER_ADDRESS: '100000',
       // Two of every subgraph with their default pools (10, orders 20) would want 120 connections,
       // over PostgreSQL's default max_connections of 100, on a server others use too.
       DATABASE_POOL_SIZE: env.DATABASE_POOL_SIZE ?? '5',

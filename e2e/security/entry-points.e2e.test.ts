@@ -8,6 +8,7 @@ import type { Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { PUBLIC_ERROR_CODES } from '../../shared/errors.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
+import { Waiters } from '../../test/support/waiters.ts';
 import { Client } from '../support/client.ts';
 import { LiveSubscription, subscribeSse, subscribeWs, wsClient } from '../support/live.ts';
 import { metricsText, seriesSum } from '../support/metrics.ts';
@@ -16,10 +17,15 @@ const ONE_MB = 1024 * 1024;
 /** A request that is never answered fails its test after this long rather than the suite's. */
 const HANG = 20_000;
 const METRICS_TOKEN = 'entry-points-metrics-token';
+/** Room for every socket the other tests here hold at once, and few enough to reach cheaply. */
+const MAX_CONNECTIONS_PER_ADDRESS = 8;
 
 let system: TestSystem;
 let client: Client;
 let base: URL;
+/** The gateway's most recent output lines (its log at debug level, and anything it prints). */
+const gatewayLines: string[] = [];
+const gatewayPrinted = new Waiters();
 
 beforeAll(async () => {
   system = await startTestSystem({
@@ -30,7 +36,15 @@ beforeAll(async () => {
       SUBSCRIPTION_CONNECTION_INIT_TIMEOUT_MS: '1000',
       SUBSCRIPTION_MAX_PER_USER: '3',
       SUBSCRIPTION_MAX_PER_CONNECTION: '2',
+      SUBSCRIPTION_MAX_CONNECTIONS_PER_ADDRESS: String(MAX_CONNECTIONS_PER_ADDRESS),
       METRICS_TOKEN,
+    },
+    processEnv: { gateway: { LOG_LEVEL: 'debug' } },
+    output: ({ name, line }) => {
+      if (name !== 'gateway') return;
+      gatewayLines.push(line);
+      gatewayLines.splice(0, gatewayLines.length - 2000);
+      gatewayPrinted.wake();
     },
   });
   client = new Client(system.urls.gateway!);
@@ -352,6 +366,84 @@ describe('graphql-ws sockets', () => {
     },
     HANG,
   );
+
+  /** A graphql-ws socket on `path`, acknowledged with `token`; or the answer refusing the upgrade. */
+  function openSocket(
+    path: string,
+    token: string,
+  ): Promise<{ socket: WebSocket } | { refused: RawResponse }> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(new URL(path, system.urls.gatewayWs!), 'graphql-transport-ws');
+      socket.once('unexpected-response', (_req, res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({ refused: { status: res.statusCode ?? 0, headers: res.headers, text } }),
+        );
+      });
+      socket.once('open', () =>
+        socket.send(
+          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
+        ),
+      );
+      socket.once('message', (data: Buffer) => {
+        if ((JSON.parse(data.toString()) as { type: string }).type === 'connection_ack') resolve({ socket });
+        else reject(new Error(`expected connection_ack, got ${data.toString()}`));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  it('closes a socket that sends a frame over the size limit with 1009, logging one line and no stack', async () => {
+    const { socket, closed } = await acknowledgedSocket();
+    // The gateway may close while the frame is still being sent: the write error is expected.
+    socket.on('error', () => undefined);
+    socket.send(JSON.stringify({ type: 'ping', payload: { x: 'a'.repeat(2 * ONE_MB) } }));
+    expect((await closed).code).toBe(1009);
+    const logged = () => gatewayLines.some((line) => line.includes('WebSocket closed on a client error'));
+    await gatewayPrinted.until(logged, () => new Error('the gateway logged no client error'), HANG);
+    expect(gatewayLines.filter((line) => /check your implementation|^\s+at /.test(line))).toEqual([]);
+  });
+
+  it('refuses an upgrade on a path without WebSockets with a coded 404', async () => {
+    const { token } = await client.registerCustomer();
+    const opened = await openSocket('/no-such-path', token);
+    if ('socket' in opened) throw new Error('the upgrade was accepted');
+    expect(opened.refused.status).toBe(404);
+    expect(expectCodedErrors(opened.refused)).toBe('NOT_FOUND');
+  });
+
+  it('refuses sockets past the per-address cap with a coded 429, and takes one again once one closes', async () => {
+    const { token } = await client.registerCustomer();
+    const held: WebSocket[] = [];
+    try {
+      let refused: RawResponse | undefined;
+      while (!refused && held.length <= MAX_CONNECTIONS_PER_ADDRESS) {
+        const opened = await openSocket('/graphql', token);
+        if ('socket' in opened) held.push(opened.socket);
+        else refused = opened.refused;
+      }
+      expect(refused?.status).toBe(429);
+      expect(expectCodedErrors(refused!)).toBe('RATE_LIMITED');
+      expect(held.length).toBeLessThanOrEqual(MAX_CONNECTIONS_PER_ADDRESS);
+
+      const leaving = held.pop()!;
+      const left = new Promise((resolve) => leaving.once('close', resolve));
+      leaving.close(1000);
+      await left;
+      // The gateway counts the socket gone when its side of the connection closes, which the
+      // client cannot observe: ask again (each attempt awaits its answer) a bounded number of times.
+      let again: Awaited<ReturnType<typeof openSocket>> | undefined;
+      for (let attempt = 0; attempt < 50 && !(again && 'socket' in again); attempt++) {
+        again = await openSocket('/graphql', token);
+      }
+      expect(again && 'socket' in again).toBe(true);
+      if (again && 'socket' in again) held.push(again.socket);
+    } finally {
+      for (const socket of held) socket.terminate();
+    }
+  });
 
   it(
     'closes an anonymous socket that stays open without subscribing',

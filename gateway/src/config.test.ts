@@ -142,10 +142,12 @@ describe('readGatewayConfig', () => {
       SUBSCRIPTION_CONNECTION_INIT_TIMEOUT_MS: '1000',
       SUBSCRIPTION_ANONYMOUS_IDLE_MS: '2000',
       SUBSCRIPTION_FIRST_STATE_MAX_AGE_MS: '0',
+      SUBSCRIPTION_MAX_CONNECTIONS_PER_ADDRESS: '7',
     });
     expect(config.subscriptions).toMatchObject({
       maxPerUser: 4,
       maxPerConnection: 2,
+      maxConnectionsPerAddress: 7,
       connectionInitTimeoutMs: 1000,
       anonymousIdleMs: 2000,
       firstStateMaxAgeMs: 0,
@@ -153,6 +155,7 @@ describe('readGatewayConfig', () => {
     expect(readGatewayConfig({}).subscriptions).toMatchObject({
       maxPerUser: 20,
       maxPerConnection: 20,
+      maxConnectionsPerAddress: 1000,
       connectionInitTimeoutMs: 5000,
       anonymousIdleMs: 60_000,
       firstStateMaxAgeMs: 30_000,

@@ -150,6 +150,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       anonymousIdleMs: readInt(env, 'SUBSCRIPTION_ANONYMOUS_IDLE_MS', 60_000, 100, 3_600_000),
       maxPerUser: readInt(env, 'SUBSCRIPTION_MAX_PER_USER', 20, 1, 100_000),
       maxPerConnection: readInt(env, 'SUBSCRIPTION_MAX_PER_CONNECTION', 20, 1, 100_000),
+      maxConnectionsPerAddress: readInt(env, 'SUBSCRIPTION_MAX_CONNECTIONS_PER_ADDRESS', 1000, 1, 1_000_000),
       firstStateMaxAgeMs: readInt(env, 'SUBSCRIPTION_FIRST_STATE_MAX_AGE_MS', 30_000, 0, 60_000),
     },
   };

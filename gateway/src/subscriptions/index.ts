@@ -38,6 +38,8 @@ export interface SubscriptionSettings {
   readonly maxPerUser: number;
   /** Live subscriptions one WebSocket may carry. */
   readonly maxPerConnection: number;
+  /** WebSockets one client address may hold open on this gateway. */
+  readonly maxConnectionsPerAddress: number;
   /** How old a group's current state may be and still start a newcomer (0: always read anew). */
   readonly firstStateMaxAgeMs: number;
 }
@@ -128,6 +130,7 @@ export function createSubscriptions(options: SubscriptionOptions): Subscriptions
         connectionInitTimeoutMs: options.settings.connectionInitTimeoutMs,
         anonymousIdleMs: options.settings.anonymousIdleMs,
         maxBufferedBytes: options.settings.maxBufferedBytes,
+        maxConnectionsPerAddress: options.settings.maxConnectionsPerAddress,
       });
     },
     async close() {

@@ -3,6 +3,7 @@
 // subscription holds a slot from the moment it is accepted until its stream closes; a refused
 // one holds none. Counts are dropped at zero, so the maps only hold users and connections with
 // live subscriptions (bounded by the caps times the connections the server accepts).
+import { countDown, countUp, releaseOnce } from './counts.ts';
 
 export interface QuotaLimits {
   readonly maxPerUser: number;
@@ -26,20 +27,13 @@ export class SubscriptionQuota {
     const onConnection = this.#perConnection.get(connection) ?? 0;
     if (user >= this.limits.maxPerUser) return { refused: 'user' };
     if (onConnection >= this.limits.maxPerConnection) return { refused: 'connection' };
-    this.#perUser.set(userId, user + 1);
-    this.#perConnection.set(connection, onConnection + 1);
-    let held = true;
+    countUp(this.#perUser, userId);
+    countUp(this.#perConnection, connection);
     return {
-      release: () => {
-        if (!held) return;
-        held = false;
-        const left = (this.#perUser.get(userId) ?? 1) - 1;
-        if (left > 0) this.#perUser.set(userId, left);
-        else this.#perUser.delete(userId);
-        const leftOnConnection = (this.#perConnection.get(connection) ?? 1) - 1;
-        if (leftOnConnection > 0) this.#perConnection.set(connection, leftOnConnection);
-        else this.#perConnection.delete(connection);
-      },
+      release: releaseOnce(() => {
+        countDown(this.#perUser, userId);
+        countDown(this.#perConnection, connection);
+      }),
     };
   }
 

@@ -21,6 +21,13 @@
 //   an anonymous socket still open after               close 1008 Policy Violation: anonymous
 //   anonymousIdleMs                                    sockets cannot subscribe, so one that
 //                                                      lingers only holds a connection
+//   a frame over the size limit, or not valid           closed by ws (1009, 1002, 1007), logged
+//   WebSocket framing                                  at debug without a stack
+//
+// Upgrades refused before there is a socket get an HTTP answer with the JSON error body of every
+// other refusal: 429 RATE_LIMITED when the client's address already holds
+// maxConnectionsPerAddress sockets, 404 NOT_FOUND on another path, 503 SERVICE_UNAVAILABLE while
+// the gateway stops. (A malformed handshake is answered by ws itself, 400 in plain text.)
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
@@ -28,11 +35,15 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken, type Identity, type TokenVerifier } from '../../../shared/auth/identity.ts';
 import { AppError } from '../../../shared/errors.ts';
+import { ErrorCode } from '../../../shared/errors.ts';
+import type { Logger } from '../../../shared/logger.ts';
 import { clientAddress } from '../http/request-meta.ts';
+import { AddressConnections } from './address-connections.ts';
 import type { Sink } from './engine.ts';
 import type { LiveStream } from './live-stream.ts';
 import { RefusedSubscription } from './operation.ts';
 import { msUntilExpiry, openSubscription, type OpenOptions } from './open.ts';
+import { refuseUpgrade } from './upgrade-refusal.ts';
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
@@ -52,6 +63,8 @@ export interface WebSocketOptions extends OpenOptions {
   readonly anonymousIdleMs: number;
   /** Bytes waiting to be written to a socket past which it is closed as not reading (1013). */
   readonly maxBufferedBytes: number;
+  /** Sockets one client address may hold open at once; past it upgrades get 429. */
+  readonly maxConnectionsPerAddress: number;
 }
 
 export const CLOSE_POLICY_VIOLATION = 1008;
@@ -108,15 +121,13 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     perMessageDeflate: false,
     maxPayload: options.maxPayloadBytes,
   });
+  const perAddress = new AddressConnections(options.maxConnectionsPerAddress);
   let closing = false;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (closing || !options.paths.includes(path)) {
-      socket.end(
-        `HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\n\r\n`,
-      );
-      return;
-    }
+    const release = admitUpgrade(req, socket, closing, perAddress, options);
+    if (!release) return;
+    // The raw socket closes however the upgrade ends (refused by ws, or a WebSocket that closed).
+    socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   httpServer.on('upgrade', onUpgrade);
@@ -164,6 +175,8 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     wss,
     options.keepAliveMs,
   );
+  // Added after graphql-ws's listener, so it can take the place of graphql-ws's error handler.
+  wss.on('connection', (ws: WebSocket) => logSocketErrorsQuietly(ws, options.logger));
 
   return {
     clients: () => wss.clients.size,
@@ -179,6 +192,34 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * The release of the upgrade's place under its address's cap; or undefined once the upgrade has
+ * been answered with a refusal (the gateway stopping, a path without WebSockets, the cap full).
+ */
+function admitUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  closing: boolean,
+  perAddress: AddressConnections,
+  options: WebSocketOptions,
+): (() => void) | undefined {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (closing) {
+    refuseUpgrade(socket, 503, ErrorCode.SERVICE_UNAVAILABLE, 'The gateway is stopping; connect again');
+    return undefined;
+  }
+  if (!options.paths.includes(path)) {
+    refuseUpgrade(socket, 404, ErrorCode.NOT_FOUND, `WebSockets are served at ${options.paths[0]} only`);
+    return undefined;
+  }
+  const release = perAddress.take(clientAddress(req, options.trustedProxyHops));
+  if (!release) {
+    const message = `Too many connections: at most ${perAddress.max} from one address; close one first`;
+    refuseUpgrade(socket, 429, ErrorCode.RATE_LIMITED, message);
+  }
+  return release;
 }
 
 /**
@@ -237,6 +278,19 @@ function refuseWhileUnread(socket: WebSocket, maxBufferedBytes: number): void {
     if (socket.readyState === socket.OPEN && socket.bufferedAmount > maxBufferedBytes) {
       socket.close(CLOSE_TRY_AGAIN_LATER, 'Try again later: replies were not read');
     }
+  });
+}
+
+/**
+ * A socket's 'error' is always the client's doing or the network's (a frame over maxPayload,
+ * bad framing, invalid UTF-8, a reset), and ws closes the socket itself with the fitting code.
+ * graphql-ws's handler for it writes a stack trace with console.error, outside the structured
+ * log, for every such frame: any client could fill the log at will. Replaced by one debug line.
+ */
+function logSocketErrorsQuietly(socket: WebSocket, logger: Logger): void {
+  socket.removeAllListeners('error');
+  socket.on('error', (err: Error & { code?: string }) => {
+    logger.debug({ code: err.code, reason: err.message }, 'WebSocket closed on a client error');
   });
 }
 
