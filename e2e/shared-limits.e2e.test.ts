@@ -117,6 +117,18 @@ describe('two gateways with the same REDIS_URL', () => {
     expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
   });
 
+  it('count an IPv6 client by its /56: a new address for each request is still one client', async () => {
+    // 2001:db8::/32 is the documentation range (RFC 3849); these all lie in 2001:db8:5:ab00::/56.
+    const addresses = Array.from({ length: BURST + 1 }, (_, i) => `2001:db8:5:ab${10 + i}::${i + 1}`);
+    const answers: Answer[] = [];
+    for (const [i, address] of addresses.entries())
+      answers.push(await send(urls[i % 2]!, address, '{ __typename }'));
+    expect(answers.slice(0, BURST).map((a) => a.status)).toEqual(Array<number>(BURST).fill(200));
+    expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    // The next /56 is another client.
+    expect((await send(urls[0]!, '2001:db8:5:ac00::1', '{ __typename }')).status).toBe(200);
+  });
+
   it('decided every request in Redis (no fallback to memory counted)', async () => {
     for (const id of ['gateway', 'gateway#2']) {
       const text = await (await fetch(`${system.process(id).baseUrl}/metrics`)).text();

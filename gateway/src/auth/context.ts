@@ -44,11 +44,11 @@ export function createContextFactory(options: ContextOptions) {
       // A bad token is the client's problem (401), and spends its address's rate limit like an
       // anonymous request: otherwise any malformed token was a way past the limit. An
       // unreachable key set is ours (masked 500).
-      if (err instanceof AppError) await options.rateLimiter.check(`ip:${meta.clientAddress}`);
+      if (err instanceof AppError) await options.rateLimiter.check(`ip:${meta.limitedAs}`);
       throw err instanceof AppError ? toRequestError(err) : err;
     }
     if (identity) meta.userId = identity.userId;
-    await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${meta.clientAddress}`);
+    await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${meta.limitedAs}`);
     try {
       checkGraphQLRequest(request, options.queryLimits);
     } catch (err) {

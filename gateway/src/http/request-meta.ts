@@ -3,6 +3,7 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { activeSpanContext } from '../../../shared/observability/tracing.ts';
+import { addressGroup } from './address-group.ts';
 
 export interface TraceContext {
   /** 32 lower-case hex digits. */
@@ -15,6 +16,8 @@ export interface RequestMeta {
   readonly requestId: string;
   readonly trace: TraceContext;
   readonly clientAddress: string;
+  /** The client's address as the limits count it: IPv6 by its /56 (address-group.ts). */
+  readonly limitedAs: string;
   readonly startedAt: number;
   /** Filled in as the request is understood, for the access log. */
   operationName?: string | null;
@@ -26,11 +29,13 @@ const metas = new WeakMap<IncomingMessage, RequestMeta>();
 export function requestMeta(req: IncomingMessage, trustedProxyHops: number): RequestMeta {
   let meta = metas.get(req);
   if (!meta) {
+    const address = clientAddress(req, trustedProxyHops);
     meta = {
       requestId: validRequestId(header(req, 'x-request-id')) ?? randomUUID(),
       // The request's server span when tracing is on (it continues the client's traceparent).
       trace: activeTrace() ?? parseTraceparent(header(req, 'traceparent')) ?? newTrace(),
-      clientAddress: clientAddress(req, trustedProxyHops),
+      clientAddress: address,
+      limitedAs: addressGroup(address),
       startedAt: performance.now(),
     };
     metas.set(req, meta);
@@ -86,6 +91,11 @@ function randomHex(bytes: number): string {
   }
   used += bytes;
   return pool.toString('hex', used - bytes, used);
+}
+
+/** The client's address as the limits count it (address-group.ts). */
+export function limitedAddress(req: IncomingMessage, hops: number): string {
+  return addressGroup(clientAddress(req, hops));
 }
 
 /**

@@ -89,6 +89,7 @@ export function emailArgument(
 }
 
 export interface ClientAddressContext {
+  /** As the limits count it: IPv6 by its /56 (address-group.ts). */
   readonly clientAddress: string;
 }
 
@@ -99,7 +100,7 @@ export function withClientAddress<C extends BaseContext>(
 ): ContextFactory<C & ClientAddressContext> {
   return async (req, request) => ({
     ...(await factory(req, request)),
-    clientAddress: requestMeta(req, trustedProxyHops).clientAddress,
+    clientAddress: requestMeta(req, trustedProxyHops).limitedAs,
   });
 }
 

@@ -24,7 +24,7 @@ import { AppError, ErrorCode } from '../../../shared/errors.ts';
 import { MAX_BODY_BYTES, TOO_LARGE, readLimitedBody, sendBodyTooLarge } from '../../../shared/http/body.ts';
 import { sendErrors } from '../../../shared/http/responses.ts';
 import type { RequestHandler } from '../../../shared/http/server.ts';
-import { clientAddress } from '../http/request-meta.ts';
+import { limitedAddress } from '../http/request-meta.ts';
 import type { Sink } from './engine.ts';
 import { RefusedSubscription, requestError } from './operation.ts';
 import { msUntilExpiry, openSubscription, type OpenOptions } from './open.ts';
@@ -65,7 +65,7 @@ export function createSseHandler(options: SseOptions): RequestHandler {
           options,
           { query: params.query, variables: params.variables, operationName: params.operationName },
           identity,
-          () => clientAddress(raw, options.trustedProxyHops),
+          () => limitedAddress(raw, options.trustedProxyHops),
           responseSink(res),
         );
         if (identity) {

@@ -37,7 +37,7 @@ import { bearerToken, type Identity, type TokenVerifier } from '../../../shared/
 import { AppError } from '../../../shared/errors.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { clientAddress } from '../http/request-meta.ts';
+import { limitedAddress } from '../http/request-meta.ts';
 import { AddressConnections } from './address-connections.ts';
 import type { Sink } from './engine.ts';
 import type { LiveStream } from './live-stream.ts';
@@ -152,7 +152,7 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
             options,
             payload,
             ctx.extra.identity ?? null,
-            () => clientAddress(request, options.trustedProxyHops),
+            () => limitedAddress(request, options.trustedProxyHops),
             socketSink(socket),
           );
           return {
@@ -214,7 +214,7 @@ function admitUpgrade(
     refuseUpgrade(socket, 404, ErrorCode.NOT_FOUND, `WebSockets are served at ${options.paths[0]} only`);
     return undefined;
   }
-  const release = perAddress.take(clientAddress(req, options.trustedProxyHops));
+  const release = perAddress.take(limitedAddress(req, options.trustedProxyHops));
   if (!release) {
     const message = `Too many connections: at most ${perAddress.max} from one address; close one first`;
     refuseUpgrade(socket, 429, ErrorCode.RATE_LIMITED, message);
