@@ -2,6 +2,7 @@
 // per client, whichever instance each request reaches; without REDIS_URL each instance keeps
 // its own, as before. The gateways trust one X-Forwarded-For hop, so each test speaks from
 // addresses of its own (documentation ranges, RFC 5737).
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type TestSystem } from '../test/support/system.ts';
 import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from '../test/support/redis.ts';
@@ -53,6 +54,49 @@ async function queries(urls: readonly string[], address: string, count: number):
   const answers: Answer[] = [];
   for (let i = 0; i < count; i++) answers.push(await send(urls[i % urls.length]!, address, '{ __typename }'));
   return answers;
+}
+
+/**
+ * A POST to the SSE endpoint that announces `bodyBytes` but sends only its first bytes, then
+ * waits for an answer: one that comes was decided before the body was read.
+ */
+function ssePostWithoutBody(
+  url: string,
+  address: string,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          accept: 'text/event-stream',
+          'content-type': 'application/json',
+          'content-length': 512 * 1024,
+          'x-forwarded-for': address,
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          const body = JSON.parse(text) as { errors?: { extensions?: { code?: unknown } }[] };
+          resolve({
+            status: res.statusCode ?? 0,
+            code: body.errors?.[0]?.extensions?.code,
+            retryAfter: (res.headers['retry-after'] as string | undefined) ?? null,
+          });
+          req.destroy();
+        });
+      },
+    );
+    req.on('error', reject);
+    req.write('{"query":"subscription');
+  });
 }
 
 describe('two gateways with the same REDIS_URL', () => {
@@ -111,6 +155,27 @@ describe('two gateways with the same REDIS_URL', () => {
     const answers: Answer[] = [];
     for (let i = 0; i <= BURST; i++)
       answers.push(await send(urls[i % 2]!, '198.51.100.5', '{ __typename }', {}, badToken));
+    expect(answers.slice(0, BURST).map((a) => [a.status, a.code])).toEqual(
+      Array.from({ length: BURST }, () => [401, 'UNAUTHENTICATED']),
+    );
+    expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+  });
+
+  it('refuse an SSE request past the limit with 429 before reading its body', async () => {
+    const address = '198.51.100.6';
+    await queries(urls, address, BURST);
+    const refused = await ssePostWithoutBody(
+      `${system.process('gateway#2').baseUrl}/graphql/stream`,
+      address,
+    );
+    expect(refused).toEqual({ status: 429, code: 'RATE_LIMITED', retryAfter: expect.any(String) });
+  });
+
+  it("charge an SSE request with a malformed token to its address's limit, before reading its body", async () => {
+    const badToken = { authorization: 'Bearer eyJhbGciOiJFZERTQSJ9.e30.AAAA' };
+    const url = `${system.process('gateway').baseUrl}/graphql/stream`;
+    const answers: Answer[] = [];
+    for (let i = 0; i <= BURST; i++) answers.push(await ssePostWithoutBody(url, '198.51.100.7', badToken));
     expect(answers.slice(0, BURST).map((a) => [a.status, a.code])).toEqual(
       Array.from({ length: BURST }, () => [401, 'UNAUTHENTICATED']),
     );

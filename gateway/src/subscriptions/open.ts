@@ -1,6 +1,7 @@
-// What both transports do when a client subscribes: rate limit, check and rewrite the
-// operation, then start it in the engine. Every refusal is a RefusedSubscription carrying
-// GraphQL errors with `extensions.code`; anything unexpected is logged and masked.
+// What both transports do when a client subscribes: spend its rate limit (chargeSubscriber),
+// check and rewrite the operation, then start it in the engine (openSubscription). Every
+// refusal is a RefusedSubscription carrying GraphQL errors with `extensions.code`; anything
+// unexpected is logged and masked.
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Identity } from '../../../shared/auth/identity.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
@@ -28,27 +29,9 @@ export async function openSubscription(
   options: OpenOptions,
   request: SubscriptionRequest,
   identity: Identity | null,
-  /**
-   * The client's address, asked only of an anonymous client (limited by address; a signed-in
-   * one is limited as its user): the first read of a socket's peer is a system call, once per
-   * connection, and most connections carry one subscription.
-   */
-  clientAddress: () => string,
   sink: Sink,
 ): Promise<{ stream: LiveStream; document: DocumentNode }> {
   try {
-    try {
-      await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${clientAddress()}`);
-    } catch (err) {
-      if (err instanceof GraphQLError && err.extensions.code === ErrorCode.RATE_LIMITED) {
-        throw new RefusedSubscription([
-          new GraphQLError(err.message, {
-            extensions: { code: ErrorCode.RATE_LIMITED, retryAfterSeconds: err.extensions.retryAfterSeconds },
-          }),
-        ]);
-      }
-      throw err;
-    }
     const schema = options.schema();
     if (!schema) throw new Error('the supergraph schema is not loaded');
     const prepared = options.compiled.prepare(schema, request);
@@ -62,10 +45,44 @@ export async function openSubscription(
       throw err;
     }
   } catch (err) {
-    if (err instanceof RefusedSubscription) throw err;
-    options.logger.error({ err }, 'a subscription failed to start');
-    throw new RefusedSubscription([requestError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')]);
+    throw masked(err, options.logger);
   }
+}
+
+/**
+ * Spends a token of the subscriber's rate limit: its user's, or its address's when anonymous. A
+ * RefusedSubscription (RATE_LIMITED) when none is left. Each transport spends it where a refusal
+ * costs least: graphql-ws per subscribe message, SSE before the request's body is read.
+ */
+export async function chargeSubscriber(
+  options: Pick<OpenOptions, 'rateLimiter' | 'logger'>,
+  identity: Identity | null,
+  /**
+   * The client's address, asked only of an anonymous client (limited by address; a signed-in
+   * one is limited as its user): the first read of a socket's peer is a system call, once per
+   * connection, and most connections carry one subscription.
+   */
+  clientAddress: () => string,
+): Promise<void> {
+  try {
+    await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${clientAddress()}`);
+  } catch (err) {
+    if (err instanceof GraphQLError && err.extensions.code === ErrorCode.RATE_LIMITED) {
+      throw new RefusedSubscription([
+        new GraphQLError(err.message, {
+          extensions: { code: ErrorCode.RATE_LIMITED, retryAfterSeconds: err.extensions.retryAfterSeconds },
+        }),
+      ]);
+    }
+    throw masked(err, options.logger);
+  }
+}
+
+/** A refusal as it is; anything unexpected logged, and masked for the client. */
+function masked(err: unknown, logger: Logger): RefusedSubscription {
+  if (err instanceof RefusedSubscription) return err;
+  logger.error({ err }, 'a subscription failed to start');
+  return new RefusedSubscription([requestError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')]);
 }
 
 /**

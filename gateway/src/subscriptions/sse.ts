@@ -4,6 +4,8 @@
 // content negotiation on /graphql keeps Apollo Server's own handling of /graphql untouched.
 //
 //   an invalid or expired token            HTTP 401, a JSON body with code UNAUTHENTICATED
+//   the client's rate limit spent          HTTP 429, code RATE_LIMITED, Retry-After (both
+//                                          decided from the headers, before the body is read)
 //   no token, or a refused subscription    one `next` event carrying the errors (codes as over
 //                                          WebSocket), then `complete`
 //   the token expires while streaming      a `next` event with error UNAUTHENTICATED, then `complete`
@@ -19,14 +21,15 @@
 // the body is read by us with the same limit as /graphql, then handed to graphql-sse parsed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHandler, type Request as SseRequest, type Response as SseResponse } from 'graphql-sse';
-import { identify, type Identity, type TokenVerifier } from '../../../shared/auth/identity.ts';
-import { AppError, ErrorCode } from '../../../shared/errors.ts';
+import type { Identity, TokenVerifier } from '../../../shared/auth/identity.ts';
+import { ErrorCode } from '../../../shared/errors.ts';
 import { MAX_BODY_BYTES, TOO_LARGE, readLimitedBody, sendBodyTooLarge } from '../../../shared/http/body.ts';
 import { sendErrors } from '../../../shared/http/responses.ts';
 import type { RequestHandler } from '../../../shared/http/server.ts';
-import { limitedAddress } from '../http/request-meta.ts';
 import type { Sink } from './engine.ts';
-import { RefusedSubscription, requestError } from './operation.ts';
+import type { LiveStream } from './live-stream.ts';
+import { RefusedSubscription } from './operation.ts';
+import { admitSseClient } from './sse-admission.ts';
 import { msUntilExpiry, openSubscription, type OpenOptions } from './open.ts';
 
 export const SSE_PATH = '/graphql/stream';
@@ -37,48 +40,23 @@ export interface SseOptions extends OpenOptions {
   readonly trustedProxyHops: number;
 }
 
-type Context = { res: ServerResponse };
+/** What the request's headers told before its body was read (sse-admission.ts). */
+type Context = { res: ServerResponse; identity: Identity | null };
 
 export function createSseHandler(options: SseOptions): RequestHandler {
   const handler = createHandler<IncomingMessage, Context>({
     // No stream token, ever: graphql-sse then serves each request as its own stream.
     authenticate: () => null,
     onSubscribe: async (req, params) => {
-      const raw = req.raw;
-      const { res } = req.context;
-      let identity: Identity | null;
-      try {
-        identity = await identify(raw.headers, options.verifyToken);
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        return [
-          errorBody(err.code, err.message),
-          {
-            status: 401,
-            statusText: 'Unauthorized',
-            headers: { 'content-type': 'application/json; charset=utf-8' },
-          },
-        ] as const;
-      }
+      const { res, identity } = req.context;
       try {
         const { stream } = await openSubscription(
           options,
           { query: params.query, variables: params.variables, operationName: params.operationName },
           identity,
-          () => limitedAddress(raw, options.trustedProxyHops),
           responseSink(res),
         );
-        if (identity) {
-          const expiry = setTimeout(() => {
-            stream.push({
-              data: null,
-              errors: [{ message: 'The token has expired', extensions: { code: ErrorCode.UNAUTHENTICATED } }],
-            });
-            stream.end();
-          }, msUntilExpiry(identity));
-          expiry.unref();
-          res.once('close', () => clearTimeout(expiry));
-        }
+        if (identity) endAtExpiry(stream, identity, res);
         return stream as never;
       } catch (err) {
         if (err instanceof RefusedSubscription) return { data: null, errors: err.errors };
@@ -89,7 +67,11 @@ export function createSseHandler(options: SseOptions): RequestHandler {
 
   return async (req, res) => {
     try {
-      const request = await readRequest(req, res);
+      const method = servedMethod(req, res);
+      if (!method) return;
+      const admitted = await admitSseClient(req, res, options);
+      if (!admitted) return;
+      const request = await readRequest(req, res, method, admitted.identity);
       if (!request) return;
       await respond(res, await handler(request));
     } catch (err) {
@@ -100,11 +82,11 @@ export function createSseHandler(options: SseOptions): RequestHandler {
   };
 }
 
-/** The request as graphql-sse takes it, or undefined when it has been answered with an error. */
-async function readRequest(
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<SseRequest<IncomingMessage, Context> | undefined> {
+/**
+ * The method, when the headers ask for what this endpoint serves (GET, or POST of JSON, for an
+ * event stream); else undefined, the request answered with an error.
+ */
+function servedMethod(req: IncomingMessage, res: ServerResponse): 'GET' | 'POST' | undefined {
   const method = (req.method ?? 'GET').toUpperCase();
   if (method !== 'GET' && method !== 'POST') {
     sendErrors(res, 405, ErrorCode.BAD_USER_INPUT, 'Use GET or POST', { allow: 'GET, POST' });
@@ -114,12 +96,22 @@ async function readRequest(
     sendErrors(res, 406, ErrorCode.BAD_USER_INPUT, `Send Accept: ${EVENT_STREAM} (one stream per request)`);
     return undefined;
   }
+  if (method === 'POST' && !req.headers['content-type']?.includes('application/json')) {
+    sendErrors(res, 415, ErrorCode.BAD_USER_INPUT, 'Send the operation as application/json');
+    return undefined;
+  }
+  return method;
+}
+
+/** The request as graphql-sse takes it, or undefined when it has been answered with an error. */
+async function readRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: 'GET' | 'POST',
+  identity: Identity | null,
+): Promise<SseRequest<IncomingMessage, Context> | undefined> {
   let body: Record<PropertyKey, unknown> | null = null;
   if (method === 'POST') {
-    if (!req.headers['content-type']?.includes('application/json')) {
-      sendErrors(res, 415, ErrorCode.BAD_USER_INPUT, 'Send the operation as application/json');
-      return undefined;
-    }
     const text = await readLimitedBody(req, MAX_BODY_BYTES);
     if (text === TOO_LARGE) {
       sendBodyTooLarge(req, res, MAX_BODY_BYTES);
@@ -141,7 +133,7 @@ async function readRequest(
     },
     body,
     raw: req,
-    context: { res },
+    context: { res, identity },
   };
 }
 
@@ -200,8 +192,17 @@ function joined(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function errorBody(code: ErrorCode, message: string): string {
-  return JSON.stringify({ errors: [requestError(code, message).toJSON()] });
+/** Ends the stream with an UNAUTHENTICATED event when the token it was opened with expires. */
+function endAtExpiry(stream: LiveStream, identity: Identity, res: ServerResponse): void {
+  const expiry = setTimeout(() => {
+    stream.push({
+      data: null,
+      errors: [{ message: 'The token has expired', extensions: { code: ErrorCode.UNAUTHENTICATED } }],
+    });
+    stream.end();
+  }, msUntilExpiry(identity));
+  expiry.unref();
+  res.once('close', () => clearTimeout(expiry));
 }
 
 function responseSink(res: ServerResponse): Sink {

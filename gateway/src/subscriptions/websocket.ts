@@ -42,7 +42,7 @@ import { AddressConnections } from './address-connections.ts';
 import type { Sink } from './engine.ts';
 import type { LiveStream } from './live-stream.ts';
 import { RefusedSubscription } from './operation.ts';
-import { msUntilExpiry, openSubscription, type OpenOptions } from './open.ts';
+import { chargeSubscriber, msUntilExpiry, openSubscription, type OpenOptions } from './open.ts';
 import { refuseUpgrade } from './upgrade-refusal.ts';
 
 export const CLOSE_GOING_AWAY = 1001;
@@ -148,13 +148,9 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
       onSubscribe: async (ctx, _id, payload: SubscribePayload) => {
         const { socket, request } = ctx.extra;
         try {
-          const { stream, document } = await openSubscription(
-            options,
-            payload,
-            ctx.extra.identity ?? null,
-            () => limitedAddress(request, options.trustedProxyHops),
-            socketSink(socket),
-          );
+          const identity = ctx.extra.identity ?? null;
+          await chargeSubscriber(options, identity, () => limitedAddress(request, options.trustedProxyHops));
+          const { stream, document } = await openSubscription(options, payload, identity, socketSink(socket));
           return {
             schema: options.schema()!,
             document,
