@@ -6,7 +6,7 @@ import { startSubgraph, type SubgraphOptions } from '../../../shared/service/sta
 import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { LowStockCrossings, Reservation, ReservationLine, Stock } from './domain/stock.entity.ts';
 import { stockLevels } from './domain/stock.ts';
-import { inventoryCommandHandlers } from './messaging/handlers.ts';
+import { inventoryCommandConsumer } from './messaging/handlers.ts';
 import { DEFAULT_LOW_STOCK_THRESHOLD } from './domain/low-stock.ts';
 import { migrations } from './migrations/index.ts';
 import { resolvers } from './resolvers/index.ts';
@@ -47,7 +47,7 @@ export function startInventory(
         (level) => level.productId,
       );
       return {
-        consumers: { 'inventory-commands': { handlers: inventoryCommandHandlers(settings) } },
+        consumers: { 'inventory-commands': inventoryCommandConsumer(settings) },
         extendContext: () => ({ ...settings, stock: batchById(stockById, (level) => level.productId) }),
       };
     },

@@ -2,9 +2,13 @@
 // its reservation domain racing for real on PostgreSQL; its databases are dropped afterwards
 // whatever happens.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import type { PayloadOf } from '../../../shared/contracts/index.ts';
 import type { MikroORM } from '../../../shared/db/database.ts';
+import { transact, type Runnable } from '../../../shared/messaging/inbox-transaction.ts';
 import type { RunningService } from '../../../shared/service/subgraph-service.ts';
 import { dropTestResources, graphqlRequest, type GraphQLResponse } from '../../../test/support/system.ts';
 import {
@@ -16,7 +20,11 @@ import {
 import { startInventory } from '../src/server.ts';
 import { openInventoryDatabase } from './inventory-database.ts';
 import { commit, release, reserve, restock, type ReserveItem } from '../src/domain/reservations.ts';
-import { inventoryCommandHandlers } from '../src/messaging/handlers.ts';
+import {
+  inventoryCommandConsumer,
+  inventoryCommandHandlers,
+  type InventoryCommand,
+} from '../src/messaging/handlers.ts';
 
 const env = testEnvironment();
 let users: TestUsers | undefined;
@@ -426,5 +434,129 @@ describe('command handlers', () => {
     expect(await outboxFor(order)).toEqual([]);
     expect(await statusOf(order)).toBeUndefined();
     expect(await counts(product)).toEqual({ available: 3, reserved: 0, sold: 0 });
+  });
+});
+
+describe('command batches on two instances', () => {
+  type Command = { [S in InventoryCommand]: { subject: S; payload: PayloadOf<S> } }[InventoryCommand];
+  const reserveOne = (orderId: string, productId: string): Command => ({
+    subject: 'inventory.cmd.reserve',
+    payload: { v: 1, orderId, items: [{ productId, quantity: 1 }] },
+  });
+  const releaseOf = (orderId: string): Command => ({
+    subject: 'inventory.cmd.release',
+    payload: { v: 1, orderId },
+  });
+
+  /**
+   * Runs the commands as inventory's consumer (as server.ts sets it up) runs a batch: one inbox
+   * transaction, its prepareBatch first, then each command's handler. `afterFirst` runs in the
+   * transaction once the first command is handled and holds its locks.
+   */
+  function runBatch(commands: readonly Command[], afterFirst: () => Promise<void>): Promise<unknown> {
+    const { handlers, prepareBatch } = inventoryCommandConsumer({ lowStockThreshold: 5 });
+    const handle = (em: EntityManager, { subject, payload }: Command) =>
+      subject === 'inventory.cmd.reserve'
+        ? handlers[subject](em, payload)
+        : handlers[subject](em, payload as PayloadOf<'inventory.cmd.release'>);
+    // Only what `transact` reads of a delivery: no NATS message, no span.
+    const deliveries = commands.map(
+      (command, n) =>
+        ({
+          meta: { subject: command.subject, messageId: randomUUID(), deliveryCount: 1 },
+          payload: command.payload,
+          context: ROOT_CONTEXT,
+          run: async (em: EntityManager) => {
+            await handle(em, command);
+            if (n > 0) return;
+            // Statements nobody waits for may still be on their way (pipelined-client.ts): one
+            // that is waited for runs after them, so the first command's locks are held now.
+            await em.execute('select 1');
+            await afterFirst();
+          },
+        }) as unknown as Runnable,
+    );
+    return transact({ consumer: 'inventory-commands', orm: orm!, prepareBatch }, deliveries);
+  }
+
+  /**
+   * Resolves once a transaction on this database waits for a row lock. PostgreSQL tells no one
+   * when that happens, so it is asked until it says so (or `signal` says to stop asking).
+   */
+  async function someoneWaitsForALock(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const [row] = await orm!.em.fork().execute<{ n: string }[]>(
+        `select count(*) as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`,
+      );
+      if (Number(row!.n) > 0) return;
+      await delay(5);
+    }
+  }
+
+  /**
+   * Two instances' batches, interleaved the way that deadlocks when a batch takes its rows' locks
+   * message by message: `first` handles its first command and holds on; `second` then runs until
+   * it has handled its first command too, or waits for a lock `first` holds; then both go on.
+   */
+  async function race(first: readonly Command[], second: readonly Command[]) {
+    let firstHalfway!: () => void;
+    const halfway = new Promise<void>((resolve) => (firstHalfway = resolve));
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const a = runBatch(first, async () => {
+      firstHalfway();
+      await resumed;
+    });
+    await Promise.race([halfway, a]);
+
+    let secondHalfway!: () => void;
+    const secondAlsoHalfway = new Promise<void>((resolve) => (secondHalfway = resolve));
+    const b = runBatch(second, async () => secondHalfway());
+    const stopAsking = new AbortController();
+    await Promise.race([secondAlsoHalfway, someoneWaitsForALock(stopAsking.signal), b]).finally(() =>
+      stopAsking.abort(),
+    );
+    resume();
+    return Promise.allSettled([a, b]);
+  }
+
+  test('reserves of the same products in opposite orders commit without a deadlock', async () => {
+    const [p, q] = [randomUUID(), randomUUID()];
+    await seed(p, 'main', 10);
+    await seed(q, 'main', 10);
+    const orders = Array.from({ length: 4 }, () => randomUUID());
+    const results = await race(
+      [reserveOne(orders[0]!, p), reserveOne(orders[1]!, q)],
+      [reserveOne(orders[2]!, q), reserveOne(orders[3]!, p)],
+    );
+    // A deadlock fails one batch (PostgreSQL's 40P01); the consumer would then redo it message by message.
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await counts(p)).toEqual({ available: 8, reserved: 2, sold: 0 });
+    expect(await counts(q)).toEqual({ available: 8, reserved: 2, sold: 0 });
+    for (const order of orders) {
+      expect(await outboxFor(order)).toEqual([
+        { subject: 'inventory.evt.reserved', payload: { v: 1, orderId: order } },
+      ]);
+    }
+  });
+
+  test('releases of orders holding the same products in opposite orders commit without a deadlock', async () => {
+    const [p, q] = [randomUUID(), randomUUID()];
+    await seed(p, 'main', 10);
+    await seed(q, 'main', 10);
+    const orders = Array.from({ length: 4 }, () => randomUUID());
+    const held = [p, q, q, p];
+    for (const [n, order] of orders.entries()) {
+      await inTransaction((em) => reserve(em, order, [{ productId: held[n]!, quantity: 1 }]));
+    }
+    const results = await race(
+      [releaseOf(orders[0]!), releaseOf(orders[1]!)],
+      [releaseOf(orders[2]!), releaseOf(orders[3]!)],
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await counts(p)).toEqual({ available: 10, reserved: 0, sold: 0 });
+    expect(await counts(q)).toEqual({ available: 10, reserved: 0, sold: 0 });
+    for (const order of orders) expect((await statusOf(order))?.status).toBe('RELEASED');
   });
 });

@@ -47,6 +47,38 @@ const lockAvailable = statement((db, p: { productIds: readonly string[] }) =>
     .forUpdate(),
 );
 
+/**
+ * Locks every stock row of the given products and of the products the orders' recorded lines
+ * hold, in (product, warehouse) order, in one statement: what a batch of commands may change,
+ * locked before any of them runs (reservations.ts, lockStockForCommands). Nobody reads the result.
+ */
+export async function lockStockOfBatch(em: EntityManager, batch: BatchStock): Promise<void> {
+  await withoutWaiting(() => lockBatch(em, batch));
+}
+export type BatchStock = { readonly productIds: readonly string[]; readonly orderIds: readonly string[] };
+const lockBatch = statement((db, p: BatchStock) =>
+  db
+    .selectFrom('stock')
+    .select('productId')
+    .where(
+      'productId',
+      'in',
+      db
+        .selectNoFrom((eb) =>
+          eb.fn<string>('unnest', [eb.cast(eb.val(p.productIds), sql`uuid[]`)]).as('productId'),
+        )
+        .unionAll(
+          db
+            .selectFrom('reservation_lines')
+            .select('productId')
+            .where('orderId', '=', (eb) => eb.fn.any(eb.val(p.orderIds))),
+        ),
+    )
+    .orderBy('productId')
+    .orderBy('warehouse')
+    .forUpdate(),
+);
+
 /** How a line's units move between the counters of its stock row. */
 export const MOVES = {
   reserve: { from: 'available', to: 'reserved' },

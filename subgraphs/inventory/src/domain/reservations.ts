@@ -8,7 +8,10 @@
 //    or lock the row (`for update`), so calls for the same order run one after another, and
 //    every transition checks the status it starts from: each happens at most once.
 //  - Stock rows are locked in one fixed order (product, warehouse) before they change, so two
-//    orders never wait on each other in a cycle (no deadlocks).
+//    orders never wait on each other in a cycle (no deadlocks). A batch of commands in one
+//    transaction keeps each command's locks while it runs the next, so it locks the rows of all
+//    of them first, in one statement and in that order (lockStockForCommands): otherwise two
+//    batches naming the same products in opposite orders would wait on each other.
 //  - Units are taken only from locked rows that hold them, and the table's CHECK constraints keep
 //    every count >= 0: even a bug here cannot take stock below zero; it fails the transaction.
 //  - A reservation is computed from the locked rows and applied only when every line can be
@@ -24,6 +27,7 @@ import {
   insertReservationTakingStock,
   lockAvailableStock,
   lockReservation,
+  lockStockOfBatch,
   moveUnitsOf,
 } from './inventory.store.ts';
 import { availableAfterTaking, fellBelow, recordLowStock, type LowStock } from './low-stock.ts';
@@ -160,6 +164,29 @@ export async function restock(em: EntityManager, orderId: string): Promise<Reser
   if (status !== 'COMMITTED') return { status, changed: false };
   await moveLines(em, order, 'restock', 'RESTOCKED');
   return { status: 'RESTOCKED', changed: true };
+}
+
+/** What lockStockForCommands needs of a command: its order, and the items of a reserve. */
+export interface StockCommand {
+  readonly orderId: string;
+  readonly items?: readonly ReserveItem[];
+}
+
+/**
+ * Locks up front every stock row a batch of commands may change: the rows of the products a
+ * reserve names, and of those each order's recorded lines hold (release, commit, restock).
+ * Each command then finds its rows locked already, and the batch has taken its locks in the
+ * same order as any other transaction. A single command needs none of this.
+ */
+export async function lockStockForCommands(
+  em: EntityManager,
+  commands: readonly StockCommand[],
+): Promise<void> {
+  requireTransaction(em);
+  // An id that is no UUID is for its own command to refuse (orderKey, mergeItems), not the batch.
+  const productIds = commands.flatMap((command) => command.items ?? []).map((item) => item.productId);
+  const orderIds = commands.map((command) => command.orderId);
+  await lockStockOfBatch(em, { productIds: productIds.filter(isUuid), orderIds: orderIds.filter(isUuid) });
 }
 
 // --- helpers ---

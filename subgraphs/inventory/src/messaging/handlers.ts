@@ -16,11 +16,13 @@ import { enqueue, type OutgoingMessage } from '../../../../shared/messaging/outb
 import { stockLowEvents } from '../domain/low-stock.ts';
 import {
   commit,
+  lockStockForCommands,
   release,
   reserve,
   restock,
   type ReservationChange,
   type ReserveResult,
+  type StockCommand,
 } from '../domain/reservations.ts';
 
 export type InventoryCommand =
@@ -87,6 +89,11 @@ export async function handleRestock(
   return result;
 }
 
+/** Inventory's consumer of saga commands as the subgraph runs it (server.ts): handlers and prepareBatch. */
+export function inventoryCommandConsumer(settings: InventorySettings) {
+  return { handlers: inventoryCommandHandlers(settings), prepareBatch: prepareCommandBatch };
+}
+
 /** Subject -> handler, for the consumer that wires inventory's commands. */
 export function inventoryCommandHandlers(settings: InventorySettings): {
   readonly [S in InventoryCommand]: CommandHandler<S>;
@@ -97,4 +104,13 @@ export function inventoryCommandHandlers(settings: InventorySettings): {
     'inventory.cmd.commit': handleCommit,
     'inventory.cmd.restock': handleRestock,
   };
+}
+
+/**
+ * The consumer's prepareBatch: a batch locks the stock rows of all its commands first, in one
+ * fixed order, so batches on several instances never deadlock (domain/reservations.ts). The
+ * consumer passes only payloads its contracts accepted: each has an orderId, a reserve items.
+ */
+export function prepareCommandBatch(em: EntityManager, payloads: readonly unknown[]): Promise<void> {
+  return lockStockForCommands(em, payloads as readonly StockCommand[]);
 }
