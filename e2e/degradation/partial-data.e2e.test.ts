@@ -2,8 +2,9 @@
 // With one out, the five-subgraph order query answers everything the other four contribute,
 // with exactly one SUBGRAPH_UNAVAILABLE error naming the missing one; the gateway's breaker for
 // it opens (metrics, /health/ready stays 200) and closes again once the subgraph is back. Also:
-// a mutation whose subgraph is down fails with the same error, and a client retrying
-// placeOrder with one idempotency key gets exactly one order.
+// a mutation whose subgraph is down fails with the same error, a client retrying placeOrder
+// with one idempotency key gets exactly one order, and a subgraph answer that breaks the schema
+// (a customer gone from the users database) is an error at its path.
 //
 // Inventory is killed (SIGKILL: connections refused) and restarted. The others are frozen
 // (SIGSTOP: connections accepted, never answered, so the gateway's time limit ends each call)
@@ -11,6 +12,7 @@
 // subgraph goes missing.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { startTestSystem, type GraphQLResponse, type TestSystem } from '../../test/support/system.ts';
 import { Client, OrderEvents, type Loose } from '../support/client.ts';
 
@@ -245,5 +247,40 @@ describe('placeOrder retried with one idempotency key', () => {
       buyer.token,
     );
     expect(mine.myOrders.totalCount).toBe(1);
+  });
+});
+
+describe('a subgraph answer that breaks the schema', () => {
+  it('a customer the users subgraph no longer has: an error at its path, no internal extension', async () => {
+    const gone = await client.registerCustomer('Grace');
+    const product = await client.createProduct(admin, { priceCents: 300, stock: 5 });
+    const placed = await client.placeOrder(gone.token, [{ productId: product.id, quantity: 1 }]);
+    const id = placed.data!.placeOrder.id as string;
+    // Removed behind the API's back (the API has no way to delete a user): Order.customer is
+    // `User!`, and the users subgraph now resolves the reference to null without an error.
+    const users = new URL(system.databaseUrl);
+    users.pathname = `/${system.id}_users`;
+    const db = new pg.Client({ connectionString: users.toString() });
+    await db.connect();
+    try {
+      expect((await db.query('delete from users where id = $1', [gone.id])).rowCount).toBe(1);
+    } finally {
+      await db.end();
+    }
+
+    const response = await client.request(
+      'query($id: ID!) { order(id: $id) { id customer { name } } }',
+      { id },
+      admin,
+    );
+    expect(response.data).toEqual({ order: { id, customer: null } });
+    expect(response.errors).toEqual([
+      {
+        message: 'Internal server error',
+        path: ['order', 'customer', 'name'],
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      },
+    ]);
+    expect(response).not.toHaveProperty('extensions');
   });
 });

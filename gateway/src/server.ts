@@ -41,6 +41,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { createPlanOnce, withExecutor } from './plan-once.ts';
 import { createSubgraphBreakers, type SubgraphBreakers } from './subgraphs/breakers.ts';
 import { createSubgraphRouting, warnUnrouted } from './subgraphs/routing.ts';
+import { reportIncompleteAnswers } from './subgraphs/incomplete-answers.ts';
 import { subgraphUnavailablePlugin } from './subgraphs/unavailable-plugin.ts';
 import { createSubscriptions, SSE_PATH, type Subscriptions } from './subscriptions/index.ts';
 import { readSupergraph } from './supergraph.ts';
@@ -208,7 +209,7 @@ async function startApollo(
     });
     // Subscriptions validate the client's operation against the supergraph's API schema.
     gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => (apiSchema = schema));
-    executor = plans.wrap(gateway.executor);
+    executor = reportIncompleteAnswers(plans.wrap(gateway.executor));
     apollo = createApollo(config, logger, withExecutor(gateway, executor), parts);
     await apollo.start();
     started = true;
