@@ -41,4 +41,12 @@ describe('readLimitedBody', () => {
     req.destroy();
     await expect(body).rejects.toThrow(/aborted/);
   });
+
+  it('rejects at once when the request was aborted before it was asked to read', async () => {
+    // As when a client leaves while its headers are being judged (its token, its rate limit).
+    const req = incoming();
+    req.destroy();
+    await new Promise((resolve) => req.once('close', resolve));
+    await expect(readLimitedBody(req as unknown as IncomingMessage, 10)).rejects.toThrow(/aborted/);
+  });
 });

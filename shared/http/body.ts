@@ -9,7 +9,7 @@
 // rest is read and dropped ("lingering close", as nginx and Apache do), up to a bound in bytes
 // and time; past either the connection is cut, which only a client sending far more than the
 // limit sees.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ErrorCode } from '../errors.ts';
 import { errorBody, sendErrors } from './responses.ts';
 
@@ -18,13 +18,22 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export const TOO_LARGE = Symbol('too large');
 
-/** The body as UTF-8, or TOO_LARGE (nothing of it kept). Rejects if the request is aborted. */
+/** Whether the request's Content-Length announces a body over `maxBytes`. */
+export function declaresTooLarge(req: IncomingMessage, maxBytes: number = MAX_BODY_BYTES): boolean {
+  const declared = Number(req.headers['content-length']);
+  return Number.isFinite(declared) && declared > maxBytes;
+}
+
+/**
+ * The body as UTF-8, or TOO_LARGE (nothing of it kept). Rejects if the request is aborted, also
+ * when that happened before it was called (a body read only once the headers were judged).
+ */
 export function readLimitedBody(
   req: IncomingMessage,
   maxBytes: number = MAX_BODY_BYTES,
 ): Promise<string | typeof TOO_LARGE> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve(TOO_LARGE);
+  if (declaresTooLarge(req, maxBytes)) return Promise.resolve(TOO_LARGE);
+  if (req.destroyed) return Promise.reject(new Error('the request was aborted before its body was read'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -82,10 +91,6 @@ export function sendBodyTooLarge(
 /**
  * Answers a request refused before its body was read (too large, or from a caller that may not
  * send one) with a coded error, draining the body as above so the client reads the answer.
- *
- * The whole answer is written at once, but the response is ended only when the body has been
- * drained (or the bound is hit): Node closes a `Connection: close` socket as soon as its
- * response ends, which would cut off a client still sending.
  */
 export function refuseUnread(
   req: IncomingMessage,
@@ -98,11 +103,31 @@ export function refuseUnread(
     sendErrors(res, status, code, message);
     return;
   }
-  const body = errorBody(code, message);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
+  answerUnread(
+    req,
+    res,
+    status,
+    { 'content-type': 'application/json; charset=utf-8' },
+    errorBody(code, message),
+  );
+}
+
+/**
+ * Answers `body` to a request whose body has not been read (nor wholly received), draining the
+ * body as above so the client reads the answer.
+ *
+ * The whole answer is written at once, but the response is ended only when the body has been
+ * drained (or the bound is hit): Node closes a `Connection: close` socket as soon as its
+ * response ends, which would cut off a client still sending.
+ */
+export function answerUnread(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  body: string,
+): void {
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
   res.write(body);
   let drained = 0;
   const done = (cut: boolean) => {

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { GraphQLSchema } from 'graphql';
-import { ApolloServer, type HTTPGraphQLRequest } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
@@ -18,7 +18,7 @@ import { databaseAnswers, withQuerySource, type MikroORM } from '../db/database.
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { activeTraceId, traceIdOf, withServerSpan } from '../observability/tracing.ts';
-import { createApolloHandler } from '../http/apollo-handler.ts';
+import { createApolloHandler, type ContextFactory } from '../http/apollo-handler.ts';
 import { refuseUnread } from '../http/body.ts';
 import {
   closeServer,
@@ -159,7 +159,8 @@ export async function startSubgraphService<C extends BaseContext>(
     : undefined;
   const callers = new WeakMap<IncomingMessage, ServiceCaller>();
 
-  const context = async (req: IncomingMessage, request: HTTPGraphQLRequest): Promise<C> => {
+  const context: ContextFactory<C> = async (req, read) => {
+    const request = await read();
     const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
     try {
       checkGraphQLRequest(request, queryLimits);

@@ -35,7 +35,11 @@ export interface ContextOptions {
 }
 
 export function createContextFactory(options: ContextOptions) {
-  return async function context(req: IncomingMessage, request: HTTPGraphQLRequest): Promise<GatewayContext> {
+  return async function context(
+    req: IncomingMessage,
+    read: () => Promise<HTTPGraphQLRequest>,
+  ): Promise<GatewayContext> {
+    const request = await read();
     const meta = requestMeta(req, options.trustedProxyHops);
     let identity: Identity | null;
     try {

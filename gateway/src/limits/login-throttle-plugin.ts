@@ -98,8 +98,8 @@ export function withClientAddress<C extends BaseContext>(
   factory: ContextFactory<C>,
   trustedProxyHops: number,
 ): ContextFactory<C & ClientAddressContext> {
-  return async (req, request) => ({
-    ...(await factory(req, request)),
+  return async (req, read) => ({
+    ...(await factory(req, read)),
     clientAddress: requestMeta(req, trustedProxyHops).limitedAs,
   });
 }
