@@ -56,13 +56,18 @@ async function queries(urls: readonly string[], address: string, count: number):
   return answers;
 }
 
+/** How long a POST whose body never comes waits for an answer before it counts as unanswered. */
+const ANSWER_WAIT_MS = 10_000;
+
 /**
- * A POST to the SSE endpoint that announces `bodyBytes` but sends only its first bytes, then
- * waits for an answer: one that comes was decided before the body was read.
+ * A POST that announces a 512 KB body but sends only its first bytes, then waits for an answer:
+ * one that comes was decided before the body was read. After ANSWER_WAIT_MS without one, the
+ * answer is `{ status: 0 }`: the server is waiting for the body.
  */
-function ssePostWithoutBody(
+function postWithoutBody(
   url: string,
   address: string,
+  firstBytes: string,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -72,7 +77,6 @@ function ssePostWithoutBody(
         method: 'POST',
         agent: false,
         headers: {
-          accept: 'text/event-stream',
           'content-type': 'application/json',
           'content-length': 512 * 1024,
           'x-forwarded-for': address,
@@ -84,6 +88,7 @@ function ssePostWithoutBody(
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () => {
+          clearTimeout(unanswered);
           const body = JSON.parse(text) as { errors?: { extensions?: { code?: unknown } }[] };
           resolve({
             status: res.statusCode ?? 0,
@@ -94,9 +99,39 @@ function ssePostWithoutBody(
         });
       },
     );
-    req.on('error', reject);
-    req.write('{"query":"subscription');
+    const unanswered = setTimeout(() => {
+      resolve({ status: 0, code: undefined, retryAfter: null });
+      req.destroy();
+    }, ANSWER_WAIT_MS);
+    req.on('error', (err) => {
+      clearTimeout(unanswered);
+      reject(err);
+    });
+    req.write(firstBytes);
   });
+}
+
+/** An SSE subscription's POST whose body never comes (postWithoutBody). */
+const ssePostWithoutBody = (url: string, address: string, headers: Record<string, string> = {}) =>
+  postWithoutBody(url, address, '{"query":"subscription', { accept: 'text/event-stream', ...headers });
+
+/** A GraphQL query's POST to /graphql whose body never comes (postWithoutBody). */
+const queryPostWithoutBody = (url: string, address: string, headers: Record<string, string> = {}) =>
+  postWithoutBody(url, address, '{"query":"{ __typename', headers);
+
+const BAD_TOKEN = { authorization: 'Bearer eyJhbGciOiJFZERTQSJ9.e30.AAAA' };
+
+/**
+ * BURST + 1 requests with a malformed token, from one address: BURST answers of 401
+ * UNAUTHENTICATED, then 429, as each spent a token of the address's limit.
+ */
+async function expectChargedToAddress(request: (i: number) => Promise<Answer>): Promise<void> {
+  const answers: Answer[] = [];
+  for (let i = 0; i <= BURST; i++) answers.push(await request(i));
+  expect(answers.slice(0, BURST).map((a) => [a.status, a.code])).toEqual(
+    Array.from({ length: BURST }, () => [401, 'UNAUTHENTICATED']),
+  );
+  expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
 }
 
 describe('two gateways with the same REDIS_URL', () => {
@@ -151,14 +186,7 @@ describe('two gateways with the same REDIS_URL', () => {
   });
 
   it("charge a request with a malformed token to its address's limit, as an anonymous one is", async () => {
-    const badToken = { authorization: 'Bearer eyJhbGciOiJFZERTQSJ9.e30.AAAA' };
-    const answers: Answer[] = [];
-    for (let i = 0; i <= BURST; i++)
-      answers.push(await send(urls[i % 2]!, '198.51.100.5', '{ __typename }', {}, badToken));
-    expect(answers.slice(0, BURST).map((a) => [a.status, a.code])).toEqual(
-      Array.from({ length: BURST }, () => [401, 'UNAUTHENTICATED']),
-    );
-    expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    await expectChargedToAddress((i) => send(urls[i % 2]!, '198.51.100.5', '{ __typename }', {}, BAD_TOKEN));
   });
 
   it('refuse an SSE request past the limit with 429 before reading its body', async () => {
@@ -172,14 +200,19 @@ describe('two gateways with the same REDIS_URL', () => {
   });
 
   it("charge an SSE request with a malformed token to its address's limit, before reading its body", async () => {
-    const badToken = { authorization: 'Bearer eyJhbGciOiJFZERTQSJ9.e30.AAAA' };
     const url = `${system.process('gateway').baseUrl}/graphql/stream`;
-    const answers: Answer[] = [];
-    for (let i = 0; i <= BURST; i++) answers.push(await ssePostWithoutBody(url, '198.51.100.7', badToken));
-    expect(answers.slice(0, BURST).map((a) => [a.status, a.code])).toEqual(
-      Array.from({ length: BURST }, () => [401, 'UNAUTHENTICATED']),
-    );
-    expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    await expectChargedToAddress(() => ssePostWithoutBody(url, '198.51.100.7', BAD_TOKEN));
+  });
+
+  it('refuse a /graphql POST past the limit with 429 before reading its body', async () => {
+    const address = '198.51.100.8';
+    await queries(urls, address, BURST);
+    const refused = await queryPostWithoutBody(urls[1]!, address);
+    expect(refused).toEqual({ status: 429, code: 'RATE_LIMITED', retryAfter: expect.any(String) });
+  });
+
+  it("charge a /graphql POST with a malformed token to its address's limit, before reading its body", async () => {
+    await expectChargedToAddress((i) => queryPostWithoutBody(urls[i % 2]!, '198.51.100.9', BAD_TOKEN));
   });
 
   it('count an IPv6 client by its /56: a new address for each request is still one client', async () => {

@@ -1,7 +1,7 @@
 // Who a request is, and whether its rate limit lets it in, decided from its headers alone, so
-// that a client past its limit, or with a bad token, costs no body read or parse. SSE
-// (subscriptions/sse-admission.ts) admits its clients here; the token is verified once and one
-// token of the rate limit spent, per request:
+// that a client past its limit, or with a bad token, costs no body read or parse. GraphQL over
+// HTTP (auth/context.ts) and SSE (subscriptions/sse-admission.ts) both admit their clients here;
+// the token is verified once and one token of the rate limit spent, per request:
 //
 //   an invalid or expired token   refused UNAUTHENTICATED (HTTP 401), once it has spent its
 //                                 address's limit as an anonymous request does: otherwise any

@@ -1,11 +1,13 @@
 // The per-request GraphQL context of the gateway: who is asking (a verified token, or nobody),
-// the request's id and trace, and a logger that carries both. Creating it also spends a token
-// of the client's rate limit and checks the query's text (size, tokens, nesting) and its
-// persisted-query extension, so a refused request costs no
-// parsing, no planning and no subgraph call.
+// the request's id and trace, and a logger that carries both. Creating it first admits the
+// client from the request's headers (auth/admission.ts: the token verified, a token of its rate
+// limit spent), before the body is read, so a bad token or a spent limit costs no body read or
+// parse; then it reads the body and checks the query's text (size, tokens, nesting) and its
+// persisted-query extension, so a refused request costs no parsing, no planning and no
+// subgraph call.
 import type { IncomingMessage } from 'node:http';
 import type { HTTPGraphQLRequest } from '@apollo/server';
-import { identify, type Identity, type TokenVerifier } from '../../../shared/auth/identity.ts';
+import type { Identity, TokenVerifier } from '../../../shared/auth/identity.ts';
 import { AppError } from '../../../shared/errors.ts';
 import { toRequestError } from '../../../shared/graphql/format-error.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -17,6 +19,7 @@ import {
   type LimitName,
   type QueryLimits,
 } from '../limits/query-limits.ts';
+import { admitClient } from './admission.ts';
 
 export interface GatewayContext {
   readonly identity: Identity | null;
@@ -39,26 +42,16 @@ export function createContextFactory(options: ContextOptions) {
     req: IncomingMessage,
     read: () => Promise<HTTPGraphQLRequest>,
   ): Promise<GatewayContext> {
+    // Refusals (401, 429) are thrown as GraphQL errors, which Apollo answers as it always has.
+    const identity = await admitClient(req, options);
     const request = await read();
-    const meta = requestMeta(req, options.trustedProxyHops);
-    let identity: Identity | null;
-    try {
-      identity = await identify(req.headers, options.verifyToken);
-    } catch (err) {
-      // A bad token is the client's problem (401), and spends its address's rate limit like an
-      // anonymous request: otherwise any malformed token was a way past the limit. An
-      // unreachable key set is ours (masked 500).
-      if (err instanceof AppError) await options.rateLimiter.check(`ip:${meta.limitedAs}`);
-      throw err instanceof AppError ? toRequestError(err) : err;
-    }
-    if (identity) meta.userId = identity.userId;
-    await options.rateLimiter.check(identity ? `user:${identity.userId}` : `ip:${meta.limitedAs}`);
     try {
       checkGraphQLRequest(request, options.queryLimits);
     } catch (err) {
       if (err instanceof QueryTooComplexError) options.onQueryRejected(err.limit);
       throw err instanceof AppError ? toRequestError(err) : err;
     }
+    const meta = requestMeta(req, options.trustedProxyHops);
     return {
       identity,
       requestId: meta.requestId,
