@@ -49,10 +49,14 @@ describe('StreamPublisher', () => {
     expect(stored?.header.get('traceparent')).toBe('tp');
   });
 
-  it('rejects a publish no stream takes', async () => {
-    await expect(
-      streamPublisherFor(nc).publish({ subject: `${id}-nostream.x`, payload: '1', msgId: randomUUID() }),
-    ).rejects.toThrow(StreamPublishError);
+  it('rejects a publish no stream takes, saying the stream may be missing', async () => {
+    const publishing = streamPublisherFor(nc).publish({
+      subject: `${id}-nostream.x`,
+      payload: '1',
+      msgId: randomUUID(),
+    });
+    await expect(publishing).rejects.toThrow(StreamPublishError);
+    await expect(publishing).rejects.toMatchObject({ streamMayBeMissing: true });
   });
 
   it('rejects a publish whose acknowledgement does not come in time', async () => {
@@ -63,7 +67,10 @@ describe('StreamPublisher', () => {
     try {
       await expect(
         publisher.publish({ subject: `${id}-silent`, payload: '1', msgId: randomUUID() }),
-      ).rejects.toThrow(/no acknowledgement/);
+      ).rejects.toMatchObject({
+        message: expect.stringMatching(/no acknowledgement/),
+        streamMayBeMissing: true,
+      });
     } finally {
       silent.unsubscribe();
     }

@@ -14,6 +14,17 @@ import { inboxPrefixOf } from './nats.ts';
 /** A publish JetStream refused, or that no stream took (no responders), or that timed out. */
 export class StreamPublishError extends Error {
   override name = 'StreamPublishError';
+  /**
+   * The message may have found no stream to take it: nothing listened on its subject (503), or
+   * nothing acknowledged it in time (a plain subscriber took it alone, e.g. the gateway's on order
+   * statuses). Not when JetStream refused it or the connection dropped.
+   */
+  readonly streamMayBeMissing: boolean;
+
+  constructor(message: string, options: { streamMayBeMissing?: boolean } = {}) {
+    super(message);
+    this.streamMayBeMissing = options.streamMayBeMissing ?? false;
+  }
 }
 
 interface Waiting {
@@ -97,7 +108,9 @@ export class StreamPublisher {
       }
       this.#waiting.delete(token);
       waiting.reject(
-        new StreamPublishError(`no acknowledgement from JetStream within ${this.#timeoutMs} ms`),
+        new StreamPublishError(`no acknowledgement from JetStream within ${this.#timeoutMs} ms`, {
+          streamMayBeMissing: true,
+        }),
       );
     }
   }
@@ -118,7 +131,9 @@ export class StreamPublisher {
 function refusal(msg: Msg): Error | undefined {
   // A status message: 503 when no stream listens on the subject.
   if (msg.data.length === 0 && msg.headers?.hasError) {
-    return new StreamPublishError(`${msg.headers.code} ${msg.headers.description || 'no responders'}`);
+    return new StreamPublishError(`${msg.headers.code} ${msg.headers.description || 'no responders'}`, {
+      streamMayBeMissing: msg.headers.code === 503,
+    });
   }
   try {
     const ack = msg.json<{ stream?: string; error?: { description?: string; code?: number } }>();
