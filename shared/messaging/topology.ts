@@ -116,7 +116,9 @@ function streamConfig(
   };
 }
 
-export async function ensureStreams(jsm: JetStreamManager, options: TopologyOptions): Promise<void> {
+/** Creates the streams that are missing and updates those that differ; returns the names of those it created. */
+export async function ensureStreams(jsm: JetStreamManager, options: TopologyOptions): Promise<string[]> {
+  const created: string[] = [];
   for (const stream of Object.keys(STREAMS) as StreamName[]) {
     const config = streamConfig(options, stream);
     try {
@@ -129,18 +131,26 @@ export async function ensureStreams(jsm: JetStreamManager, options: TopologyOpti
       if (!isNotFound(err)) throw err;
       try {
         await jsm.streams.add(config);
+        created.push(config.name);
       } catch (addErr) {
         // Another process created it between our look-up and our add.
         if (!/already in use/i.test(String(addErr))) throw addErr;
       }
     }
   }
+  return created;
 }
 
+/**
+ * Creates the consumer if it is missing, else updates it. `from`: the stream sequence a consumer
+ * created here starts at (one made again after it vanished, consumer.ts); by default it starts
+ * as declared, at the stream's first message or (`fromNew`) at the next one.
+ */
 export async function ensureConsumer(
   jsm: JetStreamManager,
   options: TopologyOptions,
   consumer: ConsumerName,
+  from?: number,
 ): Promise<void> {
   const def: (typeof CONSUMERS)[ConsumerName] & { fromNew?: boolean } = CONSUMERS[consumer];
   const config: Partial<ConsumerConfig> = {
@@ -165,7 +175,9 @@ export async function ensureConsumer(
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(stream, {
       ...config,
-      deliver_policy: def.fromNew ? DeliverPolicy.New : DeliverPolicy.All,
+      ...(from === undefined
+        ? { deliver_policy: def.fromNew ? DeliverPolicy.New : DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }),
     });
   }
 }
