@@ -7,6 +7,8 @@
 // nobody waits on may also hold a batch open for a while (batchWaitMs) to make it larger.
 // A failure because the database cannot be reached is no failure of the message: the consumer
 // stops pulling (pull-loop.ts), holds what it has and waits for the database (see waitOut).
+// A consumer or stream deleted under it is declared again, and pulling resumes (self-healing.ts).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { provisionPatiently } from './provisioning.ts';
 import { backgroundFork, withQuerySource, type MikroORM } from '../db/database.ts';
@@ -28,6 +30,7 @@ import { MessagesInHand } from './in-hand.ts';
 import { createOutageWaiter } from './outage-waiter.ts';
 import { handleBatch, type HandledOutcome, type SettlingOptions } from './settling.ts';
 import { pullAndHandle, type PullState } from './pull-loop.ts';
+import { ConsumerHealer } from './consumer-healing.ts';
 
 export {
   PermanentFailure,
@@ -95,6 +98,10 @@ const QUICK_RETRIES = 3;
  */
 const MAX_HOLD_MS = 4 * ACK_WAIT_MS;
 
+/** Pulling again after a failure: the first delay, doubled each time up to the last. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5000;
+
 export function createConsumer(options: ConsumerOptions): Worker {
   const { orm, logger, namespace } = options;
   const name = consumerName(namespace, options.consumer);
@@ -142,14 +149,19 @@ export function createConsumer(options: ConsumerOptions): Worker {
   }
 
   const settling = { ...options, js, log, waitOut };
-  const run = async (): Promise<void> =>
-    pullAndHandle(await js.consumers.get(stream, name), state, {
+  const topology = { namespace, replicas: options.replicas };
+  const healer = new ConsumerHealer({ ...topology, nats: options.nats, consumer: options.consumer, log });
+  const run = async (): Promise<void> => {
+    const consumer = await js.consumers.get(stream, name);
+    healer.remember(await consumer.info(true));
+    return pullAndHandle(consumer, state, {
       batchSize,
       batchWaitMs: options.batchWaitMs,
       log,
       handleBatch: (batch) => handleBatch(settling, batch),
       isQuiet: (err) => err instanceof Stopping,
     });
+  };
 
   return {
     name: `consumer:${options.consumer}`,
@@ -157,28 +169,18 @@ export function createConsumer(options: ConsumerOptions): Worker {
       const jsm = await jetstreamManager(options.nats);
       await provisionPatiently(
         `creating consumer ${options.consumer}`,
-        () => ensureConsumer(jsm, { namespace, replicas: options.replicas }, options.consumer),
+        () => ensureConsumer(jsm, topology, options.consumer),
         log,
       );
       state.running = true;
-      loop = (async () => {
-        while (state.running) {
-          try {
-            await run();
-          } catch (err) {
-            // e.g. NATS is restarting: pull again once it is back. Logged once per outage.
-            if (state.interruptedSince === undefined) {
-              state.interruptedSince = Date.now();
-              log.warn({ err }, 'consumer interrupted; pulling again until NATS answers');
-            } else log.debug({ err }, 'consumer still interrupted');
-            await new Promise((resolve) => setTimeout(resolve, 1000));
-          }
-        }
-      })();
+      const declareAgain = (err: unknown) => healer.declareAgain(jsm, err);
+      loop = pullUntilStopped(state, { run, declareAgain, log, signal: stopped.signal });
+      healer.start(jsm, () => state.interruptedSince === undefined);
     },
     async stop() {
       // Stop pulling, finish what is in hand (its acks still reach NATS), then return.
       state.running = false;
+      healer.stop();
       stopped.abort();
       state.messages?.stop();
       await loop;
@@ -186,4 +188,36 @@ export function createConsumer(options: ConsumerOptions): Worker {
       state.inHand.clear();
     },
   };
+}
+
+/**
+ * Pulls until the consumer stops. A failure (NATS away, the consumer or its stream gone) is
+ * logged once, when it begins; pulling is tried again after a growing delay, or straight away once
+ * what was gone has been declared again (consumer-healing.ts).
+ */
+async function pullUntilStopped(
+  state: PullState,
+  loop: {
+    readonly run: () => Promise<void>;
+    readonly declareAgain: (err: unknown) => Promise<boolean>;
+    readonly log: Logger;
+    readonly signal: AbortSignal;
+  },
+): Promise<void> {
+  const { log } = loop;
+  let failures = 0;
+  while (state.running) {
+    try {
+      await loop.run();
+    } catch (err) {
+      if (state.interruptedSince === undefined) {
+        state.interruptedSince = Date.now();
+        failures = 0;
+        log.warn({ err }, 'consumer interrupted; pulling again once it can');
+      } else log.debug({ err }, 'consumer still interrupted');
+      if (await loop.declareAgain(err)) continue;
+      const delayMs = Math.min(RETRY_FIRST_MS * 2 ** failures++, RETRY_MAX_MS);
+      await sleep(delayMs, undefined, { signal: loop.signal }).catch(() => undefined);
+    }
+  }
 }

@@ -12,7 +12,7 @@ export interface PullState {
   running: boolean;
   /** The current pull request, stopped when the consumer stops. */
   messages?: ConsumerMessages;
-  /** When pulling began to fail (NATS away), until a pull request goes through again. */
+  /** When pulling began to fail (NATS away, the consumer gone), until a pull request goes through again. */
   interruptedSince?: number;
   /** Fetches no more until the batch in hand is through (set by pullAndHandle). */
   pause: () => void;

@@ -1,0 +1,37 @@
+// Streams and consumers that vanish under running services: an operator's `nats stream rm` or
+// `nats consumer rm`, or a NATS server restarted with its store wiped. They are declared at
+// start only, so nothing would make them again: a consumer that finds its consumer or stream
+// gone (consumer.ts) declares them again with what every process runs at start (topology.ts).
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from './nats.ts';
+import { ensureStreams, type TopologyOptions } from './topology.ts';
+
+/** JetStream answered that the consumer or the stream asked for does not exist. */
+export function isVanished(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.ConsumerNotFound || err.code === JetStreamApiCodes.StreamNotFound)
+  );
+}
+
+/** Declarations under way, per connection and namespace. */
+const declaring = new WeakMap<NatsConnection, Map<string, Promise<string[]>>>();
+
+/**
+ * ensureStreams, one at a time per connection and namespace: a stream deleted under a process
+ * is found gone by its relay and several of its consumers at once, and one declaration answers
+ * them all. Resolves with the names of the streams it had to create.
+ */
+export function declareStreamsAgain(nc: NatsConnection, options: TopologyOptions): Promise<string[]> {
+  let byNamespace = declaring.get(nc);
+  if (!byNamespace) declaring.set(nc, (byNamespace = new Map<string, Promise<string[]>>()));
+  const under = byNamespace;
+  let declared = under.get(options.namespace);
+  if (!declared) {
+    declared = jetstreamManager(nc)
+      .then((jsm) => ensureStreams(jsm, options))
+      .finally(() => under.delete(options.namespace));
+    under.set(options.namespace, declared);
+  }
+  return declared;
+}
