@@ -109,6 +109,7 @@ const newRelay = (publisher?: CommitPublisher) =>
     nats,
     databaseUrl: databaseUrl(env.resources.databaseUrl, dbName),
     namespace: ns,
+    replicas: 1,
     logger: env.logger,
     publisher,
   });

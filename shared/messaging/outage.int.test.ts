@@ -89,6 +89,7 @@ describe('an outage of the database', () => {
       nats,
       databaseUrl: databaseUrl(postgres.url, `${env.id}_outage`),
       namespace: env.id,
+      replicas: 1,
       logger: env.logger,
     });
     const viaOutbox = (orderId: string) =>

@@ -22,7 +22,9 @@
 // Outages: with NATS away a pass fails before it deletes anything, and is tried again. With the
 // database away the connection is lost, and with it the leadership (the server ends the session
 // and its lock): the relay opens a new connection, takes the lock again if no standby has, and
-// carries on from the rows still there (deleting first what it had published).
+// carries on from the rows still there (deleting first what it had published). A publish that
+// finds no stream (deleted, or NATS's store wiped) declares the streams again (self-healing.ts)
+// and the rows, still in the outbox, go out with the next pass.
 import type { Logger } from '../logger.ts';
 import type { Worker } from '../service/subgraph-service.ts';
 import type { NatsConnection } from './nats.ts';
@@ -30,7 +32,8 @@ import type { CommitPublisher } from './commit-publisher.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { createRelayConnection } from './outbox-relay-connection.ts';
 import { relayBatch, type RelayPassState } from './outbox-relay-pass.ts';
-import { streamPublisherFor } from './stream-publisher.ts';
+import { StreamPublishError, streamPublisherFor } from './stream-publisher.ts';
+import { declareStreamsAgain } from './self-healing.ts';
 
 /**
  * The safety net behind LISTEN/NOTIFY (only a wake-up hint) and the commit publisher (which
@@ -48,6 +51,10 @@ export interface OutboxRelayOptions {
   /** Opening the connection fails after this (default: the pool's default). */
   readonly connectTimeoutMs?: number;
   readonly namespace: string;
+  /** Replicas of the streams it declares again should they vanish (topology.ts). */
+  readonly replicas: number;
+  /** The service it runs in, which updates only its own streams when it declares them (topology.ts). */
+  readonly service?: string;
   readonly logger: Logger;
   readonly onPublished?: (count: number) => void;
   /**
@@ -94,13 +101,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (more) continue;
         await wakeUp.sleep(POLL_MS);
       } catch (err) {
-        // NATS or the database is away: keep the rows, try again shortly (on a new connection
-        // if the database was the cause: this one may be dead without having said so).
+        // NATS or the database is away, or a stream is gone: keep the rows, try again shortly
+        // (on a new connection if the database was the cause: this one may be dead without
+        // having said so; after declaring the streams again if one may be missing).
         if (failingSince === undefined) {
           failingSince = Date.now();
           logger.warn({ err }, 'outbox relay failed; retrying until it succeeds');
         } else logger.debug({ err }, 'outbox relay failed again');
         if (isDatabaseUnavailable(err)) await connection.drop();
+        if (err instanceof StreamPublishError && err.streamMayBeMissing) await declareStreams(options);
         await wakeUp.sleep(RECONNECT_MS);
       }
     }
@@ -139,6 +148,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await client?.end().catch(() => undefined);
     },
   };
+}
+
+/** Declares the streams again after a publish that may have found none; no harm if it had. */
+async function declareStreams(options: OutboxRelayOptions): Promise<void> {
+  const { namespace, replicas, service, logger } = options;
+  try {
+    const created = await declareStreamsAgain(options.nats, { namespace, replicas, service });
+    if (created.length > 0) logger.info({ streams: created }, 'outbox relay declared missing streams again');
+  } catch (err) {
+    logger.debug({ err }, 'declaring the streams again failed; trying again');
+  }
 }
 
 /**

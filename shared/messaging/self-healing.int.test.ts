@@ -1,11 +1,14 @@
-// Streams and consumers deleted under a running consumer, against real NATS and PostgreSQL
-// (self-healing.ts): they are declared again, and what comes after is handled (once).
+// Streams and consumers deleted under a running consumer and outbox relay, against real NATS and
+// PostgreSQL (self-healing.ts): they are declared again, what comes after is handled (once), and
+// the outbox keeps its rows until they are published.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { randomUUID } from 'node:crypto';
-import type { MikroORM } from '../db/database.ts';
+import { databaseUrl, type MikroORM } from '../db/database.ts';
 import type { Worker } from '../service/subgraph-service.ts';
 import { connectNats, type NatsConnection } from './nats.ts';
+import { enqueue } from './outbox.ts';
+import { createOutboxRelay } from './outbox-relay.ts';
 import { createConsumer } from './consumer.ts';
 import { consumerName, ensureStreams, qualify, streamName } from './topology.ts';
 import { openMessagingDatabase } from '../../test/support/messaging-database.ts';
@@ -72,8 +75,37 @@ const startConsumer = async () => {
   return consumer;
 };
 
+const startRelay = async () => {
+  const relay = createOutboxRelay({
+    nats,
+    databaseUrl: databaseUrl(env.resources.databaseUrl, dbName),
+    namespace: ns,
+    replicas: 1,
+    logger: env.logger,
+  });
+  await relay.start();
+  return relay;
+};
+
 const direct = (orderId: string) =>
   jetstream(nats).publish(qualify(ns, 'inventory.evt.released'), JSON.stringify({ v: 1, orderId }));
+const viaOutbox = (orderId: string) =>
+  orm.em
+    .fork()
+    .transactional((em) => enqueue(em, [{ subject: 'inventory.evt.released', payload: { v: 1, orderId } }]));
+const outboxRows = async () =>
+  Number((await orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox'))[0]!.n);
+
+/** Polls `probe` (no event tells when it changes) until it returns `wanted`, for at most `ms`. */
+async function eventually<T>(probe: () => Promise<T>, wanted: T, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value === wanted || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function stopAll(...workers: Worker[]): Promise<void> {
   for (const worker of workers) await worker.stop();
 }
@@ -95,6 +127,45 @@ describe('a consumer deleted under its running service', () => {
       expect((await jsm.consumers.info(INVENTORY, CONSUMER)).config.durable_name).toBe(CONSUMER);
     } finally {
       await stopAll(consumer);
+    }
+  }, 60_000);
+});
+
+describe('a stream deleted under its running services', () => {
+  it('is declared again by the relay and the consumer; the outbox row waits and is published', async () => {
+    const consumer = await startConsumer();
+    const relay = await startRelay();
+    try {
+      const before = randomUUID();
+      await viaOutbox(before);
+      await handledOnce(before);
+
+      await jsm.streams.delete(INVENTORY);
+      const after = randomUUID();
+      await viaOutbox(after);
+      await handledOnce(after);
+
+      expect(handled.get(after)).toBe(1);
+      expect(await eventually(outboxRows, 0)).toBe(0);
+    } finally {
+      await stopAll(relay, consumer);
+    }
+  }, 60_000);
+
+  it('is declared again by a relay alone, whose rows stay in the outbox until then', async () => {
+    const relay = await startRelay();
+    try {
+      await jsm.streams.delete(INVENTORY);
+      await viaOutbox(randomUUID());
+      const stored = () =>
+        jsm.streams.info(INVENTORY).then(
+          (i) => i.state.messages,
+          () => -1,
+        );
+      expect(await eventually(stored, 1)).toBe(1);
+      expect(await eventually(outboxRows, 0)).toBe(0);
+    } finally {
+      await stopAll(relay);
     }
   }, 60_000);
 });

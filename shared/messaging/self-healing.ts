@@ -1,7 +1,8 @@
 // Streams and consumers that vanish under running services: an operator's `nats stream rm` or
 // `nats consumer rm`, or a NATS server restarted with its store wiped. They are declared at
 // start only, so nothing would make them again: a consumer that finds its consumer or stream
-// gone (consumer.ts) declares them again with what every process runs at start (topology.ts).
+// gone (consumer.ts), and an outbox relay whose publishes find no stream (outbox-relay.ts),
+// declare them again with what every process runs at start (topology.ts).
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from './nats.ts';
 import { ensureStreams, type TopologyOptions } from './topology.ts';

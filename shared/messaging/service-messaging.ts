@@ -57,6 +57,8 @@ export function createPublishing(options: Omit<MessagingOptions, 'orm' | 'consum
     databaseUrl: databaseUrl(config.databaseUrl, config.databaseName),
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     namespace: config.natsNamespace,
+    replicas: config.natsReplicas,
+    service: config.service,
     logger,
     onPublished,
     publisher,
