@@ -30,6 +30,7 @@ import { MessagesInHand } from './in-hand.ts';
 import { createOutageWaiter } from './outage-waiter.ts';
 import { handleBatch, type HandledOutcome, type SettlingOptions } from './settling.ts';
 import { pullAndHandle, type PullState } from './pull-loop.ts';
+import { STALLED_AFTER_MS, stalledCheck } from './self-healing.ts';
 import { ConsumerHealer } from './consumer-healing.ts';
 
 export {
@@ -77,6 +78,8 @@ export interface ConsumerOptions extends Pick<SettlingOptions, 'maxDeliveries' |
    * of waking the outbox relay with a NOTIFY to read it back. Without it, the relay does.
    */
   readonly publisher?: CommitPublisher;
+  /** /health/ready fails once the consumer has not been able to pull for this long (STALLED_AFTER_MS). */
+  readonly stalledAfterMs?: number;
 }
 
 /** The consumer is stopping while its batch waits for the database: the batch is left as it is. */
@@ -165,6 +168,12 @@ export function createConsumer(options: ConsumerOptions): Worker {
 
   return {
     name: `consumer:${options.consumer}`,
+    readiness: stalledCheck(
+      `consumer:${options.consumer}`,
+      'pulling',
+      () => state.interruptedSince,
+      options.stalledAfterMs ?? STALLED_AFTER_MS,
+    ),
     async start() {
       const jsm = await jetstreamManager(options.nats);
       await provisionPatiently(

@@ -33,7 +33,7 @@ import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { createRelayConnection } from './outbox-relay-connection.ts';
 import { relayBatch, type RelayPassState } from './outbox-relay-pass.ts';
 import { StreamPublishError, streamPublisherFor } from './stream-publisher.ts';
-import { declareStreamsAgain } from './self-healing.ts';
+import { declareStreamsAgain, STALLED_AFTER_MS, stalledCheck } from './self-healing.ts';
 
 /**
  * The safety net behind LISTEN/NOTIFY (only a wake-up hint) and the commit publisher (which
@@ -63,6 +63,8 @@ export interface OutboxRelayOptions {
    * process's to delete).
    */
   readonly publisher?: CommitPublisher;
+  /** /health/ready fails once publishing has failed for this long (STALLED_AFTER_MS). */
+  readonly stalledAfterMs?: number;
 }
 
 export interface OutboxRelay extends Worker {
@@ -85,6 +87,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     publisher: options.publisher,
     unconfirmedDelete: [],
   };
+  /** When publishing began to fail, until a pass succeeds again (for /health/ready). */
+  let publishingFailedSince: number | undefined;
 
   async function run(): Promise<void> {
     /** When the current run of failures began: logged once at its start and once at its end. */
@@ -97,6 +101,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           logger.info({ downMs: Date.now() - failingSince }, 'outbox relay resumed');
           failingSince = undefined;
         }
+        publishingFailedSince = undefined;
         if (published > 0) options.onPublished?.(published);
         if (more) continue;
         await wakeUp.sleep(POLL_MS);
@@ -109,7 +114,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           logger.warn({ err }, 'outbox relay failed; retrying until it succeeds');
         } else logger.debug({ err }, 'outbox relay failed again');
         if (isDatabaseUnavailable(err)) await connection.drop();
-        if (err instanceof StreamPublishError && err.streamMayBeMissing) await declareStreams(options);
+        if (err instanceof StreamPublishError) {
+          publishingFailedSince ??= Date.now();
+          if (err.streamMayBeMissing) await declareStreams(options);
+        }
         await wakeUp.sleep(RECONNECT_MS);
       }
     }
@@ -117,6 +125,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   return {
     name: 'outbox-relay',
+    readiness: stalledCheck(
+      'outbox-relay',
+      'publishing',
+      () => publishingFailedSince,
+      options.stalledAfterMs ?? STALLED_AFTER_MS,
+    ),
     relayOnce: async () => (await relayBatch(state)).published,
     nudge: () => wakeUp.signal(),
     async start() {

@@ -1,10 +1,13 @@
 // Streams and consumers deleted under a running consumer and outbox relay, against real NATS and
-// PostgreSQL (self-healing.ts): they are declared again, what comes after is handled (once), and
-// the outbox keeps its rows until they are published.
+// PostgreSQL (self-healing.ts): they are declared again, what comes after is handled (once), the
+// outbox keeps its rows until they are published, and /health/ready answers 503 while they
+// cannot be declared again and 200 once they are.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { randomUUID } from 'node:crypto';
 import { databaseUrl, type MikroORM } from '../db/database.ts';
+import { closeServer, createHttpServer, listen } from '../http/server.ts';
+import { createMetrics } from '../observability/metrics.ts';
 import type { Worker } from '../service/subgraph-service.ts';
 import { connectNats, type NatsConnection } from './nats.ts';
 import { enqueue } from './outbox.ts';
@@ -55,7 +58,7 @@ afterAll(async () => {
   await dropTestResources(env.resources);
 });
 
-const startConsumer = async () => {
+const startConsumer = async (stalledAfterMs?: number) => {
   const consumer = createConsumer({
     consumer: 'orders-inventory-events',
     orm,
@@ -63,6 +66,7 @@ const startConsumer = async () => {
     namespace: ns,
     replicas: 1,
     logger: env.logger,
+    stalledAfterMs,
     handlers: {
       'inventory.evt.released': (_em, { orderId }) => {
         handled.set(orderId, (handled.get(orderId) ?? 0) + 1);
@@ -75,13 +79,14 @@ const startConsumer = async () => {
   return consumer;
 };
 
-const startRelay = async () => {
+const startRelay = async (stalledAfterMs?: number) => {
   const relay = createOutboxRelay({
     nats,
     databaseUrl: databaseUrl(env.resources.databaseUrl, dbName),
     namespace: ns,
     replicas: 1,
     logger: env.logger,
+    stalledAfterMs,
   });
   await relay.start();
   return relay;
@@ -125,6 +130,7 @@ describe('a consumer deleted under its running service', () => {
 
       expect([handled.get(before), handled.get(after)]).toEqual([1, 1]);
       expect((await jsm.consumers.info(INVENTORY, CONSUMER)).config.durable_name).toBe(CONSUMER);
+      await expect(consumer.readiness!.check()).resolves.toBeUndefined();
     } finally {
       await stopAll(consumer);
     }
@@ -166,6 +172,50 @@ describe('a stream deleted under its running services', () => {
       expect(await eventually(outboxRows, 0)).toBe(0);
     } finally {
       await stopAll(relay);
+    }
+  }, 60_000);
+});
+
+describe('readiness', () => {
+  it('answers 503 while the stream cannot be declared again, and 200 once it is', async () => {
+    const consumer = await startConsumer(300);
+    const relay = await startRelay(300);
+    const server = createHttpServer({
+      logger: env.logger,
+      metrics: createMetrics('test'),
+      metricsToken: undefined,
+      routes: {},
+      readiness: [consumer.readiness!, relay.readiness!],
+    });
+    const port = await listen(server, 0, '127.0.0.1');
+    /** The status of /health/ready and the checks that failed, e.g. `503 outbox-relay`. */
+    const ready = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      const { checks } = (await response.json()) as { checks: { name: string; ok: boolean }[] };
+      return [response.status, ...checks.filter((c) => !c.ok).map((c) => c.name)].join(' ');
+    };
+    try {
+      expect(await ready()).toBe('200');
+      // An operator's mistake in its place: a stream of that name that takes other subjects,
+      // in memory (a change of storage is refused), so neither can declare it again.
+      await jsm.streams.delete(INVENTORY);
+      await jsm.streams.add({
+        name: INVENTORY,
+        subjects: [`${ns}.elsewhere.>`],
+        storage: StorageType.Memory,
+      });
+      const after = randomUUID();
+      await viaOutbox(after);
+      const unready = '503 consumer:orders-inventory-events outbox-relay';
+      expect(await eventually(ready, unready)).toBe(unready);
+      expect(await outboxRows()).toBe(1);
+
+      await jsm.streams.delete(INVENTORY);
+      await handledOnce(after);
+      expect(await eventually(ready, '200')).toBe('200');
+    } finally {
+      await closeServer(server);
+      await stopAll(relay, consumer);
     }
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { JetStreamApiError, JetStreamError, type ConsumerInfo } from '@nats-io/jetstream';
-import { isVanished } from './self-healing.ts';
+import { isVanished, stalledCheck } from './self-healing.ts';
 import { restartFrom } from './consumer-healing.ts';
 
 const apiError = (err_code: number, code = 404) =>
@@ -16,6 +16,20 @@ describe('isVanished', () => {
     expect(isVanished(apiError(10008, 503))).toBe(false);
     expect(isVanished(new JetStreamError('heartbeats missed'))).toBe(false);
     expect(isVanished(new Error('consumer not found'))).toBe(false);
+  });
+});
+
+describe('stalledCheck', () => {
+  it('passes until the trouble is older than the threshold, and again once it is over', async () => {
+    let since: number | undefined;
+    const check = stalledCheck('consumer:x', 'pulling', () => since, 30_000);
+    await expect(check.check()).resolves.toBeUndefined();
+    since = Date.now() - 10_000;
+    await expect(check.check()).resolves.toBeUndefined();
+    since = Date.now() - 42_000;
+    await expect(check.check()).rejects.toThrow('not pulling for 42 s');
+    since = undefined;
+    await expect(check.check()).resolves.toBeUndefined();
   });
 });
 

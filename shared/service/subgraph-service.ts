@@ -118,6 +118,8 @@ export interface Worker {
   readonly name: string;
   start(): Promise<void> | void;
   stop(): Promise<void>;
+  /** What /health/ready asks of it, if anything: e.g. a consumer that has not pulled for long. */
+  readonly readiness?: ReadinessCheck;
 }
 
 export interface SubgraphServiceOptions<C extends BaseContext> {
@@ -180,11 +182,12 @@ export async function startSubgraphService<C extends BaseContext>(
     return Object.assign(base, options.extendContext(base)) as BaseContext as C;
   };
 
+  const workers = options.workers ?? [];
   const server: Server = createHttpServer({
     logger,
     metrics,
     metricsToken: config.metricsToken,
-    readiness: subgraphReadiness(orm, nats),
+    readiness: [...subgraphReadiness(orm, nats), ...workers.flatMap((w) => w.readiness ?? [])],
     // Each request in a server span that continues the gateway's traceparent.
     routes: {
       '/graphql': withServerSpan(
@@ -194,7 +197,6 @@ export async function startSubgraphService<C extends BaseContext>(
     },
   });
 
-  const workers = options.workers ?? [];
   // Started as background work: their SQL is never counted as a client's request.
   for (const worker of workers) await withQuerySource('background', () => worker.start());
   const port = await listen(server, config.port, config.host);
@@ -248,7 +250,7 @@ function createSubgraphApollo<C extends BaseContext>(
   });
 }
 
-/** What /health/ready checks: the database answers and the NATS connection is up. */
+/** What /health/ready checks besides the workers: the database answers and the NATS connection is up. */
 function subgraphReadiness(orm: MikroORM, nats: NatsConnection): ReadinessCheck[] {
   return [
     {
