@@ -32,9 +32,10 @@ beforeAll(async () => {
   await db.connect();
   // 20 adjectives by 10 nouns, so one name is shared by up to 150 products (the id orders them),
   // a number in a third of them. "steel" is in 10 of 11 products (broad), "zebra" in 6
-  // (narrow), "walnut" in 2 % (about one page per 1,000 products), and "coastal" only in the
-  // products named Sable or Tidal, which come last: its first pages are found past the first
-  // 1,000 products, its last ones among them. Every ninth product is inactive.
+  // (narrow), "walnut" in 2 % (fewer than a page among the products a search page walks in name
+  // order, but 10 % of its category), and "coastal" only in the products named Sable or Tidal,
+  // which come last: its first pages lie past the products the walk reads, its last ones within
+  // them. Every ninth product is inactive.
   await db.query(
     `insert into products (id, sku, name, description, category, price_cents, currency, active, version, created_at, updated_at)
      select gen_random_uuid(), 'SKU-' || g,
@@ -110,6 +111,8 @@ async function walk(c: Case, read: PageReader) {
     const { rows, hasNextPage } = await read(queryOf(c, after));
     pages.push({ ids: rows.map((r) => r.id), hasNextPage });
     if (!hasNextPage) return pages;
+    // A page that does not move past its cursor would page for ever.
+    if (pages.length > PRODUCTS) throw new Error(`more pages than products: ${JSON.stringify(c)}`);
     after = rows.at(-1)!;
   }
 }
