@@ -12,11 +12,7 @@ import {
   testEnvironment,
   type TestUsers,
 } from '../../../test/support/subgraph.ts';
-import { entities, startProducts } from '../src/server.ts';
-import { migrations } from '../src/migrations/index.ts';
-import { prepareProductQuery } from '../src/domain/catalogue.ts';
-import { productPageStatement } from '../src/domain/product.store.ts';
-import { compileStoreStatement } from '../../../test/support/store-statement.ts';
+import { startProducts } from '../src/server.ts';
 
 const env = testEnvironment();
 let users: TestUsers | undefined;
@@ -369,28 +365,5 @@ describe('product, products and entity references', () => {
       null,
     ]);
     expect(after - before).toBe(1);
-  });
-
-  test('the text search uses its GIN index', async () => {
-    const query = prepareProductQuery({ filter: { search: 'trail run' }, first: 20, includeInactive: false });
-    // The statement the store sends, as its own ORM builds it.
-    const statement = await compileStoreStatement(
-      env.config('products'),
-      env.logger,
-      { entities, migrations },
-      (em) => productPageStatement(em, query),
-    );
-    await db!.query('begin');
-    try {
-      await db!.query('set local enable_seqscan = off');
-      const { rows } = await db!.query<{ 'QUERY PLAN': string }>(
-        `explain ${statement.sql}`,
-        statement.parameters,
-      );
-      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
-      expect(plan).toContain('products_search');
-    } finally {
-      await db!.query('rollback');
-    }
   });
 });

@@ -20,7 +20,7 @@ export const Product = defineEntity({
     version: p.integer(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()),
-    // The generated `search` tsvector column is not mapped: only SQL in catalogue.ts reads it.
+    // The generated `search` tsvector column is not mapped: only the SQL of product.store.ts reads it.
   },
 });
 export type Product = InferEntity<typeof Product>;
