@@ -1,11 +1,18 @@
 // NATS_URL naming several servers (a cluster's nodes): the process connects to whichever answers.
+// A NATS that cannot be reached at start: the process says so while it waits, and connects when
+// it appears.
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { freePort } from '../../scripts/lib/ports.ts';
 import { DEFAULT_NATS_URL } from '../../scripts/lib/services.ts';
+import { startStandIn, type Target } from '../../test/support/tcp-stand-in.ts';
 import { connectNats, splitServers } from './nats.ts';
 
 const natsUrl = process.env.NATS_URL ?? DEFAULT_NATS_URL;
+const nats: Target = (() => {
+  const url = new URL(splitServers(natsUrl)[0]!);
+  return { host: url.hostname, port: Number(url.port || 4222) };
+})();
 
 describe('connectNats with several servers', () => {
   it('splits a comma-separated NATS_URL', () => {
@@ -20,6 +27,110 @@ describe('connectNats with several servers', () => {
       expect(nc.getServer()).toBe(new URL(splitServers(natsUrl)[0]!).host);
     } finally {
       await nc.close();
+    }
+  });
+});
+
+interface LogLine {
+  level: number;
+  msg: string;
+  nats?: string;
+  failures?: number;
+}
+
+/** A logger whose lines are kept, parsed. */
+function recordingLogger() {
+  const lines: LogLine[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const WARN = 40;
+const INFO = 30;
+
+describe('connectNats before its NATS answers', () => {
+  it('warns, naming the server and the refusal, and connects once the server is there', async () => {
+    const port = await freePort();
+    const { logger, lines } = recordingLogger();
+    let connected = false;
+    const connecting = connectNats(
+      `nats://user:secret@127.0.0.1:${port}`,
+      'late-nats-test',
+      logger,
+      undefined,
+      {
+        warnEveryMs: 60_000,
+      },
+    ).then((nc) => {
+      connected = true;
+      return nc;
+    });
+    await until(() => lines.some((line) => line.level === WARN));
+    const warning = lines.find((line) => line.level === WARN)!;
+    expect(warning.msg).toContain(`cannot connect to NATS at nats://127.0.0.1:${port}`);
+    expect(warning.msg).toMatch(/refused/i);
+    expect(JSON.stringify(lines)).not.toContain('secret');
+    // It goes on trying, quietly: an attempt every 0.5 s.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(connected).toBe(false);
+
+    const server = await startStandIn({ port, forwardTo: nats });
+    try {
+      const nc = await connecting;
+      try {
+        await expect(nc.rtt()).resolves.toBeGreaterThanOrEqual(0);
+      } finally {
+        await nc.close();
+      }
+      // One warning for every failed attempt would be a line per 0.5 s; warnEveryMs allows one.
+      expect(lines.filter((line) => line.level === WARN)).toHaveLength(1);
+      const last = lines.at(-1)!;
+      expect(last.level).toBe(INFO);
+      expect(last.msg).toMatch(/^NATS connected after \d+ failed attempts$/);
+      expect(last.failures).toBeGreaterThan(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('warns again every warnEveryMs while a server that never answers holds each attempt', async () => {
+    const server = await startStandIn();
+    const { logger, lines } = recordingLogger();
+    try {
+      const started = Date.now();
+      const connecting = connectNats(
+        `nats://127.0.0.1:${server.port}`,
+        'silent-nats-test',
+        logger,
+        undefined,
+        {
+          dialTimeoutMs: 300,
+          warnEveryMs: 1000,
+        },
+      );
+      await until(() => lines.filter((line) => line.level === WARN).length >= 2);
+      const elapsed = Date.now() - started;
+      const warnings = lines.filter((line) => line.level === WARN);
+      expect(warnings[0]!.msg).toContain(`cannot connect to NATS at nats://127.0.0.1:${server.port}`);
+      expect(warnings[0]!.msg).toMatch(/timeout/i);
+      // The first at the first failure (300 ms), the second a second later, not one per attempt.
+      expect(elapsed).toBeGreaterThanOrEqual(1000);
+      expect(elapsed).toBeLessThan(4000);
+      expect(server.accepted).toBeGreaterThan(1);
+
+      server.forwardTo(nats);
+      const nc = await connecting;
+      await nc.close();
+    } finally {
+      await server.close();
     }
   });
 });
