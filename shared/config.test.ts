@@ -38,4 +38,26 @@ describe('readSubgraphConfig', () => {
       /DATABASE_POOL_SIZE must be a whole number from 1/,
     );
   });
+
+  it("gives up connecting to the database after DATABASE_CONNECT_TIMEOUT_MS, else the URL's connect_timeout", () => {
+    const timeout = (env: Record<string, string>) =>
+      readSubgraphConfig('orders', 4004, env).databaseConnectTimeoutMs;
+    expect(timeout({})).toBe(5000);
+    expect(timeout({ DATABASE_CONNECT_TIMEOUT_MS: '2500' })).toBe(2500);
+    expect(timeout({ DATABASE_URL: 'postgres://db/postgres?connect_timeout=7' })).toBe(7000);
+    expect(
+      timeout({
+        DATABASE_URL: 'postgres://db/postgres?connect_timeout=7',
+        DATABASE_CONNECT_TIMEOUT_MS: '900',
+      }),
+    ).toBe(900);
+    expect(() => timeout({ DATABASE_CONNECT_TIMEOUT_MS: '50' })).toThrow(
+      /DATABASE_CONNECT_TIMEOUT_MS must be a whole number from 100 to 120000, got "50"/,
+    );
+    for (const bad of ['0', '-1', '2.5', 'soon', '']) {
+      expect(() => timeout({ DATABASE_URL: `postgres://db/postgres?connect_timeout=${bad}` })).toThrow(
+        /DATABASE_URL's connect_timeout must be a whole number of seconds from 1 to 120/,
+      );
+    }
+  });
 });

@@ -199,22 +199,14 @@ export function readDatabaseConfig(
   if (!/^[a-z][a-z0-9_]*$/.test(prefix)) {
     throw new ConfigError('DATABASE_PREFIX may hold only lower-case letters, digits and "_"');
   }
+  const databaseUrl = readUrl(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres', [
+    'postgres:',
+    'postgresql:',
+  ]);
   return {
-    databaseUrl: readUrl(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres', [
-      'postgres:',
-      'postgresql:',
-    ]),
+    databaseUrl,
     databaseName: `${prefix}_${service}`,
-    // How long opening a connection (or waiting for a free one in the pool) may take before the
-    // database counts as unavailable: a client then gets SERVICE_UNAVAILABLE at once rather than
-    // after the operating system's connect timeout.
-    databaseConnectTimeoutMs: readInt(
-      env,
-      'DATABASE_CONNECT_TIMEOUT_MS',
-      DEFAULT_DATABASE_CONNECT_TIMEOUT_MS,
-      100,
-      120_000,
-    ),
+    databaseConnectTimeoutMs: readConnectTimeout(env, databaseUrl),
     // Every instance opens up to this many: instances × pool sizes of all subgraphs on one
     // server must stay under its max_connections (100 by default), which two of everything
     // with the defaults already exceeds.
@@ -222,6 +214,28 @@ export function readDatabaseConfig(
       ? readInt(env, 'DATABASE_POOL_SIZE', 10, 1, 1000)
       : undefined,
   };
+}
+
+/**
+ * How long opening a connection (or waiting for a free one in the pool) may take before the
+ * database counts as unavailable: a client then gets SERVICE_UNAVAILABLE at once rather than
+ * after the operating system's connect timeout, and a start against a PostgreSQL that never
+ * answers fails instead of hanging. DATABASE_CONNECT_TIMEOUT_MS; else DATABASE_URL's libpq
+ * `connect_timeout` (seconds); else the default. libpq's 0, wait without limit, is refused.
+ */
+function readConnectTimeout(env: Env, databaseUrl: string): number {
+  if (env.DATABASE_CONNECT_TIMEOUT_MS?.trim()) {
+    return readInt(env, 'DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_CONNECT_TIMEOUT_MS, 100, 120_000);
+  }
+  const seconds = new URL(databaseUrl).searchParams.get('connect_timeout');
+  if (seconds === null) return DEFAULT_DATABASE_CONNECT_TIMEOUT_MS;
+  const value = Number(seconds.trim());
+  if (!seconds.trim() || !Number.isInteger(value) || value < 1 || value > 120) {
+    throw new ConfigError(
+      `DATABASE_URL's connect_timeout must be a whole number of seconds from 1 to 120, got "${seconds}"`,
+    );
+  }
+  return value * 1000;
 }
 
 export function readSubgraphConfig(

@@ -2,7 +2,7 @@
 // and migrated at start, so a fresh server needs no set-up.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { KEEP_ALIVE } from './keep-alive.ts';
+import { connectClient, connectionOptions } from './connection-options.ts';
 import { coalescingSocket } from './coalescing-socket.ts';
 import { PipelinedClient } from './pipelined-client.ts';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
@@ -107,9 +107,13 @@ export function databaseUrl(serverUrl: string, databaseName: string): string {
 }
 
 /** CREATE DATABASE is not transactional and has no IF NOT EXISTS: tolerate a racing twin. */
-export async function ensureDatabase(serverUrl: string, databaseName: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
+export async function ensureDatabase(
+  serverUrl: string,
+  databaseName: string,
+  connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+): Promise<void> {
+  const client = new pg.Client(connectionOptions(serverUrl, connectTimeoutMs));
+  await connectClient(client, serverUrl, connectTimeoutMs);
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [databaseName]);
     if (found.rowCount) return;
@@ -126,9 +130,11 @@ export async function ensureDatabase(serverUrl: string, databaseName: string): P
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> {
-  await ensureDatabase(options.serverUrl, options.databaseName);
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const url = databaseUrl(options.serverUrl, options.databaseName);
+  await ensureDatabase(options.serverUrl, options.databaseName, connectTimeoutMs);
   const orm = await MikroORM.init({
-    clientUrl: databaseUrl(options.serverUrl, options.databaseName),
+    clientUrl: url,
     entities: options.entities,
     extensions: [Migrator],
     pool: { min: 1, max: options.poolSize ?? 10 },
@@ -138,10 +144,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     driverOptions: {
       stream: coalescingSocket,
       Client: options.pipelined ? PipelinedClient : pg.Client,
-      // pg waits without limit by default (for a connection, and for the pool to free one).
-      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      // A peer that vanished without closing the connection is noticed by TCP keep-alive.
-      ...KEEP_ALIVE,
+      // MikroORM passes the pool only the URL's server, user, password and database: the
+      // connection string brings the rest of it (sslmode, application_name, options, ...). The
+      // connect timeout also bounds the wait for the pool to free a connection; a peer that
+      // vanished without closing the connection is noticed by TCP keep-alive.
+      ...connectionOptions(url, connectTimeoutMs),
     },
     migrations: {
       migrationsList: options.migrations.map((m) => ({ name: m.name, class: m.class })),
@@ -159,9 +166,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
   });
   // Several instances may start at once: one migrates while the others wait on the lock,
   // held on a connection of its own so the pool cannot hand it to someone else.
-  const lock = new pg.Client({ connectionString: databaseUrl(options.serverUrl, options.databaseName) });
+  const lock = new pg.Client(connectionOptions(url, connectTimeoutMs));
   try {
-    await lock.connect();
+    await connectClient(lock, url, connectTimeoutMs);
     await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await withQuerySource('startup', () => orm.migrator.up());
   } catch (err) {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../db/database.ts';
-import { KEEP_ALIVE } from '../db/keep-alive.ts';
+import { connectionOptions } from '../db/connection-options.ts';
 
 export interface RelayConnectionOptions {
   readonly databaseUrl: string;
@@ -43,11 +43,9 @@ export function createRelayConnection(options: RelayConnectionOptions): RelayCon
 
   function open(): Promise<pg.Client> {
     connection ??= (async () => {
-      const client = new pg.Client({
-        connectionString: options.databaseUrl,
-        connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-        ...KEEP_ALIVE,
-      });
+      const client = new pg.Client(
+        connectionOptions(options.databaseUrl, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+      );
       client.on('notification', options.onNotification);
       // Leadership goes with the connection: the session lock is released by the server. pg
       // reports a connection that ends during a query to the query only, so 'end' counts too.

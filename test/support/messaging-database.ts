@@ -21,7 +21,7 @@ class Init extends Migration {
 
 /** Creates (or reuses) the database and migrates it. */
 export function openMessagingDatabase(
-  options: Pick<DatabaseOptions, 'serverUrl' | 'databaseName' | 'logger' | 'onQuery'>,
+  options: Omit<DatabaseOptions, 'entities' | 'migrations'>,
 ): Promise<MikroORM> {
   return openDatabase({ ...options, entities: [Marker], migrations: [{ name: 'Init', class: Init }] });
 }
