@@ -5,6 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { freePort } from '../../scripts/lib/ports.ts';
 import { DEFAULT_NATS_URL } from '../../scripts/lib/services.ts';
+import { recordLogs } from '../../test/support/log-recorder.ts';
 import { startStandIn, type Target } from '../../test/support/tcp-stand-in.ts';
 import { connectNats, splitServers } from './nats.ts';
 
@@ -31,50 +32,20 @@ describe('connectNats with several servers', () => {
   });
 });
 
-interface LogLine {
-  level: number;
-  msg: string;
-  nats?: string;
-  failures?: number;
-}
-
-/** A logger whose lines are kept, parsed. */
-function recordingLogger() {
-  const lines: LogLine[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  return { logger, lines };
-}
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const WARN = 40;
-const INFO = 30;
-
 describe('connectNats before its NATS answers', () => {
   it('warns, naming the server and the refusal, and connects once the server is there', async () => {
     const port = await freePort();
-    const { logger, lines } = recordingLogger();
+    const log = recordLogs();
+    const lines = log.lines;
     let connected = false;
-    const connecting = connectNats(
-      `nats://user:secret@127.0.0.1:${port}`,
-      'late-nats-test',
-      logger,
-      undefined,
-      {
-        warnEveryMs: 60_000,
-      },
-    ).then((nc) => {
+    const url = `nats://user:secret@127.0.0.1:${port}`;
+    const connecting = connectNats(url, 'late-nats-test', log.logger, undefined, {
+      warnEveryMs: 60_000,
+    }).then((nc) => {
       connected = true;
       return nc;
     });
-    await until(() => lines.some((line) => line.level === WARN));
-    const warning = lines.find((line) => line.level === WARN)!;
+    const warning = await log.next((line) => line.level === 'warn');
     expect(warning.msg).toContain(`cannot connect to NATS at nats://127.0.0.1:${port}`);
     expect(warning.msg).toMatch(/refused/i);
     expect(JSON.stringify(lines)).not.toContain('secret');
@@ -91,9 +62,9 @@ describe('connectNats before its NATS answers', () => {
         await nc.close();
       }
       // One warning for every failed attempt would be a line per 0.5 s; warnEveryMs allows one.
-      expect(lines.filter((line) => line.level === WARN)).toHaveLength(1);
+      expect(lines.filter((line) => line.level === 'warn')).toHaveLength(1);
       const last = lines.at(-1)!;
-      expect(last.level).toBe(INFO);
+      expect(last.level).toBe('info');
       expect(last.msg).toMatch(/^NATS connected after \d+ failed attempts$/);
       expect(last.failures).toBeGreaterThan(1);
     } finally {
@@ -103,24 +74,19 @@ describe('connectNats before its NATS answers', () => {
 
   it('warns again every warnEveryMs while a server that never answers holds each attempt', async () => {
     const server = await startStandIn();
-    const { logger, lines } = recordingLogger();
+    const log = recordLogs();
+    const lines = log.lines;
+    const warnings = () => lines.filter((line) => line.level === 'warn');
     try {
       const started = Date.now();
-      const connecting = connectNats(
-        `nats://127.0.0.1:${server.port}`,
-        'silent-nats-test',
-        logger,
-        undefined,
-        {
-          dialTimeoutMs: 300,
-          warnEveryMs: 1000,
-        },
-      );
-      await until(() => lines.filter((line) => line.level === WARN).length >= 2);
+      const url = `nats://127.0.0.1:${server.port}`;
+      const options = { dialTimeoutMs: 300, warnEveryMs: 1000 };
+      const connecting = connectNats(url, 'silent-nats-test', log.logger, undefined, options);
+      await log.next(() => warnings().length >= 2);
       const elapsed = Date.now() - started;
-      const warnings = lines.filter((line) => line.level === WARN);
-      expect(warnings[0]!.msg).toContain(`cannot connect to NATS at nats://127.0.0.1:${server.port}`);
-      expect(warnings[0]!.msg).toMatch(/timeout/i);
+      const [first] = warnings();
+      expect(first!.msg).toContain(`cannot connect to NATS at nats://127.0.0.1:${server.port}`);
+      expect(first!.msg).toMatch(/timeout/i);
       // The first at the first failure (300 ms), the second a second later, not one per attempt.
       expect(elapsed).toBeGreaterThanOrEqual(1000);
       expect(elapsed).toBeLessThan(4000);
