@@ -60,4 +60,21 @@ describe('readSubgraphConfig', () => {
       );
     }
   });
+
+  it("waits 5 min for another instance's migrations and 10 s for a table lock, unless told otherwise", () => {
+    const read = (env: Record<string, string>) => {
+      const config = readSubgraphConfig('orders', 4004, env);
+      return [config.databaseMigrationWaitMs, config.databaseMigrationLockTimeoutMs];
+    };
+    expect(read({})).toEqual([300_000, 10_000]);
+    expect(read({ DATABASE_MIGRATION_WAIT_MS: '60000', DATABASE_MIGRATION_LOCK_TIMEOUT_MS: '2000' })).toEqual(
+      [60_000, 2000],
+    );
+    expect(() => read({ DATABASE_MIGRATION_WAIT_MS: '0' })).toThrow(
+      /DATABASE_MIGRATION_WAIT_MS must be a whole number from 1000 to 3600000, got "0"/,
+    );
+    expect(() => read({ DATABASE_MIGRATION_LOCK_TIMEOUT_MS: 'forever' })).toThrow(
+      /DATABASE_MIGRATION_LOCK_TIMEOUT_MS must be a whole number from 100 to 600000/,
+    );
+  });
 });

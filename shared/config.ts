@@ -175,6 +175,10 @@ export interface SubgraphConfig extends CommonConfig {
   readonly databaseName: string;
   /** Opening a connection, or waiting for one from the pool, fails after this (DATABASE_CONNECT_TIMEOUT_MS). */
   readonly databaseConnectTimeoutMs: number;
+  /** How long a start waits for another instance's migrations (DATABASE_MIGRATION_WAIT_MS). */
+  readonly databaseMigrationWaitMs: number;
+  /** How long a migration statement may wait for a table lock (DATABASE_MIGRATION_LOCK_TIMEOUT_MS). */
+  readonly databaseMigrationLockTimeoutMs: number;
   /** Most connections this process opens to its database (DATABASE_POOL_SIZE); unset: the subgraph's own default. */
   readonly databasePoolSize: number | undefined;
   readonly jwksUrl: string;
@@ -184,6 +188,10 @@ export interface SubgraphConfig extends CommonConfig {
 
 /** DATABASE_CONNECT_TIMEOUT_MS when unset. */
 export const DEFAULT_DATABASE_CONNECT_TIMEOUT_MS = 5000;
+/** DATABASE_MIGRATION_WAIT_MS when unset. */
+export const DEFAULT_DATABASE_MIGRATION_WAIT_MS = 300_000;
+/** DATABASE_MIGRATION_LOCK_TIMEOUT_MS when unset. */
+export const DEFAULT_DATABASE_MIGRATION_LOCK_TIMEOUT_MS = 10_000;
 
 /** Where a service's own database is (DATABASE_URL, DATABASE_PREFIX): also for operator scripts. */
 export function readDatabaseConfig(
@@ -193,6 +201,8 @@ export function readDatabaseConfig(
   readonly databaseUrl: string;
   readonly databaseName: string;
   readonly databaseConnectTimeoutMs: number;
+  readonly databaseMigrationWaitMs: number;
+  readonly databaseMigrationLockTimeoutMs: number;
   readonly databasePoolSize: number | undefined;
 } {
   const prefix = readString(env, 'DATABASE_PREFIX', 'supergraph');
@@ -207,6 +217,24 @@ export function readDatabaseConfig(
     databaseUrl,
     databaseName: `${prefix}_${service}`,
     databaseConnectTimeoutMs: readConnectTimeout(env, databaseUrl),
+    // Instances starting together wait for the one migrating; this long, then the start fails
+    // naming the session that holds the lock (one left behind by a stuck instance, say).
+    databaseMigrationWaitMs: readInt(
+      env,
+      'DATABASE_MIGRATION_WAIT_MS',
+      DEFAULT_DATABASE_MIGRATION_WAIT_MS,
+      1000,
+      3_600_000,
+    ),
+    // A migration statement waiting for a table lock holds every other statement on that table
+    // behind it: it gives up after this, failing the start, rather than stall a running system.
+    databaseMigrationLockTimeoutMs: readInt(
+      env,
+      'DATABASE_MIGRATION_LOCK_TIMEOUT_MS',
+      DEFAULT_DATABASE_MIGRATION_LOCK_TIMEOUT_MS,
+      100,
+      600_000,
+    ),
     // Every instance opens up to this many: instances × pool sizes of all subgraphs on one
     // server must stay under its max_connections (100 by default), which two of everything
     // with the defaults already exceeds.

@@ -9,11 +9,15 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator, type Migration } from '@mikro-orm/migrations';
 import type { Logger } from '../logger.ts';
-import { DEFAULT_DATABASE_CONNECT_TIMEOUT_MS } from '../config.ts';
+import {
+  DEFAULT_DATABASE_CONNECT_TIMEOUT_MS,
+  DEFAULT_DATABASE_MIGRATION_LOCK_TIMEOUT_MS,
+  DEFAULT_DATABASE_MIGRATION_WAIT_MS,
+} from '../config.ts';
+import { migrate } from './migrations.ts';
 
 export type { MikroORM };
 
-const MIGRATION_LOCK_KEY = 7_263_101;
 export const DEFAULT_CONNECT_TIMEOUT_MS = DEFAULT_DATABASE_CONNECT_TIMEOUT_MS;
 
 export interface MigrationEntry {
@@ -34,6 +38,10 @@ export interface DatabaseOptions {
    * database that cannot be reached fails requests at once instead of holding them.
    */
   readonly connectTimeoutMs?: number;
+  /** How long to wait for another instance's migrations (default 5 min; see migrations.ts). */
+  readonly migrationWaitMs?: number;
+  /** How long a migration statement may wait for a table lock (default 10 s). */
+  readonly migrationLockTimeoutMs?: number;
   /**
    * Called once per SQL statement sent (feeds the `sql_queries_total` metric), with the
    * `source` of the EntityManager that sent it: forks made with `backgroundFork` say
@@ -164,18 +172,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<MikroORM> 
     // Every request forks its own EntityManager; the global one must never be used by mistake.
     allowGlobalContext: false,
   });
-  // Several instances may start at once: one migrates while the others wait on the lock,
-  // held on a connection of its own so the pool cannot hand it to someone else.
-  const lock = new pg.Client(connectionOptions(url, connectTimeoutMs));
   try {
-    await connectClient(lock, url, connectTimeoutMs);
-    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await withQuerySource('startup', () => orm.migrator.up());
+    await withQuerySource('startup', () =>
+      migrate(orm, {
+        url,
+        databaseName: options.databaseName,
+        connectTimeoutMs,
+        waitMs: options.migrationWaitMs ?? DEFAULT_DATABASE_MIGRATION_WAIT_MS,
+        lockTimeoutMs: options.migrationLockTimeoutMs ?? DEFAULT_DATABASE_MIGRATION_LOCK_TIMEOUT_MS,
+        logger: options.logger,
+      }),
+    );
   } catch (err) {
     await orm.close(true);
     throw err;
-  } finally {
-    await lock.end().catch(() => undefined);
   }
   return orm;
 }

@@ -95,6 +95,8 @@ export async function startSubgraph<C extends BaseContext>(
     poolSize: config.databasePoolSize ?? definition.poolSize,
     pipelined: definition.pipelined,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
+    migrationWaitMs: config.databaseMigrationWaitMs,
+    migrationLockTimeoutMs: config.databaseMigrationLockTimeoutMs,
     onQuery: (source) => metrics.sqlQueries.inc({ source }),
   });
   let nats: NatsConnection | undefined;

@@ -19,9 +19,16 @@ class Init extends Migration {
   }
 }
 
-/** Creates (or reuses) the database and migrates it. */
+/** Creates (or reuses) the database and migrates it, with `laterMigrations` after its own. */
 export function openMessagingDatabase(
-  options: Omit<DatabaseOptions, 'entities' | 'migrations'>,
+  options: Omit<DatabaseOptions, 'entities' | 'migrations'> & {
+    readonly laterMigrations?: DatabaseOptions['migrations'];
+  },
 ): Promise<MikroORM> {
-  return openDatabase({ ...options, entities: [Marker], migrations: [{ name: 'Init', class: Init }] });
+  const { laterMigrations = [], ...rest } = options;
+  return openDatabase({
+    ...rest,
+    entities: [Marker],
+    migrations: [{ name: 'Init', class: Init }, ...laterMigrations],
+  });
 }
