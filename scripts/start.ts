@@ -1,8 +1,9 @@
 // `npm start`: everything on one machine with no set-up. Uses PostgreSQL and NATS at
 // DATABASE_URL / NATS_URL, or starts them (embedded PostgreSQL, nats-server from PATH) when
 // nothing answers; composes gateway/supergraph.graphql when it is missing or stale; starts the
-// six subgraphs and the gateway; Ctrl-C or SIGTERM stops all of it and exits 0. A nats-server
-// started here has a user per process (nats/permissions.ts) with passwords made for the run.
+// six subgraphs and the gateway; Ctrl-C, SIGTERM or SIGHUP (its terminal closed) stops all of
+// it and exits 0. A nats-server started here has a user per process (nats/permissions.ts) with
+// passwords made for the run.
 // In development it then seeds the demo data (scripts/lib/demo-seed.ts; SEED_DEMO=false skips it).
 // A process that exits on its own is restarted with growing delays until it crashes in a loop
 // (SUPERVISOR_* variables, scripts/lib/supervisor-config.ts); each one's output also goes to
@@ -203,6 +204,13 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal closed: without a handler the launcher would die at once and leave every
+  // process it started running, unsupervised, its ports taken.
+  process.on('SIGHUP', onSignal);
+  // With the terminal gone, writing to it fails (EIO; EPIPE when the reader of a pipe left),
+  // which unhandled would end the launcher mid-stop and SIGKILL the processes it is draining.
+  // Their output still reaches their log files; the launcher's own lines are lost.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
   let infra: Infrastructure | undefined;
   let system: RunningSystem | undefined;
