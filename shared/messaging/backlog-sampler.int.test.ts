@@ -25,6 +25,7 @@ import type { ServiceUser } from '../../nats/credentials.ts';
 import { startNatsServer, type StartedNats } from '../../scripts/lib/nats-server.ts';
 import { freePort } from '../../scripts/lib/ports.ts';
 import { openMessagingDatabase } from '../../test/support/messaging-database.ts';
+import { startStandIn } from '../../test/support/tcp-stand-in.ts';
 import { testEnvironment } from '../../test/support/subgraph.ts';
 import { dropTestResources } from '../../test/support/system.ts';
 
@@ -169,4 +170,37 @@ it('samples the dead letters kept, by the consumer they were taken from', async 
   expect(
     await gauge(orders, 'jetstream_consumer_pending_messages', { consumer: 'orders-dead-letters' }),
   ).toBe(2);
+});
+
+it('stops at once while NATS is away, without waiting out the timeouts of its requests', async () => {
+  const url = new URL(server.url);
+  const proxy = await startStandIn({ forwardTo: { host: url.hostname, port: Number(url.port) } });
+  const nats = await connectNats(
+    `nats://127.0.0.1:${proxy.port}`,
+    'orders',
+    env.logger,
+    server.credentials.orders,
+  );
+  opened.push(nats);
+  const sampler = createBacklogSampler({
+    service: 'orders',
+    namespace: ns,
+    consumers: ['orders-dead-letters'],
+    orm,
+    nats,
+    metrics: createMetrics('orders'),
+    logger: env.logger,
+  });
+  const away = (async () => {
+    for await (const status of nats.status()) if (status.type === 'disconnect') return;
+  })();
+  await proxy.close();
+  await away;
+  // A sample asks NATS one thing after another (the account's JetStream, then each consumer and
+  // the dead letters), and each request waits 5 s for an answer while NATS is away.
+  await sampler.start();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const stopping = Date.now();
+  await sampler.stop();
+  expect(Date.now() - stopping).toBeLessThan(1000);
 });

@@ -84,16 +84,35 @@ export function backlogGauges(metrics: Metrics) {
   };
 }
 
+/** How many rows the outbox holds (counted up to `limit`), and the age of the oldest in seconds. */
+async function readOutbox(orm: MikroORM, limit: number): Promise<{ backlog: number; age: number }> {
+  // Both bounded whatever the outbox holds: the count stops at the limit, and the oldest row is
+  // the first by its primary key (rows are numbered as they are written).
+  const [row] = await withQuerySource('background', () =>
+    backgroundFork(orm)
+      .getConnection()
+      .execute<{ backlog: number; age: number | null }[]>(
+        `select (select count(*)::int from (select from outbox limit ?) counted) as backlog,
+                (select extract(epoch from now() - created_at)::float8 from outbox order by seq limit 1) as age`,
+        [limit],
+      ),
+  );
+  return { backlog: row?.backlog ?? 0, age: Math.max(0, row?.age ?? 0) };
+}
+
 export function createBacklogSampler(options: BacklogSamplerOptions): BacklogSampler {
   const { namespace, logger } = options;
   const gauges = backlogGauges(options.metrics);
   const ownsDeadLetters = STREAMS.DEAD_LETTERS.owner === options.service;
   let jsm: Promise<JetStreamManager> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
+  /** The sample under way: all of it, and its database read alone. */
+  let running: { all: Promise<void>; database: Promise<unknown> } | undefined;
+  let stopped = false;
 
   async function sampleConsumers(manager: JetStreamManager): Promise<void> {
     for (const consumer of options.consumers) {
+      if (stopped) return;
       const stream = streamName(namespace, CONSUMERS[consumer].stream);
       // Absent until the consumer has started once; NATS away: the gauges keep their last value.
       const info = await manager.consumers
@@ -118,53 +137,51 @@ export function createBacklogSampler(options: BacklogSamplerOptions): BacklogSam
   }
 
   async function sampleOutbox(): Promise<void> {
-    // Both bounded whatever the outbox holds: the count stops at the limit, and the oldest row is
-    // the first by its primary key (rows are numbered as they are written).
-    const [row] = await withQuerySource('background', () =>
-      backgroundFork(options.orm)
-        .getConnection()
-        .execute<{ backlog: number; age: number | null }[]>(
-          `select (select count(*)::int from (select from outbox limit ?) counted) as backlog,
-                  (select extract(epoch from now() - created_at)::float8 from outbox order by seq limit 1) as age`,
-          [options.outboxCountLimit ?? OUTBOX_COUNT_LIMIT],
-        ),
-    );
-    gauges.outboxBacklog.set(row?.backlog ?? 0);
-    gauges.outboxAge.set(Math.max(0, row?.age ?? 0));
+    const { backlog, age } = await readOutbox(options.orm, options.outboxCountLimit ?? OUTBOX_COUNT_LIMIT);
+    gauges.outboxBacklog.set(backlog);
+    gauges.outboxAge.set(age);
   }
 
-  async function sample(): Promise<void> {
-    const results = await Promise.allSettled([
-      (async () => {
-        jsm ??= jetstreamManager(options.nats).catch((err: unknown) => {
-          jsm = undefined;
-          throw err;
-        });
-        const manager = await jsm;
-        await sampleConsumers(manager);
-        if (ownsDeadLetters) await sampleDeadLetters(manager);
-      })(),
-      sampleOutbox(),
-    ]);
-    for (const result of results) {
-      if (result.status === 'rejected') logger.debug({ err: result.reason }, 'backlog sample failed');
-    }
+  async function sampleNats(): Promise<void> {
+    jsm ??= jetstreamManager(options.nats).catch((err: unknown) => {
+      jsm = undefined;
+      throw err;
+    });
+    const manager = await jsm;
+    await sampleConsumers(manager);
+    if (ownsDeadLetters && !stopped) await sampleDeadLetters(manager);
+  }
+
+  function startSample(): NonNullable<typeof running> {
+    const database = sampleOutbox();
+    const all = Promise.allSettled([sampleNats(), database]).then((results) => {
+      for (const result of results) {
+        if (result.status === 'rejected') logger.debug({ err: result.reason }, 'backlog sample failed');
+      }
+    });
+    return { all, database: database.catch(() => undefined) };
   }
 
   return {
     name: 'backlog-sampler',
-    sample,
+    sample: () => startSample().all,
     start() {
       const tick = () => {
-        running ??= sample().finally(() => (running = undefined));
+        if (running) return;
+        const started = (running = startSample());
+        void started.all.finally(() => (running = undefined));
       };
       tick();
       timer = setInterval(tick, options.intervalMs ?? SAMPLE_INTERVAL_MS);
       timer.unref();
     },
     async stop() {
+      stopped = true;
       clearInterval(timer);
-      await running;
+      // Only the database read is waited for (the database closes after the workers). A NATS
+      // request is not: while NATS is away each one waits out its timeout, 5 s a consumer, which
+      // held a stop for up to 25 s (orders), and the gauges it would set no longer matter.
+      await running?.database;
     },
   };
 }
