@@ -54,6 +54,8 @@ export async function connectNats(
       // Each attempt is one pass over the servers that rejects when none answered: the client's
       // own wait for a first connection (waitOnFirstConnect) retries without a word, and a
       // connection's status events, which say what happens later, exist only once it is made.
+      // A server of the list that did not answer the successful pass leaves that connection's
+      // pool; a cluster's nodes come back into it from the INFO of the node it reached.
       waitOnFirstConnect: false,
       // The client's default, 20 s, is how long a server that accepts and never answers (or a
       // lost host) holds each attempt, and each reconnection before it tries the next server.
