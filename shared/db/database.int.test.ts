@@ -94,6 +94,21 @@ class AddNote extends Migration {
 }
 
 describe("a start's migrations", () => {
+  it('run on a pool of one connection, on a new database and on a migrated one', async () => {
+    const at = { ...options(env.resources.databaseUrl, 'pool_of_one'), poolSize: 1, connectTimeoutMs: 2000 };
+    for (const laterMigrations of [[], [{ name: 'AddNote', class: AddNote }]]) {
+      const orm = await openMessagingDatabase({ ...at, laterMigrations });
+      try {
+        const rows = await orm.em
+          .fork()
+          .execute<{ name: string }[]>('select name from mikro_orm_migrations order by id');
+        expect(rows.map((row) => row.name)).toEqual(['Init', ...laterMigrations.map((m) => m.name)]);
+      } finally {
+        await orm.close(true);
+      }
+    }
+  });
+
   it('wait while another instance holds the lock, name it, and go on once it lets go', async () => {
     const other = await session('waits');
     const log = recordLogs();
