@@ -66,10 +66,14 @@ describe('npm start in a terminal that closes', () => {
       if (!SCRIPT) throw new Error("this test needs util-linux's script (apt-get install bsdutils)");
       dataDir = await mkdtemp(path.join(os.tmpdir(), 'hangup-'));
       const command = [defaultNodePath(), 'scripts/start.ts', '--free-ports', '--data-dir', dataDir];
-      terminal = spawn(SCRIPT, ['-qfec', command.join(' '), '/dev/null'], {
+      // `exec`: script runs the command through $SHELL -c, and a shell such as dash (the one set
+      // here, as on CI) forks for it rather than becoming it; the test finds the launcher as the
+      // terminal's own process.
+      terminal = spawn(SCRIPT, ['-qfec', `exec ${command.join(' ')}`, '/dev/null'], {
         cwd: REPO_ROOT,
         env: {
           ...process.env,
+          SHELL: '/bin/sh',
           NODE_ENV: 'development',
           DATABASE_URL: resources.databaseUrl,
           NATS_URL: resources.natsUrl,
