@@ -1,6 +1,6 @@
 // runService's last-resort handlers, on a real child process: an uncaught exception is logged
 // and the process stops and exits non-zero (for its supervisor to restart it); an unhandled
-// rejection is logged and the process keeps running.
+// rejection is logged and the process keeps running; a hang-up stops it as SIGTERM does.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -8,7 +8,7 @@ import { REPO_ROOT } from '../scripts/lib/services.ts';
 
 interface Run {
   readonly code: number | null;
-  readonly logs: { level?: string; msg?: string; err?: { message?: string } }[];
+  readonly logs: { level?: string; msg?: string; reason?: string; err?: { message?: string } }[];
   readonly stderr: string;
 }
 
@@ -41,6 +41,13 @@ describe('runService', () => {
     const fatal = logs.find((l) => l.level === 'fatal');
     expect(fatal?.msg).toMatch(/uncaught exception/);
     expect(fatal?.err?.message).toBe('boom from a timer');
+    expect(logs.map((l) => l.msg)).toContain('stopped');
+  });
+
+  it('stops the service cleanly when its terminal closes (SIGHUP), as on SIGTERM', async () => {
+    const { code, logs } = await run('hangup');
+    expect(code).toBe(0);
+    expect(logs.find((l) => l.msg === 'shutting down')).toMatchObject({ reason: 'SIGHUP' });
     expect(logs.map((l) => l.msg)).toContain('stopped');
   });
 

@@ -1,4 +1,5 @@
-// What every process entry does: configure logging, start, and stop cleanly on SIGTERM/SIGINT.
+// What every process entry does: configure logging, start, and stop cleanly on SIGTERM/SIGINT,
+// and on SIGHUP (a service run in a terminal that closes; no process here reloads on it).
 // A failure at start-up is printed in one line and exits 1; later failures are logged, never
 // allowed to crash the process silently.
 //
@@ -13,7 +14,7 @@ import { ConfigError } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { initTracing, type Tracing } from './observability/tracing.ts';
 
-/** How long a stop on SIGTERM/SIGINT may take before the process exits anyway. */
+/** How long a stop on SIGTERM/SIGINT/SIGHUP may take before the process exits anyway. */
 export const STOP_MS = 20_000;
 /** Shorter after a crash: the process is in an unknown state and should be replaced soon. */
 const CRASH_STOP_MS = 5_000;
@@ -70,4 +71,5 @@ export async function runService(
   }
   process.on('SIGTERM', () => shutdown('SIGTERM', 0, STOP_MS));
   process.on('SIGINT', () => shutdown('SIGINT', 0, STOP_MS));
+  process.on('SIGHUP', () => shutdown('SIGHUP', 0, STOP_MS));
 }
