@@ -98,16 +98,17 @@ export function refuseUnread(
   status: number,
   code: ErrorCode,
   message: string,
+  headers: OutgoingHttpHeaders = {},
 ): void {
   if (req.complete) {
-    sendErrors(res, status, code, message);
+    sendErrors(res, status, code, message, headers);
     return;
   }
   answerUnread(
     req,
     res,
     status,
-    { 'content-type': 'application/json; charset=utf-8' },
+    { ...headers, 'content-type': 'application/json; charset=utf-8' },
     errorBody(code, message),
   );
 }

@@ -23,7 +23,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHandler, type Request as SseRequest, type Response as SseResponse } from 'graphql-sse';
 import type { Identity, TokenVerifier } from '../../../shared/auth/identity.ts';
 import { ErrorCode } from '../../../shared/errors.ts';
-import { MAX_BODY_BYTES, TOO_LARGE, readLimitedBody, sendBodyTooLarge } from '../../../shared/http/body.ts';
+import {
+  MAX_BODY_BYTES,
+  TOO_LARGE,
+  readLimitedBody,
+  refuseUnread,
+  sendBodyTooLarge,
+} from '../../../shared/http/body.ts';
 import { sendErrors } from '../../../shared/http/responses.ts';
 import type { RequestHandler } from '../../../shared/http/server.ts';
 import type { Sink } from './engine.ts';
@@ -89,15 +95,21 @@ export function createSseHandler(options: SseOptions): RequestHandler {
 function servedMethod(req: IncomingMessage, res: ServerResponse): 'GET' | 'POST' | undefined {
   const method = (req.method ?? 'GET').toUpperCase();
   if (method !== 'GET' && method !== 'POST') {
-    sendErrors(res, 405, ErrorCode.BAD_USER_INPUT, 'Use GET or POST', { allow: 'GET, POST' });
+    refuseUnread(req, res, 405, ErrorCode.BAD_USER_INPUT, 'Use GET or POST', { allow: 'GET, POST' });
     return undefined;
   }
   if (!req.headers.accept?.includes(EVENT_STREAM)) {
-    sendErrors(res, 406, ErrorCode.BAD_USER_INPUT, `Send Accept: ${EVENT_STREAM} (one stream per request)`);
+    refuseUnread(
+      req,
+      res,
+      406,
+      ErrorCode.BAD_USER_INPUT,
+      `Send Accept: ${EVENT_STREAM} (one stream per request)`,
+    );
     return undefined;
   }
   if (method === 'POST' && !req.headers['content-type']?.includes('application/json')) {
-    sendErrors(res, 415, ErrorCode.BAD_USER_INPUT, 'Send the operation as application/json');
+    refuseUnread(req, res, 415, ErrorCode.BAD_USER_INPUT, 'Send the operation as application/json');
     return undefined;
   }
   return method;
