@@ -440,6 +440,46 @@ describe('graphql-ws sockets', () => {
     expect(gatewayLines.filter((line) => /check your implementation|^\s+at /.test(line))).toEqual([]);
   });
 
+  it.each([
+    ['without a Sec-WebSocket-Key', 400, 'GET', {}],
+    [
+      'with a version it does not speak',
+      400,
+      'GET',
+      { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '7' },
+    ],
+    [
+      'by POST',
+      405,
+      'POST',
+      { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
+    ],
+  ])('answers a WebSocket handshake %s with a coded %i', async (_what, status, method, headers) => {
+    const response = await send(method, '/graphql', {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      ...headers,
+    });
+    expect(response.status).toBe(status);
+    expect(expectCodedErrors(response)).toBe('BAD_USER_INPUT');
+  });
+
+  it('serves a request offering HTTP/2 over cleartext (Upgrade: h2c, as curl --http2 sends) over HTTP/1.1', async () => {
+    const response = await send(
+      'POST',
+      '/graphql',
+      {
+        'content-type': 'application/json',
+        connection: 'Upgrade, HTTP2-Settings',
+        upgrade: 'h2c',
+        'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA',
+      },
+      JSON.stringify({ query: '{ __typename }' }),
+    );
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.text)).toEqual({ data: { __typename: 'Query' } });
+  });
+
   it('refuses an upgrade on a path without WebSockets with a coded 404', async () => {
     const { token } = await client.registerCustomer();
     const opened = await openSocket('/no-such-path', token);

@@ -73,13 +73,18 @@ export function createHttpServer(options: HttpServerOptions): Server {
     },
   };
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-  const server = createServer(
+  const server: Server = createServer(
     {
       requestTimeout,
       // Node applies requestTimeout only when headersTimeout is not longer.
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
       // How often Node checks those limits; its default (30 s) would double them.
       connectionsCheckingInterval: Math.max(100, Math.min(5_000, requestTimeout / 4)),
+      // Only WebSocket upgrades are upgrades. A server may ignore Upgrade (RFC 9110, 7.8), and a
+      // client offering HTTP/2 over cleartext (`curl --http2`: Upgrade: h2c) is then served over
+      // HTTP/1.1, where Node's default would hand it to the WebSocket handshake to be refused.
+      shouldUpgradeCallback: (req) =>
+        req.headers.upgrade?.toLowerCase() === 'websocket' && server.listenerCount('upgrade') > 0,
     },
     (req, res) => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';

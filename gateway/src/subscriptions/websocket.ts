@@ -27,7 +27,8 @@
 // Upgrades refused before there is a socket get an HTTP answer with the JSON error body of every
 // other refusal: 429 RATE_LIMITED when the client's address already holds
 // maxConnectionsPerAddress sockets, 404 NOT_FOUND on another path, 503 SERVICE_UNAVAILABLE while
-// the gateway stops. (A malformed handshake is answered by ws itself, 400 in plain text.)
+// the gateway stops; 400 (405 for a method other than GET) BAD_USER_INPUT for a malformed
+// handshake, which ws finds and hands over (upgrade-refusal.ts).
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
@@ -43,7 +44,7 @@ import type { Sink } from './engine.ts';
 import type { LiveStream } from './live-stream.ts';
 import { RefusedSubscription } from './operation.ts';
 import { chargeSubscriber, msUntilExpiry, openSubscription, type OpenOptions } from './open.ts';
-import { refuseUpgrade } from './upgrade-refusal.ts';
+import { refuseMalformedHandshake, refuseUpgrade } from './upgrade-refusal.ts';
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
@@ -131,6 +132,7 @@ export function attachWebSocket(httpServer: Server, options: WebSocketOptions): 
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   httpServer.on('upgrade', onUpgrade);
+  wss.on('wsClientError', refuseMalformedHandshake);
   // Added before graphql-ws's own listener, so it runs first for every message.
   wss.on('connection', (ws: WebSocket) => refuseWhileUnread(ws, options.maxBufferedBytes));
 
