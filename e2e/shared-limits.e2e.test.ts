@@ -3,9 +3,16 @@
 // its own, as before. The gateways trust one X-Forwarded-For hop, so each test speaks from
 // addresses of its own (documentation ranges, RFC 5737).
 import { request as httpRequest } from 'node:http';
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestSystem, type TestSystem } from '../test/support/system.ts';
-import { deleteKeys, TEST_REDIS_URL, testKeyPrefix } from '../test/support/redis.ts';
+import {
+  deleteKeys,
+  startOwnRedis,
+  TEST_REDIS_URL,
+  testKeyPrefix,
+  type OwnRedis,
+} from '../test/support/redis.ts';
 
 const BURST = 6;
 const FREE_ATTEMPTS = 2;
@@ -251,5 +258,45 @@ describe('two gateways without REDIS_URL', () => {
     const answers = await queries(gatewayUrls(system), '198.51.100.4', 2 * BURST + 1);
     expect(answers.filter((a) => a.status === 200)).toHaveLength(2 * BURST);
     expect(answers.at(-1)).toEqual({ status: 429, code: 'RATE_LIMITED', retryAfter: '60' });
+  });
+});
+
+describe('a gateway started while its Redis is still coming up', () => {
+  /** Within the start's wait (5 s, gateway/src/server.ts), with room for ioredis's reconnect. */
+  const REDIS_LATE_MS = 2_500;
+  let system: TestSystem | undefined;
+  let redis: OwnRedis | undefined;
+
+  afterAll(async () => {
+    await system?.dispose();
+    await redis?.kill();
+  });
+
+  it('serves with the shared limit from its first request: its start waits for Redis, bounded', async () => {
+    redis = await startOwnRedis();
+    await redis.kill();
+    // Redis comes up late: REDIS_LATE_MS after the gateway found it unreachable, longer than a
+    // gateway takes from there to answer /health/ready, within its start's wait for Redis.
+    let redisStarted: Promise<void> | undefined;
+    let gaveUp = false;
+    system = await startTestSystem({
+      processes: ['gateway'],
+      env: { ...LIMITS, REDIS_URL: redis.url },
+      output: ({ name, line }) => {
+        if (name !== 'gateway') return;
+        if (line.includes('cannot be reached'))
+          redisStarted ??= setTimeoutPromise(REDIS_LATE_MS).then(() => redis!.start());
+        if (line.includes('serving with limits from memory')) gaveUp = true;
+      },
+    });
+    expect({ redisStarted: redisStarted !== undefined, gaveUp }).toEqual({
+      redisStarted: true,
+      gaveUp: false,
+    });
+    await redisStarted;
+    const answers = await queries([system.process('gateway').graphqlUrl], '198.51.100.10', BURST + 1);
+    expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    const text = await (await fetch(`${system.process('gateway').baseUrl}/metrics`)).text();
+    expect(text).not.toMatch(/^gateway_limits_fallbacks_total\{/m);
   });
 });

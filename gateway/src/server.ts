@@ -81,6 +81,21 @@ interface StartedApollo {
   release(): Promise<void>;
 }
 
+/** How long a start waits for Redis (REDIS_URL) before serving with limits from memory. */
+const REDIS_START_WAIT_MS = 5_000;
+
+/**
+ * A new instance serves with the limits its peers share once Redis answers: deciding from its
+ * own memory at first would let each client a burst more through it. Bounded, so Redis being
+ * down never stops a gateway starting (limits-store.ts).
+ */
+async function startWithSharedLimits(limits: Limits, logger: Logger): Promise<void> {
+  if (!limits.shared || (await limits.connected(REDIS_START_WAIT_MS))) return;
+  logger.warn(
+    `Redis (REDIS_URL) not ready after ${REDIS_START_WAIT_MS / 1000} s: serving with limits from memory until it is`,
+  );
+}
+
 export async function startGateway(
   config: GatewayConfig,
   logger: Logger,
@@ -91,6 +106,7 @@ export async function startGateway(
   const parts = createParts(config, logger);
   const started = await startApollo(config, logger, supergraphSdl, parts);
   const { apollo, release } = started;
+  await startWithSharedLimits(parts.limits, logger);
   let ready = true;
   const verifyToken = dependencies.verifyToken ?? createRemoteTokenVerifier(config.jwksUrl);
   const subscriptions: Subscriptions = createSubscriptions({

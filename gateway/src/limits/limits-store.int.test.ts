@@ -79,6 +79,15 @@ describe('the request rate limit with REDIS_URL', () => {
 });
 
 describe('when Redis cannot be reached', () => {
+  it('says within a bound whether Redis is ready: true against a live server, false after the bound against none', async () => {
+    expect(await limitsAt(TEST_REDIS_URL).connected(5_000)).toBe(true);
+    const started = performance.now();
+    // Connection errors come meanwhile: they do not end the wait, the bound does.
+    expect(await limitsAt(`redis://127.0.0.1:${await freePort()}`).connected(300)).toBe(false);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(await limitsAt(undefined).connected(0)).toBe(true);
+  });
+
   it('decides from memory at once, per instance, and counts each fallback', async () => {
     const fallbacks: LimiterName[] = [];
     const limits = limitsAt(`redis://127.0.0.1:${await freePort()}`, fallbacks);

@@ -8,7 +8,7 @@
 // a Redis outage into a gateway outage; letting everything through would lift the login
 // throttle for an attacker who can make Redis slow. Per-instance limits are the design's
 // known, bounded degradation: N instances allow up to N times the limit until Redis is back.
-import { once } from 'node:events';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../../shared/logger.ts';
 import { FallbackThrottleStore } from './fallback-throttle-store.ts';
 import {
@@ -50,10 +50,11 @@ export interface Limits {
   /** True when the limits are shared through Redis (REDIS_URL). */
   readonly shared: boolean;
   /**
-   * Resolves once Redis is connected and ready (at once without it). Decisions before that are
-   * taken from memory; start-up does not wait, tests that need the shared limit do.
+   * Resolves true once Redis is connected and ready (at once without it), or false after
+   * `timeoutMs` (default: no limit). Decisions before that are taken from memory; a gateway's
+   * start waits for it, bounded (server.ts).
    */
-  connected(): Promise<void>;
+  connected(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -69,7 +70,7 @@ export function createLimits(options: LimitsOptions, logger: Logger, hooks: Limi
       rateLimiter,
       loginThrottle: throttle,
       shared: false,
-      connected: async () => undefined,
+      connected: async () => true,
       close: async () => {
         rateLimiter.stop();
         await throttle.close();
@@ -100,9 +101,7 @@ export function createLimits(options: LimitsOptions, logger: Logger, hooks: Limi
     rateLimiter,
     loginThrottle: throttle,
     shared: true,
-    connected: async () => {
-      if (redis.status !== 'ready') await once(redis, 'ready');
-    },
+    connected: (timeoutMs = Infinity) => readyWithin(redis, timeoutMs),
     close: async () => {
       rateLimiter.stop();
       await throttle.close();
@@ -110,6 +109,24 @@ export function createLimits(options: LimitsOptions, logger: Logger, hooks: Limi
       redis.disconnect();
     },
   };
+}
+
+/** True once the client is ready; false after `timeoutMs`. Connection errors do not end the wait. */
+function readyWithin(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          redis.off('ready', onReady);
+          resolve(false);
+        }, timeoutMs)
+      : undefined;
+    redis.once('ready', onReady);
+  });
 }
 
 function fallbackWarning(logger: Logger): (limiter: LimiterName, err: unknown) => void {
