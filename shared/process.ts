@@ -62,7 +62,7 @@ export async function runService(
     shutdown('uncaught exception', 1, CRASH_STOP_MS);
   });
   try {
-    tracing = initTracing(service, process.env, logger);
+    tracing = await initTracing(service, process.env, logger);
     running = await start(logger);
   } catch (err) {
     if (err instanceof ConfigError) logger.fatal(`configuration error: ${err.message}`);

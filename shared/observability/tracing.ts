@@ -10,8 +10,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   context,
-  diag,
-  DiagLogLevel,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
@@ -23,16 +21,10 @@ import {
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
-  ATTR_SERVICE_NAME,
 } from '@opentelemetry/semantic-conventions';
 import { ConfigError, readInt, readUrl } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -91,59 +83,18 @@ export interface Tracing {
  * Without an endpoint nothing is registered and the OpenTelemetry API stays a no-op: the saga
  * benchmark lost about a quarter of its throughput to non-recording spans and context
  * propagation that exported nothing. Incoming `traceparent` headers are still passed on and
- * their trace ids logged (a no-op span carries its parent's context).
+ * their trace ids logged (a no-op span carries its parent's context). The SDK is then not even
+ * loaded (tracing-export.ts): loading its modules would cost every process's start for nothing.
  */
-export function initTracing(service: string, env: Env = process.env, logger?: Logger): Tracing {
+export async function initTracing(
+  service: string,
+  env: Env = process.env,
+  logger?: Logger,
+): Promise<Tracing> {
   const config = readTracingConfig(env);
   if (config.tracesUrl === undefined) return { exporting: false, shutdown: async () => undefined };
-  if (logger) {
-    const log = logger.child({ component: 'opentelemetry' });
-    diag.setLogger(
-      {
-        error: (message, ...args) => log.warn({ args }, message),
-        warn: (message, ...args) => log.warn({ args }, message),
-        info: () => {},
-        debug: () => {},
-        verbose: () => {},
-      },
-      DiagLogLevel.WARN,
-    );
-  }
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
-    // Parent-based, always on at the root.
-    spanProcessors: [
-      new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({ url: config.tracesUrl }),
-        scheduledDelayMillis: config.scheduleDelayMs,
-        maxQueueSize: config.maxQueueSize,
-        maxExportBatchSize: config.maxExportBatchSize,
-      }),
-    ],
-  });
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  if (
-    !context.setGlobalContextManager(contextManager) ||
-    !trace.setGlobalTracerProvider(provider) ||
-    !propagation.setGlobalPropagator(new W3CTraceContextPropagator())
-  ) {
-    throw new Error('tracing is already initialised in this process');
-  }
-  let stopped: Promise<void> | undefined;
-  return {
-    exporting: true,
-    shutdown: () =>
-      (stopped ??= (async () => {
-        try {
-          await provider.shutdown();
-        } finally {
-          trace.disable();
-          propagation.disable();
-          context.disable();
-          diag.disable();
-        }
-      })()),
-  };
+  const { startExport } = await import('./tracing-export.ts');
+  return startExport(service, { ...config, tracesUrl: config.tracesUrl }, logger);
 }
 
 export function tracer(): Tracer {
