@@ -69,7 +69,6 @@ export async function runService(
     else logger.fatal({ err }, `${service} failed to start`);
     process.exit(1);
   }
-  process.on('SIGTERM', () => shutdown('SIGTERM', 0, STOP_MS));
-  process.on('SIGINT', () => shutdown('SIGINT', 0, STOP_MS));
-  process.on('SIGHUP', () => shutdown('SIGHUP', 0, STOP_MS));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => shutdown(signal, 0, STOP_MS));
 }

@@ -8,6 +8,7 @@ import type { Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { PUBLIC_ERROR_CODES } from '../../shared/errors.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
+import { sendSlowly } from '../../test/support/slow-sender.ts';
 import { Waiters } from '../../test/support/waiters.ts';
 import { Client } from '../support/client.ts';
 import { LiveSubscription, subscribeSse, subscribeWs, wsClient } from '../support/live.ts';
@@ -150,32 +151,19 @@ describe('POST /graphql/stream (SSE)', () => {
   );
 
   it.each([
-    ['an invalid token (decided from the headers)', 'authorization: Bearer not.a.token', 401],
-    ['a content type it does not serve', 'content-type: text/plain', 415],
+    [
+      'an invalid token (decided from the headers)',
+      ['Authorization: Bearer not.a.token', 'Content-Type: application/json'],
+      401,
+    ],
+    ['a content type it does not serve', ['Content-Type: text/plain'], 415],
   ])(
     'answers %s while the body still comes, and closes a Connection: close socket only after it came',
-    async (_what, header, status) => {
-      // Ending the answer at once would close the socket under a client still sending, whose
-      // next write meets a reset that can destroy the answer before it is read.
-      const socket = connect({ host: base.hostname, port: Number(base.port) });
-      let text = '';
-      let closedAfter: number | undefined;
-      let sent = 0;
-      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      socket.on('error', () => undefined);
-      socket.on('end', () => (closedAfter ??= sent));
-      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-      const chunk = Buffer.alloc(64 * 1024, 0x20);
-      socket.write(
-        `POST ${sse} HTTP/1.1\r\nHost: ${base.host}\r\nConnection: close\r\nAccept: text/event-stream\r\n` +
-          `${header.startsWith('content-type') ? '' : 'Content-Type: application/json\r\n'}${header}\r\n` +
-          `Content-Length: ${4 * chunk.length}\r\n\r\n`,
-      );
-      for (; sent < 4; sent++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        socket.write(chunk);
-      }
-      await closed;
+    async (_what, headers, status) => {
+      const { text, closedAfter } = await sendSlowly({ host: base.hostname, port: Number(base.port) }, sse, [
+        'Accept: text/event-stream',
+        ...headers,
+      ]);
       expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(text).toContain('"extensions":{"code":');
       expect(closedAfter).toBe(4);

@@ -125,11 +125,12 @@ async function lockHolder(lock: pg.Client): Promise<{ pid?: number; text: string
 
 /** The pending migrations in one transaction, each statement waiting at most lockTimeoutMs for a lock. */
 async function runMigrations(orm: MikroORM, settings: MigrationSettings): Promise<void> {
-  // First, outside the transaction: the migrator's first use makes sure of its own table through
-  // the pool, which has no second connection to give while the transaction holds one (a pool of
-  // one, as scripts/keys.ts opens, would wait out its connect timeout). A start with nothing
-  // pending opens no transaction at all.
-  if ((await orm.migrator.getExecuted()) && (await orm.migrator.getPending()).length === 0) return;
+  // First, outside the transaction: the migrator's first use (here getExecuted, the public call
+  // that always initialises it) makes sure of its own table through the pool, which has no second
+  // connection to give while the transaction holds one (a pool of one, as scripts/keys.ts opens,
+  // would wait out its connect timeout). A start with nothing pending opens no transaction.
+  await orm.migrator.getExecuted();
+  if ((await orm.migrator.getPending()).length === 0) return;
   const connection = orm.em.getConnection();
   try {
     await connection.transactional(async (trx) => {

@@ -1,10 +1,11 @@
 // An Apollo Server behind createApolloHandler on a real socket: the body is read only when the
 // context asks for it, so a context that refuses from the headers answers without reading it.
 import { createServer, request, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import { sendSlowly } from '../../test/support/slow-sender.ts';
 import { MAX_BODY_BYTES, createApolloHandler } from './apollo-handler.ts';
 
 let apollo: ApolloServer<BaseContext>;
@@ -114,27 +115,12 @@ describe('createApolloHandler', () => {
   });
 
   it('keeps a Connection: close socket open for the rest of a refused body, then closes it', async () => {
-    // The answer is written at once but the response ends only once the body has been drained:
-    // ending it at once would close the socket under a client still sending, whose next write
-    // then meets a reset that can destroy the answer before it is read.
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    let closedAfter: number | undefined;
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.on('end', () => (closedAfter ??= sent));
-    let sent = 0;
-    const chunk = Buffer.alloc(64 * 1024, 0x20);
-    socket.write(
-      'POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n' +
-        `X-Refuse: 1\r\nContent-Length: ${4 * chunk.length}\r\n\r\n`,
-    );
-    for (; sent < 4; sent++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      socket.write(chunk);
-    }
-    await closed;
+    // The answer is written at once but the response ends only once the body has been drained
+    // (test/support/slow-sender.ts says why).
+    const { text, closedAfter } = await sendSlowly({ host: '127.0.0.1', port }, '/', [
+      'Content-Type: application/json',
+      'X-Refuse: 1',
+    ]);
     expect(text).toMatch(/^HTTP\/1\.1 401/);
     // Not closed before the whole body was sent.
     expect(closedAfter).toBe(4);
